@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# proxyhub image: one image for every role; the role is chosen by the command
+# (`start --role ingress|control|worker:<feature>|all`).
+
+# --- deps: production dependencies only (tsx is one: TypeScript runs through it, no build step)
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    PROXYHUB_DATA_DIR=/var/lib/proxyhub
+WORKDIR /app
+
+# Code and dependencies stay root-owned, so the `node` user cannot modify them.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+# One COPY per folder: COPY of several directories would flatten their contents into one.
+COPY bin ./bin
+COPY cli ./cli
+COPY contracts ./contracts
+COPY hub ./hub
+COPY workers ./workers
+
+# Local state (SSH key pair, ARF store, caches): the only place the process writes.
+RUN mkdir -p "$PROXYHUB_DATA_DIR" && chown node:node "$PROXYHUB_DATA_DIR"
+VOLUME ["/var/lib/proxyhub"]
+
+USER node
+# ingress, control (the listeners bind 127.0.0.1 unless PROXYHUB_*_HOST says otherwise)
+EXPOSE 8443 9090
+
+ENTRYPOINT ["node", "bin/proxyhub.mjs"]
+CMD ["start", "--role", "all"]

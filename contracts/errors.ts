@@ -1,0 +1,57 @@
+/**
+ * The one catalog of error codes. Every problem+json body, every dead-letter reason and every
+ * log line that reports a failure names one of these codes. `docs/errors.md` documents each
+ * code; tests/unit/errors-doc.test.ts keeps the two in step.
+ */
+export const errorCatalog = {
+  PROXYHUB_INPUT_INVALID: { status: 400, retryable: false, title: 'Request failed validation' },
+  PROXYHUB_INPUT_MALFORMED: { status: 400, retryable: false, title: 'Request body could not be parsed' },
+  PROXYHUB_INPUT_TOO_LARGE: { status: 413, retryable: false, title: 'Request body is over the route limit' },
+  PROXYHUB_INPUT_MEDIA_TYPE: { status: 415, retryable: false, title: 'Unsupported content type' },
+  PROXYHUB_ROUTE_NOT_FOUND: { status: 404, retryable: false, title: 'No such route' },
+  PROXYHUB_BUS_UNAVAILABLE: { status: 503, retryable: true, title: 'Message broker unavailable' },
+  PROXYHUB_BUS_BLOCKED: { status: 503, retryable: true, title: 'Message broker is applying flow control' },
+  PROXYHUB_BUS_UNROUTABLE: { status: 503, retryable: true, title: 'No queue accepted the event' },
+  PROXYHUB_BUS_REFUSED: { status: 503, retryable: true, title: 'Message broker refused the event' },
+  PROXYHUB_BUS_TIMEOUT: { status: 503, retryable: true, title: 'Message broker did not confirm in time' },
+  PROXYHUB_OVERLOADED: { status: 503, retryable: true, title: 'Too many uploads in flight' },
+  PROXYHUB_EVENT_INVALID: { status: 422, retryable: false, title: 'Event failed its contract' },
+  PROXYHUB_EVENT_UNKNOWN_TYPE: { status: 422, retryable: false, title: 'No handler for this event type' },
+  PROXYHUB_FOREMAN_REJECTED: { status: 502, retryable: false, title: 'Foreman rejected the delivery' },
+  PROXYHUB_FOREMAN_UNAVAILABLE: { status: 502, retryable: true, title: 'Foreman unreachable or failing' },
+  PROXYHUB_DELIVERY_EXHAUSTED: { status: 502, retryable: false, title: 'Delivery retried past its deadline' },
+  PROXYHUB_DELIVERY_LIMIT: { status: 502, retryable: false, title: 'Broker delivery limit reached' },
+  PROXYHUB_INTERNAL: { status: 500, retryable: true, title: 'Unexpected internal error' },
+  PROXYHUB_CONFIG_INVALID: { status: 500, retryable: false, title: 'Configuration is invalid or unsafe' },
+} as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** An error that carries a catalog code. `retryable` decides what a worker does next. */
+export class ProxyhubError extends Error {
+  override readonly name: string = 'ProxyhubError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; field?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = errorCatalog[code].status;
+    this.retryable = errorCatalog[code].retryable;
+    this.field = options.field;
+  }
+}
+
+/** Duck-typed so that errors crossing a process or a module copy still classify. */
+export function isProxyhubError(error: unknown): error is ProxyhubError {
+  return (
+    error instanceof ProxyhubError ||
+    (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code in errorCatalog)
+  );
+}
+
+export function errorCodeOf(error: unknown): ErrorCode {
+  return isProxyhubError(error) ? error.code : 'PROXYHUB_INTERNAL';
+}

@@ -1,0 +1,23 @@
+/**
+ * The registry of event types: type name → data schema. Producers and consumers both look
+ * schemas up here, and the mapped handler types below make a missing handler a compile error.
+ */
+import type { z } from 'zod';
+import { factsUploadedV1 } from './facts-uploaded.ts';
+import { reportUploadedV1 } from './report-uploaded.ts';
+import { deliveryDeadLetteredV1, deliveryRetriedV1, deliverySucceededV1 } from './delivery-outcome.ts';
+
+export const eventRegistry = {
+  [factsUploadedV1.type]: factsUploadedV1.data,
+  [reportUploadedV1.type]: reportUploadedV1.data,
+  [deliverySucceededV1.type]: deliverySucceededV1.data,
+  [deliveryRetriedV1.type]: deliveryRetriedV1.data,
+  [deliveryDeadLetteredV1.type]: deliveryDeadLetteredV1.data,
+} as const;
+
+export type EventType = keyof typeof eventRegistry;
+export type EventData<T extends EventType> = z.infer<(typeof eventRegistry)[T]>;
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(eventRegistry, type);
+}

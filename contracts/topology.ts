@@ -1,0 +1,88 @@
+/**
+ * Every broker and Redis name proxyhub uses, derived from one prefix so that several hubs (or
+ * parallel test runs) share a broker without seeing each other. Nothing else builds a name.
+ */
+import type { EventType } from './events/registry.ts';
+
+/** Features that consume from a work queue. Smart-proxy names where Foreman knows one. */
+export const queueFeatures = ['facts', 'reports'] as const;
+export type QueueFeature = (typeof queueFeatures)[number];
+
+/** Which event types land in which feature's work queue. */
+export const featureBindings = {
+  facts: ['facts.uploaded.v1'],
+  reports: ['report.uploaded.v1'],
+} as const satisfies Readonly<Record<QueueFeature, readonly EventType[]>>;
+
+export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F][number];
+
+/**
+ * RabbitMQ 3.10 quorum queues have no default delivery limit; without one a message that kills
+ * its consumer is redelivered forever. Fixed here because changing a queue argument makes the
+ * broker refuse the redeclaration.
+ */
+export const QUORUM_DELIVERY_LIMIT = 20;
+
+export interface Topology {
+  readonly prefix: string;
+  /** Topic exchange the ingress publishes to; the routing key is the event type. */
+  readonly eventsExchange: string;
+  /** Topic exchange for delivery outcome events (informational; nobody has to listen). */
+  readonly outcomesExchange: string;
+  /** Direct exchange the work queues dead-letter into (routing key: the work queue's name). */
+  readonly deadLetterExchange: string;
+  workQueue(feature: QueueFeature): string;
+  deadLetterQueue(feature: QueueFeature): string;
+  /** A delay tier: messages wait `delayMs`, then expire back into the feature's work queue. */
+  retryQueue(feature: QueueFeature, delayMs: number): string;
+  /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
+  deliveredKey(feature: QueueFeature, eventId: string): string;
+}
+
+const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+export function createTopology(prefix: string): Topology {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`prefix "${prefix}" must match ${PREFIX_PATTERN.source}`);
+  }
+  return Object.freeze({
+    prefix,
+    eventsExchange: `${prefix}.events`,
+    outcomesExchange: `${prefix}.outcomes`,
+    deadLetterExchange: `${prefix}.dead-letter`,
+    workQueue: (feature: QueueFeature) => `${prefix}.${feature}`,
+    deadLetterQueue: (feature: QueueFeature) => `${prefix}.${feature}.dlq`,
+    retryQueue: (feature: QueueFeature, delayMs: number) => `${prefix}.${feature}.retry.${delayMs}ms`,
+    deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
+  });
+}
+
+/** Queue arguments, kept beside the names so every role declares them identically. */
+export function workQueueArguments(topology: Topology, feature: QueueFeature): Record<string, unknown> {
+  return {
+    'x-queue-type': 'quorum',
+    'x-delivery-limit': QUORUM_DELIVERY_LIMIT,
+    'x-dead-letter-exchange': topology.deadLetterExchange,
+    'x-dead-letter-routing-key': topology.workQueue(feature),
+    // at-least-once dead-lettering keeps a message until the DLQ confirmed it; it needs reject-publish.
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  };
+}
+
+export function deadLetterQueueArguments(): Record<string, unknown> {
+  // No delivery limit: browsing the DLQ returns messages to it, which must never drop them.
+  return { 'x-queue-type': 'quorum' };
+}
+
+export function retryQueueArguments(topology: Topology, feature: QueueFeature, delayMs: number): Record<string, unknown> {
+  return {
+    'x-queue-type': 'quorum',
+    'x-message-ttl': delayMs,
+    // The default exchange routes by queue name, so an expired message goes straight home.
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': topology.workQueue(feature),
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The consuming side, on its own connection: consumers are registered once and re-attached by
+ * the recovery setup after every reconnect. A delivery whose channel died can no longer be
+ * settled; the broker redelivers it, which idempotent handlers make harmless.
+ */
+import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import type { Topology } from '../../contracts/topology.ts';
+import { openRecoveringConnection } from './amqp-connection.ts';
+import { declareTopology, type TopologyScope } from './declare-topology.ts';
+import type { Logger } from './logger.ts';
+import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from './transport.ts';
+
+export interface AmqpConsumerOptions {
+  readonly url: string;
+  readonly name: string;
+  readonly topology: Topology;
+  readonly scope: TopologyScope;
+  readonly logger: Logger;
+}
+
+interface Registration {
+  readonly queue: string;
+  readonly handler: DeliveryHandler;
+  readonly prefetch: number;
+  channel?: Channel;
+  consumerTag?: string;
+  cancelled: boolean;
+}
+
+export class AmqpConsumer implements Consumer {
+  #connection: RecoveringChannelModel | undefined;
+  #model: ChannelModel | undefined;
+  #state: BusState = 'connecting';
+  readonly #registrations: Registration[] = [];
+  readonly #options: AmqpConsumerOptions;
+
+  constructor(options: AmqpConsumerOptions) {
+    this.#options = options;
+  }
+
+  get state(): BusState {
+    return this.#state;
+  }
+
+  async start(): Promise<void> {
+    this.#connection = await openRecoveringConnection({
+      url: this.#options.url,
+      name: this.#options.name,
+      logger: this.#options.logger,
+      setup: (model) => this.#setup(model),
+      onDisconnect: () => {
+        this.#model = undefined;
+        if (this.#state !== 'closed') this.#state = 'down';
+        for (const registration of this.#registrations) delete registration.channel;
+      },
+    });
+    await this.#connection.waitForConnect();
+  }
+
+  async #setup(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    await declareTopology(channel, this.#options.topology, this.#options.scope);
+    await channel.close();
+    this.#model = model;
+    for (const registration of this.#registrations) {
+      if (!registration.cancelled) await this.#attach(model, registration);
+    }
+    this.#state = 'ready';
+  }
+
+  consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): ConsumerHandle {
+    const registration: Registration = { queue, handler, prefetch: options.prefetch, cancelled: false };
+    this.#registrations.push(registration);
+    if (this.#model) void this.#attach(this.#model, registration).catch((error: unknown) => this.#options.logger.error({ err: String(error), queue }, 'consume failed'));
+    return {
+      cancel: async () => {
+        registration.cancelled = true;
+        const { channel, consumerTag } = registration;
+        if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+      },
+    };
+  }
+
+  /** One channel per consumer, so a channel error in one queue does not stop the others. */
+  async #attach(model: ChannelModel, registration: Registration): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message, queue: registration.queue }, 'consume channel error'));
+    channel.on('close', () => {
+      if (registration.channel !== channel) return;
+      delete registration.channel;
+      if (this.#model === model && !registration.cancelled && this.#state !== 'closed') {
+        setTimeout(() => void this.#attach(model, registration).catch(() => undefined), 500).unref();
+      }
+    });
+    await channel.prefetch(registration.prefetch);
+    registration.channel = channel;
+    const reply = await channel.consume(registration.queue, (message) => {
+      // A null message is the broker cancelling the consumer (queue deleted): reattach later.
+      if (message === null) {
+        this.#options.logger.warn({ queue: registration.queue }, 'consumer cancelled by the broker');
+        void channel.close().catch(() => undefined);
+        return;
+      }
+      void this.#dispatch(channel, registration, message);
+    });
+    registration.consumerTag = reply.consumerTag;
+  }
+
+  async #dispatch(channel: Channel, registration: Registration, message: ConsumeMessage): Promise<void> {
+    try {
+      await registration.handler(toDelivery(channel, message));
+    } catch (error) {
+      // Handlers settle their own deliveries; reaching here is a bug. Requeue so nothing is lost.
+      this.#options.logger.error({ err: error, queue: registration.queue }, 'delivery handler threw; requeueing');
+      settle(() => channel.nack(message, false, true));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    await this.#connection?.close().catch(() => undefined);
+  }
+}
+
+function settle(action: () => void): void {
+  // Settling on a closed channel throws; the broker has already requeued the message.
+  try {
+    action();
+  } catch {
+    /* redelivered by the broker */
+  }
+}
+
+export function toDelivery(channel: Channel, message: ConsumeMessage): Delivery {
+  let settled = false;
+  const once = (action: () => void) => () => {
+    if (settled) return;
+    settled = true;
+    settle(action);
+  };
+  return {
+    body: message.content,
+    messageId: message.properties.messageId as string | undefined,
+    type: message.properties.type as string | undefined,
+    routingKey: message.fields.routingKey,
+    headers: (message.properties.headers ?? {}) as Record<string, unknown>,
+    redelivered: message.fields.redelivered,
+    ack: once(() => channel.ack(message)),
+    requeue: once(() => channel.nack(message, false, true)),
+  };
+}

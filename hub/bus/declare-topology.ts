@@ -1,0 +1,42 @@
+import type { Channel } from 'amqplib';
+import {
+  deadLetterQueueArguments,
+  featureBindings,
+  retryQueueArguments,
+  workQueueArguments,
+  type QueueFeature,
+  type Topology,
+} from '../../contracts/topology.ts';
+
+export interface TopologyScope {
+  /** Work queues, their bindings and dead-letter queues (every role declares these). */
+  readonly features: readonly QueueFeature[];
+  /** Delay tiers, declared only by the workers that use them. */
+  readonly retryDelaysMs?: Readonly<Partial<Record<QueueFeature, readonly number[]>>>;
+}
+
+/**
+ * Declares (idempotently) what a role needs, so the first process up, of any role, makes the
+ * broker ready: an ingress alone can accept uploads before any worker has started.
+ */
+export async function declareTopology(channel: Channel, topology: Topology, scope: TopologyScope): Promise<void> {
+  await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
+  await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
+  await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
+  for (const feature of scope.features) {
+    const workQueue = topology.workQueue(feature);
+    const deadLetterQueue = topology.deadLetterQueue(feature);
+    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: deadLetterQueueArguments() });
+    await channel.bindQueue(deadLetterQueue, topology.deadLetterExchange, workQueue);
+    await channel.assertQueue(workQueue, { durable: true, arguments: workQueueArguments(topology, feature) });
+    for (const eventType of featureBindings[feature]) {
+      await channel.bindQueue(workQueue, topology.eventsExchange, eventType);
+    }
+    for (const delayMs of scope.retryDelaysMs?.[feature] ?? []) {
+      await channel.assertQueue(topology.retryQueue(feature, delayMs), {
+        durable: true,
+        arguments: retryQueueArguments(topology, feature, delayMs),
+      });
+    }
+  }
+}

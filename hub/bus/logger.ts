@@ -1,0 +1,23 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** JSON logs on stdout; secrets are redacted wherever a caller logs a request or a URL. */
+export function createLogger(level: string, name = 'proxyhub'): Logger {
+  return pino({
+    name,
+    level,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.key'], censor: '[redacted]' },
+  });
+}
+
+/** Strips credentials from a URL before it is logged or printed. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

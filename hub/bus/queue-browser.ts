@@ -1,0 +1,59 @@
+/**
+ * Taking messages out of a queue one by one without a consumer, for operator tools (dead-letter
+ * listing and replay). Everything taken and not acked goes back to the queue when the browser
+ * closes, so an interrupted tool loses nothing.
+ */
+import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { toDelivery } from './amqp-consumer.ts';
+import type { BrowsedMessage, OutgoingMessage } from './transport.ts';
+
+export interface QueueBrowser {
+  /** Null when the queue has nothing left that this browser has not taken. */
+  take(queue: string): Promise<BrowsedMessage | null>;
+  messageCount(queue: string): Promise<number>;
+  /** Publishes with a broker confirm (mandatory: an unroutable message is an error). */
+  publish(message: OutgoingMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openQueueBrowser(url: string): Promise<QueueBrowser> {
+  const connection: ChannelModel = await amqplib.connect(url, { clientProperties: { connection_name: 'proxyhub-cli' } });
+  const channel: ConfirmChannel = await connection.createConfirmChannel();
+  const returned = new Set<string>();
+  channel.on('return', (message) => returned.add(String(message.properties.messageId)));
+  return {
+    async take(queue) {
+      const message = await channel.get(queue, { noAck: false });
+      if (message === false) return null;
+      return {
+        delivery: toDelivery(channel, { ...message, fields: { ...message.fields, consumerTag: '' } }),
+        properties: {
+          ...(typeof message.properties.timestamp === 'number' ? { timestamp: message.properties.timestamp } : {}),
+          ...(typeof message.properties.contentType === 'string' ? { contentType: message.properties.contentType } : {}),
+        },
+      };
+    },
+    async messageCount(queue) {
+      return (await channel.checkQueue(queue)).messageCount;
+    },
+    publish(message) {
+      return new Promise((resolve, reject) => {
+        channel.publish(
+          message.exchange,
+          message.routingKey,
+          message.body,
+          { persistent: true, mandatory: message.mandatory ?? true, messageId: message.messageId, type: message.type, contentType: message.contentType, headers: { ...message.headers } },
+          (error: unknown) => {
+            if (error) reject(new Error('broker refused the message'));
+            else if (returned.delete(message.messageId)) reject(new Error(`no queue accepted ${message.routingKey}`));
+            else resolve();
+          },
+        );
+      });
+    },
+    async close() {
+      await channel.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}

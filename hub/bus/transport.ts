@@ -1,0 +1,60 @@
+/**
+ * What the roles need from a message broker, independent of the protocol: publish with a broker
+ * acknowledgement, consume with explicit settlement. Nothing above hub/bus imports amqplib.
+ */
+export interface OutgoingMessage {
+  /** Exchange name; '' is the default exchange, which routes by queue name. */
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly body: Buffer;
+  readonly messageId: string;
+  readonly type: string;
+  readonly contentType: string;
+  /** Epoch seconds, as AMQP carries it. */
+  readonly timestamp?: number;
+  readonly headers?: Readonly<Record<string, unknown>>;
+  /** When true (the default) a message no queue accepts is a failure, not a silent drop. */
+  readonly mandatory?: boolean;
+}
+
+export interface Delivery {
+  readonly body: Buffer;
+  readonly messageId: string | undefined;
+  readonly type: string | undefined;
+  readonly routingKey: string;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly redelivered: boolean;
+  ack(): void;
+  /** Back to the queue (counts toward the quorum delivery limit). */
+  requeue(): void;
+}
+
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+export interface ConsumerHandle {
+  /** Stops new deliveries; in-flight ones may still be settled. */
+  cancel(): Promise<void>;
+}
+
+export type BusState = 'connecting' | 'ready' | 'blocked' | 'down' | 'closed';
+
+export interface Publisher {
+  readonly state: BusState;
+  start(): Promise<void>;
+  /** Resolves once the broker confirmed; rejects with a PROXYHUB_BUS_* error otherwise. */
+  publish(message: OutgoingMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Consumer {
+  readonly state: BusState;
+  start(): Promise<void>;
+  consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): ConsumerHandle;
+  close(): Promise<void>;
+}
+
+/** One message taken from a queue without a consumer, for browsing and replaying dead letters. */
+export interface BrowsedMessage {
+  readonly delivery: Delivery;
+  readonly properties: { readonly timestamp?: number; readonly contentType?: string };
+}

@@ -1,0 +1,96 @@
+/**
+ * Reads the configuration once: the YAML file named by PROXYHUB_CONFIG, then one environment
+ * variable per key on top. This is the only module that reads `process.env` for settings.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ProxyhubError } from '../../contracts/errors.ts';
+import { configSchema, type Config } from './schema.ts';
+
+/** Environment variable → dotted path in the schema. */
+export const environmentVariables: Readonly<Record<string, string>> = {
+  PROXYHUB_AMQP_URL: 'amqpUrl',
+  PROXYHUB_REDIS_URL: 'redisUrl',
+  PROXYHUB_MQTT_URL: 'mqttUrl',
+  PROXYHUB_PREFIX: 'prefix',
+  PROXYHUB_PROXY_NAME: 'proxyName',
+  PROXYHUB_FOREMAN_URL: 'foreman.url',
+  PROXYHUB_FOREMAN_CERT: 'foreman.cert',
+  PROXYHUB_FOREMAN_KEY: 'foreman.key',
+  PROXYHUB_FOREMAN_CA: 'foreman.ca',
+  PROXYHUB_FOREMAN_TIMEOUT_MS: 'foreman.timeoutMs',
+  PROXYHUB_INGRESS_HOST: 'ingress.host',
+  PROXYHUB_INGRESS_PORT: 'ingress.port',
+  PROXYHUB_CONTROL_HOST: 'control.host',
+  PROXYHUB_CONTROL_PORT: 'control.port',
+  PROXYHUB_TLS_CERT: 'tls.cert',
+  PROXYHUB_TLS_KEY: 'tls.key',
+  PROXYHUB_TLS_CA: 'tls.ca',
+  PROXYHUB_ALLOW_INSECURE: 'allowInsecure',
+  PROXYHUB_TRUSTED_HOSTS: 'trustedHosts',
+  PROXYHUB_DATA_DIR: 'dataDir',
+  PROXYHUB_SSH_KEY: 'sshKey',
+  PROXYHUB_LOG_LEVEL: 'logLevel',
+  PROXYHUB_PUBLISH_CONFIRM_TIMEOUT_MS: 'publish.confirmTimeoutMs',
+  PROXYHUB_PUBLISH_MAX_UNCONFIRMED: 'publish.maxUnconfirmed',
+  PROXYHUB_FACTS_BODY_LIMIT: 'limits.factsBodyBytes',
+  PROXYHUB_REPORT_BODY_LIMIT: 'limits.reportBodyBytes',
+  PROXYHUB_WORKER_PREFETCH: 'worker.prefetch',
+  PROXYHUB_RETRY_DELAYS_MS: 'worker.retryDelaysMs',
+  PROXYHUB_RETRY_DEADLINE_MS: 'worker.retryDeadlineMs',
+  PROXYHUB_UPSTREAM_PAUSE_MAX_MS: 'worker.upstreamPauseMaxMs',
+  PROXYHUB_DEDUP_TTL_SECONDS: 'worker.dedupTtlSeconds',
+  PROXYHUB_SHUTDOWN_GRACE_MS: 'worker.shutdownGraceMs',
+};
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `config file ${path} must hold a YAML mapping`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Parses file + environment; throws one error that lists every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = env.PROXYHUB_CONFIG ? readConfigFile(env.PROXYHUB_CONFIG) : {};
+  for (const [variable, path] of Object.entries(environmentVariables)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.join('.');
+      const variable = Object.entries(environmentVariables).find(([, p]) => p === path)?.[0];
+      return `  - ${path}${variable ? ` (${variable})` : ''}: ${issue.message}`;
+    });
+    throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
+  }
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,74 @@
+/**
+ * Process roles and the safety rules between a role set and the configuration. A role set is
+ * refused with the reason when it would expose the control plane or leak Foreman credentials.
+ */
+import { isIP } from 'node:net';
+import { queueFeatures, type QueueFeature } from '../../contracts/topology.ts';
+import type { Config } from './schema.ts';
+
+export interface RoleSet {
+  readonly ingress: boolean;
+  readonly control: boolean;
+  readonly workers: readonly QueueFeature[];
+}
+
+export function parseRoles(spec: string): RoleSet {
+  let ingress = false;
+  let control = false;
+  const workers = new Set<QueueFeature>();
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (part === 'all') {
+      ingress = true;
+      control = true;
+      for (const feature of queueFeatures) workers.add(feature);
+    } else if (part === 'ingress') ingress = true;
+    else if (part === 'control') control = true;
+    else if (part.startsWith('worker:')) {
+      const feature = part.slice('worker:'.length);
+      if (!(queueFeatures as readonly string[]).includes(feature)) {
+        throw new Error(`unknown worker feature "${feature}" (known: ${queueFeatures.join(', ')})`);
+      }
+      workers.add(feature as QueueFeature);
+    } else throw new Error(`unknown role "${part}" (use all, ingress, control or worker:<feature>)`);
+  }
+  if (!ingress && !control && workers.size === 0) throw new Error('no role given');
+  return Object.freeze({ ingress, control, workers: Object.freeze([...workers]) });
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+export function tlsConfigured(config: Config): boolean {
+  return Boolean(config.tls.cert && config.tls.key);
+}
+
+/** Every reason this role set must not start with this configuration (empty when safe). */
+export function deploymentProblems(config: Config, roles: RoleSet): string[] {
+  const problems: string[] = [];
+  const tls = tlsConfigured(config);
+  if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) {
+    problems.push('PROXYHUB_TLS_CERT and PROXYHUB_TLS_KEY must be set together');
+  }
+  const listeners: Array<[string, { host: string }]> = [];
+  if (roles.ingress) listeners.push(['ingress', config.ingress]);
+  if (roles.control) listeners.push(['control', config.control]);
+  for (const [name, listener] of listeners) {
+    if (!tls && !config.allowInsecure && !isLoopback(listener.host)) {
+      problems.push(`${name} listener on ${listener.host} would speak plain HTTP beyond loopback: set PROXYHUB_TLS_CERT/KEY/CA, or PROXYHUB_ALLOW_INSECURE=1 behind a TLS-terminating proxy`);
+    }
+  }
+  if (roles.ingress && roles.control && config.ingress.port === config.control.port && config.ingress.port !== 0) {
+    problems.push('ingress and control listeners must use different ports: client routes and control routes never share a listener');
+  }
+  const onlyIngress = roles.ingress && !roles.control && roles.workers.length === 0;
+  if (onlyIngress && (config.foreman.url || config.foreman.cert || config.foreman.key)) {
+    problems.push('an ingress-only process must not be given Foreman settings (PROXYHUB_FOREMAN_*): it reaches the broker only');
+  }
+  if ((roles.workers.length > 0 || roles.control) && !config.foreman.url) {
+    problems.push('workers and control need PROXYHUB_FOREMAN_URL');
+  }
+  return problems;
+}

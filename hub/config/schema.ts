@@ -1,0 +1,91 @@
+/**
+ * The whole configuration as one zod schema: defaults, descriptions and the unsafe
+ * combinations that are refused. `loadConfig` parses it once at boot and freezes the result.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const milliseconds = z.coerce.number().int().min(1);
+const csvList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value),
+  z.array(z.string()),
+);
+const delayList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => Number(s.trim())) : value),
+  z.array(z.number().int().min(10)).min(1),
+);
+const flag = z.preprocess((value) => (typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value), z.boolean());
+
+export const listenerSchema = z.object({
+  host: z.string().min(1),
+  port,
+});
+
+export const configSchema = z.object({
+  /** @defaultValue amqp://guest:guest@127.0.0.1:5672 */
+  amqpUrl: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+  /** @defaultValue redis://127.0.0.1:6379 */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  /** @defaultValue mqtt://127.0.0.1:1883 */
+  mqttUrl: z.string().default('mqtt://127.0.0.1:1883'),
+  /** Namespace of every exchange, queue and Redis key. @defaultValue proxyhub */
+  prefix: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('proxyhub'),
+  /** The name Foreman knows this proxy by; reports carry it as `proxy`. @defaultValue the host name */
+  proxyName: z.string().min(1).default(hostname()),
+  foreman: z
+    .object({
+      url: z.url().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      ca: z.string().optional(),
+      /** Whole-request timeout for one call to Foreman. @defaultValue 30000 */
+      timeoutMs: milliseconds.default(30_000),
+    })
+    .prefault({}),
+  ingress: listenerSchema.prefault({ host: '127.0.0.1', port: 8443 }),
+  control: listenerSchema.prefault({ host: '127.0.0.1', port: 9090 }),
+  tls: z.object({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() }).prefault({}),
+  /** Allow plain HTTP on a non-loopback address. @defaultValue false */
+  allowInsecure: flag.default(false),
+  trustedHosts: csvList.optional(),
+  dataDir: z.string().default('./var'),
+  sshKey: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  publish: z
+    .object({
+      /** An upload is answered 503 when the broker has not confirmed it by then. @defaultValue 1000 */
+      confirmTimeoutMs: milliseconds.default(1000),
+      /** Unconfirmed publishes allowed at once per process; more wait, then get 503. @defaultValue 2000 */
+      maxUnconfirmed: positiveInt.default(2000),
+    })
+    .prefault({}),
+  limits: z
+    .object({
+      /** @defaultValue 4 MiB */
+      factsBodyBytes: positiveInt.default(4 * 1024 * 1024),
+      /** @defaultValue 8 MiB */
+      reportBodyBytes: positiveInt.default(8 * 1024 * 1024),
+    })
+    .prefault({}),
+  worker: z
+    .object({
+      /** Unacknowledged deliveries per consumer. @defaultValue 32 */
+      prefetch: positiveInt.default(32),
+      /** Delay tiers for transient failures: attempt n waits the n-th (the last one repeats). */
+      retryDelaysMs: delayList.default([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000]),
+      /** After this long since acceptance a failing event is dead-lettered. @defaultValue 24 h */
+      retryDeadlineMs: milliseconds.default(24 * 3600 * 1000),
+      /** Longest pause of all deliveries to Foreman after it failed. @defaultValue 30000 */
+      upstreamPauseMaxMs: milliseconds.default(30_000),
+      /** How long a delivered event id is remembered to ignore redeliveries. @defaultValue 7 days */
+      dedupTtlSeconds: positiveInt.default(7 * 24 * 3600),
+      /** Grace period for in-flight work at shutdown. @defaultValue 10000 */
+      shutdownGraceMs: milliseconds.default(10_000),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Readonly<z.output<typeof configSchema>>;

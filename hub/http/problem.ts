@@ -1,0 +1,81 @@
+/**
+ * Every error the ingress answers is an RFC 9457 problem+json body with a catalog code; a 400
+ * names the request part and the field that failed. No stack traces reach a client.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCatalog, isProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
+import { PROBLEM_CONTENT_TYPE, problemTypeUri, type Problem } from '../../contracts/http/problem.ts';
+
+type FieldError = NonNullable<Problem['errors']>[number];
+
+const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  PROXYHUB_BUS_UNAVAILABLE: 5,
+  PROXYHUB_BUS_BLOCKED: 10,
+  PROXYHUB_BUS_UNROUTABLE: 5,
+  PROXYHUB_BUS_REFUSED: 2,
+  PROXYHUB_BUS_TIMEOUT: 2,
+  PROXYHUB_OVERLOADED: 1,
+};
+
+export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
+  const entry = errorCatalog[code];
+  const retryAfter = RETRY_AFTER_SECONDS[code];
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  const problem: Problem = {
+    type: problemTypeUri(code),
+    title: entry.title,
+    status: entry.status,
+    code,
+    detail,
+    instance: reply.request.url,
+    ...(errors === undefined ? {} : { errors }),
+  };
+  return reply.code(entry.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+const LOCATIONS = new Set<FieldError['location']>(['body', 'params', 'querystring', 'headers']);
+
+function validationErrors(error: FastifyError): FieldError[] {
+  const context = error.validationContext as FieldError['location'] | undefined;
+  const location = context !== undefined && LOCATIONS.has(context) ? context : 'body';
+  return (error.validation ?? []).map((issue) => {
+    const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    return { location, field: path === '' ? location : path, message: issue.message ?? 'invalid' };
+  });
+}
+
+/** Maps fastify's own errors (body parsing, limits, validation) and ours to problem bodies. */
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.validation) {
+    const errors = validationErrors(error);
+    const first = errors[0];
+    return sendProblem(reply, 'PROXYHUB_INPUT_INVALID', first ? `${first.location} ${first.field}: ${first.message}` : 'request is invalid', errors);
+  }
+  if (isProxyhubError(error)) {
+    const field = error.field;
+    return sendProblem(reply, error.code, error.message, field === undefined ? undefined : [{ location: 'body', field, message: error.message }]);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendProblem(reply, 'PROXYHUB_INPUT_TOO_LARGE', 'request body is over the limit for this route', [{ location: 'body', field: 'body', message: error.message }]);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return sendProblem(reply, 'PROXYHUB_INPUT_MEDIA_TYPE', `unsupported content type ${request.headers['content-type'] ?? '(none)'}`, [{ location: 'headers', field: 'content-type', message: 'unsupported media type' }]);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return sendProblem(reply, 'PROXYHUB_INPUT_MALFORMED', 'request body is empty', [{ location: 'body', field: 'body', message: 'empty body' }]);
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return sendProblem(reply, 'PROXYHUB_INPUT_MALFORMED', 'request body is not valid JSON', [{ location: 'body', field: 'body', message: error.message }]);
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return sendProblem(reply, 'PROXYHUB_INPUT_INVALID', error.message);
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return sendProblem(reply, 'PROXYHUB_INTERNAL', 'internal error; see the proxyhub log');
+}
+
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, 'PROXYHUB_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+}

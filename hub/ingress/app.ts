@@ -1,0 +1,47 @@
+/**
+ * The client-facing listener. `buildIngressApp` never listens: the composition root does, and
+ * tests drive the app through `inject()`. The ingress reaches the broker and nothing else.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from '../bus/logger.ts';
+import type { Publisher } from '../bus/transport.ts';
+import { handleError, handleNotFound } from '../http/problem.ts';
+import { factsRoutes } from './routes/facts.ts';
+import { reportRoutes } from './routes/reports.ts';
+
+export interface IngressDependencies {
+  readonly publisher: Publisher;
+  readonly eventsExchange: string;
+  readonly logger: Logger;
+  /** Identifies this process in every event's `source`. */
+  readonly instanceId: string;
+  readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number };
+}
+
+export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One log line per request costs more than the whole upload path; errors are still logged.
+    disableRequestLogging: true,
+    requestTimeout: 60_000,
+    connectionTimeout: 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+
+  const source = `proxyhub/ingress/${deps.instanceId}`;
+  const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source };
+  await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
+  await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes });
+
+  app.get('/healthz', (_request, reply) => {
+    const state = deps.publisher.state;
+    return reply.code(state === 'ready' ? 200 : 503).send({ role: 'ingress', broker: state });
+  });
+  return app;
+}

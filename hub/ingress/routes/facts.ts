@@ -1,0 +1,25 @@
+/**
+ * Foreman's facts upload, taken at the ingress: `POST /api/hosts/facts` and its v2 twin, with
+ * Foreman's own payload. The event carries the payload unchanged; the facts worker delivers it.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createEvent } from '../../../contracts/events/create-event.ts';
+import { factsUploadSchema } from '../../../contracts/events/facts-uploaded.ts';
+import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
+
+export interface FactsRouteOptions extends AcceptDependencies {
+  readonly source: string;
+  readonly bodyLimit: number;
+}
+
+export const factsRoutes: FastifyPluginAsync<FactsRouteOptions> = async (app, options) => {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  for (const url of ['/api/hosts/facts', '/api/v2/hosts/facts']) {
+    routes.post(url, { bodyLimit: options.bodyLimit, schema: { body: factsUploadSchema } }, (request, reply) => {
+      const upload = request.body;
+      const envelope = createEvent('facts.uploaded.v1', upload, { source: options.source, subject: upload.name });
+      return acceptEvent(reply, options, envelope);
+    });
+  }
+};

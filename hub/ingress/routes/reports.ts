@@ -1,0 +1,61 @@
+/**
+ * smart_proxy_reports' upload route: `POST /reports/:format`, Puppet as YAML (the Ruby-tagged
+ * report Puppet writes) and Ansible as JSON. Each format takes only its own media type, as
+ * smart_proxy_reports does.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ProxyhubError } from '../../../contracts/errors.ts';
+import { createEvent } from '../../../contracts/events/create-event.ts';
+import { reportFormats, uploadedReportSchema, type ReportFormat } from '../../../contracts/events/report-uploaded.ts';
+import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
+import { parseRubyYaml } from '../ruby-yaml.ts';
+
+export interface ReportRouteOptions extends AcceptDependencies {
+  readonly source: string;
+  readonly bodyLimit: number;
+}
+
+const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml', 'text/x-yaml'];
+const expectedMediaType: Record<ReportFormat, 'yaml' | 'json'> = { puppet: 'yaml', ansible: 'json' };
+
+const paramsSchema = z.object({ format: z.enum(reportFormats) });
+
+function mediaKind(contentType: string | undefined): 'yaml' | 'json' | 'other' {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/json') return 'json';
+  return YAML_TYPES.includes(type) ? 'yaml' : 'other';
+}
+
+function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
+  if (kind === 'json') return body;
+  try {
+    return parseRubyYaml(body as string);
+  } catch (error) {
+    throw new ProxyhubError('PROXYHUB_INPUT_MALFORMED', `report is not valid YAML: ${(error as Error).message}`, { cause: error, field: 'body' });
+  }
+}
+
+export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, options) => {
+  // YAML is parsed in the handler, so a syntax error is reported like any other bad input.
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
+  app.withTypeProvider<ZodTypeProvider>().post('/reports/:format', { bodyLimit: options.bodyLimit, schema: { params: paramsSchema } }, (request, reply) => {
+    const { format } = request.params;
+    const kind = mediaKind(request.headers['content-type']);
+    if (kind !== expectedMediaType[format]) {
+      throw Object.assign(new Error(`${format} reports must be sent as ${expectedMediaType[format] === 'yaml' ? 'application/x-yaml' : 'application/json'}`), {
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        statusCode: 415,
+      });
+    }
+    const parsed = uploadedReportSchema.safeParse(parseReportBody(kind, request.body));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.join('.') || 'body';
+      throw new ProxyhubError('PROXYHUB_INPUT_INVALID', `body ${field}: ${issue?.message ?? 'invalid report'}`, { field });
+    }
+    const envelope = createEvent('report.uploaded.v1', { format, report: parsed.data }, { source: options.source, subject: parsed.data.host });
+    return acceptEvent(reply, options, envelope);
+  });
+};

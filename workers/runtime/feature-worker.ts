@@ -1,0 +1,164 @@
+/**
+ * The shared consume loop of every feature worker: decode the envelope, skip what was already
+ * delivered, wait while Foreman is paused, run the handler, then settle — ack after the onward
+ * effect, a delay tier for a transient failure, the dead-letter queue for a permanent one.
+ */
+import type { Redis } from 'ioredis';
+import { createEvent } from '../../contracts/events/create-event.ts';
+import { ProxyhubError, errorCodeOf, isProxyhubError } from '../../contracts/errors.ts';
+import type { DeliveryOutcome } from '../../contracts/events/delivery-outcome.ts';
+import type { Topology } from '../../contracts/topology.ts';
+import { decodeEvent, encodeEvent, type DecodedEvent } from '../../hub/bus/event-codec.ts';
+import type { Logger } from '../../hub/bus/logger.ts';
+import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
+import { attemptOf, createRerouter, retryDelayFor } from './dead-letters.ts';
+import type { AnyFeature, FeatureContext, EventHandler } from './feature.ts';
+import { ForemanCallError, type ForemanClient } from './foreman-client.ts';
+import { UpstreamGate } from './upstream-gate.ts';
+
+export interface FeatureWorkerOptions {
+  readonly feature: AnyFeature;
+  readonly consumer: Consumer;
+  readonly publisher: Publisher;
+  readonly redis: Redis;
+  readonly foreman: ForemanClient;
+  readonly topology: Topology;
+  readonly logger: Logger;
+  readonly source: string;
+  readonly proxyName: string;
+  readonly settings: {
+    readonly prefetch: number;
+    readonly retryDelaysMs: readonly number[];
+    readonly retryDeadlineMs: number;
+    readonly upstreamPauseMaxMs: number;
+    readonly dedupTtlSeconds: number;
+    readonly shutdownGraceMs: number;
+  };
+}
+
+export interface FeatureWorker {
+  start(): void;
+  close(): Promise<void>;
+}
+
+export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorker {
+  const { feature, topology, logger, settings } = options;
+  const log = logger.child({ feature: feature.name });
+  const gate = new UpstreamGate({ maxPauseMs: settings.upstreamPauseMaxMs });
+  const rerouter = createRerouter(options.publisher, topology, feature.name);
+  const shutdown = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  let handle: ConsumerHandle | undefined;
+
+  const context: FeatureContext = {
+    foreman: options.foreman,
+    publishEvent: (envelope) => options.publisher.publish(encodeEvent(envelope, topology.eventsExchange)),
+    proxyName: options.proxyName,
+    logger: log,
+    source: options.source,
+  };
+
+  function announce(type: 'delivery.succeeded.v1' | 'delivery.retried.v1' | 'delivery.dead-lettered.v1', outcome: DeliveryOutcome): void {
+    const envelope = createEvent(type, outcome, { source: options.source, subject: outcome.eventId });
+    // Informational: nobody has to listen, and a lost outcome event loses nothing.
+    options.publisher.publish(encodeEvent(envelope, topology.outcomesExchange, { mandatory: false })).catch(() => undefined);
+  }
+
+  async function alreadyDelivered(eventId: string): Promise<boolean> {
+    try {
+      return (await options.redis.exists(topology.deliveredKey(feature.name, eventId))) === 1;
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'dedup lookup failed; delivering anyway (at-least-once)');
+      return false;
+    }
+  }
+
+  async function rememberDelivered(eventId: string): Promise<void> {
+    await options.redis
+      .set(topology.deliveredKey(feature.name, eventId), '1', 'EX', settings.dedupTtlSeconds)
+      .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'dedup record not written; a redelivery may repeat this event'));
+  }
+
+  async function runHandler(event: DecodedEvent): Promise<void> {
+    const handler = (feature.handlers as Record<string, EventHandler<typeof event.type>>)[event.type];
+    if (!handler) throw new ProxyhubError('PROXYHUB_EVENT_UNKNOWN_TYPE', `feature ${feature.name} has no handler for ${event.type}`);
+    await gate.pass(shutdown.signal);
+    try {
+      await handler(event, context);
+      gate.succeeded();
+    } catch (error) {
+      if (error instanceof ForemanCallError) {
+        if (error.retryable) gate.failed();
+        else gate.succeeded(); // Foreman answered: it is up, this event is the problem.
+      } else gate.abandon();
+      throw error;
+    }
+  }
+
+  async function onFailure(delivery: Delivery, event: DecodedEvent | undefined, error: unknown, attempt: number): Promise<void> {
+    const base = { eventId: event?.id ?? delivery.messageId ?? '', eventType: event?.type ?? delivery.type ?? '', feature: feature.name, attempt, code: errorCodeOf(error), reason: (error as Error).message };
+    const retryable = !isProxyhubError(error) || error.retryable;
+    const acceptedAt = event ? Date.parse(event.time) : Date.now();
+    if (retryable && Date.now() - acceptedAt < settings.retryDeadlineMs) {
+      const delayMs = retryDelayFor(settings.retryDelaysMs, attempt + 1);
+      await rerouter.scheduleRetry(delivery, attempt + 1, delayMs);
+      delivery.ack();
+      log.info({ eventId: base.eventId, attempt, delayMs, err: base.reason }, 'delivery failed; retry scheduled');
+      announce('delivery.retried.v1', { ...base, outcome: 'retry-scheduled', retryInMs: delayMs });
+      return;
+    }
+    const finalError = retryable ? new ProxyhubError('PROXYHUB_DELIVERY_EXHAUSTED', `gave up after ${attempt} attempts: ${base.reason}`, { cause: error }) : error;
+    await rerouter.deadLetter(delivery, finalError, attempt);
+    delivery.ack();
+    log.warn({ eventId: base.eventId, code: errorCodeOf(finalError), err: (finalError as Error).message }, 'event dead-lettered');
+    announce('delivery.dead-lettered.v1', { ...base, code: errorCodeOf(finalError), reason: (finalError as Error).message, outcome: 'dead-lettered' });
+  }
+
+  async function processDelivery(delivery: Delivery): Promise<void> {
+    const attempt = attemptOf(delivery);
+    let event: DecodedEvent | undefined;
+    try {
+      event = decodeEvent(delivery);
+      if (await alreadyDelivered(event.id)) {
+        delivery.ack();
+        announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'duplicate' });
+        return;
+      }
+      await runHandler(event);
+      await rememberDelivered(event.id);
+      delivery.ack();
+      announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'delivered' });
+    } catch (error) {
+      if (shutdown.signal.aborted) return delivery.requeue();
+      try {
+        await onFailure(delivery, event, error, attempt);
+      } catch (rerouteError) {
+        // The broker could not take the copy: leave the original where it is.
+        log.warn({ err: (rerouteError as Error).message }, 'could not reroute a failed delivery; requeueing');
+        delivery.requeue();
+      }
+    }
+  }
+
+  return {
+    start() {
+      handle = options.consumer.consume(
+        topology.workQueue(feature.name),
+        (delivery) => {
+          const task = processDelivery(delivery).finally(() => inFlight.delete(task));
+          inFlight.add(task);
+          return task;
+        },
+        { prefetch: settings.prefetch },
+      );
+    },
+    async close() {
+      await handle?.cancel();
+      const grace = new Promise((resolve) => setTimeout(resolve, settings.shutdownGraceMs).unref());
+      // Deliveries waiting out a Foreman pause go back to the queue now; calls under way finish.
+      setTimeout(() => shutdown.abort(new Error('worker shutting down')), Math.min(1000, settings.shutdownGraceMs)).unref();
+      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      shutdown.abort(new Error('worker shutting down'));
+    },
+  };
+}

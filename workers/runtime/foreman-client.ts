@@ -1,0 +1,83 @@
+/**
+ * Calls to Foreman, with the proxy's client certificate, CA verification, and a deadline on
+ * every request. Outcomes are classified for the worker: 2xx ok; network errors, 408, 429 and
+ * 5xx are transient (retry later); any other status is Foreman's final word (dead-letter).
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import { ProxyhubError } from '../../contracts/errors.ts';
+
+export interface ForemanClientOptions {
+  readonly url: string;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  readonly ca?: string | undefined;
+  /** @defaultValue 30000 */
+  readonly timeoutMs: number;
+}
+
+export interface ForemanResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+export class ForemanCallError extends ProxyhubError {
+  override readonly name = 'ForemanCallError';
+  readonly upstreamStatus: number | undefined;
+
+  constructor(retryable: boolean, message: string, upstreamStatus?: number, cause?: unknown) {
+    super(retryable ? 'PROXYHUB_FOREMAN_UNAVAILABLE' : 'PROXYHUB_FOREMAN_REJECTED', message, { cause });
+    this.upstreamStatus = upstreamStatus;
+  }
+}
+
+const TRANSIENT_STATUSES = new Set([408, 425, 429]);
+const MAX_ERROR_BODY = 1000;
+
+export function isTransientStatus(status: number): boolean {
+  return status >= 500 || TRANSIENT_STATUSES.has(status);
+}
+
+export interface ForemanClient {
+  post(path: string, body: unknown): Promise<ForemanResponse>;
+  close(): Promise<void>;
+}
+
+export function createForemanClient(options: ForemanClientOptions): ForemanClient {
+  const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const dispatcher = new Agent({
+    connect: {
+      timeout: Math.min(options.timeoutMs, 10_000),
+      rejectUnauthorized: true,
+      ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
+      ...(options.cert ? { cert: readFileSync(options.cert) } : {}),
+      ...(options.key ? { key: readFileSync(options.key) } : {}),
+    },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    keepAliveTimeout: 30_000,
+  });
+
+  return {
+    async post(path, body) {
+      const target = new URL(path.replace(/^\//, ''), base);
+      let response;
+      try {
+        response = await request(target, {
+          method: 'POST',
+          dispatcher,
+          headers: { accept: 'application/json,version=2', 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(options.timeoutMs),
+        });
+      } catch (error) {
+        throw new ForemanCallError(true, `POST ${target.pathname}: ${(error as Error).message}`, undefined, error);
+      }
+      const text = await response.body.text().catch(() => '');
+      if (response.statusCode >= 200 && response.statusCode < 300) return { status: response.statusCode, body: text };
+      const excerpt = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
+      throw new ForemanCallError(isTransientStatus(response.statusCode), `POST ${target.pathname} → ${response.statusCode}: ${excerpt}`, response.statusCode);
+    },
+    close: () => dispatcher.close(),
+  };
+}

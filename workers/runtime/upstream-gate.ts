@@ -1,0 +1,85 @@
+/**
+ * Pauses every delivery to an upstream after it failed, so that a Foreman that is down sees one
+ * probe per pause (growing, capped, jittered) instead of one request per queued event. While
+ * paused, deliveries wait here holding their messages; the first to pass after the pause is the
+ * probe, and the rest wait for its verdict.
+ */
+export interface UpstreamGateOptions {
+  /** First pause after a failure. @defaultValue 500 */
+  readonly basePauseMs?: number;
+  /** @defaultValue 30000 */
+  readonly maxPauseMs: number;
+}
+
+export class UpstreamGate {
+  #failures = 0;
+  #pausedUntil = 0;
+  #probeInFlight = false;
+  #wake: Array<() => void> = [];
+  readonly #basePauseMs: number;
+  readonly #maxPauseMs: number;
+
+  constructor(options: UpstreamGateOptions) {
+    this.#basePauseMs = options.basePauseMs ?? 500;
+    this.#maxPauseMs = options.maxPauseMs;
+  }
+
+  get open(): boolean {
+    return this.#failures === 0;
+  }
+
+  /** Resolves when this caller may call the upstream; rejects when `signal` aborts. */
+  async pass(signal: AbortSignal): Promise<void> {
+    while (this.#failures > 0) {
+      signal.throwIfAborted();
+      const wait = this.#pausedUntil - Date.now();
+      if (wait <= 0 && !this.#probeInFlight) {
+        this.#probeInFlight = true;
+        return;
+      }
+      await this.#sleep(wait > 0 ? wait : undefined, signal);
+    }
+  }
+
+  succeeded(): void {
+    this.#failures = 0;
+    this.#probeInFlight = false;
+    this.#notify();
+  }
+
+  failed(): void {
+    this.#failures += 1;
+    const ceiling = Math.min(this.#maxPauseMs, this.#basePauseMs * 2 ** (this.#failures - 1));
+    // Full-range jitter on the top half keeps several workers from probing in lockstep.
+    this.#pausedUntil = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+    this.#probeInFlight = false;
+    this.#notify();
+  }
+
+  /** The probe ended without reaching the upstream: let the next caller probe instead. */
+  abandon(): void {
+    this.#probeInFlight = false;
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const wake of this.#wake.splice(0)) wake();
+  }
+
+  #sleep(ms: number | undefined, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = (): void => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      this.#wake.push(done);
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+}
