@@ -18,10 +18,9 @@ const delayList = z.preprocess(
 );
 const flag = z.preprocess((value) => (typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value), z.boolean());
 
-export const listenerSchema = z.object({
-  host: z.string().min(1),
-  port,
-});
+function listener(defaultPort: number) {
+  return z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});
+}
 
 export const configSchema = z.object({
   /** @defaultValue amqp://guest:guest@127.0.0.1:5672 */
@@ -44,8 +43,10 @@ export const configSchema = z.object({
       timeoutMs: milliseconds.default(30_000),
     })
     .prefault({}),
-  ingress: listenerSchema.prefault({ host: '127.0.0.1', port: 8443 }),
-  control: listenerSchema.prefault({ host: '127.0.0.1', port: 9090 }),
+  /** Client listener. @defaultValue 127.0.0.1:8443 */
+  ingress: listener(8443),
+  /** Foreman-facing listener. @defaultValue 127.0.0.1:9090 */
+  control: listener(9090),
   tls: z.object({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() }).prefault({}),
   /** Allow plain HTTP on a non-loopback address. @defaultValue false */
   allowInsecure: flag.default(false),

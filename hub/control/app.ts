@@ -2,7 +2,8 @@
  * The Foreman-facing listener. It never serves a client route. This first slice answers health
  * and the smart-proxy version; feature discovery and the capability stream build on it.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { listenerOptions } from '../http/fastify-options.ts';
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { handleError, handleNotFound } from '../http/problem.ts';
@@ -14,7 +15,7 @@ export interface ControlDependencies {
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true, forceCloseConnections: 'idle' });
+  const app = Fastify(listenerOptions(deps.logger));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   app.get('/healthz', (_request, reply) => {

@@ -2,7 +2,8 @@
  * The client-facing listener. `buildIngressApp` never listens: the composition root does, and
  * tests drive the app through `inject()`. The ingress reaches the broker and nothing else.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { listenerOptions } from '../http/fastify-options.ts';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
@@ -20,15 +21,7 @@ export interface IngressDependencies {
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    // One log line per request costs more than the whole upload path; errors are still logged.
-    disableRequestLogging: true,
-    requestTimeout: 60_000,
-    connectionTimeout: 65_000,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-  });
+  const app = Fastify({ ...listenerOptions(deps.logger), requestTimeout: 60_000, connectionTimeout: 65_000 });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// The two commands of the README, with their own set-up: `node scripts/run.mjs start|test|bench`.
+// Plain JavaScript with no dependencies, because it runs before `npm ci` has.
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const [command = 'start', ...args] = process.argv.slice(2);
+const say = (message) => process.stderr.write(`proxyhub setup: ${message}\n`);
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function run(cmd, cmdArgs, options = {}) {
+  const result = spawnSync(cmd, cmdArgs, { cwd: root, stdio: options.quiet ? 'ignore' : 'inherit', env: process.env, ...options });
+  return result.status === 0;
+}
+
+function haveCommand(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureDependencies() {
+  const lock = `${root}/package-lock.json`;
+  const marker = `${root}/node_modules/.package-lock.json`;
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm dependencies (npm ci)');
+  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
+    say('npm ci failed; see the output above');
+    process.exit(1);
+  }
+}
+
+function reachable(url, defaultPort) {
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(parsed.port || defaultPort);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+async function waitReachable(url, defaultPort, seconds) {
+  for (let i = 0; i < seconds * 2; i += 1) {
+    if (await reachable(url, defaultPort)) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+function isLocal(url) {
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
+}
+
+const services = [
+  {
+    name: 'RabbitMQ',
+    url: process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    port: 5672,
+    composeService: 'rabbitmq',
+    debPackage: 'rabbitmq-server',
+    binary: 'rabbitmq-server',
+    start: () => run('rabbitmq-server', ['-detached']),
+  },
+  {
+    name: 'Redis',
+    url: process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    port: 6379,
+    composeService: 'redis',
+    debPackage: 'redis-server',
+    binary: 'redis-server',
+    start: () => run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--appendonly', 'yes', '--dir', '/var/lib/redis']),
+  },
+];
+
+function dockerEngine() {
+  return haveCommand('docker') && run('docker', ['info'], { quiet: true });
+}
+
+async function ensureService(service) {
+  if (await reachable(service.url, service.port)) return;
+  if (!isLocal(service.url)) {
+    say(`${service.name} at ${new URL(service.url).host} does not answer; start it or fix the URL`);
+    process.exit(1);
+  }
+  if (dockerEngine()) {
+    say(`starting ${service.name} with docker compose`);
+    run('docker', ['compose', 'up', '-d', '--wait', service.composeService]);
+  } else {
+    if (!haveCommand(service.binary)) {
+      if (!isRoot) {
+        say(`${service.name} is not running and not installed. Install it with: sudo apt-get install -y ${service.debPackage}  (or run with Docker: docker compose up -d ${service.composeService})`);
+        process.exit(1);
+      }
+      say(`installing ${service.debPackage} from the OS packages`);
+      run('apt-get', ['update', '-qq']);
+      run('apt-get', ['install', '-y', '-qq', service.debPackage], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+    say(`starting ${service.name} (${service.binary})`);
+    service.start();
+  }
+  if (!(await waitReachable(service.url, service.port, 60))) {
+    say(`${service.name} did not come up on ${new URL(service.url).host}`);
+    process.exit(1);
+  }
+}
+
+ensureDependencies();
+for (const service of services) await ensureService(service);
+
+const scripts = { start: ['bin/proxyhub.mjs', 'start', ...args], test: ['scripts/test.mjs', ...args], bench: ['--import', 'tsx', 'bench/run.ts', ...args] };
+if (!scripts[command]) {
+  say(`unknown command ${command} (use start, test or bench)`);
+  process.exit(2);
+}
+const child = spawn(process.execPath, scripts[command], { cwd: root, stdio: 'inherit', env: process.env });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

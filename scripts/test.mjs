@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// The test command: type-check, the parallel suite (unit + integration), then the fault suite one
+// file at a time (it restarts shared services). Prints one closing line `N passed, N failed`.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tap = `${root}/node_modules/.bin/tap`;
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+
+function ensureComposeValidator() {
+  if (spawnSync('sh', ['-c', 'command -v docker-compose'], { stdio: 'ignore' }).status === 0) return;
+  if (process.getuid?.() !== 0) return; // the compose test then says what to install
+  process.stderr.write('proxyhub test: installing docker-compose (Debian package) to validate compose.yaml offline\n');
+  spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose'], { stdio: 'inherit' });
+}
+
+function typecheck() {
+  const result = spawnSync(`${root}/node_modules/.bin/tsc`, ['--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  if (result.status === 0) passed += 1;
+  else failed += 1;
+  process.stdout.write(`${result.status === 0 ? 'ok' : 'not ok'} - typecheck (tsc --noEmit)\n`);
+}
+
+// Subtests of each test file are reported one level in: count those, so a file's tests count singly.
+function countLine(line) {
+  const match = /^ {4}(not )?ok \d+ - .*?(# SKIP.*|# TODO.*)?$/.exec(line);
+  if (!match) return;
+  if (match[2]) skipped += 1;
+  else if (match[1]) failed += 1;
+  else passed += 1;
+}
+
+function runTap(label, tapArgs) {
+  return new Promise((resolve) => {
+    process.stdout.write(`# ${label}\n`);
+    const child = spawn(tap, ['--reporter=tap', ...tapArgs], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      lines.forEach(countLine);
+    });
+    child.on('exit', (code) => {
+      countLine(buffer);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+const only = process.argv.slice(2);
+ensureComposeValidator();
+typecheck();
+let exitCode = 0;
+if (only.length > 0) {
+  exitCode = await runTap('selected tests', ['--disable-coverage', ...only]);
+} else {
+  const parallel = await runTap('unit and integration suite (parallel)', ['--coverage-report=text-summary', 'tests/unit', 'tests/integration']);
+  const fault = await runTap('fault suite (one file at a time)', ['--jobs=1', '--disable-coverage', 'tests/fault']);
+  exitCode = parallel || fault;
+}
+if (failed > 0 && exitCode === 0) exitCode = 1;
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.exit(exitCode);

@@ -1,0 +1,120 @@
+/**
+ * Runs proxyhub roles against the real broker and Redis on loopback, each test under its own
+ * random prefix, and removes that prefix's queues and exchanges afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import amqplib from 'amqplib';
+import { queueFeatures, createTopology } from '../../contracts/topology.ts';
+import { createLogger } from '../../hub/bus/logger.ts';
+import { parseRoles } from '../../hub/config/roles.ts';
+import { configSchema, type Config, type ConfigInput } from '../../hub/config/schema.ts';
+import { startHub, type RunningHub } from '../../cli/start.ts';
+import { waitFor } from './wait-for.ts';
+
+export const AMQP_URL = process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+
+/** Short retry tiers so that tests see several attempts in seconds, not minutes. */
+export const TEST_RETRY_DELAYS_MS = [200, 400, 800, 1600];
+
+export function testPrefix(): string {
+  return `test-${randomUUID().slice(0, 8)}`;
+}
+
+export function testConfig(prefix: string, foremanUrl: string, overrides: Partial<ConfigInput> = {}): Config {
+  return configSchema.parse({
+    amqpUrl: AMQP_URL,
+    redisUrl: REDIS_URL,
+    prefix,
+    proxyName: 'proxyhub.test',
+    foreman: { url: foremanUrl, timeoutMs: 5000 },
+    ingress: { host: '127.0.0.1', port: 0 },
+    control: { host: '127.0.0.1', port: 0 },
+    logLevel: process.env.PROXYHUB_TEST_LOG ?? 'silent',
+    worker: { retryDelaysMs: TEST_RETRY_DELAYS_MS, upstreamPauseMaxMs: 2000, shutdownGraceMs: 2000 },
+    ...overrides,
+  });
+}
+
+export async function startTestHub(config: Config, roles = 'all'): Promise<RunningHub> {
+  return startHub(config, parseRoles(roles), createLogger(config.logLevel));
+}
+
+/** Environment for a hub run as a child process (what an operator's unit file would set). */
+export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PROXYHUB_AMQP_URL: config.amqpUrl,
+    PROXYHUB_REDIS_URL: config.redisUrl,
+    PROXYHUB_PREFIX: config.prefix,
+    PROXYHUB_PROXY_NAME: config.proxyName,
+    PROXYHUB_FOREMAN_URL: config.foreman.url ?? '',
+    PROXYHUB_INGRESS_PORT: String(config.ingress.port),
+    PROXYHUB_CONTROL_PORT: String(config.control.port),
+    PROXYHUB_RETRY_DELAYS_MS: config.worker.retryDelaysMs.join(','),
+    PROXYHUB_UPSTREAM_PAUSE_MAX_MS: String(config.worker.upstreamPauseMaxMs),
+    PROXYHUB_SHUTDOWN_GRACE_MS: String(config.worker.shutdownGraceMs),
+    PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info',
+  };
+}
+
+export interface ChildHub {
+  readonly process: ChildProcess;
+  readonly output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `proxyhub start --role <roles>` as a separate process and waits until it runs. */
+export async function spawnHub(config: Config, roles: string): Promise<ChildHub> {
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: hubEnvironment(config), stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: 30_000, what: `proxyhub ${roles} to start` });
+  if (child.exitCode !== null) throw new Error(`proxyhub ${roles} exited: ${output.join('')}`);
+  return {
+    process: child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function withChannel<T>(fn: (channel: amqplib.Channel) => Promise<T>): Promise<T> {
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    return await fn(channel);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+export async function queueDepth(queue: string): Promise<number> {
+  return withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
+}
+
+export async function consumerCount(queue: string): Promise<number> {
+  return withChannel(async (channel) => (await channel.checkQueue(queue)).consumerCount);
+}
+
+/** Removes every queue and exchange a test prefix created. */
+export async function deleteTopology(prefix: string, retryDelaysMs: readonly number[] = TEST_RETRY_DELAYS_MS): Promise<void> {
+  const topology = createTopology(prefix);
+  await withChannel(async (channel) => {
+    for (const feature of queueFeatures) {
+      for (const queue of [topology.workQueue(feature), topology.deadLetterQueue(feature), ...retryDelaysMs.map((d) => topology.retryQueue(feature, d))]) {
+        await channel.deleteQueue(queue);
+      }
+    }
+    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange]) await channel.deleteExchange(exchange);
+  });
+}

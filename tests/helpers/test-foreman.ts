@@ -1,0 +1,114 @@
+/**
+ * A stand-in for Foreman that follows foreman-contracts.md §2.2: the facts API answers 201 with
+ * the host, host_reports answers 201, bad payloads 422. It records every request and injects
+ * faults: slow answers, a status of choice, 422 for chosen hosts, and refusing connections.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly raw: string;
+  readonly body: unknown;
+  readonly status: number;
+  readonly at: number;
+}
+
+export interface Fault {
+  /** Delay before answering. */
+  readonly delayMs?: number;
+  /** Answer this status (with a Foreman-style error body) instead of handling the request. */
+  readonly status?: number;
+}
+
+export class TestForeman {
+  readonly requests: RecordedRequest[] = [];
+  /** Host names whose uploads Foreman refuses with 422, as it does for hosts pending build. */
+  readonly rejectHosts = new Set<string>();
+  fault: Fault = {};
+  #server: Server | undefined;
+  #port = 0;
+  readonly #sockets = new Set<Socket>();
+  #nextId = 1;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Successful deliveries (2xx) to a path. */
+  delivered(path: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === path && r.status >= 200 && r.status < 300);
+  }
+
+  attempts(path: string): number {
+    return this.requests.filter((r) => r.path === path).length;
+  }
+
+  async start(port = this.#port): Promise<void> {
+    const server = createServer((request, response) => void this.#handle(request, response));
+    server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.#port = (server.address() as AddressInfo).port;
+    this.#server = server;
+  }
+
+  /** Foreman goes away: connections are refused until `start()` is called again. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (!server) return;
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    if (this.fault.delayMs) await new Promise((r) => setTimeout(r, this.fault.delayMs));
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    let body: unknown;
+    try {
+      body = raw.length > 0 ? JSON.parse(raw) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const [status, answer] = this.#answer(request, path, body);
+    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now() });
+    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    response.end(JSON.stringify(answer));
+  }
+
+  #answer(request: IncomingMessage, path: string, body: unknown): [number, unknown] {
+    if (this.fault.status) return [this.fault.status, { error: { message: `injected ${this.fault.status}` } }];
+    if (request.method !== 'POST') return [404, { error: { message: 'not found' } }];
+    if (!String(request.headers['content-type']).startsWith('application/json')) return [415, { error: { message: 'unsupported media type' } }];
+    if (path === '/api/v2/hosts/facts' || path === '/api/hosts/facts') return this.#facts(body);
+    if (path === '/api/v2/host_reports') return this.#hostReport(body);
+    return [404, { error: { message: `no route ${path}` } }];
+  }
+
+  #facts(body: unknown): [number, unknown] {
+    const upload = body as { name?: unknown; facts?: unknown } | undefined;
+    if (typeof upload?.name !== 'string' || typeof upload.facts !== 'object' || upload.facts === null) {
+      return [422, { error: { message: 'name and facts are required' } }];
+    }
+    if (this.rejectHosts.has(upload.name)) return [422, { error: { id: null, errors: { base: ['Host is pending for Build'] }, full_messages: ['Host is pending for Build'] } }];
+    return [201, { id: this.#nextId++, name: upload.name }];
+  }
+
+  #hostReport(body: unknown): [number, unknown] {
+    const report = (body as { host_report?: { host?: unknown } } | undefined)?.host_report;
+    if (typeof report?.host !== 'string') return [422, { error: { message: 'host_report.host is required' } }];
+    if (this.rejectHosts.has(report.host)) return [422, { error: { message: `Host ${report.host} not found` } }];
+    return [201, { id: this.#nextId++, host_id: 1 }];
+  }
+}
