@@ -15,6 +15,8 @@ export const uploadedReportSchema = z.looseObject({
 export const reportUploadSchema = z.object({
   format: z.enum(reportFormats),
   report: uploadedReportSchema,
+  /** smart_proxy_reports' `?json_body=`: Foreman gets the report body as a JSON string unless false. */
+  jsonBody: z.boolean().default(true),
 });
 
 export type ReportUpload = z.infer<typeof reportUploadSchema>;

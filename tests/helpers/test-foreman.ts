@@ -106,8 +106,15 @@ export class TestForeman {
   }
 
   #hostReport(body: unknown): [number, unknown] {
-    const report = (body as { host_report?: { host?: unknown } } | undefined)?.host_report;
+    const report = (body as { host_report?: { host?: unknown; body?: unknown } } | undefined)?.host_report;
     if (typeof report?.host !== 'string') return [422, { error: { message: 'host_report.host is required' } }];
+    if (typeof report.body === 'string') {
+      try {
+        JSON.parse(report.body);
+      } catch {
+        return [422, { error: { message: 'host_report.body is not JSON' } }];
+      }
+    }
     if (this.rejectHosts.has(report.host)) return [422, { error: { message: `Host ${report.host} not found` } }];
     return [201, { id: this.#nextId++, host_id: 1 }];
   }

@@ -10,7 +10,7 @@ import { createEvent } from '../../contracts/events/create-event.ts';
 import type { ReportUpload } from '../../contracts/events/report-uploaded.ts';
 import { defineFeature } from '../runtime/feature.ts';
 import { ansibleFactsFromReport, ansibleReportToHostReport } from './ansible-report.ts';
-import type { HostReport, ReportContext } from './host-report.ts';
+import { serializeHostReport, type HostReport, type ReportContext } from './host-report.ts';
 import { puppetReportToHostReport } from './puppet-report.ts';
 
 export const FOREMAN_HOST_REPORTS_PATH = '/api/v2/host_reports';
@@ -43,6 +43,6 @@ export const reportsFeature = defineFeature('reports', {
         );
       }
     }
-    await context.foreman.post(FOREMAN_HOST_REPORTS_PATH, hostReport);
+    await context.foreman.post(FOREMAN_HOST_REPORTS_PATH, serializeHostReport(hostReport, upload.jsonBody));
   },
 });

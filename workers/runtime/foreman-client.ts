@@ -39,6 +39,7 @@ export function isTransientStatus(status: number): boolean {
 }
 
 export interface ForemanClient {
+  /** `body` is sent as JSON; a string is taken as JSON text already serialized. */
   post(path: string, body: unknown): Promise<ForemanResponse>;
   close(): Promise<void>;
 }
@@ -67,7 +68,7 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
           method: 'POST',
           dispatcher,
           headers: { accept: 'application/json,version=2', 'content-type': 'application/json' },
-          body: JSON.stringify(body),
+          body: typeof body === 'string' ? body : JSON.stringify(body),
           signal: AbortSignal.timeout(options.timeoutMs),
         });
       } catch (error) {

@@ -21,6 +21,7 @@ const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml', 'text
 const expectedMediaType: Record<ReportFormat, 'yaml' | 'json'> = { puppet: 'yaml', ansible: 'json' };
 
 const paramsSchema = z.object({ format: z.enum(reportFormats) });
+const querySchema = z.looseObject({ json_body: z.enum(['true', 'false']).optional() });
 
 function mediaKind(contentType: string | undefined): 'yaml' | 'json' | 'other' {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -40,7 +41,7 @@ function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
 export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, options) => {
   // YAML is parsed in the handler, so a syntax error is reported like any other bad input.
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
-  app.withTypeProvider<ZodTypeProvider>().post('/reports/:format', { bodyLimit: options.bodyLimit, schema: { params: paramsSchema } }, (request, reply) => {
+  app.withTypeProvider<ZodTypeProvider>().post('/reports/:format', { bodyLimit: options.bodyLimit, schema: { params: paramsSchema, querystring: querySchema } }, (request, reply) => {
     const { format } = request.params;
     const kind = mediaKind(request.headers['content-type']);
     if (kind !== expectedMediaType[format]) {
@@ -55,7 +56,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, 
       const field = issue?.path.join('.') || 'body';
       throw new ProxyhubError('PROXYHUB_INPUT_INVALID', `body ${field}: ${issue?.message ?? 'invalid report'}`, { field });
     }
-    const envelope = createEvent('report.uploaded.v1', { format, report: parsed.data }, { source: options.source, subject: parsed.data.host });
+    const envelope = createEvent('report.uploaded.v1', { format, report: parsed.data, jsonBody: request.query.json_body !== 'false' }, { source: options.source, subject: parsed.data.host });
     return acceptEvent(reply, options, envelope);
   });
 };

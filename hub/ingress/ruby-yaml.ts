@@ -1,0 +1,99 @@
+import { parseDocument } from 'yaml';
+import type { ScalarTag, Tags } from 'yaml';
+
+/**
+ * Thrown when an upload is not YAML we can read; the ingress answers it with a 4xx
+ * (upstream smart_proxy_reports answers 415 for every processing error).
+ */
+export class RubyYamlError extends Error {
+  override readonly name = 'RubyYamlError';
+}
+
+/**
+ * Alias expansion budget handed to `yaml`'s toJS. Puppet's Psych dumper only emits aliases for
+ * objects referenced twice, so a report needs few; the cap stops "billion laughs" payloads.
+ * @defaultValue 100
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+// YAML 1.1 types that would surface as Date, Set, Map or Uint8Array: reports go on as JSON, so
+// their source text is kept instead. YAML 1.1's booleans are swapped for Psych's narrower set.
+const DROPPED_TAGS = new Set([
+  'tag:yaml.org,2002:timestamp',
+  'tag:yaml.org,2002:binary',
+  'tag:yaml.org,2002:set',
+  'tag:yaml.org,2002:omap',
+  'tag:yaml.org,2002:pairs',
+  'tag:yaml.org,2002:bool',
+]);
+
+// Psych reads a plain `:notice` (and `:"two words"`) as a Ruby Symbol, which Ruby's JSON writes as
+// its bare name; older Puppet reports use this form for log levels.
+const implicitSymbol: ScalarTag = {
+  tag: 'tag:proxyhub,2024:ruby-implicit-symbol',
+  default: true,
+  test: /^:./,
+  identify: () => false,
+  resolve: (source) => {
+    const quoted = /^:(["'])(.*)\1$/s.exec(source);
+    return quoted ? quoted[2] : source.slice(1);
+  },
+};
+
+// Psych's booleans, case-insensitive; YAML 1.1's `y`/`n` stay strings as they do in Ruby.
+const psychBool = (value: boolean, test: RegExp): ScalarTag => ({
+  tag: 'tag:yaml.org,2002:bool',
+  default: true,
+  test,
+  identify: (candidate) => candidate === value,
+  resolve: () => value,
+});
+
+// Explicit symbol tags carry the bare name already. Every other `!ruby/...` tag (object, hash,
+// struct...) is left unresolved on purpose: `yaml` then builds the plain map/seq/string
+// underneath and records only a warning, and no Ruby class is ever looked up.
+const explicitSymbol = (tag: string): ScalarTag => ({
+  tag,
+  identify: () => false,
+  resolve: (source) => source,
+});
+
+function rubyTags(defaults: Tags): Tags {
+  const kept = defaults.filter((tag) => typeof tag === 'string' || !DROPPED_TAGS.has(tag.tag));
+  return [
+    ...kept,
+    psychBool(true, /^(?:yes|true|on)$/i),
+    psychBool(false, /^(?:no|false|off)$/i),
+    implicitSymbol,
+    explicitSymbol('!ruby/sym'),
+    explicitSymbol('!ruby/symbol'),
+  ];
+}
+
+/**
+ * Parse the YAML Puppet writes for a report (`--- !ruby/object:Puppet::Transaction::Report`)
+ * into plain objects, arrays and scalars, reading it the way Ruby's Psych does (YAML 1.1
+ * booleans and numbers, duplicate keys allowed with the last one winning, merge keys).
+ *
+ * @throws RubyYamlError on syntax errors, several documents, or excessive aliasing.
+ */
+export function parseRubyYaml(text: string): unknown {
+  const doc = parseDocument(text, {
+    version: '1.1',
+    customTags: rubyTags,
+    resolveKnownTags: false,
+    uniqueKeys: false,
+    merge: true,
+    prettyErrors: true,
+  });
+  const [first] = doc.errors;
+  if (first) {
+    throw new RubyYamlError(`Invalid YAML: ${first.message}`, { cause: first });
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RubyYamlError(`Invalid YAML: ${reason}`, { cause: error });
+  }
+}

@@ -1,0 +1,156 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import t from 'tap';
+import { RubyYamlError, parseRubyYaml } from '../../hub/ingress/ruby-yaml.ts';
+import { ansibleFactsFromReport, ansibleReportToHostReport } from '../../workers/reports/ansible-report.ts';
+import { InvalidReportError } from '../../workers/reports/host-report.ts';
+import type { ReportContext } from '../../workers/reports/host-report.ts';
+import { puppetReportToHostReport } from '../../workers/reports/puppet-report.ts';
+
+const fixtures = new URL('../../../shared/fixtures/reports/', import.meta.url);
+const expected = new URL('expected/', fixtures);
+
+const makeContext = (overrides: Partial<ReportContext> = {}): ReportContext => ({
+  proxy: 'localhost',
+  reportedAtProxy: '2024-05-06T07:08:09.123Z',
+  id: 'event-1',
+  ...overrides,
+});
+
+const readText = (name: string, dir: URL = fixtures): string => readFileSync(new URL(name, dir), 'utf8');
+const readJson = (name: string, dir: URL = fixtures): unknown => JSON.parse(readText(name, dir));
+
+/**
+ * Exactly what upstream's `remove_volatile_keys` blanks (times, id, telemetry). `proxy` needs
+ * no rewrite: upstream stubs it to "localhost" and the context passes the same.
+ * Goes through JSON so both sides are compared as the wire would carry them.
+ */
+function normalise(report: unknown): unknown {
+  const copy = JSON.parse(JSON.stringify(report)) as {
+    host_report: { reported_at: string; body: Record<string, unknown> };
+  };
+  copy.host_report.reported_at = '';
+  Object.assign(copy.host_report.body, { reported_at: '', reported_at_proxy: '', id: '', telemetry: {} });
+  return copy;
+}
+
+const fixtureNames = readdirSync(fixtures).filter((name) => name.endsWith('.json') || name.endsWith('.yaml'));
+
+t.test('fixtures are present', async (t) => {
+  t.ok(fixtureNames.some((name) => name.endsWith('.yaml')), 'puppet fixtures');
+  t.ok(fixtureNames.some((name) => name.endsWith('.json')), 'ansible fixtures');
+});
+
+for (const name of fixtureNames.filter((n) => n.endsWith('.yaml'))) {
+  t.test(`puppet snapshot ${name}`, async (t) => {
+    const report = puppetReportToHostReport(parseRubyYaml(readText(name)), makeContext());
+    t.strictSame(normalise(report), normalise(readJson(`${name}.snapshot.json`, expected)));
+  });
+}
+
+for (const name of fixtureNames.filter((n) => n.endsWith('.json'))) {
+  t.test(`ansible snapshot ${name}`, async (t) => {
+    const input = readJson(name);
+    const before = JSON.stringify(input);
+    const report = ansibleReportToHostReport(input, makeContext());
+    t.strictSame(normalise(report), normalise(readJson(`${name}.report.snapshot.json`, expected)));
+    t.equal(JSON.stringify(input), before, 'input is not modified');
+
+    const factsSnapshot = `${name}.facts.snapshot.json`;
+    const facts = ansibleFactsFromReport(input);
+    if (readdirSync(expected).includes(factsSnapshot)) {
+      t.strictSame(JSON.parse(JSON.stringify(facts)), readJson(factsSnapshot, expected));
+    } else {
+      t.equal(facts, null, 'no facts gathered, no facts upload');
+    }
+  });
+}
+
+t.test('volatile fields come from the context', async (t) => {
+  const input = readJson('smart_proxy_reports-ansible-package-install-success.json') as Record<string, unknown>;
+  const { host_report: report } = ansibleReportToHostReport(input, makeContext({ proxy: 'hub-1' }));
+  t.equal(report.proxy, 'hub-1');
+  t.equal(report.body.proxy, 'hub-1');
+  t.equal(report.reported_at, '2024-05-06 07:08:09 UTC', 'upstream writes Ruby Time#to_s in UTC');
+  t.equal(report.body.reported_at_proxy, report.reported_at);
+  t.equal(report.body.reported_at, input['reported_at']);
+  t.equal(report.body.id, 'event-1', 'no uuid in the upload: the event id');
+
+  const puppet = puppetReportToHostReport(
+    parseRubyYaml(readText('smart_proxy_reports-puppet-file-failure.yaml')),
+    makeContext(),
+  );
+  t.equal(puppet.host_report.body.id, 'eeb1096c-bde1-480e-80d7-6ca85f640d52', 'transaction_uuid wins');
+});
+
+t.test('ruby YAML', async (t) => {
+  const yaml = [
+    '--- !ruby/object:Puppet::Transaction::Report',
+    'host: h',
+    'noop: false',
+    'logs:',
+    '- !ruby/object:Puppet::Util::Log',
+    '  level: :notice',
+    '- level: !ruby/sym err',
+  ].join('\n');
+  const expected = { host: 'h', noop: false, logs: [{ level: 'notice' }, { level: 'err' }] };
+  t.strictSame(parseRubyYaml(yaml), expected, 'tags dropped, symbols become names');
+  t.throws(() => parseRubyYaml('host: [unclosed\n'), RubyYamlError, 'syntax error throws');
+  t.throws(() => parseRubyYaml('host: a\n---\nhost: b\n'), RubyYamlError, 'one document only');
+  // "billion laughs": every level repeats the previous one ten times
+  const level = (name: string, item: string): string => `${name}: &${name} [${Array(10).fill(item).join(', ')}]\n`;
+  const bomb = level('a', 'lol') + level('b', '*a') + level('c', '*b') + level('d', '*c');
+  t.throws(() => parseRubyYaml(bomb), RubyYamlError, 'alias expansion is capped');
+  t.strictSame(parseRubyYaml('a: &a [1]\nb: *a\n'), { a: [1], b: [1] }, 'a few aliases are fine');
+});
+
+t.test('a report without host is invalid', async (t) => {
+  const puppet = parseRubyYaml(readText('smart_proxy_reports-puppet-file-failure.yaml')) as Record<string, unknown>;
+  const ansible = readJson('smart_proxy_reports-ansible-acl-succes.json') as Record<string, unknown>;
+  for (const convert of [
+    () => puppetReportToHostReport({ ...puppet, host: undefined }, makeContext()),
+    () => ansibleReportToHostReport({ ...ansible, host: null }, makeContext()),
+    () => ansibleFactsFromReport({ ...ansible, host: '' }),
+  ]) {
+    t.throws(convert, { name: 'InvalidReportError', field: 'host' });
+    t.throws(convert, InvalidReportError);
+  }
+  t.throws(() => puppetReportToHostReport(null, makeContext()), { name: 'InvalidReportError', field: 'report' });
+});
+
+t.test('no facts gathered, no facts upload', async (t) => {
+  t.equal(ansibleFactsFromReport(readJson('smart_proxy_reports-ansible-package-install-failure.json')), null);
+  t.equal(ansibleFactsFromReport({ host: 'h', results: [{ result: { changed: false }, task: {} }] }), null);
+});
+
+t.test('unreadable sections are reported, not fatal', async (t) => {
+  const puppet = puppetReportToHostReport({ host: 'h', status: 'failed' }, makeContext());
+  t.strictSame(puppet.host_report.body.errors, ['Unable to parse summary counts: metrics.events.values is not a list']);
+  t.strictSame([puppet.host_report.change, puppet.host_report.nochange, puppet.host_report.failure], [0, 0, 0]);
+
+  const ansible = ansibleReportToHostReport({ host: 'h', results: [{ result: { changed: true } }] }, makeContext());
+  t.strictSame(ansible.host_report.body.errors, [
+    "Unable to parse results: Report do not contain required 'results/task' element",
+  ]);
+});
+
+t.test('friendly messages', async (t) => {
+  const makeResult = (moduleArgs: unknown): Record<string, unknown> =>
+    moduleArgs === undefined
+      ? { changed: true, msg: 'boom' }
+      : { changed: true, msg: 'boom', invocation: { module_args: moduleArgs } };
+  const messageOf = (action: string, moduleArgs: unknown, failed = false): unknown => {
+    const results = [{ failed, result: makeResult(moduleArgs), task: { action } }];
+    const report = ansibleReportToHostReport({ host: 'h', results }, makeContext());
+    return (report.host_report.body.results as Array<{ friendly_message: unknown }>)[0]?.friendly_message;
+  };
+  const seboolean = { name: 'httpd_use_nfs', state: true, persistent: false };
+  const expected = 'Set httpd_use_nfs flag on, do notkeep it persistent across reboots';
+  t.equal(messageOf('ansible.posix.seboolean', seboolean), expected, "upstream's text, missing space included");
+  t.equal(messageOf('seboolean', seboolean), expected, 'bare module name');
+  t.equal(messageOf('ansible.builtin.seboolean', seboolean), 'N/A', 'wrong collection');
+  const packages = { name: Array.from({ length: 12 }, (_, i) => `p${i}`) };
+  const tenAndMore = 'Package(s) p0, p1, p2, p3, p4, p5, p6, p7, p8, p9 and more are present';
+  t.equal(messageOf('ansible.builtin.package', packages), tenAndMore);
+  t.equal(messageOf('ansible.builtin.systemd', undefined), 'N/A', 'no module_args');
+  t.equal(messageOf('ansible.builtin.systemd', {}, true), 'boom', 'a failure shows its msg');
+});
