@@ -6,7 +6,7 @@ import { queueFeatures, createTopology, type QueueFeature, type Topology } from 
 import { openQueueBrowser, type QueueBrowser } from '../hub/bus/queue-browser.ts';
 import type { BrowsedMessage } from '../hub/bus/transport.ts';
 import { loadConfig } from '../hub/config/load.ts';
-import { deliveryHeaders } from '../workers/runtime/dead-letters.ts';
+import { deliveryHeaders } from '../contracts/delivery-headers.ts';
 import { createProgress } from './progress.ts';
 
 export interface DeadLetterSummary {
@@ -108,7 +108,7 @@ export async function replayDeadLetters(options: DlqOptions): Promise<{ replayed
       for (let message = await browser.take(queue); message; message = await browser.take(queue)) {
         const { delivery } = message;
         if (options.all || wanted.has(delivery.messageId ?? '')) {
-          const headers: Record<string, unknown> = { [deliveryHeaders.routingKey]: delivery.headers[deliveryHeaders.routingKey], 'x-proxyhub-replayed-at': new Date().toISOString() };
+          const headers: Record<string, unknown> = { [deliveryHeaders.routingKey]: delivery.headers[deliveryHeaders.routingKey], [deliveryHeaders.replayedAt]: new Date().toISOString() };
           await browser.publish({ exchange: '', routingKey: topology.workQueue(feature), body: delivery.body, messageId: delivery.messageId ?? '', type: delivery.type ?? '', contentType: message.properties.contentType ?? 'application/cloudevents+json', headers });
           delivery.ack();
           replayed += 1;

@@ -7,3 +7,4 @@ export * from './events/report-uploaded.ts';
 export * from './events/delivery-outcome.ts';
 export * from './http/problem.ts';
 export * from './events/create-event.ts';
+export * from './delivery-headers.ts';

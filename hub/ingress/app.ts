@@ -26,6 +26,9 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  // Every client route takes JSON or YAML; fastify's default text/plain parser would let a
+  // wrongly labelled body reach validation instead of answering 415.
+  app.removeContentTypeParser('text/plain');
 
   const source = `proxyhub/ingress/${deps.instanceId}`;
   const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source };

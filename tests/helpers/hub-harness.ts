@@ -87,10 +87,11 @@ export async function spawnHub(config: Config, roles: string): Promise<ChildHub>
   };
 }
 
-export async function withChannel<T>(fn: (channel: amqplib.Channel) => Promise<T>): Promise<T> {
+/** A confirm channel: a test that publishes awaits `waitForConfirms()` before the connection closes. */
+export async function withChannel<T>(fn: (channel: amqplib.ConfirmChannel) => Promise<T>): Promise<T> {
   const connection = await amqplib.connect(AMQP_URL);
   try {
-    const channel = await connection.createChannel();
+    const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
     return await fn(channel);
   } finally {

@@ -3,19 +3,11 @@
  * queue with the reason. Both publish a copy with a broker confirm before the original is acked,
  * so a crash in between duplicates at worst and never loses.
  */
+import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { errorCodeOf, type ErrorCode } from '../../contracts/errors.ts';
 import type { QueueFeature, Topology } from '../../contracts/topology.ts';
 import type { Delivery, Publisher } from '../../hub/bus/transport.ts';
 
-/** Headers proxyhub adds to a message on its way through retries and dead letters. */
-export const deliveryHeaders = {
-  attempt: 'x-proxyhub-attempt',
-  errorCode: 'x-proxyhub-error-code',
-  reason: 'x-proxyhub-reason',
-  failedAt: 'x-proxyhub-failed-at',
-  upstreamStatus: 'x-proxyhub-upstream-status',
-  routingKey: 'x-proxyhub-routing-key',
-} as const;
 
 export function attemptOf(delivery: Pick<Delivery, 'headers'>): number {
   const value = Number(delivery.headers[deliveryHeaders.attempt]);
