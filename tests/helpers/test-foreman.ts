@@ -28,6 +28,9 @@ export class TestForeman {
   /** Host names whose uploads Foreman refuses with 422, as it does for hosts pending build. */
   readonly rejectHosts = new Set<string>();
   fault: Fault = {};
+  /** Connections accepted and reset while `down()` (each one a delivery attempt). */
+  resetConnections = 0;
+  #down = false;
   #server: Server | undefined;
   #port = 0;
   readonly #sockets = new Set<Socket>();
@@ -49,6 +52,11 @@ export class TestForeman {
   async start(port = this.#port): Promise<void> {
     const server = createServer((request, response) => void this.#handle(request, response));
     server.on('connection', (socket) => {
+      if (this.#down) {
+        this.resetConnections += 1;
+        socket.resetAndDestroy();
+        return;
+      }
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });
@@ -67,6 +75,19 @@ export class TestForeman {
     if (!server) return;
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Foreman unreachable but countable: every connection is reset at once (as a load balancer
+   * with no backend does), so a test can count how often the hub tried. `up()` ends it.
+   */
+  down(): void {
+    this.#down = true;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  up(): void {
+    this.#down = false;
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

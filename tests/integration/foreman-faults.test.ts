@@ -1,0 +1,63 @@
+/**
+ * The other ways Foreman fails: 5xx answers, answers slower than the call deadline, and refused
+ * connections. Each is transient: retried with growing delays, then delivered exactly once.
+ */
+import t from 'tap';
+import { createTopology } from '../../contracts/topology.ts';
+import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { TestForeman } from '../helpers/test-foreman.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const FACTS = '/api/v2/hosts/facts';
+const foreman = new TestForeman();
+await foreman.start();
+const prefix = testPrefix();
+const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 300 } });
+const hub = await startTestHub(config);
+const topology = createTopology(prefix);
+t.teardown(async () => {
+  await hub.close();
+  await foreman.stop();
+  await deleteTopology(prefix);
+});
+
+async function upload(name: string): Promise<void> {
+  const response = await fetch(`${hub.ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, facts: {} }) });
+  if (response.status !== 202) throw new Error(`upload answered ${response.status}`);
+}
+
+const deliveredNamed = (name: string) => foreman.delivered(FACTS).filter((r) => (r.body as { name: string }).name === name);
+const attemptsNamed = (name: string) => foreman.requests.filter((r) => r.path === FACTS && (r.body as { name: string }).name === name);
+
+t.test('503 from Foreman is retried with growing delays, then delivered once', async (t) => {
+  foreman.fault = { status: 503 };
+  await upload('busy.example.com');
+  await waitFor(() => attemptsNamed('busy.example.com').length >= 3, { what: 'three attempts' });
+  foreman.fault = {};
+  await waitFor(() => deliveredNamed('busy.example.com').length === 1, { what: 'delivery after 503s' });
+  const times = attemptsNamed('busy.example.com').map((r) => r.at);
+  const gaps = times.slice(1).map((at, i) => at - (times[i] as number));
+  t.ok(gaps.every((gap) => gap >= 150), `no hot loop: gaps ${gaps.join(', ')} ms`);
+  t.ok((gaps[1] ?? 0) > (gaps[0] ?? 0), 'the delay grows');
+  t.equal(deliveredNamed('busy.example.com').length, 1, 'delivered exactly once');
+});
+
+t.test('a Foreman slower than the call deadline is retried, not waited on forever', async (t) => {
+  foreman.fault = { delayMs: 1000 };
+  await upload('slow.example.com');
+  // Foreman records a request when it answers; the hub gave up on each after 300 ms and retried.
+  await waitFor(() => attemptsNamed('slow.example.com').length >= 2, { what: 'a retry of the timed-out call' });
+  foreman.fault = {};
+  await waitFor(() => deliveredNamed('slow.example.com').length >= 3, { what: 'a call answered in time' });
+  t.pass('a slow Foreman is retried after the deadline (a slow facts upload may land twice: at-least-once)');
+});
+
+t.test('refused connections are retried until Foreman listens again', async (t) => {
+  await foreman.stop();
+  await upload('refused.example.com');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(deliveredNamed('refused.example.com').length, 0, 'nothing can be delivered while refused');
+  await foreman.start();
+  await waitFor(() => deliveredNamed('refused.example.com').length === 1, { what: 'delivery after refusal' });
+  t.equal(await queueDepth(topology.deadLetterQueue('facts')), 0, 'transient failures never dead-letter');
+});

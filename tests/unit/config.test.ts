@@ -1,0 +1,179 @@
+/**
+ * Configuration: `loadConfig(env)` (defaults, variables, the YAML file, one error for every
+ * problem, a frozen result) and the role rules that refuse unsafe deployments. Every call gets an
+ * explicit env object; process.env is never read.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { isProxyhubError } from '../../contracts/errors.ts';
+import { loadConfig } from '../../hub/config/load.ts';
+import { deploymentProblems, isLoopback, parseRoles } from '../../hub/config/roles.ts';
+import { configSchema, type Config, type ConfigInput } from '../../hub/config/schema.ts';
+
+const makeEnv = (overrides: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...overrides });
+
+/** A valid config for every role: loopback listeners, no TLS, a Foreman URL. */
+const makeConfig = (overrides: ConfigInput = {}): Config => configSchema.parse({ foreman: { url: 'https://foreman.example.com' }, ...overrides });
+
+/** What `fn` threw, as code and message (undefined when it did not throw). */
+function thrown(fn: () => unknown): { code: unknown; message: string } | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return { code: isProxyhubError(error) ? error.code : undefined, message: (error as Error).message };
+  }
+  return undefined;
+}
+
+t.test('defaults with an empty environment', async (t) => {
+  const config = loadConfig(makeEnv());
+  t.equal(config.amqpUrl, 'amqp://guest:guest@127.0.0.1:5672');
+  t.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+  t.equal(config.mqttUrl, 'mqtt://127.0.0.1:1883');
+  t.equal(config.prefix, 'proxyhub');
+  t.equal(config.proxyName, hostname());
+  t.strictSame(config.ingress, { host: '127.0.0.1', port: 8443 });
+  t.strictSame(config.control, { host: '127.0.0.1', port: 9090 });
+  t.equal(config.allowInsecure, false);
+  t.equal(config.dataDir, './var');
+  t.equal(config.foreman.url, undefined, 'no Foreman URL by default');
+  t.equal(config.trustedHosts, undefined);
+  t.strictSame(config.publish, { confirmTimeoutMs: 1000, maxUnconfirmed: 2000 });
+  t.strictSame(config.worker.retryDelaysMs, [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000]);
+});
+
+t.test('environment variables override nested keys', async (t) => {
+  const config = loadConfig(
+    makeEnv({
+      PROXYHUB_INGRESS_PORT: '18443',
+      PROXYHUB_CONTROL_HOST: '10.0.0.5',
+      PROXYHUB_RETRY_DELAYS_MS: '100, 250,1000',
+      PROXYHUB_ALLOW_INSECURE: '1',
+      PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com, , other.example.com',
+      PROXYHUB_FOREMAN_URL: 'https://foreman.example.com',
+    }),
+  );
+  t.strictSame(config.ingress, { host: '127.0.0.1', port: 18443 }, 'port coerced to a number, host kept');
+  t.strictSame(config.control, { host: '10.0.0.5', port: 9090 });
+  t.strictSame(config.worker.retryDelaysMs, [100, 250, 1000], 'comma list of numbers');
+  t.equal(config.worker.prefetch, 32, 'siblings keep their defaults');
+  t.equal(config.allowInsecure, true);
+  t.strictSame(config.trustedHosts, ['foreman.example.com', 'other.example.com'], 'empty entries dropped');
+  t.equal(config.foreman.url, 'https://foreman.example.com');
+});
+
+t.test('boolean variables', async (t) => {
+  for (const value of ['1', 'true', 'YES', 'on']) t.equal(loadConfig(makeEnv({ PROXYHUB_ALLOW_INSECURE: value })).allowInsecure, true, `"${value}"`);
+  for (const value of ['0', 'false', 'no']) t.equal(loadConfig(makeEnv({ PROXYHUB_ALLOW_INSECURE: value })).allowInsecure, false, `"${value}"`);
+});
+
+t.test('an empty variable counts as unset', async (t) => {
+  t.equal(loadConfig(makeEnv({ PROXYHUB_INGRESS_PORT: '', PROXYHUB_PREFIX: '' })).ingress.port, 8443);
+});
+
+t.test('YAML file named by PROXYHUB_CONFIG, with the environment on top', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxyhub-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'proxyhub.yaml');
+  writeFileSync(file, ['prefix: fromfile', 'ingress:', '  host: 0.0.0.0', '  port: 1000', 'worker:', '  retryDelaysMs: [50, 500]', 'foreman:', '  url: https://file.example.com', ''].join('\n'));
+
+  const fromFile = loadConfig(makeEnv({ PROXYHUB_CONFIG: file }));
+  t.equal(fromFile.prefix, 'fromfile');
+  t.strictSame(fromFile.ingress, { host: '0.0.0.0', port: 1000 });
+  t.strictSame(fromFile.worker.retryDelaysMs, [50, 500]);
+
+  const overridden = loadConfig(makeEnv({ PROXYHUB_CONFIG: file, PROXYHUB_INGRESS_PORT: '2000', PROXYHUB_FOREMAN_URL: 'https://env.example.com' }));
+  t.strictSame(overridden.ingress, { host: '0.0.0.0', port: 2000 }, 'env wins for the port, the file keeps the host');
+  t.equal(overridden.foreman.url, 'https://env.example.com');
+  t.equal(overridden.prefix, 'fromfile');
+
+  const empty = join(dir, 'empty.yaml');
+  writeFileSync(empty, '');
+  t.equal(loadConfig(makeEnv({ PROXYHUB_CONFIG: empty })).prefix, 'proxyhub', 'an empty file means defaults');
+
+  const list = join(dir, 'list.yaml');
+  writeFileSync(list, '- a\n- b\n');
+  t.match(thrown(() => loadConfig(makeEnv({ PROXYHUB_CONFIG: list }))), { code: 'PROXYHUB_CONFIG_INVALID', message: /must hold a YAML mapping/ });
+  t.match(thrown(() => loadConfig(makeEnv({ PROXYHUB_CONFIG: join(dir, 'missing.yaml') }))), { code: 'PROXYHUB_CONFIG_INVALID', message: /cannot read config file .*missing\.yaml/ });
+});
+
+t.test('one error lists every problem with its variable', async (t) => {
+  const error = thrown(() => loadConfig(makeEnv({ PROXYHUB_INGRESS_PORT: '99999', PROXYHUB_AMQP_URL: 'http://broker', PROXYHUB_LOG_LEVEL: 'loud' })));
+  t.equal(error?.code, 'PROXYHUB_CONFIG_INVALID');
+  const message = error?.message ?? '';
+  t.match(message, /ingress\.port \(PROXYHUB_INGRESS_PORT\)/);
+  t.match(message, /amqpUrl \(PROXYHUB_AMQP_URL\)/);
+  t.match(message, /logLevel \(PROXYHUB_LOG_LEVEL\)/);
+});
+
+t.test('a bad entry in a list variable names the variable', async (t) => {
+  const error = thrown(() => loadConfig(makeEnv({ PROXYHUB_RETRY_DELAYS_MS: '100,soon', PROXYHUB_CONTROL_PORT: 'abc' })));
+  t.equal(error?.code, 'PROXYHUB_CONFIG_INVALID');
+  const message = error?.message ?? '';
+  t.match(message, /control\.port \(PROXYHUB_CONTROL_PORT\)/);
+  t.match(message, /PROXYHUB_RETRY_DELAYS_MS/, 'the retry delay problem names its variable');
+});
+
+t.test('the result is deeply frozen', async (t) => {
+  const config = loadConfig(makeEnv({ PROXYHUB_TRUSTED_HOSTS: 'a.example.com' }));
+  t.ok(Object.isFrozen(config));
+  t.ok(Object.isFrozen(config.ingress));
+  t.ok(Object.isFrozen(config.worker.retryDelaysMs));
+  t.ok(Object.isFrozen(config.trustedHosts));
+  t.throws(() => {
+    (config.ingress as { port: number }).port = 1;
+  }, TypeError);
+  t.throws(() => (config.worker.retryDelaysMs as number[]).push(1), TypeError);
+});
+
+t.test('parseRoles', async (t) => {
+  t.strictSame(parseRoles('all'), { ingress: true, control: true, workers: ['facts', 'reports'] });
+  t.strictSame(parseRoles(' ingress , worker:facts,worker:facts '), { ingress: true, control: false, workers: ['facts'] }, 'comma list, trimmed, deduplicated');
+  t.strictSame(parseRoles('control,worker:reports'), { ingress: false, control: true, workers: ['reports'] });
+  t.ok(Object.isFrozen(parseRoles('all').workers));
+  t.throws(() => parseRoles('worker:rex'), /unknown worker feature "rex"/);
+  t.throws(() => parseRoles('ingress,frontend'), /unknown role "frontend"/);
+  t.throws(() => parseRoles(' , '), /no role given/);
+});
+
+t.test('deploymentProblems accepts a safe configuration', async (t) => {
+  t.strictSame(deploymentProblems(makeConfig(), parseRoles('all')), []);
+  t.strictSame(deploymentProblems(makeConfig({ foreman: {} }), parseRoles('ingress')), [], 'ingress alone needs no Foreman');
+  t.strictSame(deploymentProblems(makeConfig({ ingress: { host: '0.0.0.0' } }), parseRoles('control,worker:facts')), [], 'a listener not started is not checked');
+});
+
+t.test('deploymentProblems refuses plain HTTP beyond loopback unless allowed', async (t) => {
+  const roles = parseRoles('all');
+  const exposed = { ingress: { host: '0.0.0.0' }, control: { host: '192.0.2.10' } };
+  const problems = deploymentProblems(makeConfig(exposed), roles);
+  t.equal(problems.length, 2);
+  t.match(problems[0], /ingress listener on 0\.0\.0\.0 .*plain HTTP/);
+  t.match(problems[1], /control listener on 192\.0\.2\.10/);
+  t.strictSame(deploymentProblems(makeConfig({ ...exposed, allowInsecure: true }), roles), [], 'PROXYHUB_ALLOW_INSECURE=1');
+  t.strictSame(deploymentProblems(makeConfig({ ...exposed, tls: { cert: 'c.pem', key: 'k.pem' } }), roles), [], 'TLS configured');
+  t.match(deploymentProblems(makeConfig({ tls: { cert: 'c.pem' } }), roles), [/TLS_CERT and PROXYHUB_TLS_KEY must be set together/]);
+});
+
+t.test('deploymentProblems refuses Foreman settings on an ingress-only process', async (t) => {
+  t.match(deploymentProblems(makeConfig(), parseRoles('ingress')), [/ingress-only process must not be given Foreman settings/]);
+  t.match(deploymentProblems(makeConfig({ foreman: { cert: 'proxy.pem' } }), parseRoles('ingress')), [/ingress-only/]);
+});
+
+t.test('deploymentProblems refuses workers and control without a Foreman URL', async (t) => {
+  t.match(deploymentProblems(makeConfig({ foreman: {} }), parseRoles('worker:facts')), [/need PROXYHUB_FOREMAN_URL/]);
+  t.match(deploymentProblems(makeConfig({ foreman: {} }), parseRoles('control')), [/need PROXYHUB_FOREMAN_URL/]);
+});
+
+t.test('deploymentProblems refuses one port for ingress and control', async (t) => {
+  const samePort = makeConfig({ ingress: { port: 9000 }, control: { port: 9000 } });
+  t.match(deploymentProblems(samePort, parseRoles('all')), [/different ports/]);
+  t.strictSame(deploymentProblems(samePort, parseRoles('ingress,worker:facts')), [], 'only one listener started');
+  t.strictSame(deploymentProblems(makeConfig({ ingress: { port: 0 }, control: { port: 0 } }), parseRoles('all')), [], 'port 0 picks two free ports');
+});
+
+t.test('isLoopback', async (t) => {
+  for (const host of ['localhost', '127.0.0.1', '127.8.9.10', '::1']) t.equal(isLoopback(host), true, host);
+  for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '127.example.com', '']) t.equal(isLoopback(host), false, host || '(empty)');
+});
