@@ -59,8 +59,8 @@ let exitCode = 0;
 if (only.length > 0) {
   exitCode = await runTap('selected tests', ['--disable-coverage', ...only]);
 } else {
-  const parallel = await runTap('unit and integration suite (parallel)', ['--coverage-report=text-summary', 'tests/unit', 'tests/integration']);
-  const fault = await runTap('fault suite (one file at a time)', ['--jobs=1', '--disable-coverage', 'tests/fault']);
+  const parallel = await runTap('unit and integration suite (parallel)', ['--coverage-report=text-summary', 'tests/unit/*.test.ts', 'tests/integration/*.test.ts']);
+  const fault = await runTap('fault suite (one file at a time)', ['--jobs=1', '--disable-coverage', 'tests/fault/*.test.ts']);
   exitCode = parallel || fault;
 }
 if (failed > 0 && exitCode === 0) exitCode = 1;

@@ -39,14 +39,15 @@ export function decodeEvent(delivery: Pick<Delivery, 'body'>): DecodedEvent {
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) {
     const issue = envelope.error.issues[0];
-    throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `envelope: ${issue?.path.join('.')}: ${issue?.message}`, { field: issue?.path.join('.') ?? '' });
+    const field = issue?.path.join('.') || 'envelope';
+    throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `${field}: ${issue?.message}`, { field });
   }
   const { type } = envelope.data;
   if (!isEventType(type)) throw new ProxyhubError('PROXYHUB_EVENT_UNKNOWN_TYPE', `unknown event type ${type}`);
   const data = eventRegistry[type].safeParse(envelope.data.data);
   if (!data.success) {
     const issue = data.error.issues[0];
-    const field = `data.${issue?.path.join('.') ?? ''}`;
+    const field = ['data', ...(issue?.path ?? [])].join('.');
     throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `${field}: ${issue?.message}`, { field });
   }
   return { ...envelope.data, type, data: data.data } as DecodedEvent;

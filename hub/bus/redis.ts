@@ -1,4 +1,7 @@
 import { Redis } from 'ioredis';
+
+/** The Redis commands the workers use, so that nothing above hub/bus depends on ioredis itself. */
+export type RedisClient = Pick<Redis, 'exists' | 'set' | 'quit' | 'disconnect'>;
 import type { Logger } from './logger.ts';
 
 /**

@@ -79,7 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.join('.');
-      const variable = Object.entries(environmentVariables).find(([, p]) => p === path)?.[0];
+      // A list variable's problem has the item index in its path: match the variable by prefix.
+      const variable = Object.entries(environmentVariables).find(([, p]) => path === p || path.startsWith(`${p}.`))?.[0];
       return `  - ${path}${variable ? ` (${variable})` : ''}: ${issue.message}`;
     });
     throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);

@@ -16,13 +16,20 @@ const delayList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => Number(s.trim())) : value),
   z.array(z.number().int().min(10)).min(1),
 );
-const flag = z.preprocess((value) => (typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value), z.boolean());
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off'];
+const flag = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const word = value.toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  return FALSE_WORDS.includes(word) ? false : value;
+}, z.boolean({ error: `expected one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}` }));
 
 function listener(defaultPort: number) {
-  return z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});
+  return z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});
 }
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   /** @defaultValue amqp://guest:guest@127.0.0.1:5672 */
   amqpUrl: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
   /** @defaultValue redis://127.0.0.1:6379 */
@@ -34,7 +41,7 @@ export const configSchema = z.object({
   /** The name Foreman knows this proxy by; reports carry it as `proxy`. @defaultValue the host name */
   proxyName: z.string().min(1).default(hostname()),
   foreman: z
-    .object({
+    .strictObject({
       url: z.url().optional(),
       cert: z.string().optional(),
       key: z.string().optional(),
@@ -47,7 +54,7 @@ export const configSchema = z.object({
   ingress: listener(8443),
   /** Foreman-facing listener. @defaultValue 127.0.0.1:9090 */
   control: listener(9090),
-  tls: z.object({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() }).prefault({}),
+  tls: z.strictObject({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() }).prefault({}),
   /** Allow plain HTTP on a non-loopback address. @defaultValue false */
   allowInsecure: flag.default(false),
   trustedHosts: csvList.optional(),
@@ -55,7 +62,7 @@ export const configSchema = z.object({
   sshKey: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   publish: z
-    .object({
+    .strictObject({
       /** An upload is answered 503 when the broker has not confirmed it by then. @defaultValue 1000 */
       confirmTimeoutMs: milliseconds.default(1000),
       /** Unconfirmed publishes allowed at once per process; more wait, then get 503. @defaultValue 2000 */
@@ -63,7 +70,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   limits: z
-    .object({
+    .strictObject({
       /** @defaultValue 4 MiB */
       factsBodyBytes: positiveInt.default(4 * 1024 * 1024),
       /** @defaultValue 8 MiB */
@@ -71,7 +78,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   worker: z
-    .object({
+    .strictObject({
       /** Unacknowledged deliveries per consumer. @defaultValue 32 */
       prefetch: positiveInt.default(32),
       /** Delay tiers for transient failures: attempt n waits the n-th (the last one repeats). */

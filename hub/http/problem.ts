@@ -58,8 +58,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return sendProblem(reply, 'PROXYHUB_INPUT_TOO_LARGE', 'request body is over the limit for this route', [{ location: 'body', field: 'body', message: error.message }]);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return sendProblem(reply, 'PROXYHUB_INPUT_MALFORMED', 'request body does not match its Content-Length', [{ location: 'headers', field: 'content-length', message: error.message }]);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return sendProblem(reply, 'PROXYHUB_INPUT_MEDIA_TYPE', `unsupported content type ${request.headers['content-type'] ?? '(none)'}`, [{ location: 'headers', field: 'content-type', message: 'unsupported media type' }]);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendProblem(reply, 'PROXYHUB_INPUT_MALFORMED', 'request body is empty', [{ location: 'body', field: 'body', message: 'empty body' }]);

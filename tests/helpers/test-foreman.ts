@@ -30,6 +30,8 @@ export class TestForeman {
   fault: Fault = {};
   /** Connections accepted and reset while `down()` (each one a delivery attempt). */
   resetConnections = 0;
+  /** Requests that arrived, answered or not (`requests` holds those answered). */
+  received = 0;
   #down = false;
   #server: Server | undefined;
   #port = 0;
@@ -91,6 +93,7 @@ export class TestForeman {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    this.received += 1;
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');

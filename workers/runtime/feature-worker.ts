@@ -3,13 +3,14 @@
  * delivered, wait while Foreman is paused, run the handler, then settle — ack after the onward
  * effect, a delay tier for a transient failure, the dead-letter queue for a permanent one.
  */
-import type { Redis } from 'ioredis';
 import { createEvent } from '../../contracts/events/create-event.ts';
+import { setMaxListeners } from 'node:events';
 import { ProxyhubError, errorCodeOf, isProxyhubError } from '../../contracts/errors.ts';
 import type { DeliveryOutcome } from '../../contracts/events/delivery-outcome.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import { decodeEvent, encodeEvent, type DecodedEvent } from '../../hub/bus/event-codec.ts';
 import type { Logger } from '../../hub/bus/logger.ts';
+import type { RedisClient } from '../../hub/bus/redis.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
 import { attemptOf, createRerouter, retryDelayFor } from './dead-letters.ts';
 import type { AnyFeature, FeatureContext, EventHandler } from './feature.ts';
@@ -20,7 +21,7 @@ export interface FeatureWorkerOptions {
   readonly feature: AnyFeature;
   readonly consumer: Consumer;
   readonly publisher: Publisher;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly foreman: ForemanClient;
   readonly topology: Topology;
   readonly logger: Logger;
@@ -47,6 +48,8 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   const gate = new UpstreamGate({ maxPauseMs: settings.upstreamPauseMaxMs });
   const rerouter = createRerouter(options.publisher, topology, feature.name);
   const shutdown = new AbortController();
+  // Every delivery waiting out a Foreman pause listens for shutdown: up to the prefetch at once.
+  setMaxListeners(settings.prefetch + 10, shutdown.signal);
   const inFlight = new Set<Promise<void>>();
   let handle: ConsumerHandle | undefined;
 

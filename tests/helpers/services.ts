@@ -1,0 +1,36 @@
+/**
+ * Restarting the shared services for fault tests (tests/fault runs one file at a time, apart
+ * from the parallel suite, so an outage here never fails another test).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { waitFor } from './wait-for.ts';
+import { withChannel } from './hub-harness.ts';
+
+const run = promisify(execFile);
+
+async function brokerAnswers(): Promise<boolean> {
+  try {
+    await withChannel(async () => undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the whole RabbitMQ node (as `rabbitmqctl shutdown` does on a host reboot). */
+export async function stopBroker(): Promise<void> {
+  await run('rabbitmqctl', ['shutdown'], { timeout: 60_000 });
+}
+
+/** Starts the node the way this machine's service manager does, and waits until AMQP answers. */
+export async function startBroker(): Promise<void> {
+  await run('rabbitmq-server', ['-detached'], { timeout: 30_000 }).catch(() => undefined);
+  // `-detached` returns before the node boots; wait for AMQP itself rather than the CLI's view.
+  await waitFor(brokerAnswers, { timeoutMs: 120_000, intervalMs: 250, what: 'RabbitMQ to accept connections' });
+}
+
+/** Safety net for teardown: whatever happened, leave the broker running for the next test. */
+export async function ensureBrokerRunning(): Promise<void> {
+  if (!(await brokerAnswers())) await startBroker();
+}
