@@ -115,6 +115,28 @@ async function ensureService(service) {
 
 ensureDependencies();
 for (const service of services) await ensureService(service);
+await checkBroker(services[0]);
+
+async function checkBroker(rabbit) {
+  const { brokerSupportsProxyhubQueues, restartLocalRabbit } = await import('./broker-check.mjs');
+  if (await brokerSupportsProxyhubQueues(rabbit.url)) return;
+  if (!isLocal(rabbit.url) || !isRoot || !haveCommand('rabbitmqctl')) {
+    say('RabbitMQ refuses quorum queues with at-least-once dead-lettering; restart the RabbitMQ node (see README, "Known broker issues")');
+    process.exit(1);
+  }
+  say('restarting the local RabbitMQ node to recover its dead-letter supervisor');
+  restartLocalRabbit();
+  await waitReachable(rabbit.url, rabbit.port, 120);
+  let healthy = false;
+  for (let attempt = 0; attempt < 30 && !healthy; attempt += 1) {
+    healthy = await brokerSupportsProxyhubQueues(rabbit.url);
+    if (!healthy) await new Promise((r) => setTimeout(r, 2000));
+  }
+  if (!healthy) {
+    say('RabbitMQ did not recover; see its log');
+    process.exit(1);
+  }
+}
 
 const scripts = { start: ['bin/proxyhub.mjs', 'start', ...args], test: ['scripts/test.mjs', ...args], bench: ['--import', 'tsx', 'bench/run.ts', ...args] };
 if (!scripts[command]) {

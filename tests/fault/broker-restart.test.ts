@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
-import { ensureBrokerRunning, startBroker, stopBroker } from '../helpers/services.ts';
+import { ensureBrokerRunning, settleAfterRestart, startBroker, stopBroker } from '../helpers/services.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -21,6 +21,7 @@ t.teardown(async () => {
   await ensureBrokerRunning();
   await hub.close();
   await foreman.stop();
+  await settleAfterRestart();
   await deleteTopology(prefix);
 });
 

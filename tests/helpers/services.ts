@@ -8,6 +8,20 @@ import { waitFor } from './wait-for.ts';
 import { withChannel } from './hub-harness.ts';
 
 const run = promisify(execFile);
+let brokerStartedAt = 0;
+
+/**
+ * RabbitMQ 3.10.8 kills its at-least-once dead-letter supervisor (rabbit_fifo_dlx_sup) when
+ * queues using that strategy are deleted in the first seconds after a node boot; every such
+ * queue then fails with INTERNAL_ERROR until the next restart. Tests wait this long after a
+ * restart before deleting their queues.
+ */
+const SETTLE_AFTER_BOOT_MS = 10_000;
+
+export async function settleAfterRestart(): Promise<void> {
+  const wait = brokerStartedAt + SETTLE_AFTER_BOOT_MS - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
 
 async function brokerAnswers(): Promise<boolean> {
   try {
@@ -28,6 +42,7 @@ export async function startBroker(): Promise<void> {
   await run('rabbitmq-server', ['-detached'], { timeout: 30_000 }).catch(() => undefined);
   // `-detached` returns before the node boots; wait for AMQP itself rather than the CLI's view.
   await waitFor(brokerAnswers, { timeoutMs: 120_000, intervalMs: 250, what: 'RabbitMQ to accept connections' });
+  brokerStartedAt = Date.now();
 }
 
 /** Safety net for teardown: whatever happened, leave the broker running for the next test. */
