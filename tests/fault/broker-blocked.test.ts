@@ -1,0 +1,46 @@
+/**
+ * A broker under a memory alarm blocks publishers (connection.blocked). The ingress turns that
+ * into an immediate 503 instead of letting uploads wait on a socket the broker stopped reading,
+ * and accepts again once the alarm clears.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const run = promisify(execFile);
+const prefix = testPrefix();
+const config = testConfig(prefix, 'http://127.0.0.1:9');
+const hub = await startTestHub(config, 'ingress');
+const restoreWatermark = () => run('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4']);
+t.teardown(async () => {
+  await restoreWatermark();
+  await hub.close();
+  await deleteTopology(prefix);
+});
+
+async function upload(): Promise<{ status: number; ms: number; code?: string; retryAfter: string | null }> {
+  const started = performance.now();
+  const response = await fetch(`${hub.ingressUrl}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "a.example.com", "facts": {}}', signal: AbortSignal.timeout(10_000) });
+  const body = (await response.json()) as { code?: string };
+  return { status: response.status, ms: performance.now() - started, retryAfter: response.headers.get('retry-after'), ...(body.code ? { code: body.code } : {}) };
+}
+
+t.test('a memory alarm gives fast 503s, and uploads resume when it clears', async (t) => {
+  t.equal((await upload()).status, 202, 'accepted before the alarm');
+  await run('rabbitmqctl', ['set_vm_memory_high_watermark', 'absolute', '1MB']);
+  // The broker tells a publishing connection it is blocked when that connection next publishes.
+  const blocked = await waitFor(async () => {
+    const answer = await upload();
+    return answer.code === 'PROXYHUB_BUS_BLOCKED' && answer;
+  }, { timeoutMs: 20_000, what: 'the ingress to see the block' });
+  t.equal(blocked.status, 503);
+  t.ok(Number(blocked.retryAfter) > 0, 'with Retry-After');
+  const during = await Promise.all(Array.from({ length: 20 }, upload));
+  t.ok(during.every((a) => a.status === 503), 'every upload during the alarm is refused');
+  t.ok(Math.max(...during.map((a) => a.ms)) < 1000, `none waits (slowest ${Math.max(...during.map((a) => a.ms)).toFixed(0)} ms)`);
+  await restoreWatermark();
+  await waitFor(async () => (await upload()).status === 202, { timeoutMs: 20_000, what: 'uploads accepted again' });
+  t.pass('accepted again after the alarm cleared');
+});
