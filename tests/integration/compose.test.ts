@@ -1,0 +1,46 @@
+/**
+ * compose.yaml is valid (Debian's docker-compose validates it offline, no engine needed) and
+ * keeps the deployment rules: brokers healthy before the hub, Redis with AOF, no Foreman
+ * settings in the ingress container.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../helpers/hub-harness.ts';
+
+const run = promisify(execFile);
+
+interface Service {
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  build?: unknown;
+}
+
+t.test('docker-compose validates compose.yaml', async (t) => {
+  const result = await run('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { cwd: REPO_ROOT }).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
+    if (error.code === 'ENOENT') throw new Error('docker-compose is not installed: apt-get install docker-compose (npm test installs it when run as root)');
+    throw new Error(`compose.yaml is invalid: ${error.stderr ?? error.message}`);
+  });
+  t.equal(result.stderr.trim(), '', 'no warnings');
+});
+
+t.test('the resolved file keeps the deployment rules', async (t) => {
+  const { stdout } = await run('docker-compose', ['-f', 'compose.yaml', 'config'], { cwd: REPO_ROOT, env: { ...process.env, PROXYHUB_FOREMAN_URL: 'https://foreman.test' } });
+  const services = (parse(stdout) as { services: Record<string, Service> }).services;
+  t.ok(services.rabbitmq?.healthcheck, 'RabbitMQ has a healthcheck');
+  t.ok(services.redis?.healthcheck, 'Redis has a healthcheck');
+  t.match(JSON.stringify(services.redis), /appendonly.{0,8}yes/, 'Redis keeps an append-only file');
+  const roles = Object.entries(services).filter(([, service]) => service.build !== undefined);
+  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-reports']);
+  for (const [name, service] of roles) {
+    t.equal(service.depends_on?.rabbitmq?.condition, 'service_healthy', `${name} waits for a healthy broker`);
+    t.match(service.environment?.PROXYHUB_AMQP_URL, /^amqp:\/\/.+@rabbitmq:5672/, `${name} reaches the broker by service name`);
+  }
+  const ingress = services.ingress?.environment ?? {};
+  t.same(Object.keys(ingress).filter((key) => key.startsWith('PROXYHUB_FOREMAN')), [], 'the ingress gets no Foreman settings');
+  t.equal(services['worker-facts']?.environment?.PROXYHUB_FOREMAN_URL, 'https://foreman.test', 'workers get the Foreman URL');
+  t.same(services['worker-facts']?.command, ['start', '--role', 'worker:facts']);
+});
