@@ -2,11 +2,24 @@
 # proxyhub image: one image for every role; the role is chosen by the command
 # (`start --role ingress|control|worker:<feature>|all`).
 
-# --- deps: production dependencies only (tsx is one: TypeScript runs through it, no build step)
+# --- deps: production dependencies only
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- build: compile the runtime to dist/ (plain JavaScript: no loader thread at run time)
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY cli ./cli
+COPY contracts ./contracts
+COPY hub ./hub
+COPY workers ./workers
+RUN node scripts/build.mjs
 
 # --- runtime
 FROM node:20-bookworm-slim
@@ -19,10 +32,13 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 # One COPY per folder: COPY of several directories would flatten their contents into one.
 COPY bin ./bin
+COPY scripts ./scripts
 COPY cli ./cli
 COPY contracts ./contracts
 COPY hub ./hub
 COPY workers ./workers
+# After the sources, so the build stamp is newer than every source file (see scripts/build-state.mjs).
+COPY --from=build /app/dist ./dist
 
 # Local state (SSH key pair, ARF store, caches): the only place the process writes.
 RUN mkdir -p "$PROXYHUB_DATA_DIR" && chown node:node "$PROXYHUB_DATA_DIR"

@@ -138,6 +138,15 @@ async function checkBroker(rabbit) {
   }
 }
 
+if (command === 'start' || command === 'bench') {
+  const { buildIsCurrent } = await import('./build-state.mjs');
+  if (!buildIsCurrent()) {
+    say('compiling to dist/ (npm run build)');
+    const { build } = await import('./build.mjs');
+    if (!build()) process.exit(1);
+  }
+}
+
 const scripts = { start: ['bin/proxyhub.mjs', 'start', ...args], test: ['scripts/test.mjs', ...args], bench: ['--import', 'tsx', 'bench/run.ts', ...args] };
 if (!scripts[command]) {
   say(`unknown command ${command} (use start, test or bench)`);
