@@ -1,0 +1,74 @@
+/** Turns the results into bench/results/ingress.{json,md,svg}; the markdown is also printed. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { renderChart } from './svg-chart.ts';
+import type { IngressBenchResults, ScenarioResult } from './types.ts';
+
+export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+
+const num = (n: number): string => Math.round(n).toLocaleString('en-US');
+// autocannon counts whole milliseconds (its 0 means "under 1 ms"); raw's are measured finer.
+function ms(n: number | null): string {
+  if (n === null) return '—';
+  if (n === 0) return '<1';
+  return Number.isInteger(n) || n >= 10 ? n.toFixed(0) : n.toFixed(1);
+}
+const pct = (n: number | null): string => (n === null ? '—' : `${n.toFixed(0)} %`);
+const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
+
+function scenarioRow(s: ScenarioResult, limit: number): string {
+  const rss = s.rssPeakMiB === null ? '—' : s.rssPeakMiB.toFixed(0);
+  const versus = limit > 0 ? `${(s.rate / limit).toFixed(2)}×` : '—';
+  return `| ${s.scenario} | ${s.transport ?? '—'} | ${num(s.rate)} ${s.unit} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${rss} | ${versus} |`;
+}
+
+export function renderMarkdown(results: IngressBenchResults): string {
+  const { machine, settings, targets } = results;
+  const byName = (name: string): ScenarioResult | undefined => results.scenarios.find((s) => s.scenario === name);
+  const limit = byName('limit')?.rate ?? 0;
+  const hub = byName('hub');
+  const lines = [
+    `## Ingress benchmark (${results.date})`,
+    '',
+    `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; RabbitMQ ${machine.rabbitmq ?? 'unknown'}. ` +
+      `Load: autocannon, ${settings.connections} keep-alive connections, no pipelining, ${settings.warmupSec} s warm-up + ${settings.durationSec} s measured; ` +
+      `payload ${settings.payloadBytes} B JSON (${settings.messageBytes} B on the broker); raw window ${settings.rawWindow} unconfirmed. ` +
+      'Client, server and broker share the machine.',
+    '',
+    '| scenario | transport | rate/s | p50 ms | p99 ms | RSS MiB | vs limit |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...results.scenarios.map((s) => scenarioRow(s, limit)),
+    '',
+    '| scenario | CPU server | CPU broker | CPU load generator | CPU unaccounted | machine busy |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...results.scenarios.map((s) => (s.cpu === null ? '' : `| ${s.scenario} | ${pct(s.cpu.server)} | ${pct(s.cpu.broker)} | ${pct(s.cpu.client)} | ${pct(s.cpu.unaccounted)} | ${pct(s.cpu.machineBusy)} |`)).filter(Boolean),
+    '',
+    'Notes:',
+    '- raw: confirmed publishes/s; its p50/p99 are publish → confirm with the whole window in flight, not an HTTP latency. ' +
+      'noop: `node:http` reading the body and answering 202 `{"id"}`. limit = 1 / (1/raw + 1/noop). hub: 202 answers/s of `proxyhub start --role ingress`.',
+    '- CPU is % of one core over the measured window (200 % = both cores); machine busy is % of all cores. The raw scenario\'s load generator is the publisher itself. ' +
+      'Unaccounted = kernel work outside these processes (loopback TCP) plus anything else running; a large value means a disturbed run.',
+    '- RSS: peak VmRSS of the server process over the measured window, sampled every 200 ms. noop and hub both run TypeScript through tsx\'s loader (as `proxyhub` does), which holds memory of its own.',
+  ];
+  if (hub !== undefined && limit > 0) {
+    lines.push(
+      `- Targets: hub ≥ ${targets.hubVsLimit} × limit (${num(limit * targets.hubVsLimit)}/s): ${mark(hub.rate >= limit * targets.hubVsLimit)}; ` +
+        `p99 ≤ ${targets.p99Ms} ms: ${mark((hub.p99Ms ?? Infinity) <= targets.p99Ms)}; RSS ≤ ${targets.rssMiB} MiB: ${mark((hub.rssPeakMiB ?? Infinity) <= targets.rssMiB)}.`,
+    );
+    const d = hub.details;
+    lines.push(`- hub counts: ${d.accepted} accepted, ${d.non2xx} non-2xx, ${d.errors} errors, ${d.timeouts} timeouts; facts queue held ${d.factsQueued} after warm-up + run.`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function writeResults(results: IngressBenchResults): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const markdown = renderMarkdown(results);
+  const svg = renderChart(results.scenarios, `proxyhub ingress, ${results.machine.cores} cores, ${results.settings.durationSec} s (${results.date.slice(0, 10)})`, results.targets.hubVsLimit);
+  const files = ['ingress.json', 'ingress.md', 'ingress.svg'].map((name) => `${RESULTS_DIR}${name}`);
+  const [json, md, chart] = files as [string, string, string];
+  await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(md, markdown);
+  await writeFile(chart, svg);
+  return { markdown, files };
+}

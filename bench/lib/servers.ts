@@ -1,0 +1,85 @@
+/** The servers under test, each in its own process: the no-op HTTP server and the hub's ingress. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly url: string;
+  /** What the process wrote, for the error message when it misbehaves. */
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (typeof address !== 'object' || address === null) throw new Error('could not find a free port');
+  return address.port;
+}
+
+function track(child: ChildProcess, url: string): ServerProcess {
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = once(child, 'exit');
+  return {
+    pid: child.pid ?? 0,
+    url,
+    output: () => output.join(''),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      // The hub drains in-flight publishes on SIGTERM; anything slower than this is stuck.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Polls `GET <url>` until it answers 200; fails early if the process exits. */
+async function waitHealthy(server: ServerProcess, child: ChildProcess, url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${server.output()}`);
+    const status = await fetch(url).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await server.stop();
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${server.output()}`);
+}
+
+export async function startNoopServer(): Promise<ServerProcess> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('../noop-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = track(child, `http://127.0.0.1:${port}`);
+  await waitHealthy(server, child, `${server.url}/healthz`);
+  return server;
+}
+
+/** `proxyhub start --role ingress` exactly as an operator runs it, under a throw-away prefix. */
+export async function startHubIngress(prefix: string, amqpUrl: string): Promise<ServerProcess> {
+  const port = await freePort();
+  // Only our settings: an operator's PROXYHUB_FOREMAN_* or PROXYHUB_CONFIG would change the run.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PROXYHUB_')));
+  const env = {
+    ...inherited,
+    PROXYHUB_PREFIX: prefix,
+    PROXYHUB_AMQP_URL: amqpUrl,
+    PROXYHUB_INGRESS_PORT: String(port),
+    PROXYHUB_LOG_LEVEL: 'warn',
+  };
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', 'ingress'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = track(child, `http://127.0.0.1:${port}`);
+  await waitHealthy(server, child, `${server.url}/healthz`);
+  return server;
+}

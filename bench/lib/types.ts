@@ -1,0 +1,68 @@
+/** The shapes the ingress benchmark passes between its phases and writes to results/ingress.json. */
+
+export const transports = ['amqp091'] as const;
+export type Transport = (typeof transports)[number];
+
+export interface BenchOptions {
+  readonly transport: Transport;
+  /** Measured seconds per scenario. */
+  readonly durationSec: number;
+  /** Seconds of load before measuring, so JIT, connection set-up and queue creation are not counted. */
+  readonly warmupSec: number;
+  /** autocannon keep-alive connections, no pipelining. */
+  readonly connections: number;
+  /** Unconfirmed publishes the raw scenario keeps in flight. */
+  readonly rawWindow: number;
+  readonly amqpUrl: string;
+}
+
+/** CPU used during the measured window, in % of one core (200 = both cores of a 2-core box). */
+export interface CpuShare {
+  readonly server: number | null;
+  readonly broker: number | null;
+  readonly client: number | null;
+  /** Whole machine, % of all cores (100 = saturated). */
+  readonly machineBusy: number;
+  /**
+   * Busy time nobody above accounts for, % of one core: kernel work (loopback networking) plus
+   * any other process. Well above ~20 % means something else ran and the figures are disturbed.
+   */
+  readonly unaccounted: number;
+}
+
+export type ScenarioName = 'raw' | 'noop' | 'limit' | 'hub';
+
+export interface ScenarioResult {
+  readonly scenario: ScenarioName;
+  /** `null` where no broker is involved (noop). */
+  readonly transport: Transport | null;
+  readonly unit: 'msg/s' | 'req/s';
+  /** Accepted per second: confirmed publishes (raw) or 202 answers (noop, hub). */
+  readonly rate: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly rssPeakMiB: number | null;
+  readonly cpu: CpuShare | null;
+  /** Counts behind the rate (totals, failures, queue depth check). */
+  readonly details: Readonly<Record<string, number | string>>;
+}
+
+export interface MachineInfo {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly rabbitmq: string | null;
+}
+
+export interface IngressBenchResults {
+  readonly benchmark: 'ingress';
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: BenchOptions & { readonly payloadBytes: number; readonly messageBytes: number };
+  readonly scenarios: readonly ScenarioResult[];
+  readonly targets: { readonly hubVsLimit: number; readonly p99Ms: number; readonly rssMiB: number };
+  /** Machine load in the second before the first scenario; above ~10 % something else was running. */
+  readonly machineBusyBeforePercent: number;
+}
