@@ -48,5 +48,6 @@ USER node
 # ingress, control (the listeners bind 127.0.0.1 unless PROXYHUB_*_HOST says otherwise)
 EXPOSE 8443 9090
 
-ENTRYPOINT ["node", "bin/proxyhub.mjs"]
+# Launch flags as in package.json "proxyhub.nodeFlags" (what `npm start` uses).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/proxyhub.mjs"]
 CMD ["start", "--role", "all"]

@@ -1,5 +1,6 @@
 /** The servers under test, each in its own process: the no-op HTTP server and the hub's ingress. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +79,10 @@ export async function startHubIngress(prefix: string, amqpUrl: string): Promise<
     PROXYHUB_INGRESS_PORT: String(port),
     PROXYHUB_LOG_LEVEL: 'warn',
   };
-  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', 'ingress'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The launch flags `npm start` and the container use (package.json "proxyhub.nodeFlags").
+  const packageJson = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } };
+  const nodeFlags = packageJson.proxyhub?.nodeFlags ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, 'bin/proxyhub.mjs', 'start', '--role', 'ingress'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const server = track(child, `http://127.0.0.1:${port}`);
   await waitHealthy(server, child, `${server.url}/healthz`);
   return server;

@@ -30,6 +30,9 @@ export async function openRecoveringConnection(options: RecoveringConnectionOpti
   const { logger } = options;
   const connection = await amqplib.connect(withHeartbeat(options.url), {
     clientProperties: { connection_name: options.name },
+    // Nagle's algorithm would hold small publishes and acks back behind delayed ACKs; every
+    // upload waits for its confirm, so latency is throughput here.
+    noDelay: true,
     recovery: {
       initialDelay: 100,
       maxDelay: 5000,
