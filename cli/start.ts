@@ -4,23 +4,17 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { queueFeatures } from '../contracts/topology.ts';
-import { createTopology } from '../contracts/topology.ts';
+import { createTopology, queueFeatures } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
-import { AmqpConsumer } from '../hub/bus/amqp-consumer.ts';
 import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
-import { createRedis } from '../hub/bus/redis.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
-import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
-import { createForemanClient } from '../workers/runtime/foreman-client.ts';
-import { features } from '../workers/index.ts';
+import type { Closer } from './closer.ts';
 import { packageVersion } from './version.ts';
 
-type Closer = { readonly name: string; close(): Promise<unknown> };
 
 export interface RunningHub {
   readonly ingressUrl?: string;
@@ -49,7 +43,11 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   try {
     await publisher.start();
     closers.push({ name: 'publisher', close: () => publisher.close() });
-    if (roles.workers.length > 0) await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
+    if (roles.workers.length > 0) {
+      // Loaded only where workers run: an ingress process never loads the Foreman client.
+      const { startWorkers } = await import('./start-workers.ts');
+      await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
+    }
     if (roles.control) {
       const app = await buildControlApp({ publisher, logger, version: packageVersion });
       result.controlUrl = await listen(app, config.control);
@@ -66,43 +64,6 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   }
   logger.info({ roles, ...result }, 'proxyhub started');
   return { ...result, close: closeAll };
-}
-
-interface WorkerWiring {
-  readonly publisher: AmqpPublisher;
-  readonly topology: ReturnType<typeof createTopology>;
-  readonly logger: Logger;
-  readonly instanceId: string;
-  readonly scope: ConstructorParameters<typeof AmqpConsumer>[0]['scope'];
-  readonly closers: Closer[];
-}
-
-async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
-  const { logger, topology, instanceId, closers } = wiring;
-  const redis = createRedis(config.redisUrl, logger, `proxyhub ${instanceId}`);
-  await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is'));
-  closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
-  const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs });
-  closers.push({ name: 'foreman client', close: () => foreman.close() });
-  const consumer = new AmqpConsumer({ url: config.amqpUrl, name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
-  await consumer.start();
-  closers.push({ name: 'consumer', close: () => consumer.close() });
-  for (const name of roles.workers) {
-    const worker = createFeatureWorker({
-      feature: features[name],
-      consumer,
-      publisher: wiring.publisher,
-      redis,
-      foreman,
-      topology,
-      logger,
-      source: `proxyhub/worker/${name}/${instanceId}`,
-      proxyName: config.proxyName,
-      settings: config.worker,
-    });
-    worker.start();
-    closers.push({ name: `worker ${name}`, close: () => worker.close() });
-  }
 }
 
 /** The `start` command: runs until a signal, then shuts down gracefully. */

@@ -1,0 +1,54 @@
+/**
+ * The worker half of `proxyhub start`: Redis, the Foreman client, the consumer connection and
+ * one feature worker per `worker:<feature>` role.
+ */
+import type { Topology } from '../contracts/topology.ts';
+import { AmqpConsumer } from '../hub/bus/amqp-consumer.ts';
+import type { TopologyScope } from '../hub/bus/declare-topology.ts';
+import type { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
+import type { Logger } from '../hub/bus/logger.ts';
+import { createRedis } from '../hub/bus/redis.ts';
+import type { RoleSet } from '../hub/config/roles.ts';
+import type { Config } from '../hub/config/schema.ts';
+import { features } from '../workers/index.ts';
+import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
+import { createForemanClient } from '../workers/runtime/foreman-client.ts';
+import type { Closer } from './closer.ts';
+
+export interface WorkerWiring {
+  readonly publisher: AmqpPublisher;
+  readonly topology: Topology;
+  readonly logger: Logger;
+  readonly instanceId: string;
+  readonly scope: TopologyScope;
+  readonly closers: Closer[];
+}
+
+export async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
+  const { logger, topology, instanceId, closers } = wiring;
+  const redis = createRedis(config.redisUrl, logger, `proxyhub ${instanceId}`);
+  await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is'));
+  closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
+  const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs });
+  closers.push({ name: 'foreman client', close: () => foreman.close() });
+  const consumer = new AmqpConsumer({ url: config.amqpUrl, name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
+  await consumer.start();
+  closers.push({ name: 'consumer', close: () => consumer.close() });
+  for (const name of roles.workers) {
+    const worker = createFeatureWorker({
+      feature: features[name],
+      consumer,
+      publisher: wiring.publisher,
+      redis,
+      foreman,
+      topology,
+      logger,
+      source: `proxyhub/worker/${name}/${instanceId}`,
+      proxyName: config.proxyName,
+      settings: config.worker,
+    });
+    worker.start();
+    closers.push({ name: `worker ${name}`, close: () => worker.close() });
+  }
+}
+
