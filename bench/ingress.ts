@@ -33,10 +33,10 @@ function cpuOf(report: WatchReport, client: number | null): ScenarioResult['cpu'
   return { server, broker, client, machineBusy: report.machineBusyPercent, unaccounted };
 }
 
-async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
+async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: number | null, name: 'raw' | 'raw-matched', window: number): Promise<ScenarioResult> {
   const prefix = benchPrefix();
   const message = buildHubMessage(prefix, buildFactsUpload().upload);
-  log(`raw: publishing to ${prefix}.facts (quorum), window ${options.rawWindow}, ${options.warmupSec} s warm-up`);
+  log(`${name}: publishing to ${prefix}.facts (quorum), window ${window}, ${options.warmupSec} s warm-up`);
   let watch: { stop(): WatchReport } | undefined;
   let removed = false;
   try {
@@ -44,11 +44,11 @@ async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: numb
       amqpUrl: options.amqpUrl,
       prefix,
       message,
-      window: options.rawWindow,
+      window,
       warmupSec: options.warmupSec,
       durationSec: options.durationSec,
       onMeasuring: () => {
-        log(`raw: measuring for ${options.durationSec} s`);
+        log(`${name}: measuring for ${options.durationSec} s`);
         watch = watchProcesses(brokerPid === null ? {} : { broker: brokerPid });
       },
     });
@@ -56,9 +56,9 @@ async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: numb
     watch = undefined;
     const { factsQueued } = await removeBenchTopology(options.amqpUrl, prefix);
     removed = true;
-    log(`raw: ${Math.round(raw.confirmedPerSec)} msg/s confirmed; queue held ${factsQueued}; removed ${prefix}`);
+    log(`${name}: ${Math.round(raw.confirmedPerSec)} msg/s confirmed; queue held ${factsQueued}; removed ${prefix}`);
     return {
-      scenario: 'raw',
+      scenario: name,
       transport: options.transport,
       unit: 'msg/s',
       rate: raw.confirmedPerSec,
@@ -163,7 +163,9 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
     const settle = async (): Promise<void> => {
       if (brokerPid !== null) log(`broker idle again after ${(await waitUntilIdle(brokerPid)).toFixed(0)} s`);
     };
-    const raw = await scenarioRaw(options, log, brokerPid);
+    const raw = await scenarioRaw(options, log, brokerPid, 'raw', options.rawWindow);
+    await settle();
+    const rawMatched = await scenarioRaw(options, log, brokerPid, 'raw-matched', options.connections);
     await settle();
     const noop = await scenarioNoop(options, bodyFile, log, brokerPid);
     await settle();
@@ -184,7 +186,7 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
       date: new Date().toISOString(),
       machine,
       settings: { ...options, amqpUrl: options.amqpUrl.replace(/\/\/[^@/]*@/, '//***@'), payloadBytes: json.length, messageBytes: buildHubMessage(benchPrefix(), buildFactsUpload().upload).body.length },
-      scenarios: [raw, noop, limit, hub],
+      scenarios: [raw, rawMatched, noop, limit, hub],
       targets: TARGETS,
       machineBusyBeforePercent: busyBefore,
     };

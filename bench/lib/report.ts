@@ -45,10 +45,11 @@ export function renderMarkdown(results: IngressBenchResults): string {
     '',
     'Notes:',
     '- raw: confirmed publishes/s; its p50/p99 are publish → confirm with the whole window in flight, not an HTTP latency. ' +
-      'noop: `node:http` reading the body and answering 202 `{"id"}`. limit = 1 / (1/raw + 1/noop). hub: 202 answers/s of `proxyhub start --role ingress`.',
+      'raw-matched: the same with only one unconfirmed message per HTTP connection: the ceiling for any ingress that answers after the confirm with that many clients. ' +
+      'noop: `node:http` reading the body and answering 202 `{"id"}`. limit = 1 / (1/raw + 1/noop). hub: 202 answers/s of `proxyhub start --role ingress` (compiled build, launch flags of `npm start`).',
     '- CPU is % of one core over the measured window (200 % = both cores); machine busy is % of all cores. The raw scenario\'s load generator is the publisher itself. ' +
       'Unaccounted = kernel work outside these processes (loopback TCP) plus anything else running; a large value means a disturbed run.',
-    '- RSS: peak VmRSS of the server process over the measured window, sampled every 200 ms. noop and hub both run TypeScript through tsx\'s loader (as `proxyhub` does), which holds memory of its own.',
+    '- RSS: peak VmRSS of the server process over the measured window, sampled every 200 ms. noop runs through tsx\'s loader thread; the hub runs its compiled build.',
   ];
   if (hub !== undefined && limit > 0) {
     lines.push(

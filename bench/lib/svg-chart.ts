@@ -6,8 +6,8 @@ import type { ScenarioResult } from './types.ts';
 
 const WIDTH = 640;
 const HEIGHT = 360;
-const PLOT = { left: 70, right: 20, top: 40, bottom: 50 };
-const COLORS: Readonly<Record<string, string>> = { raw: '#7f8c8d', noop: '#95a5a6', limit: '#34495e', hub: '#2980b9' };
+const PLOT = { left: 70, right: 20, top: 60, bottom: 50 };
+const COLORS: Readonly<Record<string, string>> = { raw: '#7f8c8d', 'raw-matched': '#b0b7bb', noop: '#95a5a6', limit: '#34495e', hub: '#2980b9' };
 
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -43,12 +43,15 @@ export function renderChart(scenarios: readonly ScenarioResult[], title: string,
     parts.push(`<text x="${x + barWidth / 2}" y="${y(0) + 18}" text-anchor="middle" font-weight="bold">${s.scenario}</text>`);
     parts.push(`<text x="${x + barWidth / 2}" y="${y(0) + 33}" text-anchor="middle" fill="#555">${s.unit}</text>`);
   });
-  const line = (value: number, label: string, color: string): void => {
-    parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(value)}" y2="${y(value)}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${WIDTH - PLOT.right - 4}" y="${y(value) - 4}" text-anchor="end" fill="${color}">${escape(label)}</text>`);
+  // Line labels go in a legend row above the plot: beside the lines they collide with bar labels.
+  const line = (value: number, label: string, color: string, legendX: number): void => {
+    const dash = `stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"`;
+    parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(value)}" y2="${y(value)}" ${dash}/>`);
+    parts.push(`<line x1="${legendX}" x2="${legendX + 24}" y1="42" y2="42" ${dash}/>`);
+    parts.push(`<text x="${legendX + 30}" y="46" fill="${color}">${escape(label)}</text>`);
   };
-  line(limit, `limit ${fmt(limit)}/s`, '#34495e');
-  line(limit * targetRatio, `target ${targetRatio} × limit = ${fmt(limit * targetRatio)}/s`, '#c0392b');
+  line(limit, `limit ${fmt(limit)}/s`, '#34495e', PLOT.left);
+  line(limit * targetRatio, `target ${targetRatio} × limit = ${fmt(limit * targetRatio)}/s`, '#c0392b', PLOT.left + 200);
   parts.push(`<line x1="${PLOT.left}" x2="${PLOT.left}" y1="${PLOT.top}" y2="${y(0)}" stroke="#333"/>`);
   parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
   parts.push('</svg>');

@@ -30,7 +30,12 @@ export interface CpuShare {
   readonly unaccounted: number;
 }
 
-export type ScenarioName = 'raw' | 'noop' | 'limit' | 'hub';
+/**
+ * `raw-matched` is raw publishing with only as many unconfirmed messages as the HTTP load keeps
+ * in flight (one per connection): the most any ingress that answers after the confirm can reach
+ * with that many clients, whatever its own speed.
+ */
+export type ScenarioName = 'raw' | 'raw-matched' | 'noop' | 'limit' | 'hub';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioName;
