@@ -2,7 +2,7 @@
  * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`.
  */
 import { parseArgs } from 'node:util';
-import { formatTable, listDeadLetters, replayDeadLetters, showDeadLetter } from './dlq.ts';
+import { deadLetterService, formatTable, replayProgressBar } from './dlq.ts';
 import { runConfigCheck } from './config-check.ts';
 import { runStart } from './start.ts';
 import { packageVersion } from './version.ts';
@@ -32,14 +32,14 @@ async function runDlq(action: string | undefined, rest: string[], values: Return
   const common = { feature: values.feature, limit: values.limit === undefined ? undefined : Number(values.limit) };
   switch (action) {
     case 'list': {
-      const rows = await listDeadLetters(common);
+      const rows = await deadLetterService().list(common);
       process.stdout.write(`${values.json ? JSON.stringify(rows, null, 2) : formatTable(rows)}\n`);
       return 0;
     }
     case 'show': {
       const id = rest[0];
       if (!id) throw new Error('dlq show needs an event id');
-      const found = await showDeadLetter(id, common);
+      const found = await deadLetterService().show(id, common);
       if (!found) {
         process.stderr.write(`no dead letter with id ${id}\n`);
         return 1;
@@ -48,7 +48,8 @@ async function runDlq(action: string | undefined, rest: string[], values: Return
       return 0;
     }
     case 'replay': {
-      const { replayed, kept } = await replayDeadLetters({ ...common, ids: values.id, all: values.all });
+      if (!values.all && (values.id === undefined || values.id.length === 0)) throw new Error('name the events to replay with --id (repeatable) or pass --all');
+      const { replayed, kept } = await deadLetterService().replay({ ...common, ids: values.id, all: values.all }, replayProgressBar());
       process.stdout.write(`replayed ${replayed}, left ${kept} in the dead-letter queue\n`);
       return 0;
     }

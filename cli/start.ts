@@ -12,6 +12,8 @@ import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
+import { createDeadLetterService } from '../hub/control/dead-letters.ts';
+import { httpSettingsFrom } from './http-settings.ts';
 import type { Closer } from './closer.ts';
 import { packageVersion } from './version.ts';
 
@@ -35,6 +37,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   const scope = { features: queueFeatures, retryDelaysMs };
   const publisher = new AmqpPublisher({ url: config.amqpUrl, name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
   const result: { ingressUrl?: string; controlUrl?: string } = {};
+  const http = httpSettingsFrom(config);
   const closeAll = async (): Promise<void> => {
     for (const closer of closers.reverse()) {
       await closer.close().catch((error: unknown) => logger.warn({ err: String(error), resource: closer.name }, 'close failed'));
@@ -49,12 +52,12 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
-      const app = await buildControlApp({ publisher, logger, version: packageVersion });
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
     if (roles.ingress) {
-      const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits });
+      const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http });
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });
     }

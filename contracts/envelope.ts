@@ -17,6 +17,11 @@ export const envelopeSchema = z.object({
   subject: z.string().max(500).optional(),
   datacontenttype: z.literal('application/json'),
   traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
+  /**
+   * Extension attribute: CN of the verified client certificate the upload came with (the host
+   * identity the smart-proxy uses for OpenSCAP and REX pull). Absent on plain HTTP.
+   */
+  clientcn: z.string().min(1).max(255).optional(),
   data: z.unknown(),
 });
 

@@ -7,6 +7,8 @@ export interface EventOrigin {
   source: string;
   subject?: string;
   traceparent?: string;
+  /** CN of the verified client certificate, when the upload came with one. */
+  clientcn?: string | undefined;
   /** Set when the event id must be derived (for example from the event it came from). */
   id?: string;
   time?: Date;
@@ -22,6 +24,7 @@ export function createEvent<T extends EventType>(type: T, data: EventData<T>, or
     ...(origin.subject === undefined ? {} : { subject: origin.subject }),
     datacontenttype: 'application/json',
     ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
+    ...(origin.clientcn === undefined ? {} : { clientcn: origin.clientcn }),
     data,
   };
 }

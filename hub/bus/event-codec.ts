@@ -20,6 +20,7 @@ export function encodeEvent(envelope: Envelope, exchange: string, options: { rou
       cloudEvents_source: envelope.source,
       ...(envelope.subject === undefined ? {} : { cloudEvents_subject: envelope.subject }),
       ...(envelope.traceparent === undefined ? {} : { traceparent: envelope.traceparent }),
+      ...(envelope.clientcn === undefined ? {} : { cloudEvents_clientcn: envelope.clientcn }),
       ...options.headers,
     },
     ...(options.mandatory === undefined ? {} : { mandatory: options.mandatory }),

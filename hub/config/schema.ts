@@ -75,6 +75,14 @@ export const configSchema = z.strictObject({
       factsBodyBytes: positiveInt.default(4 * 1024 * 1024),
       /** @defaultValue 8 MiB */
       reportBodyBytes: positiveInt.default(8 * 1024 * 1024),
+      /** Requests per minute per client identity (certificate CN, else address); 0 turns it off. @defaultValue 600 */
+      ratePerMinute: z.coerce.number().int().min(0).default(600),
+      /** A client must have sent all its headers by then (slowloris). @defaultValue 10000 */
+      headersTimeoutMs: milliseconds.default(10_000),
+      /** A whole request, body included, must have arrived by then. @defaultValue 60000 */
+      requestTimeoutMs: milliseconds.default(60_000),
+      /** Above this event-loop delay new requests get 503 (load shedding). @defaultValue 1000 */
+      maxEventLoopDelayMs: milliseconds.default(1000),
     })
     .prefault({}),
   worker: z

@@ -1,27 +1,33 @@
 /**
- * The Foreman-facing listener. It never serves a client route. This first slice answers health
- * and the smart-proxy version; feature discovery and the capability stream build on it.
+ * The Foreman-facing listener. It never serves a client route. Routes the smart-proxy protects
+ * with trusted_hosts declare it (`trustedHosts: true`) together with a required certificate.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { listenerOptions } from '../http/fastify-options.ts';
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
-import { handleError, handleNotFound } from '../http/problem.ts';
+import { listenerOptions } from '../http/fastify-options.ts';
+import { registerGuards } from '../http/guards.ts';
+import type { HttpSettings } from '../http/settings.ts';
+import { deadLetterRoutes } from './dead-letter-routes.ts';
+import type { DeadLetterService } from './dead-letters.ts';
 
 export interface ControlDependencies {
   readonly publisher: Publisher;
   readonly logger: Logger;
   readonly version: string;
+  readonly deadLetters: DeadLetterService;
+  readonly http: HttpSettings;
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
-  const app = Fastify(listenerOptions(deps.logger));
-  app.setErrorHandler(handleError);
-  app.setNotFoundHandler(handleNotFound);
-  app.get('/healthz', (_request, reply) => {
+  const app = Fastify(listenerOptions({ logger: deps.logger, ...deps.http }));
+  await registerGuards(app, deps.http);
+  app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'control', broker: state });
   });
+  // Open, as the smart-proxy's root module: Foreman reads it before it trusts anything.
   app.get('/version', () => ({ version: deps.version, modules: {} }));
+  await app.register(deadLetterRoutes, { service: deps.deadLetters });
   return app;
 }

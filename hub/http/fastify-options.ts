@@ -1,13 +1,26 @@
 import { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '../bus/logger.ts';
+import type { HttpsOptions } from './tls.ts';
+
+export interface ListenerSettings {
+  readonly logger: Logger;
+  readonly https: HttpsOptions | undefined;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}
 
 /** Server options both listeners share. */
-export function listenerOptions(logger: Logger) {
+export function listenerOptions(settings: ListenerSettings) {
   return {
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: settings.logger as FastifyBaseLogger,
     // One log line per request costs more than the whole upload path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
+    // The whole request (headers and body) must arrive in time; an idle socket is closed.
+    requestTimeout: settings.requestTimeoutMs,
+    connectionTimeout: settings.requestTimeoutMs + 5000,
+    keepAliveTimeout: 65_000,
+    ...(settings.https ? { https: settings.https } : {}),
   };
 }

@@ -7,7 +7,8 @@ import { listenerOptions } from '../http/fastify-options.ts';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
-import { handleError, handleNotFound } from '../http/problem.ts';
+import { registerGuards } from '../http/guards.ts';
+import type { HttpSettings } from '../http/settings.ts';
 import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
 
@@ -18,14 +19,14 @@ export interface IngressDependencies {
   /** Identifies this process in every event's `source`. */
   readonly instanceId: string;
   readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number };
+  readonly http: HttpSettings;
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ ...listenerOptions(deps.logger), requestTimeout: 60_000, connectionTimeout: 65_000 });
+  const app = Fastify(listenerOptions({ logger: deps.logger, ...deps.http }));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(handleError);
-  app.setNotFoundHandler(handleNotFound);
+  await registerGuards(app, deps.http);
   // Every client route takes JSON or YAML; fastify's default text/plain parser would let a
   // wrongly labelled body reach validation instead of answering 415.
   app.removeContentTypeParser('text/plain');
@@ -35,7 +36,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
   await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes });
 
-  app.get('/healthz', (_request, reply) => {
+  app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'ingress', broker: state });
   });

@@ -16,9 +16,9 @@ export interface FactsRouteOptions extends AcceptDependencies {
 export const factsRoutes: FastifyPluginAsync<FactsRouteOptions> = async (app, options) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   for (const url of ['/api/hosts/facts', '/api/v2/hosts/facts']) {
-    routes.post(url, { bodyLimit: options.bodyLimit, schema: { body: factsUploadSchema } }, (request, reply) => {
+    routes.post(url, { bodyLimit: options.bodyLimit, schema: { body: factsUploadSchema }, config: { identity: 'required' } }, (request, reply) => {
       const upload = request.body;
-      const envelope = createEvent('facts.uploaded.v1', upload, { source: options.source, subject: upload.name });
+      const envelope = createEvent('facts.uploaded.v1', upload, { source: options.source, subject: upload.name, clientcn: request.clientIdentity?.cn });
       return acceptEvent(reply, options, envelope);
     });
   }

@@ -41,7 +41,7 @@ function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
 export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, options) => {
   // YAML is parsed in the handler, so a syntax error is reported like any other bad input.
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
-  app.withTypeProvider<ZodTypeProvider>().post('/reports/:format', { bodyLimit: options.bodyLimit, schema: { params: paramsSchema, querystring: querySchema } }, (request, reply) => {
+  app.withTypeProvider<ZodTypeProvider>().post('/reports/:format', { bodyLimit: options.bodyLimit, schema: { params: paramsSchema, querystring: querySchema }, config: { identity: 'required' } }, (request, reply) => {
     const { format } = request.params;
     const kind = mediaKind(request.headers['content-type']);
     if (kind !== expectedMediaType[format]) {
@@ -56,7 +56,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, 
       const field = issue?.path.join('.') || 'body';
       throw new ProxyhubError('PROXYHUB_INPUT_INVALID', `body ${field}: ${issue?.message ?? 'invalid report'}`, { field });
     }
-    const envelope = createEvent('report.uploaded.v1', { format, report: parsed.data, jsonBody: request.query.json_body !== 'false' }, { source: options.source, subject: parsed.data.host });
+    const envelope = createEvent('report.uploaded.v1', { format, report: parsed.data, jsonBody: request.query.json_body !== 'false' }, { source: options.source, subject: parsed.data.host, clientcn: request.clientIdentity?.cn });
     return acceptEvent(reply, options, envelope);
   });
 };

@@ -1,0 +1,16 @@
+import type { Config } from '../hub/config/schema.ts';
+import type { HttpSettings } from '../hub/http/settings.ts';
+import { httpsOptions } from '../hub/http/tls.ts';
+
+export function httpSettingsFrom(config: Config): HttpSettings {
+  const https = httpsOptions(config.tls);
+  return {
+    https,
+    tls: https !== undefined,
+    trustedHosts: config.trustedHosts,
+    ratePerMinute: config.limits.ratePerMinute,
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
+    maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * What every listener gets before its routes: problem+json errors, the client identity,
+ * trusted_hosts, per-identity rate limits and load shedding. Registered on the root instance
+ * (fastify-plugin), so the hooks cover every route of the listener.
+ */
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance } from 'fastify';
+import { ProxyhubError } from '../../contracts/errors.ts';
+import { clientIdentityPlugin, identityOf } from './client-identity.ts';
+import { handleError, handleNotFound, sendProblem } from './problem.ts';
+import { trustedHostsPlugin } from './trusted-hosts.ts';
+
+export interface GuardSettings {
+  readonly tls: boolean;
+  readonly trustedHosts: readonly string[] | undefined;
+  /** 0 turns rate limiting off. */
+  readonly ratePerMinute: number;
+  readonly headersTimeoutMs: number;
+  readonly maxEventLoopDelayMs: number;
+}
+
+export async function registerGuards(app: FastifyInstance, settings: GuardSettings): Promise<void> {
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  // Slow-header clients (slowloris) are cut off long before the whole-request timeout.
+  app.server.headersTimeout = settings.headersTimeoutMs;
+  await app.register(clientIdentityPlugin, { tls: settings.tls });
+  await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, tls: settings.tls });
+  await app.register(underPressure, {
+    maxEventLoopDelay: settings.maxEventLoopDelayMs,
+    retryAfter: 1,
+    pressureHandler: (_request, reply, type) => {
+      void sendProblem(reply, 'PROXYHUB_OVERLOADED', `shedding load (${type})`);
+    },
+  });
+  if (settings.ratePerMinute > 0) {
+    await app.register(rateLimit, {
+      max: settings.ratePerMinute,
+      timeWindow: 60_000,
+      // Per host: the certificate CN where there is one (many hosts can share an address).
+      keyGenerator: (request) => identityOf(request)?.cn.toLowerCase() ?? request.ip,
+      errorResponseBuilder: (_request, context) => new ProxyhubError('PROXYHUB_RATE_LIMITED', `more than ${context.max} requests per minute; retry in ${context.after}`),
+    });
+  }
+}
