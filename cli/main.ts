@@ -75,7 +75,7 @@ export async function main(args: string[]): Promise<number> {
         return await runStart(values.role);
       case 'config':
         if (sub !== 'check') throw new Error('usage: proxyhub config check [--role ...]');
-        return runConfigCheck(values.role);
+        return await runConfigCheck(values.role);
       case 'dlq':
         return await runDlq(sub, rest, values);
       case 'version':

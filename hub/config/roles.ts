@@ -2,6 +2,7 @@
  * Process roles and the safety rules between a role set and the configuration. A role set is
  * refused with the reason when it would expose the control plane or leak Foreman credentials.
  */
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { queueFeatures, type QueueFeature } from '../../contracts/topology.ts';
 import type { Config } from './schema.ts';
@@ -45,12 +46,37 @@ export function tlsConfigured(config: Config): boolean {
   return Boolean(config.tls.cert && config.tls.key);
 }
 
+function unreadable(variable: string, path: string | undefined): string[] {
+  if (path === undefined) return [];
+  try {
+    accessSync(path, constants.R_OK);
+    return [];
+  } catch {
+    return [`${variable} ${path} cannot be read`];
+  }
+}
+
+function fileProblems(config: Config, roles: RoleSet): string[] {
+  const listens = roles.ingress || roles.control;
+  const callsForeman = roles.control || roles.workers.length > 0;
+  return [
+    ...(listens ? [...unreadable('PROXYHUB_TLS_CERT', config.tls.cert), ...unreadable('PROXYHUB_TLS_KEY', config.tls.key), ...unreadable('PROXYHUB_TLS_CA', config.tls.ca)] : []),
+    ...(callsForeman ? [...unreadable('PROXYHUB_FOREMAN_CERT', config.foreman.cert), ...unreadable('PROXYHUB_FOREMAN_KEY', config.foreman.key), ...unreadable('PROXYHUB_FOREMAN_CA', config.foreman.ca)] : []),
+  ];
+}
+
 /** Every reason this role set must not start with this configuration (empty when safe). */
 export function deploymentProblems(config: Config, roles: RoleSet): string[] {
-  const problems: string[] = [];
+  const problems: string[] = fileProblems(config, roles);
   const tls = tlsConfigured(config);
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) {
     problems.push('PROXYHUB_TLS_CERT and PROXYHUB_TLS_KEY must be set together');
+  }
+  if (tls && !config.tls.ca && (roles.ingress || roles.control)) {
+    problems.push('TLS without PROXYHUB_TLS_CA: client certificates could not be verified, so every upload route and every trusted_hosts route would refuse');
+  }
+  if ((config.foreman.cert === undefined) !== (config.foreman.key === undefined)) {
+    problems.push('PROXYHUB_FOREMAN_CERT and PROXYHUB_FOREMAN_KEY must be set together');
   }
   const listeners: Array<[string, { host: string }]> = [];
   if (roles.ingress) listeners.push(['ingress', config.ingress]);

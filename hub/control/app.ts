@@ -7,6 +7,7 @@ import type { Logger } from '../bus/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { listenerOptions } from '../http/fastify-options.ts';
 import { registerGuards } from '../http/guards.ts';
+import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
@@ -21,6 +22,7 @@ export interface ControlDependencies {
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
   const app = Fastify(listenerOptions({ logger: deps.logger, ...deps.http }));
+  trackRoutes(app);
   await registerGuards(app, deps.http);
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;

@@ -8,6 +8,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { registerGuards } from '../http/guards.ts';
+import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
 import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
@@ -26,6 +27,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   const app = Fastify(listenerOptions({ logger: deps.logger, ...deps.http }));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  trackRoutes(app);
   await registerGuards(app, deps.http);
   // Every client route takes JSON or YAML; fastify's default text/plain parser would let a
   // wrongly labelled body reach validation instead of answering 415.

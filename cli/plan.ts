@@ -1,0 +1,82 @@
+/**
+ * The deployment plan `proxyhub config check` prints: each listener (address, TLS and
+ * client-certificate mode, the routes it serves with their checks) and the upstreams each part of
+ * the process reaches. Routes come from building the real apps (never listening) with stand-ins
+ * that refuse to be used, so the plan cannot drift from what `start` serves.
+ */
+import type { RouteEntry } from '../hub/http/route-table.ts';
+import { createTopology } from '../contracts/topology.ts';
+import { createLogger, redactUrl } from '../hub/bus/logger.ts';
+import type { Publisher } from '../hub/bus/transport.ts';
+import { buildControlApp } from '../hub/control/app.ts';
+import type { DeadLetterService } from '../hub/control/dead-letters.ts';
+import type { RoleSet } from '../hub/config/roles.ts';
+import { tlsConfigured } from '../hub/config/roles.ts';
+import type { Config } from '../hub/config/schema.ts';
+import { buildIngressApp } from '../hub/ingress/app.ts';
+import { httpSettingsFrom } from './http-settings.ts';
+
+const refuse = (): never => {
+  throw new Error('planning stand-in: not connected');
+};
+const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: refuse, close: async () => undefined };
+const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse };
+
+export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
+  const logger = createLogger('silent');
+  const http = httpSettingsFrom(config);
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http });
+  await Promise.all([ingress.ready(), control.ready()]);
+  const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
+  await Promise.all([ingress.close(), control.close()]);
+  return tables;
+}
+
+function tlsLine(config: Config): string {
+  if (!tlsConfigured(config)) return 'plain HTTP (no TLS): no client identity, upload routes open';
+  if (!config.tls.ca) return 'HTTPS, TLS 1.2+; no PROXYHUB_TLS_CA: client certificates cannot be verified';
+  return `HTTPS, TLS 1.2+; client certificates requested and verified against ${config.tls.ca}; required where a route says so`;
+}
+
+function trustedHostsLine(config: Config): string {
+  if (config.trustedHosts === undefined) return 'trusted_hosts: unset (every verified client passes)';
+  if (config.trustedHosts.length === 0) return 'trusted_hosts: empty (protected routes refuse everyone)';
+  return `trusted_hosts: ${config.trustedHosts.join(', ')}`;
+}
+
+/** On plain HTTP there is no certificate to require; trusted_hosts falls back to reverse DNS. */
+function guardLabel(guard: RouteEntry['guard'], tls: boolean): string {
+  if (tls || guard === 'open') return guard;
+  return guard === 'client certificate' ? 'open (a client certificate once TLS is on)' : 'trusted_hosts by reverse DNS (no TLS)';
+}
+
+function listenerLines(name: string, listener: { host: string; port: number }, config: Config, routes: readonly RouteEntry[], reaches: string): string[] {
+  const scheme = tlsConfigured(config) ? 'https' : 'http';
+  const width = Math.max(...routes.map((r) => `${r.method} ${r.url}`.length));
+  return [
+    `${name} listener ${scheme}://${listener.host}:${listener.port}`,
+    `    ${tlsLine(config)}`,
+    ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : []),
+    '    routes:',
+    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, tlsConfigured(config))}`),
+    `    reaches: ${reaches}`,
+  ];
+}
+
+export async function describePlan(config: Config, roles: RoleSet): Promise<string> {
+  const tables = await routeTables(config);
+  const broker = `broker ${redactUrl(config.amqpUrl)}`;
+  const foreman = `Foreman ${config.foreman.url ?? '(not set)'} (${config.foreman.cert ? `client certificate ${config.foreman.cert}` : 'no client certificate'}; server verified against ${config.foreman.ca ?? 'the system CAs'}; ${config.foreman.timeoutMs} ms per call)`;
+  const lines = [
+    `process roles: ${[roles.ingress && 'ingress', roles.control && 'control', ...roles.workers.map((w) => `worker:${w}`)].filter(Boolean).join(', ')}`,
+    `namespace: ${config.prefix} (exchanges, queues, Redis keys)`,
+  ];
+  if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
+  if (roles.control) lines.push(...listenerLines('control', config.control, config, tables.control, broker));
+  if (roles.workers.length > 0) {
+    lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
+    lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,29 @@
+/**
+ * The routes a listener serves, recorded as they are registered, so the deployment plan and the
+ * tests read them from the apps themselves instead of from a list that could drift.
+ */
+import type { FastifyInstance } from 'fastify';
+
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  /** What the route checks beyond TLS itself. */
+  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate';
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteEntry[];
+  }
+}
+
+export function trackRoutes(app: FastifyInstance): void {
+  const table: RouteEntry[] = [];
+  app.decorate('routeTable', table);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean };
+    const guard = config.trustedHosts ? 'trusted_hosts + client certificate' : config.identity === 'required' ? 'client certificate' : 'open';
+    for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, guard });
+  });
+}
