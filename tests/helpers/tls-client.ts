@@ -1,0 +1,30 @@
+import { Agent, request } from 'undici';
+import type { CertFiles, TestPki } from './pki.ts';
+
+export interface TlsAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** An HTTPS client trusting the test CA, presenting `client` when given. */
+export function tlsClient(pki: TestPki, client?: CertFiles, options: { maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' } = {}) {
+  const agent = new Agent({
+    connect: {
+      ca: pki.read(pki.caCert),
+      ...(client ? { cert: pki.read(client.cert), key: pki.read(client.key) } : {}),
+      ...(options.maxVersion ? { maxVersion: options.maxVersion, minVersion: 'TLSv1' as const } : {}),
+    },
+  });
+  return {
+    async send(method: 'GET' | 'POST', url: string, json?: unknown): Promise<TlsAnswer> {
+      const response = await request(url, {
+        method,
+        dispatcher: agent,
+        ...(json === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) }),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    },
+    close: () => agent.close(),
+  };
+}
