@@ -1,0 +1,77 @@
+/**
+ * `proxyhub config check` refuses each unsafe or incomplete configuration with its reason, and
+ * prints the plan of the deployments the README describes.
+ */
+import t from 'tap';
+import { runCli } from '../helpers/cli.ts';
+import { testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { createTestPki } from '../helpers/pki.ts';
+
+const pki = createTestPki();
+t.teardown(() => pki.remove());
+const config = testConfig(testPrefix(), 'https://foreman.example.com');
+// hubEnvironment sets ports 0 and a Foreman URL; each case states what differs.
+const check = (roles: string, env: NodeJS.ProcessEnv) => runCli(config, ['config', 'check', '--role', roles], env);
+const tlsEnv = { PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_KEY: pki.server.key, PROXYHUB_TLS_CA: pki.caCert };
+
+const refused: Array<{ name: string; roles: string; env: NodeJS.ProcessEnv; reason: RegExp }> = [
+  { name: 'ingress beyond loopback without TLS', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', PROXYHUB_INGRESS_HOST: '0.0.0.0' }, reason: /ingress listener on 0\.0\.0\.0 would speak plain HTTP/ },
+  { name: 'control beyond loopback without TLS', roles: 'control', env: { PROXYHUB_CONTROL_HOST: '10.1.2.3' }, reason: /control listener on 10\.1\.2\.3 would speak plain HTTP/ },
+  { name: 'an ingress given Foreman credentials', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: 'https://foreman.example.com' }, reason: /ingress-only process must not be given Foreman settings/ },
+  { name: 'workers without a Foreman URL', roles: 'worker:facts', env: { PROXYHUB_FOREMAN_URL: '' }, reason: /need PROXYHUB_FOREMAN_URL/ },
+  { name: 'TLS without a CA for client certificates', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_KEY: pki.server.key }, reason: /TLS without PROXYHUB_TLS_CA/ },
+  { name: 'a TLS certificate without its key', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_CA: pki.caCert }, reason: /PROXYHUB_TLS_CERT and PROXYHUB_TLS_KEY must be set together/ },
+  { name: 'an unreadable certificate file', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', ...tlsEnv, PROXYHUB_TLS_KEY: '/nonexistent/key.pem' }, reason: /PROXYHUB_TLS_KEY \/nonexistent\/key\.pem cannot be read/ },
+  { name: 'ingress and control on one port', roles: 'all', env: { PROXYHUB_INGRESS_PORT: '9443', PROXYHUB_CONTROL_PORT: '9443' }, reason: /must use different ports/ },
+  { name: 'an unknown role', roles: 'worker:dns', env: {}, reason: /unknown worker feature "dns"/ },
+];
+
+for (const testCase of refused) {
+  t.test(`refused: ${testCase.name}`, async (t) => {
+    const result = await check(testCase.roles, testCase.env);
+    t.equal(result.code, 2, 'exits 2');
+    t.match(result.stderr, testCase.reason, 'says why');
+  });
+}
+
+t.test('refused: invalid values are all listed at once, with their variables', async (t) => {
+  const result = await check('all', { PROXYHUB_INGRESS_PORT: 'eighty', PROXYHUB_RETRY_DELAYS_MS: '100,soon', PROXYHUB_ALLOW_INSECURE: 'maybe' });
+  t.equal(result.code, 2);
+  for (const variable of ['PROXYHUB_INGRESS_PORT', 'PROXYHUB_RETRY_DELAYS_MS', 'PROXYHUB_ALLOW_INSECURE']) t.match(result.stderr, variable);
+});
+
+t.test('plan: everything in one process (role all) with TLS', async (t) => {
+  const result = await check('all', { ...tlsEnv, PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /process roles: ingress, control, worker:facts, worker:reports/);
+  t.match(result.stdout, /ingress listener https:\/\/127\.0\.0\.1:0\n\s+HTTPS, TLS 1\.2\+; client certificates requested and verified against/);
+  t.match(result.stdout, /POST \/api\/v2\/hosts\/facts\s+client certificate/);
+  t.match(result.stdout, /trusted_hosts: foreman\.example\.com/);
+  t.match(result.stdout, /GET \/dead-letters\s+trusted_hosts \+ client certificate/);
+  t.match(result.stdout, /reaches: broker .* only \(no Foreman, no Redis\)/);
+  t.match(result.stdout, /workers: facts, reports\n\s+reach: broker .*Redis .*Foreman https:\/\/foreman\.example\.com/);
+  t.match(result.stdout, /configuration OK/);
+});
+
+t.test('plan: a split deployment (ingress, control, workers on separate machines)', async (t) => {
+  const ingress = await check('ingress', { ...tlsEnv, PROXYHUB_FOREMAN_URL: '', PROXYHUB_INGRESS_HOST: '0.0.0.0' });
+  t.equal(ingress.code, 0, ingress.stderr);
+  t.match(ingress.stdout, /process roles: ingress\n/);
+  t.notMatch(ingress.stdout, /control listener|workers:|Foreman https?:/, 'the ingress plan names no control route and no Foreman');
+  const control = await check('control', { ...tlsEnv, PROXYHUB_CONTROL_HOST: '0.0.0.0', PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' });
+  t.equal(control.code, 0, control.stderr);
+  t.notMatch(control.stdout, /ingress listener|\/api\/v2\/hosts\/facts/, 'no client route on the control listener');
+  const workers = await check('worker:facts,worker:reports', {});
+  t.equal(workers.code, 0, workers.stderr);
+  t.notMatch(workers.stdout, /listener/, 'workers listen on nothing');
+  t.match(workers.stdout, /workers: facts, reports/);
+});
+
+t.test('plan: co-located (listeners in one process, workers in another, same host)', async (t) => {
+  const listeners = await check('ingress,control', { ...tlsEnv, PROXYHUB_INGRESS_HOST: '0.0.0.0' });
+  t.equal(listeners.code, 0, listeners.stderr);
+  t.match(listeners.stdout, /ingress listener https:\/\/0\.0\.0\.0/);
+  t.match(listeners.stdout, /control listener https:\/\/127\.0\.0\.1/);
+  const workers = await check('worker:facts,worker:reports', {});
+  t.equal(workers.code, 0, workers.stderr);
+});

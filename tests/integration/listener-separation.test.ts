@@ -1,0 +1,38 @@
+/**
+ * Client routes and control routes never share a listener: every control route answers 404 on
+ * the ingress port and every client route answers 404 on the control port, even in role `all`.
+ */
+import t from 'tap';
+import { routeTables } from '../../cli/plan.ts';
+import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+
+const prefix = testPrefix();
+const config = testConfig(prefix, 'http://127.0.0.1:9');
+const hub = await startTestHub(config, 'all');
+const tables = await routeTables(config);
+t.teardown(async () => {
+  await hub.close();
+  await deleteTopology(prefix);
+});
+
+const concrete = (url: string) => url.replace(':format', 'puppet').replace(':id', 'some-id');
+const shared = new Set(['/healthz']);
+
+t.test('both listeners are up on separate ports', async (t) => {
+  t.not(new URL(hub.ingressUrl as string).port, new URL(hub.controlUrl as string).port);
+  t.ok(tables.ingress.length >= 3 && tables.control.length >= 3, 'route tables are known');
+});
+
+t.test('every control route answers 404 on the ingress listener', async (t) => {
+  for (const route of tables.control.filter((r) => !shared.has(r.url))) {
+    const response = await fetch(`${hub.ingressUrl}${concrete(route.url)}`, { method: route.method, ...(route.method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{"all":true}' } : {}) });
+    t.equal(response.status, 404, `${route.method} ${route.url}`);
+  }
+});
+
+t.test('every client route answers 404 on the control listener', async (t) => {
+  for (const route of tables.ingress.filter((r) => !shared.has(r.url))) {
+    const response = await fetch(`${hub.controlUrl}${concrete(route.url)}`, { method: route.method, headers: { 'content-type': 'application/json' }, body: '{"name":"a","facts":{}}' });
+    t.equal(response.status, 404, `${route.method} ${route.url}`);
+  }
+});
