@@ -69,8 +69,8 @@ export interface ChildHub {
 }
 
 /** Starts `proxyhub start --role <roles>` as a separate process and waits until it runs. */
-export async function spawnHub(config: Config, roles: string): Promise<ChildHub> {
-  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: hubEnvironment(config), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildHub> {
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: { ...hubEnvironment(config), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -4,6 +4,7 @@ import type { CertFiles, TestPki } from './pki.ts';
 export interface TlsAnswer {
   readonly status: number;
   readonly body: Record<string, unknown>;
+  readonly headers: Record<string, string | string[] | undefined>;
 }
 
 /** An HTTPS client trusting the test CA, presenting `client` when given. */
@@ -23,7 +24,7 @@ export function tlsClient(pki: TestPki, client?: CertFiles, options: { maxVersio
         ...(json === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) }),
       });
       const text = await response.body.text();
-      return { status: response.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+      return { status: response.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers };
     },
     close: () => agent.close(),
   };
