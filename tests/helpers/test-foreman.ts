@@ -4,6 +4,8 @@
  * faults: slow answers, a status of choice, 422 for chosen hosts, and refusing connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface RecordedRequest {
@@ -14,6 +16,15 @@ export interface RecordedRequest {
   readonly body: unknown;
   readonly status: number;
   readonly at: number;
+  /** CN of the client certificate the caller presented (HTTPS only). */
+  readonly clientCn: string | undefined;
+}
+
+/** Foreman over HTTPS, verifying the proxy's client certificate as Apache does in front of it. */
+export interface ForemanTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
 }
 
 export interface Fault {
@@ -37,9 +48,14 @@ export class TestForeman {
   #port = 0;
   readonly #sockets = new Set<Socket>();
   #nextId = 1;
+  readonly #tls: ForemanTls | undefined;
+
+  constructor(options: { tls?: ForemanTls } = {}) {
+    this.#tls = options.tls;
+  }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return this.#tls ? `https://localhost:${this.#port}` : `http://127.0.0.1:${this.#port}`;
   }
 
   /** Successful deliveries (2xx) to a path. */
@@ -52,8 +68,9 @@ export class TestForeman {
   }
 
   async start(port = this.#port): Promise<void> {
-    const server = createServer((request, response) => void this.#handle(request, response));
-    server.on('connection', (socket) => {
+    const handler = (request: IncomingMessage, response: ServerResponse): void => void this.#handle(request, response);
+    const server: Server = this.#tls ? createHttpsServer({ ...this.#tls, requestCert: true, rejectUnauthorized: true }, handler) : createServer(handler);
+    server.on(this.#tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       if (this.#down) {
         this.resetConnections += 1;
         socket.resetAndDestroy();
@@ -106,7 +123,9 @@ export class TestForeman {
       body = undefined;
     }
     const [status, answer] = this.#answer(request, path, body);
-    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now() });
+    const socket = request.socket as Partial<TLSSocket>;
+    const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
+    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), clientCn });
     response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
     response.end(JSON.stringify(answer));
   }
