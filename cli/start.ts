@@ -15,6 +15,7 @@ import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
 import { httpSettingsFrom } from './http-settings.ts';
 import type { Closer } from './closer.ts';
+import { describePlan } from './plan.ts';
 import { packageVersion } from './version.ts';
 
 
@@ -80,6 +81,8 @@ export async function runStart(roleSpec: string): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   const hub = await startHub(config, roles, logger);
+  // What this process is, in the same words as `proxyhub config check` prints.
+  logger.info({ plan: (await describePlan(config, roles)).split('\n') }, 'deployment plan');
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down');
