@@ -11,7 +11,7 @@ import { createRedis } from '../hub/bus/redis.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { features } from '../workers/index.ts';
-import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
+import { createFeatureWorker, type FeatureWorker } from '../workers/runtime/feature-worker.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
 
@@ -34,6 +34,9 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   const consumer = new AmqpConsumer({ url: config.amqpUrl, name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
   await consumer.start();
   closers.push({ name: 'consumer', close: () => consumer.close() });
+  const workers: FeatureWorker[] = [];
+  // In parallel: each waits up to the grace period for its in-flight work.
+  closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
   for (const name of roles.workers) {
     const worker = createFeatureWorker({
       feature: features[name],
@@ -47,8 +50,8 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       proxyName: config.proxyName,
       settings: config.worker,
     });
-    worker.start();
-    closers.push({ name: `worker ${name}`, close: () => worker.close() });
+    workers.push(worker);
+    await worker.start();
   }
 }
 

@@ -38,7 +38,12 @@ export async function openRecoveringConnection(options: RecoveringConnectionOpti
       initialDelay: 100,
       maxDelay: 5000,
       waitForConnect: false,
-      setup: options.setup,
+      // amqplib binds its own listeners only after setup: one of ours must be there first, or a
+      // connection error during setup (a reset, a refused declaration) crashes the process.
+      setup: async (model: ChannelModel) => {
+        model.on('error', (error: Error) => logger.warn({ err: error.message }, 'broker connection error during set-up'));
+        await options.setup(model);
+      },
     },
   });
   connection.on('connect', () => logger.info({ broker: redactUrl(options.url) }, 'broker connected'));
@@ -46,7 +51,7 @@ export async function openRecoveringConnection(options: RecoveringConnectionOpti
     logger.warn({ err: error.message }, 'broker connection lost; reconnecting');
     options.onDisconnect(error);
   });
-  connection.on('connect-failed', (error: Error) => logger.debug({ err: error.message }, 'broker connect attempt failed'));
+  connection.on('connect-failed', (error: Error) => logger.warn({ err: error.message }, 'broker connect attempt failed; retrying'));
   connection.on('blocked', (reason: string) => {
     logger.warn({ reason }, 'broker blocked publishing');
     options.onBlocked?.(reason);

@@ -25,6 +25,10 @@ interface Registration {
   channel?: Channel;
   consumerTag?: string;
   cancelled: boolean;
+  /** Set while a channel is being opened, so a racing setup does not attach twice. */
+  attaching: boolean;
+  /** Consecutive failed attaches, for the reattach backoff. */
+  failures: number;
 }
 
 export class AmqpConsumer implements Consumer {
@@ -59,6 +63,7 @@ export class AmqpConsumer implements Consumer {
 
   async #setup(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message }, 'topology channel error'));
     await declareTopology(channel, this.#options.topology, this.#options.scope);
     await channel.close();
     this.#model = model;
@@ -68,10 +73,11 @@ export class AmqpConsumer implements Consumer {
     this.#state = 'ready';
   }
 
-  consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): ConsumerHandle {
-    const registration: Registration = { queue, handler, prefetch: options.prefetch, cancelled: false };
+  /** Starts consuming; rejects when the queue cannot be consumed now (the caller should not run without it). */
+  async consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): Promise<ConsumerHandle> {
+    const registration: Registration = { queue, handler, prefetch: options.prefetch, cancelled: false, attaching: false, failures: 0 };
     this.#registrations.push(registration);
-    if (this.#model) void this.#attach(this.#model, registration).catch((error: unknown) => this.#options.logger.error({ err: String(error), queue }, 'consume failed'));
+    if (this.#model) await this.#attach(this.#model, registration);
     return {
       cancel: async () => {
         registration.cancelled = true;
@@ -81,16 +87,38 @@ export class AmqpConsumer implements Consumer {
     };
   }
 
+  /** After a channel closed under a live connection: try again, with growing pauses. */
+  #reattachLater(model: ChannelModel, registration: Registration): void {
+    if (this.#model !== model || registration.cancelled || this.#state === 'closed') return;
+    const delayMs = Math.min(30_000, 500 * 2 ** registration.failures);
+    setTimeout(() => {
+      this.#attach(model, registration).catch((error: unknown) => {
+        registration.failures += 1;
+        this.#options.logger.warn({ err: String(error), queue: registration.queue, retryInMs: Math.min(30_000, 500 * 2 ** registration.failures) }, 'cannot consume; retrying');
+        this.#reattachLater(model, registration);
+      });
+    }, delayMs).unref();
+  }
+
   /** One channel per consumer, so a channel error in one queue does not stop the others. */
   async #attach(model: ChannelModel, registration: Registration): Promise<void> {
+    if (registration.cancelled || registration.attaching || registration.channel) return;
+    registration.attaching = true;
+    try {
+      await this.#openConsumer(model, registration);
+      registration.failures = 0;
+    } finally {
+      registration.attaching = false;
+    }
+  }
+
+  async #openConsumer(model: ChannelModel, registration: Registration): Promise<void> {
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message, queue: registration.queue }, 'consume channel error'));
     channel.on('close', () => {
       if (registration.channel !== channel) return;
       delete registration.channel;
-      if (this.#model === model && !registration.cancelled && this.#state !== 'closed') {
-        setTimeout(() => void this.#attach(model, registration).catch(() => undefined), 500).unref();
-      }
+      this.#reattachLater(model, registration);
     });
     await channel.prefetch(registration.prefetch);
     registration.channel = channel;

@@ -24,7 +24,8 @@ export interface AmqpPublisherOptions {
 }
 
 interface PendingPublish {
-  readonly startedAt: number;
+  /** When the client gets its 503 if the broker has not confirmed by then. */
+  readonly deadline: number;
   returned: boolean;
   settled: boolean;
   resolve(): void;
@@ -34,12 +35,21 @@ interface PendingPublish {
 const SEQUENCE_HEADER = 'x-proxyhub-publish-seq';
 const SWEEP_INTERVAL_MS = 50;
 
+function isNack(error: unknown): boolean {
+  return error instanceof Error && error.message === 'message nacked';
+}
+
 export class AmqpPublisher implements Publisher {
   #connection: RecoveringChannelModel | undefined;
   #channel: ConfirmChannel | undefined;
+  #model: ChannelModel | undefined;
   #state: BusState = 'connecting';
+  /** Kept apart from the state: a channel reopened during an alarm is still blocked. */
+  #blocked = false;
   #sequence = 0;
   readonly #pending = new Map<number, PendingPublish>();
+  /** Slots granted to waiters whose publish has not been sent yet. */
+  #reserved = 0;
   readonly #slotWaiters: Array<{ readonly deadline: number; grant(): void; fail(code: ErrorCode): void }> = [];
   #sweepTimer: NodeJS.Timeout | undefined;
   readonly #options: AmqpPublisherOptions;
@@ -49,7 +59,7 @@ export class AmqpPublisher implements Publisher {
   }
 
   get state(): BusState {
-    return this.#state;
+    return this.#state === 'ready' && this.#blocked ? 'blocked' : this.#state;
   }
 
   async start(): Promise<void> {
@@ -61,39 +71,58 @@ export class AmqpPublisher implements Publisher {
       setup: (model) => this.#setup(model),
       onDisconnect: () => this.#lose('PROXYHUB_BUS_UNAVAILABLE', 'broker connection lost'),
       onBlocked: () => {
-        if (this.#state === 'ready') this.#state = 'blocked';
+        this.#blocked = true;
       },
       onUnblocked: () => {
-        if (this.#state === 'blocked') this.#state = 'ready';
+        this.#blocked = false;
       },
     });
     await this.#connection.waitForConnect();
   }
 
   async #setup(model: ChannelModel): Promise<void> {
+    this.#model = model;
     const channel = await model.createConfirmChannel();
+    // Before anything can fail on it: an 'error' event without a listener would crash the process.
+    channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message }, 'publish channel error'));
     await declareTopology(channel, this.#options.topology, this.#options.scope);
     channel.on('return', (message: Message) => this.#onReturn(message));
-    channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message }, 'publish channel error'));
     channel.on('close', () => {
       if (this.#channel !== channel) return;
       this.#lose('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed');
       // A channel-level error leaves the connection up; reopen on the same connection.
-      if (this.#state !== 'closed') void this.#setup(model).catch((error: unknown) => this.#options.logger.warn({ err: String(error) }, 'reopening publish channel failed'));
+      this.#reopen(model, 1);
     });
     this.#channel = channel;
     this.#state = 'ready';
   }
 
+  /** Retries opening the channel with growing pauses while this connection is the current one. */
+  #reopen(model: ChannelModel, attempt: number): void {
+    if (this.#state === 'closed' || this.#model !== model) return;
+    const delayMs = Math.min(5000, 100 * 2 ** attempt);
+    setTimeout(() => {
+      if (this.#state === 'closed' || this.#model !== model || this.#channel) return;
+      this.#setup(model).catch((error: unknown) => {
+        this.#options.logger.warn({ err: String(error), attempt }, 'reopening the publish channel failed; retrying');
+        this.#reopen(model, attempt + 1);
+      });
+    }, delayMs).unref();
+  }
+
   async publish(message: OutgoingMessage): Promise<void> {
-    const startedAt = Date.now();
+    const deadline = Date.now() + this.#options.confirmTimeoutMs;
     this.#assertWritable();
-    if (this.#pending.size >= this.#options.maxUnconfirmed) await this.#waitForSlot(startedAt + this.#options.confirmTimeoutMs);
+    // Behind earlier waiters, never ahead of them: the window is first come, first served.
+    if (this.#slotWaiters.length > 0 || this.#pending.size + this.#reserved >= this.#options.maxUnconfirmed) {
+      await this.#waitForSlot(deadline);
+      this.#reserved = Math.max(0, this.#reserved - 1);
+    }
     this.#assertWritable();
     const channel = this.#channel as ConfirmChannel;
     const sequence = ++this.#sequence;
     return new Promise<void>((resolve, reject) => {
-      const entry: PendingPublish = { startedAt, returned: false, settled: false, resolve, reject };
+      const entry: PendingPublish = { deadline, returned: false, settled: false, resolve, reject };
       this.#pending.set(sequence, entry);
       channel.publish(
         message.exchange,
@@ -105,7 +134,7 @@ export class AmqpPublisher implements Publisher {
           messageId: message.messageId,
           type: message.type,
           contentType: message.contentType,
-          timestamp: message.timestamp ?? Math.floor(startedAt / 1000),
+          timestamp: message.timestamp ?? Math.floor(Date.now() / 1000),
           headers: { ...message.headers, [SEQUENCE_HEADER]: sequence },
         },
         (error: unknown) => this.#onConfirm(sequence, error),
@@ -114,7 +143,7 @@ export class AmqpPublisher implements Publisher {
   }
 
   #assertWritable(): void {
-    if (this.#state === 'blocked') throw new ProxyhubError('PROXYHUB_BUS_BLOCKED', 'broker is blocking publishers (memory or disk alarm)');
+    if (this.#blocked) throw new ProxyhubError('PROXYHUB_BUS_BLOCKED', 'broker is blocking publishers (memory or disk alarm)');
     if (this.#state !== 'ready' || this.#channel === undefined) {
       throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
     }
@@ -133,7 +162,8 @@ export class AmqpPublisher implements Publisher {
     this.#grantSlot();
     if (entry.settled) return;
     entry.settled = true;
-    if (error) entry.reject(new ProxyhubError('PROXYHUB_BUS_REFUSED', 'broker refused the message (nack)', { cause: error }));
+    // amqplib fails unconfirmed publishes of a closing channel before our close handler runs.
+    if (error) entry.reject(isNack(error) ? new ProxyhubError('PROXYHUB_BUS_REFUSED', 'broker refused the message (nack)', { cause: error }) : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed before the broker confirmed', { cause: error }));
     else if (entry.returned) entry.reject(new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', 'no queue is bound for this event'));
     else entry.resolve();
   }
@@ -141,11 +171,13 @@ export class AmqpPublisher implements Publisher {
   #waitForSlot(deadline: number): Promise<void> {
     return new Promise((grant, reject) => {
       this.#slotWaiters.push({ deadline, grant, fail: (code) => reject(new ProxyhubError(code, 'too many unconfirmed publishes')) });
+      this.#grantSlot();
     });
   }
 
   #grantSlot(): void {
-    while (this.#slotWaiters.length > 0 && this.#pending.size < this.#options.maxUnconfirmed) {
+    while (this.#slotWaiters.length > 0 && this.#pending.size + this.#reserved < this.#options.maxUnconfirmed) {
+      this.#reserved += 1;
       this.#slotWaiters.shift()?.grant();
     }
   }
@@ -153,10 +185,8 @@ export class AmqpPublisher implements Publisher {
   /** Answers late confirms with a timeout; the slot stays taken until the broker answers. */
   #sweep(): void {
     const now = Date.now();
-    const oldest = now - this.#options.confirmTimeoutMs;
     for (const entry of this.#pending.values()) {
-      if (entry.startedAt > oldest) break;
-      if (!entry.settled) {
+      if (!entry.settled && entry.deadline <= now) {
         entry.settled = true;
         entry.reject(new ProxyhubError('PROXYHUB_BUS_TIMEOUT', `broker did not confirm within ${this.#options.confirmTimeoutMs} ms`));
       }
@@ -176,6 +206,7 @@ export class AmqpPublisher implements Publisher {
     }
     this.#pending.clear();
     for (const waiter of this.#slotWaiters.splice(0)) waiter.fail(code);
+    this.#reserved = 0;
   }
 
   async close(): Promise<void> {

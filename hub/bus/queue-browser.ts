@@ -16,14 +16,26 @@ export interface QueueBrowser {
   close(): Promise<void>;
 }
 
+/** A missing queue means nothing of this prefix has run yet: say so instead of a broker code. */
+function explain(error: unknown, queue: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return /NOT_FOUND/.test(message) ? new Error(`queue ${queue} does not exist: no proxyhub process has declared it under this prefix yet`, { cause: error }) : new Error(message, { cause: error });
+}
+
 export async function openQueueBrowser(url: string): Promise<QueueBrowser> {
-  const connection: ChannelModel = await amqplib.connect(url, { clientProperties: { connection_name: 'proxyhub-cli' } });
+  const connection: ChannelModel = await amqplib.connect(url, { clientProperties: { connection_name: 'proxyhub-dead-letters' } });
+  // The operations' own promises reject; without listeners the 'error' events would crash the
+  // process (the control listener serves this too).
+  connection.on('error', () => undefined);
   const channel: ConfirmChannel = await connection.createConfirmChannel();
+  channel.on('error', () => undefined);
   const returned = new Set<string>();
   channel.on('return', (message) => returned.add(String(message.properties.messageId)));
   return {
     async take(queue) {
-      const message = await channel.get(queue, { noAck: false });
+      const message = await channel.get(queue, { noAck: false }).catch((error: unknown) => {
+        throw explain(error, queue);
+      });
       if (message === false) return null;
       return {
         delivery: toDelivery(channel, { ...message, fields: { ...message.fields, consumerTag: '' } }),
@@ -34,7 +46,9 @@ export async function openQueueBrowser(url: string): Promise<QueueBrowser> {
       };
     },
     async messageCount(queue) {
-      return (await channel.checkQueue(queue)).messageCount;
+      return (await channel.checkQueue(queue).catch((error: unknown) => {
+        throw explain(error, queue);
+      })).messageCount;
     },
     publish(message) {
       return new Promise((resolve, reject) => {

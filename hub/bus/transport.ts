@@ -49,7 +49,8 @@ export interface Publisher {
 export interface Consumer {
   readonly state: BusState;
   start(): Promise<void>;
-  consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): ConsumerHandle;
+  /** Resolves once consuming (rejects when the queue cannot be consumed now). */
+  consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): Promise<ConsumerHandle>;
   close(): Promise<void>;
 }
 

@@ -126,7 +126,11 @@ async function replay(
       const total = await browser.messageCount(queue);
       if (total === 0) continue;
       progress?.start(feature, total);
-      for (let message = await browser.take(queue); message; message = await browser.take(queue)) {
+      // At most what was there at the start: with workers running, an event Foreman still
+      // refuses is dead-lettered again at once and must not be replayed round and round.
+      for (let seen = 0; seen < total; seen += 1) {
+        const message = await browser.take(queue);
+        if (!message) break;
         const { delivery } = message;
         if (request.all || wanted.has(delivery.messageId ?? '')) {
           const headers = { [deliveryHeaders.routingKey]: delivery.headers[deliveryHeaders.routingKey], [deliveryHeaders.replayedAt]: new Date().toISOString() };

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { isProxyhubError } from '../../contracts/errors.ts';
 import { loadConfig } from '../../hub/config/load.ts';
@@ -152,13 +153,17 @@ t.test('deploymentProblems refuses plain HTTP beyond loopback unless allowed', a
   t.match(problems[0], /ingress listener on 0\.0\.0\.0 .*plain HTTP/);
   t.match(problems[1], /control listener on 192\.0\.2\.10/);
   t.strictSame(deploymentProblems(makeConfig({ ...exposed, allowInsecure: true }), roles), [], 'PROXYHUB_ALLOW_INSECURE=1');
-  t.strictSame(deploymentProblems(makeConfig({ ...exposed, tls: { cert: 'c.pem', key: 'k.pem' } }), roles), [], 'TLS configured');
-  t.match(deploymentProblems(makeConfig({ tls: { cert: 'c.pem' } }), roles), [/TLS_CERT and PROXYHUB_TLS_KEY must be set together/]);
+  // Any readable file stands in for the PEM files: deploymentProblems checks they can be read.
+  const readable = fileURLToPath(new URL('../../package.json', import.meta.url));
+  t.strictSame(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable } }), roles), [], 'TLS configured');
+  t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable } }), roles), [/TLS without PROXYHUB_TLS_CA/], 'TLS needs a CA to verify clients');
+  t.match(deploymentProblems(makeConfig({ tls: { cert: '/nonexistent/c.pem', key: readable, ca: readable } }), roles), [/PROXYHUB_TLS_CERT \/nonexistent\/c\.pem cannot be read/]);
+  t.match(deploymentProblems(makeConfig({ tls: { cert: readable } }), roles), [/TLS_CERT and PROXYHUB_TLS_KEY must be set together/]);
 });
 
 t.test('deploymentProblems refuses Foreman settings on an ingress-only process', async (t) => {
   t.match(deploymentProblems(makeConfig(), parseRoles('ingress')), [/ingress-only process must not be given Foreman settings/]);
-  t.match(deploymentProblems(makeConfig({ foreman: { cert: 'proxy.pem' } }), parseRoles('ingress')), [/ingress-only/]);
+  t.match(deploymentProblems(makeConfig({ foreman: { cert: 'proxy.pem' } }), parseRoles('ingress')), [/FOREMAN_CERT and PROXYHUB_FOREMAN_KEY must be set together/, /ingress-only/]);
 });
 
 t.test('deploymentProblems refuses workers and control without a Foreman URL', async (t) => {

@@ -14,7 +14,9 @@ import type { RedisClient } from '../../hub/bus/redis.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
 import { attemptOf, createRerouter, retryDelayFor } from './dead-letters.ts';
 import type { AnyFeature, FeatureContext, EventHandler } from './feature.ts';
-import { ForemanCallError, type ForemanClient } from './foreman-client.ts';
+import { isForemanCallError, type ForemanClient } from './foreman-client.ts';
+import { withBrokerPatience } from './broker-patience.ts';
+import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { UpstreamGate } from './upstream-gate.ts';
 
 export interface FeatureWorkerOptions {
@@ -38,7 +40,8 @@ export interface FeatureWorkerOptions {
 }
 
 export interface FeatureWorker {
-  start(): void;
+  /** Rejects when the work queue cannot be consumed: a worker must not run without it. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,33 +88,38 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   async function runHandler(event: DecodedEvent): Promise<void> {
     const handler = (feature.handlers as Record<string, EventHandler<typeof event.type>>)[event.type];
     if (!handler) throw new ProxyhubError('PROXYHUB_EVENT_UNKNOWN_TYPE', `feature ${feature.name} has no handler for ${event.type}`);
-    await gate.pass(shutdown.signal);
+    const probe = await gate.pass(shutdown.signal);
     try {
       await handler(event, context);
       gate.succeeded();
     } catch (error) {
-      if (error instanceof ForemanCallError) {
-        if (error.retryable) gate.failed();
+      if (isForemanCallError(error)) {
+        if (error.retryable) gate.failed(probe);
         else gate.succeeded(); // Foreman answered: it is up, this event is the problem.
       } else gate.abandon();
       throw error;
     }
   }
 
+  const patiently = (publish: () => Promise<void>) =>
+    withBrokerPatience(publish, shutdown.signal, (error, pauseMs) => log.warn({ err: (error as Error).message, pauseMs }, 'broker not taking publishes; holding the delivery'));
+
   async function onFailure(delivery: Delivery, event: DecodedEvent | undefined, error: unknown, attempt: number): Promise<void> {
     const base = { eventId: event?.id ?? delivery.messageId ?? '', eventType: event?.type ?? delivery.type ?? '', feature: feature.name, attempt, code: errorCodeOf(error), reason: (error as Error).message };
     const retryable = !isProxyhubError(error) || error.retryable;
-    const acceptedAt = event ? Date.parse(event.time) : Date.now();
+    // A replayed dead letter gets a fresh deadline, or an old one would bounce straight back.
+    const replayedAt = delivery.headers[deliveryHeaders.replayedAt];
+    const acceptedAt = typeof replayedAt === 'string' ? Date.parse(replayedAt) : event ? Date.parse(event.time) : Date.now();
     if (retryable && Date.now() - acceptedAt < settings.retryDeadlineMs) {
       const delayMs = retryDelayFor(settings.retryDelaysMs, attempt + 1);
-      await rerouter.scheduleRetry(delivery, attempt + 1, delayMs);
+      await patiently(() => rerouter.scheduleRetry(delivery, attempt + 1, delayMs));
       delivery.ack();
       log.info({ eventId: base.eventId, attempt, delayMs, err: base.reason }, 'delivery failed; retry scheduled');
       announce('delivery.retried.v1', { ...base, outcome: 'retry-scheduled', retryInMs: delayMs });
       return;
     }
     const finalError = retryable ? new ProxyhubError('PROXYHUB_DELIVERY_EXHAUSTED', `gave up after ${attempt} attempts: ${base.reason}`, { cause: error }) : error;
-    await rerouter.deadLetter(delivery, finalError, attempt);
+    await patiently(() => rerouter.deadLetter(delivery, finalError, attempt));
     delivery.ack();
     log.warn({ eventId: base.eventId, code: errorCodeOf(finalError), err: (finalError as Error).message }, 'event dead-lettered');
     announce('delivery.dead-lettered.v1', { ...base, code: errorCodeOf(finalError), reason: (finalError as Error).message, outcome: 'dead-lettered' });
@@ -144,8 +152,8 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   }
 
   return {
-    start() {
-      handle = options.consumer.consume(
+    async start() {
+      handle = await options.consumer.consume(
         topology.workQueue(feature.name),
         (delivery) => {
           const task = processDelivery(delivery).finally(() => inFlight.delete(task));

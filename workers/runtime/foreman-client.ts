@@ -31,8 +31,18 @@ export class ForemanCallError extends ProxyhubError {
   }
 }
 
-const TRANSIENT_STATUSES = new Set([408, 425, 429]);
+/**
+ * 401/403 from Foreman mean "this proxy is not (yet) authorized" (certificate, trusted_hosts,
+ * restrict_registered_smart_proxies), never "this event is bad": dead-lettering them would empty
+ * every queue into the DLQs over one configuration mistake, so they pause and retry instead.
+ */
+const TRANSIENT_STATUSES = new Set([401, 403, 408, 425, 429]);
 const MAX_ERROR_BODY = 1000;
+
+/** By name as well as by class, so the check survives a second copy of this module. */
+export function isForemanCallError(error: unknown): error is ForemanCallError {
+  return error instanceof ForemanCallError || (error instanceof Error && error.name === 'ForemanCallError');
+}
 
 export function isTransientStatus(status: number): boolean {
   return status >= 500 || TRANSIENT_STATUSES.has(status);

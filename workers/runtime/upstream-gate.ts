@@ -28,17 +28,21 @@ export class UpstreamGate {
     return this.#failures === 0;
   }
 
-  /** Resolves when this caller may call the upstream; rejects when `signal` aborts. */
-  async pass(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves when this caller may call the upstream (true when it is the probe after a pause);
+   * rejects when `signal` aborts.
+   */
+  async pass(signal: AbortSignal): Promise<boolean> {
     while (this.#failures > 0) {
       signal.throwIfAborted();
       const wait = this.#pausedUntil - Date.now();
       if (wait <= 0 && !this.#probeInFlight) {
         this.#probeInFlight = true;
-        return;
+        return true;
       }
       await this.#sleep(wait > 0 ? wait : undefined, signal);
     }
+    return false;
   }
 
   succeeded(): void {
@@ -47,7 +51,13 @@ export class UpstreamGate {
     this.#notify();
   }
 
-  failed(): void {
+  /**
+   * The upstream failed. Only the probe's failure, or the first failure while open, lengthens the
+   * pause: calls already under way when the upstream went down fail together, and counting each
+   * of them would jump a short blip straight to the longest pause.
+   */
+  failed(countsTowardPause = true): void {
+    if (!countsTowardPause && this.#failures > 0) return;
     this.#failures += 1;
     const ceiling = Math.min(this.#maxPauseMs, this.#basePauseMs * 2 ** (this.#failures - 1));
     // Full-range jitter on the top half keeps several workers from probing in lockstep.
