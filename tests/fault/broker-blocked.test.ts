@@ -6,7 +6,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { createTopology } from '../../contracts/topology.ts';
+import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const run = promisify(execFile);
@@ -43,4 +45,31 @@ t.test('a memory alarm gives fast 503s, and uploads resume when it clears', asyn
   await restoreWatermark();
   await waitFor(async () => (await upload()).status === 202, { timeoutMs: 20_000, what: 'uploads accepted again' });
   t.pass('accepted again after the alarm cleared');
+});
+
+t.test('a worker that must dead-letter during the alarm holds the event instead of spinning', async (t) => {
+  const foreman = new TestForeman();
+  await foreman.start();
+  const workerPrefix = testPrefix();
+  const workerConfig = testConfig(workerPrefix, foreman.url);
+  const workerHub = await startTestHub(workerConfig, 'ingress,worker:facts');
+  t.teardown(async () => {
+    await restoreWatermark();
+    await workerHub.close();
+    await foreman.stop();
+    await deleteTopology(workerPrefix);
+  });
+  foreman.rejectHosts.add('refused.example.com');
+  foreman.fault = { delayMs: 1500 };
+  const response = await fetch(`${workerHub.ingressUrl}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "refused.example.com", "facts": {}}' });
+  t.equal(response.status, 202);
+  await waitFor(() => foreman.received === 1, { what: 'the call in flight' });
+  await run('rabbitmqctl', ['set_vm_memory_high_watermark', 'absolute', '1MB']);
+  // Foreman answers 422 while publishers are blocked: the dead letter cannot be published yet.
+  await new Promise((r) => setTimeout(r, 4000));
+  t.equal(foreman.received, 1, 'no repeated POST while the worker waits for the broker');
+  const topology = createTopology(workerPrefix);
+  await restoreWatermark();
+  await waitFor(async () => (await queueDepth(topology.deadLetterQueue('facts'))) === 1, { timeoutMs: 20_000, what: 'the dead letter once the alarm cleared' });
+  t.equal(foreman.received, 1, 'still a single POST: the 422 was dead-lettered, not redelivered');
 });

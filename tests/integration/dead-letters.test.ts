@@ -83,3 +83,28 @@ t.test('proxyhub dlq replay delivers once Foreman accepts, and leaves the rest',
   const refused = await runCli(config, ['dlq', 'replay']);
   t.equal(refused.code, 1, 'replay without --id or --all is refused');
 });
+
+t.test('replaying while Foreman still refuses ends, and the event is back in the DLQ once', async (t) => {
+  const stubborn = 'stubborn.example.com';
+  foreman.rejectHosts.add(stubborn);
+  const response = await fetch(`${hub.ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: stubborn, facts: {} }) });
+  const { id } = (await response.json()) as { id: string };
+  await waitFor(async () => (await queueDepth(topology.deadLetterQueue('facts'))) === 2, { what: 'the stubborn dead letter' });
+  const attemptsBefore = foreman.requests.filter((r) => (r.body as { name?: string }).name === stubborn).length;
+  const result = await runCli(config, ['dlq', 'replay', '--all']);
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /replayed 2, left 0/, 'each dead letter replayed once, although workers send the stubborn one straight back');
+  await waitFor(async () => (await queueDepth(topology.deadLetterQueue('facts'))) === 2, { what: 'both back in the DLQ' });
+  const attemptsAfter = foreman.requests.filter((r) => (r.body as { name?: string }).name === stubborn).length;
+  t.equal(attemptsAfter - attemptsBefore, 1, 'Foreman was asked once more, not in a loop');
+  const rows = JSON.parse((await runCli(config, ['dlq', 'list', '--json'])).stdout) as Array<{ id: string }>;
+  t.equal(rows.filter((r) => r.id === id).length, 1);
+});
+
+t.test('dlq on a prefix nothing has declared says so plainly', async (t) => {
+  const fresh = testConfig(testPrefix(), foreman.url);
+  const result = await runCli(fresh, ['dlq', 'list']);
+  t.equal(result.code, 1);
+  t.match(result.stderr, /does not exist: no proxyhub process has declared it/);
+  t.notMatch(result.stderr, /at .+\.js:\d+/, 'no stack trace');
+});
