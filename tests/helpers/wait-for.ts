@@ -11,3 +11,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: { timeout
   }
   throw new Error(`timed out waiting for ${options.what ?? 'condition'} (last value: ${JSON.stringify(last)})`);
 }
+
+/**
+ * Checks that `check` stays true for `ms`: after a count first reaches its target, a late
+ * duplicate would only show up later, so "exactly once" is asserted over a window.
+ */
+export async function holdsFor(check: () => boolean | Promise<boolean>, ms: number, intervalMs = 50): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!(await check())) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return check();
+}
