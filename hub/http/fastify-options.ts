@@ -1,6 +1,7 @@
 import { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '../bus/logger.ts';
 import type { HttpsOptions } from './tls.ts';
+import { handleError } from './problem.ts';
 
 export interface ListenerSettings {
   readonly logger: Logger;
@@ -21,6 +22,9 @@ export function listenerOptions(settings: ListenerSettings) {
     requestTimeout: settings.requestTimeoutMs,
     connectionTimeout: settings.requestTimeoutMs + 5000,
     keepAliveTimeout: 65_000,
+    // Errors the router raises before any route runs (a malformed percent-encoding, an over-long
+    // path parameter) would otherwise bypass the error handler and answer fastify's own JSON.
+    frameworkErrors: handleError,
     ...(settings.https ? { https: settings.https } : {}),
   };
 }

@@ -6,7 +6,10 @@
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ProxyhubError, errorCatalog } from '../../contracts/errors.ts';
+import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/problem.ts';
 import { clientIdentityPlugin, identityOf } from './client-identity.ts';
 import { handleError, handleNotFound, sendProblem } from './problem.ts';
 import { trustedHostsPlugin } from './trusted-hosts.ts';
@@ -25,6 +28,11 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
   app.setNotFoundHandler(handleNotFound);
   // Slow-header clients (slowloris) are cut off long before the whole-request timeout.
   app.server.headersTimeout = settings.headersTimeoutMs;
+  // Node hands CONNECT to a 'connect' listener and, without one, drops the socket unanswered.
+  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ type: problemTypeUri('PROXYHUB_ROUTE_NOT_FOUND'), title: errorCatalog.PROXYHUB_ROUTE_NOT_FOUND.title, status: 404, code: 'PROXYHUB_ROUTE_NOT_FOUND', detail: `no route CONNECT ${request.url ?? ''}`.slice(0, 300) });
+    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   await app.register(clientIdentityPlugin, { tls: settings.tls });
   await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, tls: settings.tls });
   await app.register(underPressure, {

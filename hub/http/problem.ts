@@ -62,6 +62,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       return sendProblem(reply, 'PROXYHUB_INPUT_MALFORMED', 'request body does not match its Content-Length', [{ location: 'headers', field: 'content-length', message: error.message }]);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return sendProblem(reply, 'PROXYHUB_INPUT_MEDIA_TYPE', `unsupported content type ${request.headers['content-type'] ?? '(none)'}`, [{ location: 'headers', field: 'content-type', message: 'unsupported media type' }]);
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(reply, 'PROXYHUB_INPUT_INVALID', `the request path cannot be routed: ${error.message}`, [{ location: 'params', field: 'path', message: error.message }]);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendProblem(reply, 'PROXYHUB_INPUT_MALFORMED', 'request body is empty', [{ location: 'body', field: 'body', message: 'empty body' }]);
     default:
