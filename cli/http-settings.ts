@@ -12,5 +12,6 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
+    maxEventLoopUtilization: config.limits.maxEventLoopUtilization,
   };
 }

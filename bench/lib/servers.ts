@@ -78,6 +78,8 @@ export async function startHubIngress(prefix: string, amqpUrl: string): Promise<
     PROXYHUB_AMQP_URL: amqpUrl,
     PROXYHUB_INGRESS_PORT: String(port),
     PROXYHUB_LOG_LEVEL: 'warn',
+    // One load generator is one client identity: per-client rate limiting would measure itself.
+    PROXYHUB_RATE_LIMIT_PER_MINUTE: '0',
   };
   // The launch flags `npm start` and the container use (package.json "proxyhub.nodeFlags").
   const packageJson = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } };

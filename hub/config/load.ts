@@ -39,6 +39,7 @@ export const environmentVariables: Readonly<Record<string, string>> = {
   PROXYHUB_HEADERS_TIMEOUT_MS: 'limits.headersTimeoutMs',
   PROXYHUB_REQUEST_TIMEOUT_MS: 'limits.requestTimeoutMs',
   PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: 'limits.maxEventLoopDelayMs',
+  PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: 'limits.maxEventLoopUtilization',
   PROXYHUB_WORKER_PREFETCH: 'worker.prefetch',
   PROXYHUB_RETRY_DELAYS_MS: 'worker.retryDelaysMs',
   PROXYHUB_RETRY_DEADLINE_MS: 'worker.retryDeadlineMs',

@@ -83,6 +83,8 @@ export const configSchema = z.strictObject({
       requestTimeoutMs: milliseconds.default(60_000),
       /** Above this event-loop delay new requests get 503 (load shedding). @defaultValue 1000 */
       maxEventLoopDelayMs: milliseconds.default(1000),
+      /** Above this event-loop utilisation (0–1) new requests get 503; 0 turns it off. @defaultValue 0.98 */
+      maxEventLoopUtilization: z.coerce.number().min(0).max(1).default(0.98),
     })
     .prefault({}),
   worker: z

@@ -21,6 +21,8 @@ export interface GuardSettings {
   readonly ratePerMinute: number;
   readonly headersTimeoutMs: number;
   readonly maxEventLoopDelayMs: number;
+  /** 0 turns utilisation-based shedding off. */
+  readonly maxEventLoopUtilization: number;
 }
 
 export async function registerGuards(app: FastifyInstance, settings: GuardSettings): Promise<void> {
@@ -38,7 +40,7 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
   await app.register(underPressure, {
     maxEventLoopDelay: settings.maxEventLoopDelayMs,
     // Utilisation catches a saturated loop that the delay histogram's mean can smooth away.
-    maxEventLoopUtilization: 0.98,
+    ...(settings.maxEventLoopUtilization > 0 ? { maxEventLoopUtilization: settings.maxEventLoopUtilization } : {}),
     retryAfter: 1,
     pressureHandler: (_request, reply, type) => {
       void sendProblem(reply, 'PROXYHUB_OVERLOADED', `shedding load (${type})`);

@@ -36,6 +36,9 @@ export function testConfig(prefix: string, foremanUrl: string, overrides: Partia
     control: { host: '127.0.0.1', port: 0 },
     logLevel: process.env.PROXYHUB_TEST_LOG ?? 'silent',
     worker: { retryDelaysMs: TEST_RETRY_DELAYS_MS, upstreamPauseMaxMs: 2000, shutdownGraceMs: 2000 },
+    // One test client sends thousands of uploads from one address, and an in-process hub shares
+    // its event loop with the test's own client: tests of these limits set them.
+    limits: { ratePerMinute: 0, maxEventLoopUtilization: 0 },
     ...overrides,
   });
 }
@@ -59,6 +62,8 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
     PROXYHUB_UPSTREAM_PAUSE_MAX_MS: String(config.worker.upstreamPauseMaxMs),
     PROXYHUB_SHUTDOWN_GRACE_MS: String(config.worker.shutdownGraceMs),
     PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info',
+    PROXYHUB_RATE_LIMIT_PER_MINUTE: String(config.limits.ratePerMinute),
+    PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: String(config.limits.maxEventLoopUtilization),
   };
 }
 
