@@ -8,6 +8,7 @@ import type { RouteEntry } from '../hub/http/route-table.ts';
 import { createTopology } from '../contracts/topology.ts';
 import { createLogger, redactUrl } from '../hub/bus/logger.ts';
 import type { Publisher } from '../hub/bus/transport.ts';
+import type { RpcClient } from '../hub/bus/amqp-rpc-client.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
@@ -21,11 +22,12 @@ const refuse = (): never => {
 };
 const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: refuse, close: async () => undefined };
 const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse };
+const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http });
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs } });
   const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };

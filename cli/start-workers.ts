@@ -11,7 +11,8 @@ import { createRedis } from '../hub/bus/redis.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { features } from '../workers/index.ts';
-import { createFeatureWorker, type FeatureWorker } from '../workers/runtime/feature-worker.ts';
+import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
+import { createRegistrationWorker } from '../workers/registration/registration-worker.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
 
@@ -34,10 +35,25 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   const consumer = new AmqpConsumer({ url: config.amqpUrl, name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
   await consumer.start();
   closers.push({ name: 'consumer', close: () => consumer.close() });
-  const workers: FeatureWorker[] = [];
+  const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.
   closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
   for (const name of roles.workers) {
+    if (name === 'registration') {
+      const worker = createRegistrationWorker({
+        consumer,
+        publisher: wiring.publisher,
+        foreman,
+        topology,
+        logger: logger.child({ feature: name }),
+        forwarding: { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl },
+        foremanTimeoutMs: config.foreman.timeoutMs,
+        prefetch: config.worker.prefetch,
+      });
+      workers.push(worker);
+      await worker.start();
+      continue;
+    }
     const worker = createFeatureWorker({
       feature: features[name],
       consumer,

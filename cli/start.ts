@@ -9,6 +9,7 @@ import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
+import { AmqpRpcClient } from '../hub/bus/amqp-rpc-client.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
@@ -58,7 +59,10 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       closers.push({ name: 'control listener', close: () => app.close() });
     }
     if (roles.ingress) {
-      const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http });
+      const rpc = new AmqpRpcClient({ url: config.amqpUrl, name: `proxyhub ${instanceId} rpc`, logger });
+      await rpc.start();
+      closers.push({ name: 'rpc client', close: () => rpc.close() });
+      const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs } });
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });
     }

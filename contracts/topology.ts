@@ -23,6 +23,14 @@ export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F]
  */
 export const QUORUM_DELIVERY_LIMIT = 20;
 
+/** Features answered by request/reply over the broker rather than from a work queue. */
+export const rpcFeatures = ['registration'] as const;
+export type RpcFeature = (typeof rpcFeatures)[number];
+
+/** Any worker feature a process can run. */
+export const workerFeatures = [...queueFeatures, ...rpcFeatures] as const;
+export type WorkerFeature = (typeof workerFeatures)[number];
+
 export interface Topology {
   readonly prefix: string;
   /** Topic exchange the ingress publishes to; the routing key is the event type. */
@@ -35,6 +43,8 @@ export interface Topology {
   deadLetterQueue(feature: QueueFeature): string;
   /** A delay tier: messages wait `delayMs`, then expire back into the feature's work queue. */
   retryQueue(feature: QueueFeature, delayMs: number): string;
+  /** Requests for an RPC feature; replies go to RabbitMQ's direct reply-to. */
+  rpcQueue(feature: RpcFeature): string;
   /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
   deliveredKey(feature: QueueFeature, eventId: string): string;
 }
@@ -53,6 +63,7 @@ export function createTopology(prefix: string): Topology {
     workQueue: (feature: QueueFeature) => `${prefix}.${feature}`,
     deadLetterQueue: (feature: QueueFeature) => `${prefix}.${feature}.dlq`,
     retryQueue: (feature: QueueFeature, delayMs: number) => `${prefix}.${feature}.retry.${delayMs}ms`,
+    rpcQueue: (feature: RpcFeature) => `${prefix}.${feature}.requests`,
     deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
   });
 }
@@ -74,6 +85,17 @@ export function deadLetterQueueArguments(): Record<string, unknown> {
   // No delivery limit: browsing the DLQ returns messages to it, which must never drop them.
   return { 'x-queue-type': 'quorum' };
 }
+
+/**
+ * RPC requests are worth nothing once the caller gave up: a classic queue (no replication cost on
+ * the request path) whose messages expire.
+ */
+export function rpcQueueArguments(): Record<string, unknown> {
+  return { 'x-queue-type': 'classic', 'x-message-ttl': RPC_REQUEST_TTL_MS };
+}
+
+/** Longest any caller waits for a reply; fixed because it is a queue argument. */
+export const RPC_REQUEST_TTL_MS = 60_000;
 
 export function retryQueueArguments(topology: Topology, feature: QueueFeature, delayMs: number): Record<string, unknown> {
   return {

@@ -174,6 +174,8 @@ export function toDelivery(channel: Channel, message: ConsumeMessage): Delivery 
     routingKey: message.fields.routingKey,
     headers: (message.properties.headers ?? {}) as Record<string, unknown>,
     redelivered: message.fields.redelivered,
+    replyTo: message.properties.replyTo as string | undefined,
+    correlationId: message.properties.correlationId as string | undefined,
     ack: once(() => channel.ack(message)),
     requeue: once(() => channel.nack(message, false, true)),
   };

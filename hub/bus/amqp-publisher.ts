@@ -132,6 +132,7 @@ export class AmqpPublisher implements Publisher {
           persistent: true,
           mandatory: message.mandatory ?? true,
           messageId: message.messageId,
+          ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
           type: message.type,
           contentType: message.contentType,
           timestamp: message.timestamp ?? Math.floor(Date.now() / 1000),

@@ -1,5 +1,7 @@
 import type { Channel } from 'amqplib';
 import {
+  rpcFeatures,
+  rpcQueueArguments,
   deadLetterQueueArguments,
   featureBindings,
   retryQueueArguments,
@@ -23,6 +25,9 @@ export async function declareTopology(channel: Channel, topology: Topology, scop
   await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
+  for (const feature of rpcFeatures) {
+    await channel.assertQueue(topology.rpcQueue(feature), { durable: true, arguments: rpcQueueArguments() });
+  }
   for (const feature of scope.features) {
     const workQueue = topology.workQueue(feature);
     const deadLetterQueue = topology.deadLetterQueue(feature);

@@ -15,6 +15,8 @@ export interface OutgoingMessage {
   readonly headers?: Readonly<Record<string, unknown>>;
   /** When true (the default) a message no queue accepts is a failure, not a silent drop. */
   readonly mandatory?: boolean;
+  /** For a reply: the request's correlation id. */
+  readonly correlationId?: string;
 }
 
 export interface Delivery {
@@ -24,6 +26,9 @@ export interface Delivery {
   readonly routingKey: string;
   readonly headers: Readonly<Record<string, unknown>>;
   readonly redelivered: boolean;
+  /** Set on RPC requests: where the reply goes, and the id it must carry. */
+  readonly replyTo?: string | undefined;
+  readonly correlationId?: string | undefined;
   ack(): void;
   /** Back to the queue (counts toward the quorum delivery limit). */
   requeue(): void;

@@ -4,32 +4,32 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
-import { queueFeatures, type QueueFeature } from '../../contracts/topology.ts';
+import { workerFeatures, type WorkerFeature } from '../../contracts/topology.ts';
 import type { Config } from './schema.ts';
 
 export interface RoleSet {
   readonly ingress: boolean;
   readonly control: boolean;
-  readonly workers: readonly QueueFeature[];
+  readonly workers: readonly WorkerFeature[];
 }
 
 export function parseRoles(spec: string): RoleSet {
   let ingress = false;
   let control = false;
-  const workers = new Set<QueueFeature>();
+  const workers = new Set<WorkerFeature>();
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     if (part === 'all') {
       ingress = true;
       control = true;
-      for (const feature of queueFeatures) workers.add(feature);
+      for (const feature of workerFeatures) workers.add(feature);
     } else if (part === 'ingress') ingress = true;
     else if (part === 'control') control = true;
     else if (part.startsWith('worker:')) {
       const feature = part.slice('worker:'.length);
-      if (!(queueFeatures as readonly string[]).includes(feature)) {
-        throw new Error(`unknown worker feature "${feature}" (known: ${queueFeatures.join(', ')})`);
+      if (!(workerFeatures as readonly string[]).includes(feature)) {
+        throw new Error(`unknown worker feature "${feature}" (known: ${workerFeatures.join(', ')})`);
       }
-      workers.add(feature as QueueFeature);
+      workers.add(feature as WorkerFeature);
     } else throw new Error(`unknown role "${part}" (use all, ingress, control or worker:<feature>)`);
   }
   if (!ingress && !control && workers.size === 0) throw new Error('no role given');

@@ -58,6 +58,12 @@ export const configSchema = z.strictObject({
   /** Allow plain HTTP on a non-loopback address. @defaultValue false */
   allowInsecure: flag.default(false),
   trustedHosts: csvList.optional(),
+  /** The smart-proxy's registration_url: the proxy URL registered hosts are told to use. @defaultValue the URL the client reached */
+  registrationUrl: z.url().optional(),
+  /** The smart-proxy's template_url: the proxy URL templates point hosts at. @defaultValue the URL the client reached */
+  templateUrl: z.url().optional(),
+  /** How long the ingress waits for a registration/template answer. @defaultValue 30000 */
+  rpcTimeoutMs: z.coerce.number().int().min(100).max(55_000).default(30_000),
   dataDir: z.string().default('./var'),
   sshKey: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

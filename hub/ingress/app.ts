@@ -12,6 +12,8 @@ import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
 import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
+import type { RpcClient } from '../bus/amqp-rpc-client.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
@@ -21,6 +23,8 @@ export interface IngressDependencies {
   readonly instanceId: string;
   readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number };
   readonly http: HttpSettings;
+  /** Registration and templates: answered by the registration worker over the broker. */
+  readonly rpc: { readonly client: RpcClient; readonly queue: string; readonly timeoutMs: number };
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
@@ -37,6 +41,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source };
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
   await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes });
+  await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;

@@ -122,21 +122,39 @@ export class TestForeman {
     } catch {
       body = undefined;
     }
-    const [status, answer] = this.#answer(request, path, body);
+    const [status, answer, contentType] = this.#answer(request, path, body);
     const socket = request.socket as Partial<TLSSocket>;
     const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
     this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), clientCn });
-    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-    response.end(JSON.stringify(answer));
+    response.writeHead(status, { 'content-type': contentType === 'text/plain' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8' });
+    response.end(contentType === 'text/plain' ? String(answer) : JSON.stringify(answer));
   }
 
-  #answer(request: IncomingMessage, path: string, body: unknown): [number, unknown] {
+  #answer(request: IncomingMessage, path: string, body: unknown): [number, unknown, string?] {
     if (this.fault.status) return [this.fault.status, { error: { message: `injected ${this.fault.status}` } }];
+    const rendered = this.#templates(request, path);
+    if (rendered) return rendered;
     if (request.method !== 'POST') return [404, { error: { message: 'not found' } }];
     if (!String(request.headers['content-type']).startsWith('application/json')) return [415, { error: { message: 'unsupported media type' } }];
     if (path === '/api/v2/hosts/facts' || path === '/api/hosts/facts') return this.#facts(body);
     if (path === '/api/v2/host_reports') return this.#hostReport(body);
     return [404, { error: { message: `no route ${path}` } }];
+  }
+
+  /**
+   * Registration and templates answer rendered text (foreman-contracts §2.5, §2.6): a shell
+   * script naming what Foreman saw, so a test can check the forwarding byte for byte.
+   */
+  #templates(request: IncomingMessage, path: string): [number, unknown, string] | undefined {
+    const url = new URL(request.url ?? '/', 'http://foreman');
+    const isRegister = path === '/register';
+    if (!isRegister && !path.startsWith('/unattended/') && !path.startsWith('/userdata/')) return undefined;
+    if (isRegister && request.method === 'POST' && !/^(application\/json|application\/x-www-form-urlencoded)/.test(String(request.headers['content-type']))) {
+      return [415, 'unsupported media type\n', 'text/plain'];
+    }
+    if (isRegister && !String(request.headers.authorization ?? '').startsWith('Bearer ')) return [401, 'missing registration token\n', 'text/plain'];
+    if (path.endsWith('/missing')) return [404, 'template not found\n', 'text/plain'];
+    return [200, `#!/bin/sh\n# rendered ${request.method} ${path} url=${url.searchParams.get('url') ?? ''}\necho ok\n`, 'text/plain'];
   }
 
   #facts(body: unknown): [number, unknown] {

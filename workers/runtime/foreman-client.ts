@@ -48,7 +48,27 @@ export function isTransientStatus(status: number): boolean {
   return status >= 500 || TRANSIENT_STATUSES.has(status);
 }
 
+export interface ForemanCall {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly query: ReadonlyArray<readonly [string, string]>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Buffer | undefined;
+  readonly timeoutMs: number;
+}
+
+export interface ForemanAnswer {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
+}
+
 export interface ForemanClient {
+  /**
+   * A call whose answer is passed on whatever its status (registration, templates); rejects
+   * only when Foreman could not be asked (network, TLS, deadline) with a retryable error.
+   */
+  forward(call: ForemanCall): Promise<ForemanAnswer>;
   /** `body` is sent as JSON; a string is taken as JSON text already serialized. */
   post(path: string, body: unknown): Promise<ForemanResponse>;
   close(): Promise<void>;
@@ -88,6 +108,25 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
       if (response.statusCode >= 200 && response.statusCode < 300) return { status: response.statusCode, body: text };
       const excerpt = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
       throw new ForemanCallError(isTransientStatus(response.statusCode), `POST ${target.pathname} → ${response.statusCode}: ${excerpt}`, response.statusCode);
+    },
+    async forward(call) {
+      const target = new URL(call.path.replace(/^\//, ''), base);
+      for (const [key, value] of call.query) target.searchParams.append(key, value);
+      try {
+        const response = await request(target, {
+          method: call.method,
+          dispatcher,
+          headers: { ...call.headers },
+          ...(call.body === undefined ? {} : { body: call.body }),
+          signal: AbortSignal.timeout(call.timeoutMs),
+        });
+        const body = Buffer.from(await response.body.arrayBuffer());
+        const contentType = response.headers['content-type'];
+        return { status: response.statusCode, contentType: Array.isArray(contentType) ? contentType[0] : contentType, body };
+      } catch (error) {
+        const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
+        throw new ForemanCallError(true, `${call.method} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : (error as Error).message}`, undefined, error);
+      }
     },
     close: () => dispatcher.close(),
   };

@@ -1,0 +1,36 @@
+/**
+ * The smart-proxy's forwarding rules for registration and templates (foreman-contracts §2.5,
+ * §2.6), as a pure function from the ingress's request description to the call to Foreman.
+ */
+import type { ForemanRequest } from '../../contracts/rpc/foreman-request.ts';
+import type { ForemanCall } from '../runtime/foreman-client.ts';
+
+/** Query parameters the smart-proxy's templates module never passes on. */
+const TEMPLATE_QUERY_BLOCKLIST = new Set(['path', 'template', 'kind', 'hostgroup', 'splat', 'captures', 'url']);
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+export interface ForwardingSettings {
+  /** The smart-proxy's `registration_url`; unset, the URL the client reached the ingress at. */
+  readonly registrationUrl: string | undefined;
+  /** The smart-proxy's `template_url`; unset, likewise. */
+  readonly templateUrl: string | undefined;
+}
+
+function mediaType(headers: Readonly<Record<string, string>>): string {
+  return (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+export function foremanCallFor(request: ForemanRequest, settings: ForwardingSettings, timeoutMs: number): ForemanCall {
+  const body = request.body === undefined ? undefined : Buffer.from(request.body, 'base64');
+  if (request.kind === 'register') {
+    const url = settings.registrationUrl ?? request.ingressBaseUrl;
+    // A form body carries the parameters itself: only `url` goes into the query.
+    const query = request.method === 'POST' && mediaType(request.headers) === FORM_TYPE ? [] : request.query.filter(([key]) => key !== 'url');
+    return { method: request.method, path: '/register', query: [...query, ['url', url]], headers: request.headers, body, timeoutMs };
+  }
+  const url = settings.templateUrl ?? request.ingressBaseUrl;
+  const query = request.query.filter(([key]) => !TEMPLATE_QUERY_BLOCKLIST.has(key));
+  const forwardedFor = request.headers['x-forwarded-for'] ? `${request.headers['x-forwarded-for']}, ${request.clientAddress}` : request.clientAddress;
+  const headers = { ...request.headers, 'x-forwarded-for': forwardedFor, ...(request.method === 'POST' ? { 'content-type': 'text/plain' } : {}) };
+  return { method: request.method, path: request.path, query: [...query, ['url', url]], headers, body, timeoutMs };
+}

@@ -1,0 +1,85 @@
+/**
+ * The registration worker (smart-proxy features `registration` and `templates`): answers the
+ * ingress's requests by calling Foreman with this worker's own client certificate, and replies
+ * with Foreman's status and body, or with why Foreman could not be asked.
+ */
+import { ProxyhubError, errorCodeOf } from '../../contracts/errors.ts';
+import { FOREMAN_REPLY_TYPE, foremanRequestSchema, type ForemanReply } from '../../contracts/rpc/foreman-request.ts';
+import type { Topology } from '../../contracts/topology.ts';
+import type { Logger } from '../../hub/bus/logger.ts';
+import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
+import type { ForemanClient } from '../runtime/foreman-client.ts';
+import { foremanCallFor, type ForwardingSettings } from './forwarding.ts';
+
+export interface RegistrationWorkerOptions {
+  readonly consumer: Consumer;
+  readonly publisher: Publisher;
+  readonly foreman: ForemanClient;
+  readonly topology: Topology;
+  readonly logger: Logger;
+  readonly forwarding: ForwardingSettings;
+  /** Upper bound for one Foreman call. */
+  readonly foremanTimeoutMs: number;
+  readonly prefetch: number;
+}
+
+/** The reply must reach the ingress before its own deadline. */
+const REPLY_MARGIN_MS = 500;
+
+async function answer(options: RegistrationWorkerOptions, body: Buffer): Promise<ForemanReply> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { error: 'PROXYHUB_EVENT_INVALID', detail: 'request is not JSON' };
+  }
+  const request = foremanRequestSchema.safeParse(parsed);
+  if (!request.success) return { error: 'PROXYHUB_EVENT_INVALID', detail: request.error.issues[0]?.message ?? 'invalid request' };
+  if (request.data.kind === 'template-server') {
+    // The smart-proxy answers this itself, from its template_url setting.
+    const templateServer = options.forwarding.templateUrl ?? '';
+    return { status: 200, contentType: 'application/json', body: Buffer.from(JSON.stringify({ templateServer })).toString('base64') };
+  }
+  const timeoutMs = Math.max(100, Math.min(options.foremanTimeoutMs, request.data.timeoutMs - REPLY_MARGIN_MS));
+  try {
+    const result = await options.foreman.forward(foremanCallFor(request.data, options.forwarding, timeoutMs));
+    return { status: result.status, ...(result.contentType ? { contentType: result.contentType } : {}), body: result.body.toString('base64') };
+  } catch (error) {
+    const code = error instanceof ProxyhubError && /within \d+ ms/.test(error.message) ? 'PROXYHUB_RPC_TIMEOUT' : errorCodeOf(error);
+    return { error: code, detail: (error as Error).message.slice(0, 2000) };
+  }
+}
+
+export function createRegistrationWorker(options: RegistrationWorkerOptions): { start(): Promise<void>; close(): Promise<void> } {
+  const inFlight = new Set<Promise<void>>();
+  let handle: ConsumerHandle | undefined;
+
+  async function serve(delivery: Delivery): Promise<void> {
+    const reply = await answer(options, delivery.body);
+    if (delivery.replyTo) {
+      await options.publisher
+        .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })
+        .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'reply not delivered; the caller times out'));
+    }
+    // Requests are not retried here: the caller has a deadline and answers its client itself.
+    delivery.ack();
+  }
+
+  return {
+    async start() {
+      handle = await options.consumer.consume(
+        options.topology.rpcQueue('registration'),
+        (delivery) => {
+          const task = serve(delivery).finally(() => inFlight.delete(task));
+          inFlight.add(task);
+          return task;
+        },
+        { prefetch: options.prefetch },
+      );
+    },
+    async close() {
+      await handle?.cancel();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
