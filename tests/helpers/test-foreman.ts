@@ -36,6 +36,8 @@ export interface Fault {
 
 export class TestForeman {
   readonly requests: RecordedRequest[] = [];
+  /** The request target of each request, query included, in arrival order of answers. */
+  readonly rawUrls: string[] = [];
   /** Host names whose uploads Foreman refuses with 422, as it does for hosts pending build. */
   readonly rejectHosts = new Set<string>();
   fault: Fault = {};
@@ -125,6 +127,7 @@ export class TestForeman {
     const [status, answer, contentType] = this.#answer(request, path, body);
     const socket = request.socket as Partial<TLSSocket>;
     const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
+    this.rawUrls.push(request.url ?? '/');
     this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), clientCn });
     response.writeHead(status, { 'content-type': contentType === 'text/plain' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8' });
     response.end(contentType === 'text/plain' ? String(answer) : JSON.stringify(answer));

@@ -3,7 +3,8 @@
  * connection to Redis, to Foreman or anywhere but RabbitMQ, and listens only on its own port.
  */
 import t from 'tap';
-import { deleteTopology, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { TestForeman } from '../helpers/test-foreman.ts';
 import { tcpSocketsOf } from '../helpers/sockets.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -13,16 +14,26 @@ const INGRESS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
 // No Foreman URL: an ingress-only process refuses to start with one (config check rule).
 const config = testConfig(prefix, 'http://127.0.0.1:9', { ingress: { host: '127.0.0.1', port: INGRESS_PORT }, foreman: { timeoutMs: 1000 } });
 const ingress = await spawnHub(config, 'ingress', { PROXYHUB_FOREMAN_URL: '' });
+// Registration is answered by a worker elsewhere (here, in the test process) that reaches Foreman.
+const foreman = new TestForeman();
+await foreman.start();
+const worker = await startTestHub(testConfig(prefix, foreman.url), 'worker:registration');
 t.teardown(async () => {
   await ingress.stop();
+  await worker.close();
+  await foreman.stop();
   await deleteTopology(prefix);
 });
 
-t.test('after serving uploads, the ingress is connected to the broker only', async (t) => {
+t.test('after serving uploads and a registration, the ingress is connected to the broker only', async (t) => {
   for (let i = 0; i < 20; i += 1) {
     const response = await fetch(`http://127.0.0.1:${INGRESS_PORT}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `iso-${i}.example.com`, facts: {} }) });
     t.equal(response.status, 202);
   }
+  const registration = await fetch(`http://127.0.0.1:${INGRESS_PORT}/register?organization_id=1`, { headers: { authorization: 'Bearer token' } });
+  t.equal(registration.status, 200, 'registration answered through the broker');
+  t.match(await registration.text(), /rendered GET \/register/);
+  t.equal(foreman.requests.length, 1, 'by the worker, which called Foreman');
   const pid = ingress.process.pid as number;
   const sockets = await waitFor(() => {
     const current = tcpSocketsOf(pid).filter((s) => s.state !== 'TIME_WAIT');
