@@ -3,7 +3,7 @@
  * Content-Length, malformed chunks, dot segments, NUL bytes, header floods). It never throws: it
  * reports what the peer did, so a fuzz can count outcomes, and a timeout turns a hang into a result.
  */
-import net from 'node:net';
+import { connect } from 'node:net';
 
 export interface RawResponse {
   /** `response`: one complete response was read; otherwise the peer closed, reset or hung first. */
@@ -36,7 +36,7 @@ function dechunk(data: Buffer): Buffer | undefined {
     if (eol < 0) return undefined;
     const size = Number.parseInt(data.subarray(at, eol).toString('latin1'), 16);
     if (Number.isNaN(size)) return undefined;
-    if (size === 0) return data.indexOf(HEAD_END, eol) >= 0 || data.subarray(eol, eol + 4).equals(HEAD_END) ? Buffer.concat(parts) : undefined;
+    if (size === 0) return data.indexOf(HEAD_END, eol) >= 0 ? Buffer.concat(parts) : undefined; // last chunk, then trailers up to an empty line
     if (data.length < eol + 2 + size + 2) return undefined;
     parts.push(data.subarray(eol + 2, eol + 2 + size));
     at = eol + 2 + size + 2;
@@ -77,7 +77,7 @@ function parseResponse(data: Buffer, head: boolean, closed: boolean): Parsed | u
 
 export function rawRequest(port: number, request: Buffer, options: RawOptions = {}): Promise<RawResponse> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = connect({ port, host: '127.0.0.1' });
     const chunks: Buffer[] = [];
     let error: string | undefined;
     let settled = false;

@@ -15,7 +15,7 @@ t.teardown(async () => {
   await deleteTopology(prefix);
 });
 
-const concrete = (url: string) => url.replace(':format', 'puppet').replace(':id', 'some-id');
+const concrete = (url: string) => url.replace(':format', 'puppet').replace(':id', 'some-id').replace(':kind', 'provision').replace(':template', 'default').replace(':hostgroup', 'base');
 const shared = new Set(['/healthz']);
 
 t.test('both listeners are up on separate ports', async (t) => {
@@ -32,7 +32,8 @@ t.test('every control route answers 404 on the ingress listener', async (t) => {
 
 t.test('every client route answers 404 on the control listener', async (t) => {
   for (const route of tables.ingress.filter((r) => !shared.has(r.url))) {
-    const response = await fetch(`${hub.controlUrl}${concrete(route.url)}`, { method: route.method, headers: { 'content-type': 'application/json' }, body: '{"name":"a","facts":{}}' });
+    const withBody = route.method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{"name":"a","facts":{}}' } : {};
+    const response = await fetch(`${hub.controlUrl}${concrete(route.url)}`, { method: route.method, ...withBody });
     t.equal(response.status, 404, `${route.method} ${route.url}`);
   }
 });
