@@ -41,6 +41,8 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
     maxEventLoopDelay: settings.maxEventLoopDelayMs,
     // Utilisation catches a saturated loop that the delay histogram's mean can smooth away.
     ...(settings.maxEventLoopUtilization > 0 ? { maxEventLoopUtilization: settings.maxEventLoopUtilization } : {}),
+    // Per sample, not since start: a long-running process must still shed when it saturates.
+    eventLoopUtilizationMode: 'interval',
     retryAfter: 1,
     pressureHandler: (_request, reply, type) => {
       void sendProblem(reply, 'PROXYHUB_OVERLOADED', `shedding load (${type})`);

@@ -46,6 +46,8 @@ const cases: Case[] = [
   { name: 'ansible report without host', path: '/reports/ansible', contentType: 'application/json', body: '{"results": []}', status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'body', field: 'host' },
   { name: 'puppet report without host', path: '/reports/puppet', contentType: 'application/x-yaml', body: '--- !ruby/object:Puppet::Transaction::Report\nstatus: failed\n', status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'body', field: 'host' },
   { name: 'bad json_body flag', path: '/reports/ansible?json_body=maybe', contentType: 'application/json', body: '{"host": "a"}', status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'querystring', field: 'json_body' },
+  { name: 'facts nested 5000 deep', path: facts, contentType: 'application/json', body: `{"name":"deep.example.com","facts":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`, status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'body', field: 'facts' },
+  { name: 'a YAML flow bomb', path: '/reports/puppet', contentType: 'application/x-yaml', body: `host: a\nx: ${'['.repeat(60_000)}`, status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'body' },
   { name: 'unknown route', path: '/api/v2/hosts', contentType: 'application/json', body: '{}', status: 404, code: 'PROXYHUB_ROUTE_NOT_FOUND' },
 ];
 

@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { factsUploadSchema } from '../../../contracts/events/facts-uploaded.ts';
 import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
+import { assertNesting } from '../input-shape.ts';
 
 export interface FactsRouteOptions extends AcceptDependencies {
   readonly source: string;
@@ -18,6 +19,7 @@ export const factsRoutes: FastifyPluginAsync<FactsRouteOptions> = async (app, op
   for (const url of ['/api/hosts/facts', '/api/v2/hosts/facts']) {
     routes.post(url, { bodyLimit: options.bodyLimit, schema: { body: factsUploadSchema }, config: { identity: 'required' } }, (request, reply) => {
       const upload = request.body;
+      assertNesting(upload.facts, 'facts');
       const envelope = createEvent('facts.uploaded.v1', upload, { source: options.source, subject: upload.name, clientcn: request.clientIdentity?.cn });
       return acceptEvent(reply, options, envelope);
     });

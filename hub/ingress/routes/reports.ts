@@ -10,6 +10,7 @@ import { ProxyhubError } from '../../../contracts/errors.ts';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { reportFormats, uploadedReportSchema, type ReportFormat } from '../../../contracts/events/report-uploaded.ts';
 import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
+import { assertNesting, assertYamlFlowBounds } from '../input-shape.ts';
 import { parseRubyYaml } from '../ruby-yaml.ts';
 
 export interface ReportRouteOptions extends AcceptDependencies {
@@ -31,6 +32,7 @@ function mediaKind(contentType: string | undefined): 'yaml' | 'json' | 'other' {
 
 function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
   if (kind === 'json') return body;
+  assertYamlFlowBounds(body as string);
   try {
     return parseRubyYaml(body as string);
   } catch (error) {
@@ -50,7 +52,9 @@ export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, 
         statusCode: 415,
       });
     }
-    const parsed = uploadedReportSchema.safeParse(parseReportBody(kind, request.body));
+    const document = parseReportBody(kind, request.body);
+    assertNesting(document);
+    const parsed = uploadedReportSchema.safeParse(document);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path.join('.') || 'body';
