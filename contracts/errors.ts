@@ -38,13 +38,16 @@ export class ProxyhubError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly field: string | undefined;
+  /** Which part of a request `field` is in, for a 4xx answer. @defaultValue 'body' */
+  readonly location: 'body' | 'params' | 'querystring' | 'headers';
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; field?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; field?: string; location?: ProxyhubError['location'] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = errorCatalog[code].status;
     this.retryable = errorCatalog[code].retryable;
     this.field = options.field;
+    this.location = options.location ?? 'body';
   }
 }
 

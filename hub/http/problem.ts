@@ -53,7 +53,8 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   if (isProxyhubError(error)) {
     const field = error.field;
-    return sendProblem(reply, error.code, error.message, field === undefined ? undefined : [{ location: 'body', field, message: error.message }]);
+    const location = (error as { location?: FieldError['location'] }).location ?? 'body';
+    return sendProblem(reply, error.code, error.message, field === undefined ? undefined : [{ location, field, message: error.message }]);
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

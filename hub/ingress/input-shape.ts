@@ -55,3 +55,13 @@ export function assertYamlFlowBounds(text: string): void {
     else if (previous !== '\n') previous = ' ';
   }
 }
+
+/**
+ * Facts and reports arrive uncompressed from every real client. A body labelled with another
+ * Content-Encoding would otherwise be parsed as if it were plain, so it is refused (415).
+ */
+export async function refuseContentEncoding(request: { headers: Record<string, string | string[] | undefined> }): Promise<void> {
+  const encoding = request.headers['content-encoding'];
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return;
+  throw new ProxyhubError('PROXYHUB_INPUT_MEDIA_TYPE', `Content-Encoding ${String(encoding)} is not accepted on this route`, { field: 'content-encoding', location: 'headers' });
+}

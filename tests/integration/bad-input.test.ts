@@ -26,6 +26,7 @@ interface Case {
   readonly location?: string;
   readonly field?: string;
   readonly method?: string;
+  readonly headers?: Record<string, string>;
 }
 
 const facts = '/api/v2/hosts/facts';
@@ -48,6 +49,7 @@ const cases: Case[] = [
   { name: 'bad json_body flag', path: '/reports/ansible?json_body=maybe', contentType: 'application/json', body: '{"host": "a"}', status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'querystring', field: 'json_body' },
   { name: 'facts nested 5000 deep', path: facts, contentType: 'application/json', body: `{"name":"deep.example.com","facts":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`, status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'body', field: 'facts' },
   { name: 'a YAML flow bomb', path: '/reports/puppet', contentType: 'application/x-yaml', body: `host: a\nx: ${'['.repeat(60_000)}`, status: 400, code: 'PROXYHUB_INPUT_INVALID', location: 'body' },
+  { name: 'a gzip-labelled body', path: facts, contentType: 'application/json', body: '{"name": "gz.example.com", "facts": {}}', headers: { 'content-encoding': 'gzip' }, status: 415, code: 'PROXYHUB_INPUT_MEDIA_TYPE', location: 'headers', field: 'content-encoding' },
   { name: 'unknown route', path: '/api/v2/hosts', contentType: 'application/json', body: '{}', status: 404, code: 'PROXYHUB_ROUTE_NOT_FOUND' },
 ];
 
@@ -55,7 +57,7 @@ for (const testCase of cases) {
   t.test(testCase.name, async (t) => {
     const response = await fetch(`${hub.ingressUrl}${testCase.path}`, {
       method: testCase.method ?? 'POST',
-      headers: testCase.contentType ? { 'content-type': testCase.contentType } : {},
+      headers: { ...(testCase.contentType ? { 'content-type': testCase.contentType } : {}), ...testCase.headers },
       body: testCase.body,
     });
     t.equal(response.status, testCase.status, 'status');

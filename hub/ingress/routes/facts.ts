@@ -7,7 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { factsUploadSchema } from '../../../contracts/events/facts-uploaded.ts';
 import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
-import { assertNesting } from '../input-shape.ts';
+import { assertNesting, refuseContentEncoding } from '../input-shape.ts';
 
 export interface FactsRouteOptions extends AcceptDependencies {
   readonly source: string;
@@ -15,6 +15,7 @@ export interface FactsRouteOptions extends AcceptDependencies {
 }
 
 export const factsRoutes: FastifyPluginAsync<FactsRouteOptions> = async (app, options) => {
+  app.addHook('onRequest', refuseContentEncoding);
   const routes = app.withTypeProvider<ZodTypeProvider>();
   for (const url of ['/api/hosts/facts', '/api/v2/hosts/facts']) {
     routes.post(url, { bodyLimit: options.bodyLimit, schema: { body: factsUploadSchema }, config: { identity: 'required' } }, (request, reply) => {

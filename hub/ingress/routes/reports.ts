@@ -10,7 +10,7 @@ import { ProxyhubError } from '../../../contracts/errors.ts';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { reportFormats, uploadedReportSchema, type ReportFormat } from '../../../contracts/events/report-uploaded.ts';
 import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
-import { assertNesting, assertYamlFlowBounds } from '../input-shape.ts';
+import { assertNesting, assertYamlFlowBounds, refuseContentEncoding } from '../input-shape.ts';
 import { parseRubyYaml } from '../ruby-yaml.ts';
 
 export interface ReportRouteOptions extends AcceptDependencies {
@@ -41,6 +41,7 @@ function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
 }
 
 export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, options) => {
+  app.addHook('onRequest', refuseContentEncoding);
   // YAML is parsed in the handler, so a syntax error is reported like any other bad input.
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
   app.withTypeProvider<ZodTypeProvider>().post('/reports/:format', { bodyLimit: options.bodyLimit, schema: { params: paramsSchema, querystring: querySchema }, config: { identity: 'required' } }, (request, reply) => {
