@@ -3,23 +3,12 @@
  * the reason, listed and shown by `proxyhub dlq`, and `replay` delivers once Foreman accepts.
  */
 import t from 'tap';
-import { createTopology } from '../../contracts/topology.ts';
 import { runCli } from '../helpers/cli.ts';
-import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix, withChannel } from '../helpers/hub-harness.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { queueDepth, testConfig, testPrefix, withChannel } from '../helpers/hub-harness.ts';
+import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const foreman = new TestForeman();
-await foreman.start();
-const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url);
-const hub = await startTestHub(config);
-const topology = createTopology(prefix);
-t.teardown(async () => {
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-});
+const { foreman, hub, config, topology } = await startHubWithForeman(t);
 
 const FACTS = '/api/v2/hosts/facts';
 const building = 'building.example.com';

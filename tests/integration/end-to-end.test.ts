@@ -4,24 +4,12 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
-import { createTopology } from '../../contracts/topology.ts';
 import { factsFixtures, normaliseHostReport, reportFixtures } from '../helpers/fixtures.ts';
-import { consumerCount, deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { consumerCount } from '../helpers/hub-harness.ts';
+import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
-const foreman = new TestForeman();
-await foreman.start();
-const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url, { proxyName: 'localhost' });
-const hub = await startTestHub(config);
-const topology = createTopology(prefix);
-
-t.teardown(async () => {
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-});
+const { foreman, hub, topology } = await startHubWithForeman(t, { overrides: () => ({ proxyName: 'localhost' }) });
 
 async function post(path: string, contentType: string, body: string): Promise<{ status: number; json: { id?: string } }> {
   const response = await fetch(`${hub.ingressUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });

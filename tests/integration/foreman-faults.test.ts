@@ -3,23 +3,12 @@
  * connections. Each is transient: retried with growing delays, then delivered exactly once.
  */
 import t from 'tap';
-import { createTopology } from '../../contracts/topology.ts';
-import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { queueDepth } from '../helpers/hub-harness.ts';
+import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const FACTS = '/api/v2/hosts/facts';
-const foreman = new TestForeman();
-await foreman.start();
-const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 300 } });
-const hub = await startTestHub(config);
-const topology = createTopology(prefix);
-t.teardown(async () => {
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-});
+const { foreman, hub, topology } = await startHubWithForeman(t, { overrides: (url) => ({ foreman: { url, timeoutMs: 300 } }) });
 
 async function upload(name: string): Promise<void> {
   const response = await fetch(`${hub.ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, facts: {} }) });

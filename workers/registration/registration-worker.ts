@@ -10,6 +10,7 @@ import type { Logger } from '../../hub/bus/logger.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';
 import { foremanCallFor, type ForwardingSettings } from './forwarding.ts';
+import { createInFlight } from '../runtime/in-flight.ts';
 
 export interface RegistrationWorkerOptions {
   readonly consumer: Consumer;
@@ -51,7 +52,7 @@ async function answer(options: RegistrationWorkerOptions, body: Buffer): Promise
 }
 
 export function createRegistrationWorker(options: RegistrationWorkerOptions): { start(): Promise<void>; close(): Promise<void> } {
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = createInFlight();
   let handle: ConsumerHandle | undefined;
 
   async function serve(delivery: Delivery): Promise<void> {
@@ -67,19 +68,11 @@ export function createRegistrationWorker(options: RegistrationWorkerOptions): { 
 
   return {
     async start() {
-      handle = await options.consumer.consume(
-        options.topology.rpcQueue('registration'),
-        (delivery) => {
-          const task = serve(delivery).finally(() => inFlight.delete(task));
-          inFlight.add(task);
-          return task;
-        },
-        { prefetch: options.prefetch },
-      );
+      handle = await options.consumer.consume(options.topology.rpcQueue('registration'), inFlight.track(serve), { prefetch: options.prefetch });
     },
     async close() {
       await handle?.cancel();
-      await Promise.allSettled([...inFlight]);
+      await inFlight.settled();
     },
   };
 }

@@ -18,6 +18,7 @@ import { isForemanCallError, type ForemanClient } from './foreman-client.ts';
 import { withBrokerPatience } from './broker-patience.ts';
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { UpstreamGate } from './upstream-gate.ts';
+import { createInFlight } from './in-flight.ts';
 
 export interface FeatureWorkerOptions {
   readonly feature: AnyFeature;
@@ -53,7 +54,7 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   const shutdown = new AbortController();
   // Every delivery waiting out a Foreman pause listens for shutdown: up to the prefetch at once.
   setMaxListeners(settings.prefetch + 10, shutdown.signal);
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = createInFlight();
   let handle: ConsumerHandle | undefined;
 
   const context: FeatureContext = {
@@ -153,22 +154,14 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
 
   return {
     async start() {
-      handle = await options.consumer.consume(
-        topology.workQueue(feature.name),
-        (delivery) => {
-          const task = processDelivery(delivery).finally(() => inFlight.delete(task));
-          inFlight.add(task);
-          return task;
-        },
-        { prefetch: settings.prefetch },
-      );
+      handle = await options.consumer.consume(topology.workQueue(feature.name), inFlight.track(processDelivery), { prefetch: settings.prefetch });
     },
     async close() {
       await handle?.cancel();
       const grace = new Promise((resolve) => setTimeout(resolve, settings.shutdownGraceMs).unref());
       // Deliveries waiting out a Foreman pause go back to the queue now; calls under way finish.
       setTimeout(() => shutdown.abort(new Error('worker shutting down')), Math.min(1000, settings.shutdownGraceMs)).unref();
-      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      await Promise.race([inFlight.settled(), grace]);
       shutdown.abort(new Error('worker shutting down'));
     },
   };
