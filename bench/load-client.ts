@@ -29,9 +29,9 @@ const send = (message: Record<string, unknown>): void => void process.stdout.wri
 
 const request = {
   url: spec.url,
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: readFileSync(spec.bodyFile),
+  method: spec.method ?? 'POST',
+  headers: spec.headers ?? { 'content-type': 'application/json' },
+  ...(spec.bodyFile === undefined ? {} : { body: readFileSync(spec.bodyFile) }),
   connections: spec.connections,
   pipelining: 1,
 };
@@ -50,7 +50,7 @@ const result = await tracker;
 const cpu = process.cpuUsage(cpuAtStart);
 const seconds = (performance.now() - startedAt) / 1000;
 
-const accepted = result.statusCodeStats['202']?.count ?? 0;
+const accepted = result.statusCodeStats[String(spec.okStatus ?? 202)]?.count ?? 0;
 const report: LoadResult = {
   durationSec: result.duration,
   accepted,

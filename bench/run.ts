@@ -1,17 +1,25 @@
 /**
  * `npm run bench -- <benchmark> [options]` (scripts/run.mjs has made sure RabbitMQ and Redis run).
  *
- *   ingress   hub ingress vs raw broker publishing and a no-op HTTP server
+ *   ingress        hub ingress vs raw broker publishing and a no-op HTTP server
+ *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
  *
- * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50), --window <n> (1000),
- * --transport amqp091 (the only one so far; a column in the results so AMQP 1.0 can join).
+ * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration),
+ * --window <n> (1000), --transport amqp091 (the only one so far; a column in the results so AMQP
+ * 1.0 can join), --requests <n> (registration: 2000 sequential requests per path, after 300).
  * The broker is PROXYHUB_AMQP_URL, as for the hub itself.
  */
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
-import { transports, type BenchOptions, type Transport } from './lib/types.ts';
+import { runRegistrationBench } from './registration.ts';
+import { transports, type BenchOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
-const USAGE = 'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]';
+const USAGE = [
+  'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
+  '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
+].join('\n');
+/** Unmeasured sequential requests before the registration benchmark's measured ones. */
+const REGISTRATION_WARMUP_REQUESTS = 300;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -26,7 +34,13 @@ function parseTransport(value: string | undefined): Transport {
   return transport as Transport;
 }
 
-function parseOptions(args: readonly string[]): { readonly benchmark: string | undefined; readonly options: BenchOptions } {
+interface ParsedArgs {
+  readonly benchmark: string | undefined;
+  readonly options: BenchOptions;
+  readonly registration: RegistrationOptions;
+}
+
+function parseOptions(args: readonly string[]): ParsedArgs {
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
@@ -36,20 +50,33 @@ function parseOptions(args: readonly string[]): { readonly benchmark: string | u
       connections: { type: 'string' },
       window: { type: 'string' },
       transport: { type: 'string' },
+      requests: { type: 'string' },
     },
   });
-  return {
-    benchmark: positionals[0],
-    options: {
-      transport: parseTransport(values.transport),
-      durationSec: positiveNumber('duration', values.duration, 10),
-      warmupSec: positiveNumber('warmup', values.warmup, 3),
-      connections: Math.round(positiveNumber('connections', values.connections, 50)),
-      rawWindow: Math.round(positiveNumber('window', values.window, 1000)),
-      // The one setting shared with the hub; the bench passes it on to the hub it starts.
-      amqpUrl: process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    },
+  const benchmark = positionals[0];
+  const options: BenchOptions = {
+    transport: parseTransport(values.transport),
+    durationSec: positiveNumber('duration', values.duration, 10),
+    warmupSec: positiveNumber('warmup', values.warmup, 3),
+    connections: Math.round(positiveNumber('connections', values.connections, benchmark === 'registration' ? 20 : 50)),
+    rawWindow: Math.round(positiveNumber('window', values.window, 1000)),
+    // The one setting shared with the hub; the bench passes it on to the hub it starts.
+    amqpUrl: process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   };
+  const { durationSec, warmupSec, connections, amqpUrl } = options;
+  const requests = Math.round(positiveNumber('requests', values.requests, 2000));
+  return { benchmark, options, registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl } };
+}
+
+/** Runs one benchmark; a failure is one readable line (plus the hub's output, when the hub failed). */
+async function attempt(name: string, run: () => Promise<void>): Promise<number> {
+  try {
+    await run();
+    return 0;
+  } catch (error) {
+    process.stderr.write(`bench ${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
 }
 
 async function main(args: readonly string[]): Promise<number> {
@@ -62,14 +89,9 @@ async function main(args: readonly string[]): Promise<number> {
   }
   switch (parsed.benchmark) {
     case 'ingress':
-      try {
-        await runIngressBench(parsed.options);
-        return 0;
-      } catch (error) {
-        // One readable line (plus the hub's output, when it was the hub that failed).
-        process.stderr.write(`bench ingress failed: ${error instanceof Error ? error.message : String(error)}\n`);
-        return 1;
-      }
+      return attempt('ingress', () => runIngressBench(parsed.options));
+    case 'registration':
+      return attempt('registration', () => runRegistrationBench(parsed.registration));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

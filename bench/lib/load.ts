@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 export interface LoadSpec {
   readonly url: string;
-  readonly bodyFile: string;
+  /** POST unless given; the ingress benchmark uploads, the registration benchmark GETs. */
+  readonly method?: 'GET' | 'POST';
+  /** Request headers; a JSON content type when not given. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The request body, read once from this file; none when not given. */
+  readonly bodyFile?: string;
+  /** The status that counts as `accepted` (202, what the ingress answers an upload, when not given). */
+  readonly okStatus?: number;
   readonly connections: number;
   readonly warmupSec: number;
   readonly durationSec: number;
@@ -13,7 +20,7 @@ export interface LoadSpec {
 
 export interface LoadResult {
   readonly durationSec: number;
-  /** 202 answers in the measured run. */
+  /** Answers with the spec's `okStatus` (202 by default) in the measured run. */
   readonly accepted: number;
   readonly acceptedPerSec: number;
   /** Every completed request, whatever its status. */

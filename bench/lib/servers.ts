@@ -1,4 +1,4 @@
-/** The servers under test, each in its own process: the no-op HTTP server and the hub's ingress. */
+/** The servers under test, each in its own process: the no-op HTTP server, the hub's roles and the test Foreman. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -29,7 +29,8 @@ function track(child: ChildProcess, url: string): ServerProcess {
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = once(child, 'exit');
+  // 'close', not 'exit': the last lines a process prints on its way out are read by then.
+  const exited = once(child, 'close');
   return {
     pid: child.pid ?? 0,
     url,
@@ -45,18 +46,20 @@ function track(child: ChildProcess, url: string): ServerProcess {
   };
 }
 
-/** Polls `GET <url>` until it answers 200; fails early if the process exits. */
-async function waitHealthy(server: ServerProcess, child: ChildProcess, url: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `ready` until it holds; fails early if the process exits. */
+async function waitReady(server: ServerProcess, child: ChildProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${server.output()}`);
-    const status = await fetch(url).then((r) => r.status, () => 0);
-    if (status === 200) return;
+    if (await ready().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await server.stop();
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${server.output()}`);
+  throw new Error(`${what} not within ${timeoutMs} ms:\n${server.output()}`);
 }
+
+const waitHealthy = (server: ServerProcess, child: ChildProcess, url: string): Promise<void> =>
+  waitReady(server, child, `${url} answering 200`, () => fetch(url).then((r) => r.status === 200, () => false));
 
 export async function startNoopServer(): Promise<ServerProcess> {
   const port = await freePort();
@@ -67,25 +70,53 @@ export async function startNoopServer(): Promise<ServerProcess> {
   return server;
 }
 
-/** `proxyhub start --role ingress` exactly as an operator runs it, under a throw-away prefix. */
-export async function startHubIngress(prefix: string, amqpUrl: string): Promise<ServerProcess> {
-  const port = await freePort();
+/**
+ * `proxyhub start --role <role>` exactly as an operator runs it, under a throw-away prefix, with
+ * the launch flags `npm start` and the container use (package.json "proxyhub.nodeFlags").
+ */
+function spawnHub(role: string, prefix: string, amqpUrl: string, settings: Readonly<Record<string, string>>): ChildProcess {
   // Only our settings: an operator's PROXYHUB_FOREMAN_* or PROXYHUB_CONFIG would change the run.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PROXYHUB_')));
   const env = {
     ...inherited,
     PROXYHUB_PREFIX: prefix,
     PROXYHUB_AMQP_URL: amqpUrl,
-    PROXYHUB_INGRESS_PORT: String(port),
     PROXYHUB_LOG_LEVEL: 'warn',
     // One load generator is one client identity: per-client rate limiting would measure itself.
     PROXYHUB_RATE_LIMIT_PER_MINUTE: '0',
+    ...settings,
   };
-  // The launch flags `npm start` and the container use (package.json "proxyhub.nodeFlags").
   const packageJson = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } };
   const nodeFlags = packageJson.proxyhub?.nodeFlags ?? [];
-  const child = spawn(process.execPath, [...nodeFlags, 'bin/proxyhub.mjs', 'start', '--role', 'ingress'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...nodeFlags, 'bin/proxyhub.mjs', 'start', '--role', role], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The hub's ingress, ready once `GET /healthz` answers 200. `settings` are more PROXYHUB_* variables. */
+export async function startHubIngress(prefix: string, amqpUrl: string, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawnHub('ingress', prefix, amqpUrl, { PROXYHUB_INGRESS_PORT: String(port), ...settings });
   const server = track(child, `http://127.0.0.1:${port}`);
   await waitHealthy(server, child, `${server.url}/healthz`);
   return server;
+}
+
+/**
+ * A worker role (no listener of its own), ready once `ready` holds: at the default log level
+ * `warn` it never prints `proxyhub started`, so the caller checks what that line would announce.
+ */
+export async function startHubWorker(role: string, prefix: string, amqpUrl: string, settings: Readonly<Record<string, string>>, ready: () => Promise<boolean>): Promise<ServerProcess> {
+  const child = spawnHub(role, prefix, amqpUrl, settings);
+  const server = track(child, '');
+  await waitReady(server, child, `${role} ready`, ready);
+  return server;
+}
+
+/** The stand-in Foreman (bench/foreman-server.ts) in its own process; ready once it printed its URL. */
+export async function startTestForeman(): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL('../foreman-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = track(child, '');
+  const listening = (): string | undefined => /^listening (\S+)$/m.exec(server.output())?.[1];
+  await waitReady(server, child, 'test Foreman listening', async () => listening() !== undefined);
+  return { ...server, url: listening() ?? '' };
 }

@@ -13,7 +13,7 @@ const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** A round axis maximum: 1, 2 or 5 times a power of ten above the largest value. */
-function niceMax(value: number): number {
+export function niceMax(value: number): number {
   const power = 10 ** Math.floor(Math.log10(Math.max(1, value)));
   return ([1, 2, 5, 10].map((m) => m * power).find((m) => m >= value) ?? value * 1.1);
 }

@@ -1,4 +1,6 @@
-/** The shapes the ingress benchmark passes between its phases and writes to results/ingress.json. */
+/** The shapes the benchmarks pass between their phases and write to results/<benchmark>.json. */
+import type { LoadResult } from './load.ts';
+import type { SequentialResult } from './sequential.ts';
 
 export const transports = ['amqp091'] as const;
 export type Transport = (typeof transports)[number];
@@ -69,5 +71,48 @@ export interface IngressBenchResults {
   readonly scenarios: readonly ScenarioResult[];
   readonly targets: { readonly hubVsLimit: number; readonly p99Ms: number; readonly rssMiB: number };
   /** Machine load in the second before the first scenario; above ~10 % something else was running. */
+  readonly machineBusyBeforePercent: number;
+}
+
+/** `npm run bench -- registration`: its settings (run.ts) and what it writes to results/registration.json. */
+export interface RegistrationOptions {
+  /** Measured sequential requests per path, after `warmupRequests` unmeasured ones. */
+  readonly requests: number;
+  readonly warmupRequests: number;
+  /** autocannon keep-alive connections of the throughput run. */
+  readonly connections: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  readonly amqpUrl: string;
+}
+
+export type RegistrationPath = 'direct' | 'hub';
+
+/** CPU over one measured phase: % of one core per participant, as in CpuShare. */
+export interface PhaseCpu {
+  readonly processes: Readonly<Record<string, number>>;
+  readonly machineBusy: number;
+  readonly unaccounted: number;
+}
+
+export interface RegistrationPathResult {
+  readonly path: RegistrationPath;
+  readonly url: string;
+  readonly sequential: SequentialResult;
+  readonly sequentialCpu: PhaseCpu | null;
+  readonly concurrent: LoadResult;
+  readonly concurrentCpu: PhaseCpu | null;
+}
+
+export interface RegistrationBenchResults {
+  readonly benchmark: 'registration';
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: RegistrationOptions & { readonly foreman: string; readonly request: string };
+  readonly paths: readonly RegistrationPathResult[];
+  /** Requests the test Foreman received over the whole run (both paths, warm-ups included). */
+  readonly foremanReceived: number | null;
+  /** Messages left in the RPC request queue when it was deleted: 0 after a clean run. */
+  readonly rpcQueueHeld: Readonly<Record<string, number>>;
   readonly machineBusyBeforePercent: number;
 }
