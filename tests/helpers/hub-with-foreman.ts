@@ -3,10 +3,10 @@
  * pointed at it, and a teardown that removes all three.
  */
 import type { Test } from 'tap';
-import { createTopology, type Topology } from '../../contracts/topology.ts';
+import { createTopology, queueFeatures, rpcFeatures, type Topology } from '../../contracts/topology.ts';
 import type { RunningHub } from '../../cli/start.ts';
 import type { Config, ConfigInput } from '../../hub/config/schema.ts';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from './hub-harness.ts';
+import { consumerCount, deleteTopology, startTestHub, testConfig, testPrefix } from './hub-harness.ts';
 import { TestForeman } from './test-foreman.ts';
 
 export interface HubWithForeman {
@@ -22,10 +22,15 @@ export async function startHubWithForeman(t: Pick<Test, 'teardown'>, options: { 
   const prefix = testPrefix();
   const config = testConfig(prefix, foreman.url, options.overrides?.(foreman.url) ?? {});
   const hub = await startTestHub(config, options.roles ?? 'all');
+  const topology = createTopology(prefix);
   t.teardown(async () => {
     await hub.close();
     await foreman.stop();
+    // A closed hub holds no consumer: one left behind would keep taking messages (a leak).
+    const queues = [...queueFeatures.map((f) => topology.workQueue(f)), ...rpcFeatures.map((f) => topology.rpcQueue(f))];
+    const leaked = (await Promise.all(queues.map(consumerCount))).reduce((a, b) => a + b, 0);
     await deleteTopology(prefix, config.worker.retryDelaysMs);
+    if (leaked > 0) throw new Error(`${leaked} consumer(s) still attached after close`);
   });
-  return { foreman, hub, config, topology: createTopology(prefix) };
+  return { foreman, hub, config, topology };
 }
