@@ -54,7 +54,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http });
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }

@@ -27,6 +27,8 @@ export const foremanRequestSchema = z.object({
   ingressBaseUrl: z.string(),
   /** How long the ingress waits; the worker gives Foreman a little less, so the reply can arrive. */
   timeoutMs: z.number().int().positive(),
+  /** Epoch ms when the ingress gives up: a request picked up late must not still act on Foreman. */
+  deadline: z.number().int().positive(),
 });
 export type ForemanRequest = z.infer<typeof foremanRequestSchema>;
 
@@ -37,6 +39,8 @@ export const foremanReplySchema = z.union([
     /** Foreman answered: its status, media type and body (base64), passed through. */
     status: z.number().int(),
     contentType: z.string().optional(),
+    /** Foreman's Location, for a redirect passed on. */
+    location: z.string().optional(),
     body: z.string(),
   }),
   z.object({

@@ -1,7 +1,7 @@
 /**
  * Request/reply over the broker with RabbitMQ's direct reply-to: replies come back on the
- * requesting channel without a reply queue. A request nobody can take (no queue) fails at once;
- * one nobody answers in time fails with a timeout. Lost replies are harmless: requests here are
+ * requesting channel without a reply queue. A request no queue takes fails at once; one nobody
+ * answers in time (no worker consuming, or a slow Foreman) fails with a timeout. Lost replies are harmless: requests here are
  * idempotent reads or registrations the caller repeats.
  */
 import { randomUUID } from 'node:crypto';
@@ -76,16 +76,27 @@ export class AmqpRpcClient implements RpcClient {
         reject(new ProxyhubError('PROXYHUB_RPC_TIMEOUT', `no answer within ${request.timeoutMs} ms`));
       }, request.timeoutMs);
       this.#waiting.set(correlationId, { resolve, reject, timer });
-      channel.publish('', request.queue, request.body, {
+      try {
+        this.#publish(channel, request, correlationId);
+      } catch (error) {
+        // The channel closed between the check above and the write.
+        clearTimeout(timer);
+        this.#waiting.delete(correlationId);
+        reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'rpc channel closed', { cause: error }));
+      }
+    });
+  }
+
+  #publish(channel: Channel, request: RpcRequest, correlationId: string): void {
+    channel.publish('', request.queue, request.body, {
         replyTo: REPLY_TO,
         correlationId,
         messageId: correlationId,
         type: request.type,
         contentType: 'application/json',
         mandatory: true,
-        // The worker must not act on a request its caller has given up on.
-        expiration: String(request.timeoutMs),
-      });
+      // The worker must not act on a request its caller has given up on.
+      expiration: String(request.timeoutMs),
     });
   }
 

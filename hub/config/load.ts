@@ -81,7 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = env.PROXYHUB_CONFIG ? readConfigFile(env.PROXYHUB_CONFIG) : {};
   for (const [variable, path] of Object.entries(environmentVariables)) {
     const value = env[variable];
-    if (value !== undefined && value !== '') setPath(raw, path, value);
+    // Empty means unset, except for trusted hosts: there `PROXYHUB_TRUSTED_HOSTS=` is the
+    // smart-proxy's `[]`, which refuses everyone (reading it as unset would allow everyone).
+    if (value !== undefined && (value !== '' || variable === 'PROXYHUB_TRUSTED_HOSTS')) setPath(raw, path, value);
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {

@@ -18,6 +18,8 @@ export interface ControlDependencies {
   readonly version: string;
   readonly deadLetters: DeadLetterService;
   readonly http: HttpSettings;
+  /** The smart-proxy's template_url, which Foreman reads from the proxy it registered. */
+  readonly templateUrl: string | undefined;
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -30,6 +32,8 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   });
   // Open, as the smart-proxy's root module: Foreman reads it before it trusts anything.
   app.get('/version', () => ({ version: deps.version, modules: {} }));
+  // Foreman's ProxyAPI::Template asks the registered (control) URL; the answer is configuration.
+  app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   return app;
 }

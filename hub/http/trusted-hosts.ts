@@ -4,7 +4,7 @@
  * is the verified certificate's CN on TLS, or the peer's reverse-DNS name on plain HTTP;
  * comparison is case-insensitive.
  */
-import { reverse } from 'node:dns/promises';
+import { lookup, reverse } from 'node:dns/promises';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { sendProblem } from './problem.ts';
@@ -21,14 +21,21 @@ export interface TrustedHostsOptions {
   readonly tls: boolean;
 }
 
+function withinTwoSeconds<T>(work: Promise<T>, fallback: T): Promise<T> {
+  return Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), 2000).unref())]);
+}
+
+/**
+ * The peer's reverse-DNS name, forward-verified as the smart-proxy does by default: whoever
+ * controls the PTR record of their own address must not be able to claim a trusted name.
+ */
 async function reverseName(address: string | undefined): Promise<string | undefined> {
   if (!address) return undefined;
-  try {
-    const names = await Promise.race([reverse(address), new Promise<string[]>((resolve) => setTimeout(() => resolve([]), 2000).unref())]);
-    return names[0];
-  } catch {
-    return undefined;
-  }
+  const name = (await withinTwoSeconds(reverse(address), [] as string[]))[0];
+  if (!name) return undefined;
+  const forward = await withinTwoSeconds(lookup(name, { all: true }), [] as Array<{ address: string }>);
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return forward.some((entry) => entry.address === address || entry.address === plain) ? name : undefined;
 }
 
 async function callerName(request: FastifyRequest, tls: boolean): Promise<string | undefined> {
@@ -38,7 +45,8 @@ async function callerName(request: FastifyRequest, tls: boolean): Promise<string
 
 const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => {
   const allowed = options.trustedHosts === undefined ? undefined : new Set(options.trustedHosts.map((name) => name.toLowerCase()));
-  app.addHook('preHandler', async (request, reply) => {
+  // Before the body is read: an untrusted caller learns nothing from validation errors.
+  app.addHook('onRequest', async (request, reply) => {
     if (allowed === undefined || request.routeOptions.config.trustedHosts !== true) return undefined;
     const name = await callerName(request, options.tls);
     if (name !== undefined && allowed.has(name.toLowerCase())) return undefined;

@@ -40,6 +40,7 @@ export function sendForemanAnswer(reply: FastifyReply, kind: ForemanRequestKind,
   if (!ok && kind === 'register' && !contentType.startsWith('text/plain')) {
     return reply.code(answer.status).type('text/plain; charset=utf-8').send(failureScript(`Foreman answered ${answer.status}`));
   }
+  if (answer.location) reply.header('location', answer.location);
   return reply.code(answer.status).type(contentType).send(body);
 }
 

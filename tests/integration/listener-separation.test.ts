@@ -16,7 +16,8 @@ t.teardown(async () => {
 });
 
 const concrete = (url: string) => url.replace(':format', 'puppet').replace(':id', 'some-id').replace(':kind', 'provision').replace(':template', 'default').replace(':hostgroup', 'base');
-const shared = new Set(['/healthz']);
+// /unattended/templateServer is asked by hosts (ingress) and by Foreman (control), as on the smart-proxy.
+const shared = new Set(['/healthz', '/unattended/templateServer']);
 
 t.test('both listeners are up on separate ports', async (t) => {
   t.not(new URL(hub.ingressUrl as string).port, new URL(hub.controlUrl as string).port);

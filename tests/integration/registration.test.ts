@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 
 const TIMEOUT_MS = 1500;
@@ -125,4 +126,28 @@ t.test('Foreman failing: a script for registration, a clear text for templates, 
   const downTemplate = await fetch(`${hub.ingressUrl}/userdata/meta-data`);
   t.equal(downTemplate.status, 502);
   await foreman.start();
+});
+
+t.test('template paths cannot climb out of /unattended or /userdata', async (t) => {
+  const before = foreman.requests.length;
+  // Raw bytes: fetch would resolve the dot segments before sending them.
+  const port = Number(new URL(hub.ingressUrl as string).port);
+  for (const path of ['/unattended/..', '/unattended/%2e%2e', '/unattended/%2E%2E/node', '/userdata/..', '/userdata/.', '/unattended/provision/../../node/x']) {
+    const response = await rawRequest(port, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    t.ok(response.status === 400 || response.status === 404, `${path} → ${response.status}`);
+  }
+  const encodedSlash = await fetch(`${hub.ingressUrl}/unattended/provision/Kickstart/a%2F..%2F..%2Fnode`);
+  t.equal(encodedSlash.status, 200, 'a slash inside a host group stays inside its segment');
+  t.equal(last()?.path, '/unattended/provision/Kickstart/a%2F..%2F..%2Fnode');
+  t.equal(foreman.requests.length, before + 1, 'Foreman saw only the legitimate request');
+});
+
+t.test('a client cannot choose the X-Forwarded-For Foreman identifies it by', async (t) => {
+  await fetch(`${hub.ingressUrl}/userdata/user-data`, { headers: { 'x-forwarded-for': '10.9.8.7' } });
+  t.equal(last()?.headers['x-forwarded-for'], '127.0.0.1', 'the connection’s address, not the header');
+});
+
+t.test('Foreman is asked for the template server at the control listener, as Foreman does', async (t) => {
+  const answer = await fetch(`${hub.controlUrl}/unattended/templateServer`);
+  t.same(await answer.json(), { templateServer: 'http://proxy.example.com:8000' });
 });

@@ -182,3 +182,9 @@ t.test('isLoopback', async (t) => {
   for (const host of ['localhost', '127.0.0.1', '127.8.9.10', '::1']) t.equal(isLoopback(host), true, host);
   for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '127.example.com', '']) t.equal(isLoopback(host), false, host || '(empty)');
 });
+
+t.test('an empty PROXYHUB_TRUSTED_HOSTS is the smart-proxy’s [] (nobody), not unset (everybody)', async (t) => {
+  t.same(loadConfig({ PROXYHUB_TRUSTED_HOSTS: '' }).trustedHosts, []);
+  t.equal(loadConfig({}).trustedHosts, undefined);
+  t.same(loadConfig({ PROXYHUB_TRUSTED_HOSTS: 'a.example.com, B.example.com' }).trustedHosts, ['a.example.com', 'B.example.com']);
+});

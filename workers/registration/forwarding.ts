@@ -20,6 +20,19 @@ function mediaType(headers: Readonly<Record<string, string>>): string {
   return (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
+const TEMPLATE_ROOTS: Readonly<Record<string, string>> = { unattended: '/unattended/', userdata: '/userdata/' };
+
+/**
+ * The worker does not take the path on trust: it must stay under the route's root once dot
+ * segments are resolved, whatever the ingress sent.
+ */
+export function templatePath(request: Pick<ForemanRequest, 'kind' | 'path'>): string {
+  const root = TEMPLATE_ROOTS[request.kind];
+  const resolved = new URL(request.path, 'http://foreman.invalid').pathname;
+  if (!root || !resolved.startsWith(root) || resolved.length === root.length) throw new RangeError(`path ${request.path} is outside ${root ?? 'the template routes'}`);
+  return resolved;
+}
+
 export function foremanCallFor(request: ForemanRequest, settings: ForwardingSettings, timeoutMs: number): ForemanCall {
   const body = request.body === undefined ? undefined : Buffer.from(request.body, 'base64');
   if (request.kind === 'register') {
@@ -30,7 +43,8 @@ export function foremanCallFor(request: ForemanRequest, settings: ForwardingSett
   }
   const url = settings.templateUrl ?? request.ingressBaseUrl;
   const query = request.query.filter(([key]) => !TEMPLATE_QUERY_BLOCKLIST.has(key));
-  const forwardedFor = request.headers['x-forwarded-for'] ? `${request.headers['x-forwarded-for']}, ${request.clientAddress}` : request.clientAddress;
-  const headers = { ...request.headers, 'x-forwarded-for': forwardedFor, ...(request.method === 'POST' ? { 'content-type': 'text/plain' } : {}) };
-  return { method: request.method, path: request.path, query: [...query, ['url', url]], headers, body, timeoutMs };
+  // Set, never appended to: Foreman finds the host by the first address, and a client's own
+  // X-Forwarded-For would let it fetch another host's templates and user-data.
+  const headers = { ...request.headers, 'x-forwarded-for': request.clientAddress, ...(request.method === 'POST' ? { 'content-type': 'text/plain' } : {}) };
+  return { method: request.method, path: templatePath(request), query: [...query, ['url', url]], headers, body, timeoutMs };
 }

@@ -26,6 +26,8 @@ export interface RegistrationWorkerOptions {
 
 /** The reply must reach the ingress before its own deadline. */
 const REPLY_MARGIN_MS = 500;
+/** Below this a Foreman call cannot be expected to finish. */
+const MIN_CALL_MS = 200;
 
 async function answer(options: RegistrationWorkerOptions, body: Buffer): Promise<ForemanReply> {
   let parsed: unknown;
@@ -41,13 +43,24 @@ async function answer(options: RegistrationWorkerOptions, body: Buffer): Promise
     const templateServer = options.forwarding.templateUrl ?? '';
     return { status: 200, contentType: 'application/json', body: Buffer.from(JSON.stringify({ templateServer })).toString('base64') };
   }
-  const timeoutMs = Math.max(100, Math.min(options.foremanTimeoutMs, request.data.timeoutMs - REPLY_MARGIN_MS));
+  // The ingress gives up at its deadline; a request picked up too late (or redelivered after a
+  // worker crash) must not still register a host the client will be told has failed.
+  const remaining = request.data.deadline - Date.now() - REPLY_MARGIN_MS;
+  if (remaining < MIN_CALL_MS) return { error: 'PROXYHUB_RPC_TIMEOUT', detail: 'picked up too late to answer in time' };
+  let call;
   try {
-    const result = await options.foreman.forward(foremanCallFor(request.data, options.forwarding, timeoutMs));
-    return { status: result.status, ...(result.contentType ? { contentType: result.contentType } : {}), body: result.body.toString('base64') };
+    call = foremanCallFor(request.data, options.forwarding, Math.min(options.foremanTimeoutMs, remaining));
   } catch (error) {
-    const code = error instanceof ProxyhubError && /within \d+ ms/.test(error.message) ? 'PROXYHUB_RPC_TIMEOUT' : errorCodeOf(error);
-    return { error: code, detail: (error as Error).message.slice(0, 2000) };
+    return { error: 'PROXYHUB_EVENT_INVALID', detail: (error as Error).message };
+  }
+  try {
+    const result = await options.foreman.forward(call);
+    return { status: result.status, ...(result.contentType ? { contentType: result.contentType } : {}), ...(result.location ? { location: result.location } : {}), body: result.body.toString('base64') };
+  } catch (error) {
+    // The detail goes to this log, not to the unauthenticated client (addresses, TLS names).
+    options.logger.warn({ err: (error as Error).message, kind: request.data.kind }, 'Foreman could not be asked');
+    const timedOut = error instanceof ProxyhubError && /within \d+ ms/.test(error.message);
+    return { error: timedOut ? 'PROXYHUB_RPC_TIMEOUT' : errorCodeOf(error), detail: timedOut ? 'Foreman did not answer in time' : 'Foreman could not be reached' };
   }
 }
 

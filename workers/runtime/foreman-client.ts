@@ -60,6 +60,7 @@ export interface ForemanCall {
 export interface ForemanAnswer {
   readonly status: number;
   readonly contentType: string | undefined;
+  readonly location: string | undefined;
   readonly body: Buffer;
 }
 
@@ -121,8 +122,8 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
           signal: AbortSignal.timeout(call.timeoutMs),
         });
         const body = Buffer.from(await response.body.arrayBuffer());
-        const contentType = response.headers['content-type'];
-        return { status: response.statusCode, contentType: Array.isArray(contentType) ? contentType[0] : contentType, body };
+        const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+        return { status: response.statusCode, contentType: first(response.headers['content-type']), location: first(response.headers.location), body };
       } catch (error) {
         const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
         throw new ForemanCallError(true, `${call.method} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : (error as Error).message}`, undefined, error);

@@ -35,6 +35,26 @@ function queryPairs(request: FastifyRequest): Array<[string, string]> {
   return [...search.entries()];
 }
 
+/** An IPv4 client on a dual-stack listener shows as ::ffff:a.b.c.d; Foreman looks hosts up by a.b.c.d. */
+function clientAddress(request: FastifyRequest): string {
+  return request.ip.startsWith('::ffff:') && request.ip.includes('.') ? request.ip.slice('::ffff:'.length) : request.ip;
+}
+
+/**
+ * A template kind, name or host group becomes one escaped path segment (a `/` in a host group
+ * title goes as %2F, as the smart-proxy's CGI escaping sends it). `.` and `..` are refused: the
+ * worker calls Foreman with the proxy's certificate, and a path that resolved elsewhere would
+ * make the ingress a relay to any Foreman route.
+ */
+const SEGMENT = /^(?!\.{1,2}$)[^\u0000-\u001f\u007f]{1,255}$/u;
+
+function segments(...values: string[]): string {
+  for (const value of values) {
+    if (!SEGMENT.test(value)) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', `not a template path segment: ${JSON.stringify(value.slice(0, 80))}`, { field: 'path', location: 'params' });
+  }
+  return values.map((value) => encodeURIComponent(value)).join('/');
+}
+
 function describe(request: FastifyRequest, kind: ForemanRequestKind, path: string, timeoutMs: number): ForemanRequest {
   const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body.toString('base64') : undefined;
   return {
@@ -44,9 +64,10 @@ function describe(request: FastifyRequest, kind: ForemanRequestKind, path: strin
     query: queryPairs(request),
     headers: forwardedHeaders(request),
     ...(body === undefined ? {} : { body }),
-    clientAddress: request.ip,
+    clientAddress: clientAddress(request),
     ingressBaseUrl: `${request.protocol}://${request.host}`,
     timeoutMs,
+    deadline: Date.now() + timeoutMs,
   };
 }
 
@@ -71,14 +92,13 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
     return sendForemanAnswer(reply, kind, answer);
   }
 
-  const segment = (value: string) => encodeURIComponent(value);
   app.get('/register', (request, reply) => ask(request, reply, 'register', '/register'));
   app.post('/register', (request, reply) => ask(request, reply, 'register', '/register'));
   app.get('/unattended/templateServer', (request, reply) => ask(request, reply, 'template-server', '/unattended/templateServer'));
-  app.get<{ Params: { kind: string } }>('/unattended/:kind', (request, reply) => ask(request, reply, 'unattended', `/unattended/${segment(request.params.kind)}`));
-  app.post<{ Params: { kind: string } }>('/unattended/:kind', (request, reply) => ask(request, reply, 'unattended', `/unattended/${segment(request.params.kind)}`));
+  app.get<{ Params: { kind: string } }>('/unattended/:kind', (request, reply) => ask(request, reply, 'unattended', `/unattended/${segments(request.params.kind)}`));
+  app.post<{ Params: { kind: string } }>('/unattended/:kind', (request, reply) => ask(request, reply, 'unattended', `/unattended/${segments(request.params.kind)}`));
   app.get<{ Params: { kind: string; template: string; hostgroup: string } }>('/unattended/:kind/:template/:hostgroup', (request, reply) =>
-    ask(request, reply, 'unattended', `/unattended/${segment(request.params.kind)}/${segment(request.params.template)}/${segment(request.params.hostgroup)}`),
+    ask(request, reply, 'unattended', `/unattended/${segments(request.params.kind, request.params.template, request.params.hostgroup)}`),
   );
-  app.get<{ Params: { kind: string } }>('/userdata/:kind', (request, reply) => ask(request, reply, 'userdata', `/userdata/${segment(request.params.kind)}`));
+  app.get<{ Params: { kind: string } }>('/userdata/:kind', (request, reply) => ask(request, reply, 'userdata', `/userdata/${segments(request.params.kind)}`));
 };

@@ -1,0 +1,40 @@
+import t from 'tap';
+import type { ForemanRequest } from '../../contracts/rpc/foreman-request.ts';
+import { foremanCallFor, templatePath } from '../../workers/registration/forwarding.ts';
+
+const makeRequest = (overrides: Partial<ForemanRequest> = {}): ForemanRequest => ({
+  kind: 'unattended',
+  method: 'GET',
+  path: '/unattended/provision',
+  query: [],
+  headers: {},
+  clientAddress: '192.0.2.10',
+  ingressBaseUrl: 'https://proxy.example.com:8443',
+  timeoutMs: 5000,
+  deadline: Date.now() + 5000,
+  ...overrides,
+});
+const settings = { registrationUrl: 'https://reg.example.com', templateUrl: 'http://tpl.example.com' };
+
+t.test('the worker keeps template calls under their root, whatever the request says', async (t) => {
+  t.equal(templatePath(makeRequest()), '/unattended/provision');
+  for (const path of ['/unattended/..', '/unattended/../node/x', '/userdata/../../api/hosts', '/unattended/', '/register']) {
+    t.throws(() => templatePath(makeRequest({ path })), RangeError, path);
+  }
+  t.throws(() => templatePath(makeRequest({ kind: 'userdata', path: '/unattended/provision' })), RangeError, 'userdata stays under /userdata/');
+});
+
+t.test('templates: blocklist, url= and X-Forwarded-For set (never appended)', async (t) => {
+  const call = foremanCallFor(makeRequest({ query: [['token', 'a'], ['kind', 'x'], ['url', 'http://evil']], headers: { 'x-forwarded-for': '10.9.8.7' } }), settings, 1000);
+  t.same(call.query, [['token', 'a'], ['url', 'http://tpl.example.com']]);
+  t.equal(call.headers['x-forwarded-for'], '192.0.2.10');
+});
+
+t.test('registration: a form body keeps only url= in the query; JSON keeps the query', async (t) => {
+  const form = foremanCallFor(makeRequest({ kind: 'register', method: 'POST', path: '/register', query: [['a', '1']], headers: { 'content-type': 'application/x-www-form-urlencoded' } }), settings, 1000);
+  t.same(form.query, [['url', 'https://reg.example.com']]);
+  const json = foremanCallFor(makeRequest({ kind: 'register', method: 'POST', path: '/register', query: [['a', '1']], headers: { 'content-type': 'application/json' } }), settings, 1000);
+  t.same(json.query, [['a', '1'], ['url', 'https://reg.example.com']]);
+  const fallback = foremanCallFor(makeRequest({ kind: 'register', path: '/register' }), { registrationUrl: undefined, templateUrl: undefined }, 1000);
+  t.same(fallback.query, [['url', 'https://proxy.example.com:8443']], 'without a setting, the URL the client reached');
+});
