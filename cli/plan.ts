@@ -42,7 +42,9 @@ function tlsLine(config: Config): string {
 }
 
 function trustedHostsLine(config: Config): string {
-  if (config.trustedHosts === undefined) return 'trusted_hosts: unset (every verified client passes)';
+  if (config.trustedHosts === undefined) {
+    return 'trusted_hosts: unset (every verified client passes) — warning: any host certificate from the CA can then read and replay dead letters; list Foreman’s CN in PROXYHUB_TRUSTED_HOSTS';
+  }
   if (config.trustedHosts.length === 0) return 'trusted_hosts: empty (protected routes refuse everyone)';
   return `trusted_hosts: ${config.trustedHosts.join(', ')}`;
 }

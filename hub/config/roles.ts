@@ -89,6 +89,9 @@ export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   if (roles.ingress && roles.control && config.ingress.port === config.control.port && config.ingress.port !== 0) {
     problems.push('ingress and control listeners must use different ports: client routes and control routes never share a listener');
   }
+  if (roles.ingress && config.limits.requestTimeoutMs <= config.rpcTimeoutMs + 1000) {
+    problems.push(`PROXYHUB_REQUEST_TIMEOUT_MS (${config.limits.requestTimeoutMs}) must exceed PROXYHUB_RPC_TIMEOUT_MS (${config.rpcTimeoutMs}) by more than a second, or slow registrations end in a reset instead of a 504`);
+  }
   const onlyIngress = roles.ingress && !roles.control && roles.workers.length === 0;
   if (onlyIngress && (config.foreman.url || config.foreman.cert || config.foreman.key)) {
     problems.push('an ingress-only process must not be given Foreman settings (PROXYHUB_FOREMAN_*): it reaches the broker only');

@@ -188,3 +188,7 @@ t.test('an empty PROXYHUB_TRUSTED_HOSTS is the smart-proxy’s [] (nobody), not 
   t.equal(loadConfig({}).trustedHosts, undefined);
   t.same(loadConfig({ PROXYHUB_TRUSTED_HOSTS: 'a.example.com, B.example.com' }).trustedHosts, ['a.example.com', 'B.example.com']);
 });
+
+t.test('deploymentProblems refuses a request timeout that would cut a registration short', async (t) => {
+  t.match(deploymentProblems(makeConfig({ rpcTimeoutMs: 30_000, limits: { requestTimeoutMs: 20_000 } }), parseRoles('ingress,control,worker:facts')), [/PROXYHUB_REQUEST_TIMEOUT_MS \(20000\) must exceed PROXYHUB_RPC_TIMEOUT_MS \(30000\)/]);
+});
