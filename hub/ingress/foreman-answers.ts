@@ -5,7 +5,7 @@
  * answer 502/504 with a plain-text reason (the smart-proxy gives a bare 400 or 500).
  */
 import type { FastifyReply } from 'fastify';
-import { errorCatalog, isProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
+import { errorCatalog, type ErrorCode } from '../../contracts/errors.ts';
 import type { ForemanReply, ForemanRequestKind } from '../../contracts/rpc/foreman-request.ts';
 
 const TIMEOUT_CODES = new Set<ErrorCode>(['PROXYHUB_RPC_TIMEOUT']);
@@ -42,8 +42,4 @@ export function sendForemanAnswer(reply: FastifyReply, kind: ForemanRequestKind,
   }
   if (answer.location) reply.header('location', answer.location);
   return reply.code(answer.status).type(contentType).send(body);
-}
-
-export function codeOf(error: unknown): ErrorCode {
-  return isProxyhubError(error) ? error.code : 'PROXYHUB_INTERNAL';
 }

@@ -4,10 +4,10 @@
  * smart-proxy: the registration token and Foreman's own checks authenticate.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ProxyhubError } from '../../../contracts/errors.ts';
-import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
+import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
+import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
 import type { RpcClient } from '../../bus/amqp-rpc-client.ts';
-import { codeOf, sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
+import { sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
 
 export interface ForemanProxyRouteOptions {
   readonly rpc: RpcClient;
@@ -75,7 +75,7 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
   // Bodies go to Foreman byte for byte, whatever their media type (JSON, form, a build log).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
-  let templateServer: { at: number; answer: Extract<ReturnType<typeof foremanReplySchema.parse>, { status: number }> } | undefined;
+  let templateServer: { at: number; answer: Extract<ForemanReply, { status: number }> } | undefined;
 
   async function ask(request: FastifyRequest, reply: FastifyReply, kind: ForemanRequestKind, path: string): Promise<FastifyReply> {
     if (kind === 'template-server' && templateServer && Date.now() - templateServer.at < TEMPLATE_SERVER_CACHE_MS) return sendForemanAnswer(reply, kind, templateServer.answer);
@@ -84,7 +84,7 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
       const raw = await options.rpc.request({ queue: options.queue, type: FOREMAN_REQUEST_TYPE, body: Buffer.from(JSON.stringify(describe(request, kind, path, options.timeoutMs))), timeoutMs: options.timeoutMs });
       answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     } catch (error) {
-      const code = error instanceof ProxyhubError ? error.code : codeOf(error);
+      const code = errorCodeOf(error);
       return sendFailure(reply, kind, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_BUS_UNAVAILABLE' : code, (error as Error).message);
     }
     if ('error' in answer) return sendFailure(reply, kind, answer.error, answer.detail);
