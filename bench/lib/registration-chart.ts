@@ -3,38 +3,22 @@
  * hub, as grouped bars. Hand-written SVG in svg-chart.ts's style: readable in a diff, no charting
  * dependency.
  */
-import { niceMax } from './svg-chart.ts';
+import { HEIGHT, PLOT, WIDTH, chartFrame, escapeXml as escape, niceMax } from './svg-frame.ts';
 import type { RegistrationPathResult } from './types.ts';
 
-const WIDTH = 640;
-const HEIGHT = 360;
-const PLOT = { left: 70, right: 20, top: 60, bottom: 50 };
 const COLORS: Readonly<Record<string, string>> = { direct: '#95a5a6', hub: '#2980b9' };
 const METRICS = [
   ['p50', (p: RegistrationPathResult) => p.sequential.latency.p50Ms],
   ['p99', (p: RegistrationPathResult) => p.sequential.latency.p99Ms],
 ] as const;
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** Milliseconds with two significant decimals at most: 0.18, 1.4, 12. */
 const ms = (n: number): string => String(Number(n.toFixed(n >= 10 ? 0 : 2)));
 
 export function renderRegistrationChart(paths: readonly RegistrationPathResult[], title: string): string {
   const max = niceMax(Math.max(...paths.flatMap((p) => METRICS.map(([, of]) => of(p)))) * 1.1);
-  const plotWidth = WIDTH - PLOT.left - PLOT.right;
-  const plotHeight = HEIGHT - PLOT.top - PLOT.bottom;
-  const y = (value: number): number => PLOT.top + plotHeight * (1 - value / max);
+  const { parts, y, plotWidth, plotHeight } = chartFrame(title, max, ms);
   const slot = plotWidth / METRICS.length;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
-  ];
-  for (let i = 0; i <= 5; i += 1) {
-    const value = (max / 5) * i;
-    parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(value)}" y2="${y(value)}" stroke="#eee"/>`);
-    parts.push(`<text x="${PLOT.left - 6}" y="${y(value) + 4}" text-anchor="end" fill="#555">${ms(value)}</text>`);
-  }
   parts.push(`<text x="16" y="${PLOT.top + plotHeight / 2}" text-anchor="middle" fill="#555" transform="rotate(-90 16 ${PLOT.top + plotHeight / 2})">ms</text>`);
   METRICS.forEach(([metric, of], group) => {
     const barWidth = (slot * 0.7) / paths.length;

@@ -2,39 +2,19 @@
  * A hand-written SVG bar chart of the four rates with the limit and the 0.6 × limit target as
  * horizontal lines: small enough to read in a diff, and no charting dependency.
  */
+import { PLOT, WIDTH, chartFrame, escapeXml as escape, niceMax } from './svg-frame.ts';
 import type { ScenarioResult } from './types.ts';
 
-const WIDTH = 640;
-const HEIGHT = 360;
-const PLOT = { left: 70, right: 20, top: 60, bottom: 50 };
 const COLORS: Readonly<Record<string, string>> = { raw: '#7f8c8d', 'raw-matched': '#b0b7bb', noop: '#95a5a6', limit: '#34495e', hub: '#2980b9' };
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** A round axis maximum: 1, 2 or 5 times a power of ten above the largest value. */
-export function niceMax(value: number): number {
-  const power = 10 ** Math.floor(Math.log10(Math.max(1, value)));
-  return ([1, 2, 5, 10].map((m) => m * power).find((m) => m >= value) ?? value * 1.1);
-}
 
 export function renderChart(scenarios: readonly ScenarioResult[], title: string, targetRatio: number): string {
   const limit = scenarios.find((s) => s.scenario === 'limit')?.rate ?? 0;
   const max = niceMax(Math.max(...scenarios.map((s) => s.rate)) * 1.05);
-  const plotWidth = WIDTH - PLOT.left - PLOT.right;
-  const plotHeight = HEIGHT - PLOT.top - PLOT.bottom;
-  const y = (value: number): number => PLOT.top + plotHeight * (1 - value / max);
+  const { parts, y, plotWidth } = chartFrame(title, max, fmt);
   const slot = plotWidth / scenarios.length;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
-  ];
-  for (let i = 0; i <= 5; i += 1) {
-    const value = (max / 5) * i;
-    parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(value)}" y2="${y(value)}" stroke="#eee"/>`);
-    parts.push(`<text x="${PLOT.left - 6}" y="${y(value) + 4}" text-anchor="end" fill="#555">${fmt(value)}</text>`);
-  }
   scenarios.forEach((s, i) => {
     const x = PLOT.left + slot * i + slot * 0.2;
     const barWidth = slot * 0.6;
