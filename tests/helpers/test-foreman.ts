@@ -15,7 +15,10 @@ export interface RecordedRequest {
   readonly raw: string;
   readonly body: unknown;
   readonly status: number;
+  /** When the answer was sent (after any injected delay). */
   readonly at: number;
+  /** When the request arrived, before any injected delay. */
+  readonly arrivedAt: number;
   /** CN of the client certificate the caller presented (HTTPS only). */
   readonly clientCn: string | undefined;
 }
@@ -113,6 +116,7 @@ export class TestForeman {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.received += 1;
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -128,7 +132,7 @@ export class TestForeman {
     const socket = request.socket as Partial<TLSSocket>;
     const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
     this.rawUrls.push(request.url ?? '/');
-    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), clientCn });
+    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), arrivedAt, clientCn });
     response.writeHead(status, { 'content-type': contentType === 'text/plain' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8' });
     response.end(contentType === 'text/plain' ? String(answer) : JSON.stringify(answer));
   }
