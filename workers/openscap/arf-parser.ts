@@ -1,0 +1,91 @@
+// Streaming ARF → Foreman JSON: the body is hashed, bunzipped and SAX-parsed
+// chunk by chunk; neither the compressed nor the decompressed document is
+// ever held whole, and no DOM is built (smart_proxy_openscap forks a child
+// per upload precisely because its DOM approach balloons memory).
+import { createHash } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import { SaxesParser } from 'saxes';
+import type { ArfContext, ArfReport } from './arf-types.ts';
+import { ArfCollector } from './arf-collector.ts';
+import { ArfParseError } from './arf-errors.ts';
+import { buildReport } from './arf-report.ts';
+import { Bunzip2Decoder } from './bunzip2.ts';
+
+export { ArfParseError } from './arf-errors.ts';
+export type { ArfContext, ArfFix, ArfLog, ArfMetrics, ArfReference, ArfReport } from './arf-types.ts';
+
+type Body = NodeJS.ReadableStream | AsyncIterable<Buffer>;
+
+/** Marks errors thrown by the XML side while the bzip2 decoder calls it. */
+class XmlFailure extends Error {}
+
+export async function parseArf(bzip2Body: Body, context: ArfContext): Promise<ArfReport> {
+  const hash = createHash('sha256');
+  const collector = new ArfCollector();
+  const xml = createXmlParser(collector);
+  const decoder = new StringDecoder('utf8');
+  let xmlBytes = 0;
+  const writeXml = (text: string): void => {
+    try {
+      xml.write(text);
+    } catch (err) {
+      throw new XmlFailure('xml', { cause: err });
+    }
+  };
+  // Decoded bytes arrive in ≤64 KiB slices, synchronously from push()/end(),
+  // so the XML parser keeps pace with the input without extra buffering.
+  const bunzip = new Bunzip2Decoder((bytes) => {
+    xmlBytes += bytes.length;
+    writeXml(decoder.write(bytes));
+  });
+  let failure: ArfParseError | null = null;
+  const attempt = (step: () => void): void => {
+    try {
+      step();
+    } catch (err) {
+      failure = err instanceof XmlFailure
+        ? new ArfParseError('ARF body is not well-formed XML', { cause: err.cause })
+        : new ArfParseError('ARF body is not valid bzip2 data', { cause: err });
+    }
+  };
+
+  for await (const chunk of bzip2Body as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    hash.update(bytes);
+    // After a failure keep draining instead of abandoning the stream: for an
+    // HTTP request body, destroying it mid-upload would reset the connection
+    // before the caller can answer the client.
+    if (failure === null) attempt(() => bunzip.push(bytes));
+  }
+  if (failure === null) attempt(() => bunzip.end());
+  if (failure === null && xmlBytes === 0) failure = new ArfParseError('ARF body decompresses to nothing');
+  if (failure === null) {
+    attempt(() => {
+      writeXml(decoder.end());
+      try {
+        xml.close();
+      } catch (err) {
+        throw new XmlFailure('xml', { cause: err });
+      }
+    });
+  }
+  if (failure !== null) throw failure;
+  if (!collector.sawTestResult) {
+    throw new ArfParseError('XML has no XCCDF TestResult: not an ARF report');
+  }
+  return buildReport(collector, hash.digest('hex'), context);
+}
+
+/** Namespace processing is off: names are matched by local part (as
+ * openscap_parser does after remove_namespaces!), which also tolerates
+ * undeclared prefixes the way libxml2 does. Well-formedness is still checked. */
+function createXmlParser(collector: ArfCollector): SaxesParser<{ xmlns: false }> {
+  const xml = new SaxesParser<{ xmlns: false }>({ xmlns: false });
+  xml.on('opentag', (tag) => collector.open(tag.name, tag.attributes));
+  xml.on('closetag', () => collector.close());
+  xml.on('text', (text) => collector.text(text));
+  xml.on('cdata', (text) => collector.text(text));
+  xml.on('comment', (text) => collector.otherNode(text));
+  xml.on('processinginstruction', (pi) => collector.otherNode(pi.body));
+  return xml;
+}

@@ -1,0 +1,72 @@
+// Shapes of the JSON that smart_proxy_openscap POSTs to Foreman
+// (`/api/v2/compliance/arf_reports/:cname/:policy_id/:date`), plus the
+// intermediate records the streaming collector keeps.
+
+export interface ArfReference {
+  href: string | null;
+  title: string;
+}
+
+export interface ArfFix {
+  id: string | null;
+  system: string | null;
+  full_text: string;
+  reboot: string | null;
+}
+
+export interface ArfLog {
+  source: string;
+  result: string;
+  title: string | null;
+  description: string;
+  rationale: string;
+  references: ArfReference[];
+  fixes: ArfFix[];
+  severity: string | null;
+}
+
+export interface ArfMetrics {
+  passed: number;
+  failed: number;
+  othered: number;
+}
+
+export interface ArfReport {
+  logs: ArfLog[];
+  digest: string;
+  metrics: ArfMetrics;
+  score: number | null;
+  openscap_proxy_name: string | null;
+  openscap_proxy_url: string | null;
+}
+
+export interface ArfContext {
+  proxyName: string | null;
+  proxyUrl: string | null;
+}
+
+/** A fix body part: literal text, or a `<sub idref>` resolved against the
+ * TestResult's set-values once those have been seen (they come later). */
+export type FixPart = string | { readonly sub: string | null };
+
+export interface FixMeta {
+  id: string | null;
+  system: string | null;
+  reboot: string | null;
+  parts: FixPart[];
+}
+
+export interface RuleMeta {
+  title: string | null;
+  /** Already whitespace-folded; null when the rule has no such element. */
+  description: string | null;
+  rationale: string | null;
+  severity: string | null;
+  references: ArfReference[];
+  fixes: FixMeta[];
+}
+
+export interface RuleResultRecord {
+  id: string;
+  result: string;
+}
