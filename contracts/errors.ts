@@ -18,6 +18,7 @@ export const errorCatalog = {
   PROXYHUB_BUS_REFUSED: { status: 503, retryable: true, title: 'Message broker refused the event' },
   PROXYHUB_BUS_TIMEOUT: { status: 503, retryable: true, title: 'Message broker did not confirm in time' },
   PROXYHUB_RPC_TIMEOUT: { status: 504, retryable: true, title: 'No worker answered in time' },
+  PROXYHUB_RPC_NO_WORKER: { status: 503, retryable: true, title: 'No worker is running for this request' },
   PROXYHUB_OVERLOADED: { status: 503, retryable: true, title: 'Too many uploads in flight' },
   PROXYHUB_EVENT_INVALID: { status: 422, retryable: false, title: 'Event failed its contract' },
   PROXYHUB_EVENT_UNKNOWN_TYPE: { status: 422, retryable: false, title: 'No handler for this event type' },

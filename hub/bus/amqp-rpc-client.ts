@@ -11,6 +11,7 @@ import { openRecoveringConnection } from './amqp-connection.ts';
 import type { Logger } from './logger.ts';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
+const CONSUMER_CHECK_MS = 2000;
 
 export interface RpcRequest {
   readonly queue: string;
@@ -21,6 +22,7 @@ export interface RpcRequest {
 
 export interface RpcClient {
   start(): Promise<void>;
+  /** Rejects at once with PROXYHUB_RPC_NO_WORKER when nobody consumes `queue`. */
   request(request: RpcRequest): Promise<Buffer>;
   close(): Promise<void>;
 }
@@ -36,6 +38,8 @@ export class AmqpRpcClient implements RpcClient {
   #channel: Channel | undefined;
   #closed = false;
   readonly #waiting = new Map<string, Waiting>();
+  /** Consumer counts per queue, looked up at most every CONSUMER_CHECK_MS. */
+  readonly #consumers = new Map<string, { at: number; count: Promise<number> }>();
   readonly #options: { readonly url: string; readonly name: string; readonly logger: Logger };
 
   constructor(options: { readonly url: string; readonly name: string; readonly logger: Logger }) {
@@ -66,7 +70,30 @@ export class AmqpRpcClient implements RpcClient {
     this.#channel = channel;
   }
 
-  request(request: RpcRequest): Promise<Buffer> {
+  /**
+   * Whether anyone consumes the queue. A request nobody will take would otherwise wait out the
+   * whole timeout; the answer is cached briefly so the check costs one round trip now and then.
+   */
+  #hasConsumers(channel: Channel, queue: string): Promise<boolean> {
+    const cached = this.#consumers.get(queue);
+    if (cached && Date.now() - cached.at < CONSUMER_CHECK_MS) return cached.count.then((count) => count > 0);
+    const count = channel.checkQueue(queue).then(
+      (reply) => reply.consumerCount,
+      () => 0,
+    );
+    this.#consumers.set(queue, { at: Date.now(), count });
+    return count.then((n) => n > 0);
+  }
+
+  async request(request: RpcRequest): Promise<Buffer> {
+    const channel = this.#channel;
+    if (channel && !this.#closed && !(await this.#hasConsumers(channel, request.queue))) {
+      throw new ProxyhubError('PROXYHUB_RPC_NO_WORKER', `no worker consumes ${request.queue}`);
+    }
+    return this.#send(request);
+  }
+
+  #send(request: RpcRequest): Promise<Buffer> {
     const channel = this.#channel;
     if (!channel || this.#closed) return Promise.reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected'));
     const correlationId = randomUUID();

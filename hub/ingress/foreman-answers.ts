@@ -12,7 +12,7 @@ const TIMEOUT_CODES = new Set<ErrorCode>(['PROXYHUB_RPC_TIMEOUT']);
 
 function failureStatus(code: ErrorCode): number {
   if (TIMEOUT_CODES.has(code)) return 504;
-  return code.startsWith('PROXYHUB_BUS_') || code === 'PROXYHUB_OVERLOADED' ? 503 : 502;
+  return code.startsWith('PROXYHUB_BUS_') || code === 'PROXYHUB_OVERLOADED' || code === 'PROXYHUB_RPC_NO_WORKER' ? 503 : 502;
 }
 
 function shellQuote(text: string): string {

@@ -151,3 +151,20 @@ t.test('Foreman is asked for the template server at the control listener, as For
   const answer = await fetch(`${hub.controlUrl}/unattended/templateServer`);
   t.same(await answer.json(), { templateServer: 'http://proxy.example.com:8000' });
 });
+
+t.test('with no registration worker running, the answer is an immediate 503, not a timeout', async (t) => {
+  const lonePrefix = testPrefix();
+  const lone = await startTestHub(testConfig(lonePrefix, 'http://127.0.0.1:9', { rpcTimeoutMs: 20_000 }), 'ingress');
+  t.teardown(async () => {
+    await lone.close();
+    await deleteTopology(lonePrefix);
+  });
+  const started = Date.now();
+  const registration = await fetch(`${lone.ingressUrl}/register`, { headers: { authorization: 'Bearer x' } });
+  t.equal(registration.status, 503);
+  t.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms, not after the 20 s timeout`);
+  t.equal(registration.headers.get('retry-after'), '5');
+  t.match(await registration.text(), /No worker is running[\s\S]*\nexit 1\n$/);
+  const template = await fetch(`${lone.ingressUrl}/unattended/provision`);
+  t.equal(template.status, 503);
+});
