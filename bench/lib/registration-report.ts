@@ -1,7 +1,6 @@
 /** Turns the registration results into bench/results/registration.{json,md,svg}; the markdown is also printed. */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { renderRegistrationChart } from './registration-chart.ts';
-import { RESULTS_DIR } from './report.ts';
+import { writeResultFiles } from './report.ts';
 import type { PhaseCpu, RegistrationBenchResults, RegistrationPathResult } from './types.ts';
 
 const num = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -61,14 +60,7 @@ export function renderRegistrationMarkdown(results: RegistrationBenchResults): s
   return `${lines.join('\n')}\n`;
 }
 
-export async function writeRegistrationResults(results: RegistrationBenchResults): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const markdown = renderRegistrationMarkdown(results);
+export function writeRegistrationResults(results: RegistrationBenchResults): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
   const svg = renderRegistrationChart(results.paths, `proxyhub registration GET, direct vs via hub, ${results.machine.cores} cores (${results.date.slice(0, 10)})`);
-  const files = ['registration.json', 'registration.md', 'registration.svg'].map((name) => `${RESULTS_DIR}${name}`);
-  const [json, md, chart] = files as [string, string, string];
-  await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(md, markdown);
-  await writeFile(chart, svg);
-  return { markdown, files };
+  return writeResultFiles('registration', results, renderRegistrationMarkdown(results), svg);
 }

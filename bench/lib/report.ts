@@ -62,14 +62,18 @@ export function renderMarkdown(results: IngressBenchResults): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function writeResults(results: IngressBenchResults): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
+/** Writes `<name>.json`, `<name>.md` and `<name>.svg` to bench/results/, for any benchmark. */
+export async function writeResultFiles(name: string, results: unknown, markdown: string, svg: string): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
   await mkdir(RESULTS_DIR, { recursive: true });
-  const markdown = renderMarkdown(results);
-  const svg = renderChart(results.scenarios, `proxyhub ingress, ${results.machine.cores} cores, ${results.settings.durationSec} s (${results.date.slice(0, 10)})`, results.targets.hubVsLimit);
-  const files = ['ingress.json', 'ingress.md', 'ingress.svg'].map((name) => `${RESULTS_DIR}${name}`);
+  const files = ['json', 'md', 'svg'].map((extension) => `${RESULTS_DIR}${name}.${extension}`);
   const [json, md, chart] = files as [string, string, string];
   await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(md, markdown);
   await writeFile(chart, svg);
   return { markdown, files };
+}
+
+export function writeResults(results: IngressBenchResults): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
+  const svg = renderChart(results.scenarios, `proxyhub ingress, ${results.machine.cores} cores, ${results.settings.durationSec} s (${results.date.slice(0, 10)})`, results.targets.hubVsLimit);
+  return writeResultFiles('ingress', results, renderMarkdown(results), svg);
 }
