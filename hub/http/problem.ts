@@ -8,13 +8,15 @@ import { PROBLEM_CONTENT_TYPE, problemTypeUri, type Problem } from '../../contra
 
 type FieldError = NonNullable<Problem['errors']>[number];
 
-const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+/** How long a client should wait before retrying after each retryable refusal. */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   PROXYHUB_BUS_UNAVAILABLE: 5,
   PROXYHUB_BUS_BLOCKED: 10,
   PROXYHUB_BUS_UNROUTABLE: 5,
   PROXYHUB_BUS_REFUSED: 2,
   PROXYHUB_BUS_TIMEOUT: 2,
   PROXYHUB_OVERLOADED: 1,
+  PROXYHUB_RPC_NO_WORKER: 5,
 };
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
