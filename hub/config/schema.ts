@@ -87,8 +87,8 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: milliseconds.default(10_000),
       /** A whole request, body included, must have arrived by then. @defaultValue 60000 */
       requestTimeoutMs: milliseconds.default(60_000),
-      /** Above this event-loop delay new requests get 503 (load shedding). @defaultValue 1000 */
-      maxEventLoopDelayMs: milliseconds.default(1000),
+      /** Above this event-loop delay new requests get 503 (load shedding); 0 turns it off. @defaultValue 1000 */
+      maxEventLoopDelayMs: z.coerce.number().int().min(0).default(1000),
       /** Above this event-loop utilisation (0–1) new requests get 503; 0 turns it off. @defaultValue 0.98 */
       maxEventLoopUtilization: z.coerce.number().min(0).max(1).default(0.98),
     })

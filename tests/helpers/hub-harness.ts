@@ -37,8 +37,9 @@ export function testConfig(prefix: string, foremanUrl: string, overrides: Partia
     logLevel: process.env.PROXYHUB_TEST_LOG ?? 'silent',
     worker: { retryDelaysMs: TEST_RETRY_DELAYS_MS, upstreamPauseMaxMs: 2000, shutdownGraceMs: 2000 },
     // One test client sends thousands of uploads from one address, and an in-process hub shares
-    // its event loop with the test's own client: tests of these limits set them.
-    limits: { ratePerMinute: 0, maxEventLoopUtilization: 0 },
+    // its event loop with the test's own client (and its synchronous openssl calls): tests of
+    // these limits set them.
+    limits: { ratePerMinute: 0, maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0 },
     ...overrides,
   });
 }

@@ -16,8 +16,7 @@ const config = testConfig(prefix, 'http://127.0.0.1:9', {
   // Mixed case on purpose: the smart-proxy compares lowercased names.
   trustedHosts: ['Foreman.Example.COM'],
 });
-const hub = await startTestHub(config, 'ingress,control');
-const topology = createTopology(prefix);
+// Certificates first: openssl runs synchronously and would stall the in-process hub's loop.
 const host = pki.client('host1.example.com');
 const clients = {
   host: tlsClient(pki, host),
@@ -26,6 +25,8 @@ const clients = {
   otherCa: tlsClient(pki, pki.client('host1.example.com', { ca: 'other' })),
   expired: tlsClient(pki, pki.client('host1.example.com', { expired: true })),
 };
+const hub = await startTestHub(config, 'ingress,control');
+const topology = createTopology(prefix);
 t.teardown(async () => {
   await Promise.all(Object.values(clients).map((c) => c.close()));
   await hub.close();
