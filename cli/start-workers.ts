@@ -10,7 +10,10 @@ import type { Logger } from '../hub/bus/logger.ts';
 import { createRedis } from '../hub/bus/redis.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
-import { features } from '../workers/index.ts';
+import { ArfStore } from '../hub/storage/arf-store.ts';
+import { createFeatures } from '../workers/index.ts';
+import { createPolicyFileAnswerer } from '../workers/openscap/policy-files.ts';
+import { createRpcServer } from '../workers/runtime/rpc-server.ts';
 import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
 import { createRegistrationWorker } from '../workers/registration/registration-worker.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
@@ -38,7 +41,21 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.
   closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
+  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null });
   for (const name of roles.workers) {
+    if (name === 'openscap') {
+      // The openscap worker also answers the policy file requests hosts make before a scan.
+      const policyFiles = createRpcServer({
+        consumer,
+        publisher: wiring.publisher,
+        queue: topology.rpcQueue('openscap'),
+        prefetch: config.worker.prefetch,
+        logger: logger.child({ feature: 'openscap' }),
+        answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, logger: logger.child({ feature: 'openscap' }) }),
+      });
+      workers.push(policyFiles);
+      await policyFiles.start();
+    }
     if (name === 'registration') {
       const worker = createRegistrationWorker({
         consumer,

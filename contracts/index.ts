@@ -4,6 +4,8 @@ export * from './envelope.ts';
 export * from './events/registry.ts';
 export * from './events/facts-uploaded.ts';
 export * from './events/report-uploaded.ts';
+export * from './events/arf-uploaded.ts';
+export * from './rpc/policy-file.ts';
 export * from './events/delivery-outcome.ts';
 export * from './http/problem.ts';
 export * from './events/create-event.ts';

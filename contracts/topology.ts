@@ -5,13 +5,14 @@
 import type { EventType } from './events/registry.ts';
 
 /** Features that consume from a work queue. Smart-proxy names where Foreman knows one. */
-export const queueFeatures = ['facts', 'reports'] as const;
+export const queueFeatures = ['facts', 'reports', 'openscap'] as const;
 export type QueueFeature = (typeof queueFeatures)[number];
 
 /** Which event types land in which feature's work queue. */
 export const featureBindings = {
   facts: ['facts.uploaded.v1'],
   reports: ['report.uploaded.v1'],
+  openscap: ['openscap.arf.uploaded.v1'],
 } as const satisfies Readonly<Record<QueueFeature, readonly EventType[]>>;
 
 export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F][number];
@@ -26,6 +27,10 @@ export const QUORUM_DELIVERY_LIMIT = 20;
 /** Features answered by request/reply over the broker rather than from a work queue. */
 export const rpcFeatures = ['registration'] as const;
 export type RpcFeature = (typeof rpcFeatures)[number];
+
+/** Request queues: one per RPC feature, plus the ones queue features answer beside their work. */
+export const rpcQueueNames = ['registration', 'openscap'] as const;
+export type RpcQueueName = (typeof rpcQueueNames)[number];
 
 /** Any worker feature a process can run. */
 export const workerFeatures = [...queueFeatures, ...rpcFeatures] as const;
@@ -44,7 +49,7 @@ export interface Topology {
   /** A delay tier: messages wait `delayMs`, then expire back into the feature's work queue. */
   retryQueue(feature: QueueFeature, delayMs: number): string;
   /** Requests for an RPC feature; replies go to RabbitMQ's direct reply-to. */
-  rpcQueue(feature: RpcFeature): string;
+  rpcQueue(feature: RpcQueueName): string;
   /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
   deliveredKey(feature: QueueFeature, eventId: string): string;
 }
@@ -63,7 +68,7 @@ export function createTopology(prefix: string): Topology {
     workQueue: (feature: QueueFeature) => `${prefix}.${feature}`,
     deadLetterQueue: (feature: QueueFeature) => `${prefix}.${feature}.dlq`,
     retryQueue: (feature: QueueFeature, delayMs: number) => `${prefix}.${feature}.retry.${delayMs}ms`,
-    rpcQueue: (feature: RpcFeature) => `${prefix}.${feature}.requests`,
+    rpcQueue: (feature: RpcQueueName) => `${prefix}.${feature}.requests`,
     deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
   });
 }

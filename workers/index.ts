@@ -1,10 +1,21 @@
 import type { QueueFeature } from '../contracts/topology.ts';
+import type { ArfStore } from '../hub/storage/arf-store.ts';
 import { factsFeature } from './facts/facts-feature.ts';
+import { createOpenscapFeature } from './openscap/openscap-feature.ts';
 import type { Feature } from './runtime/feature.ts';
 import { reportsFeature } from './reports/reports-feature.ts';
 
+/** What features need beyond the shared worker context. */
+export interface FeatureSettings {
+  readonly arfStore: ArfStore;
+  readonly openscapProxyUrl: string | null;
+}
+
 /** Every queue feature has a worker: a feature added to the topology without one fails to compile. */
-export const features: { readonly [F in QueueFeature]: Feature<F> } = {
-  facts: factsFeature,
-  reports: reportsFeature,
-};
+export function createFeatures(settings: FeatureSettings): { readonly [F in QueueFeature]: Feature<F> } {
+  return {
+    facts: factsFeature,
+    reports: reportsFeature,
+    openscap: createOpenscapFeature({ store: settings.arfStore, proxyUrl: settings.openscapProxyUrl }),
+  };
+}

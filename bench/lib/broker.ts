@@ -1,7 +1,7 @@
 /** Broker chores around the scenarios: the version for the record, and removing a bench prefix. */
 import { spawnSync } from 'node:child_process';
 import amqplib from 'amqplib';
-import { createTopology, queueFeatures, rpcFeatures } from '../../contracts/topology.ts';
+import { createTopology, queueFeatures, rpcQueueNames } from '../../contracts/topology.ts';
 
 /** `rabbitmqctl version` when the CLI is here and allowed; otherwise what the broker announces. */
 export async function rabbitmqVersion(amqpUrl: string): Promise<string | null> {
@@ -35,7 +35,7 @@ export async function removeBenchTopology(amqpUrl: string, prefix: string): Prom
     // Declared before anything else (declareTopology), so present even after a set-up that failed
     // half-way; deleting a queue that does not exist is no error in RabbitMQ.
     const rpcQueued: Record<string, number> = {};
-    for (const feature of rpcFeatures) rpcQueued[topology.rpcQueue(feature)] = (await channel.deleteQueue(topology.rpcQueue(feature))).messageCount;
+    for (const feature of rpcQueueNames) rpcQueued[topology.rpcQueue(feature)] = (await channel.deleteQueue(topology.rpcQueue(feature))).messageCount;
     let factsQueued: number | null = null;
     try {
       factsQueued = (await channel.checkQueue(topology.workQueue('facts'))).messageCount;

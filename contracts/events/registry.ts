@@ -5,11 +5,13 @@
 import type { z } from 'zod';
 import { factsUploadedV1 } from './facts-uploaded.ts';
 import { reportUploadedV1 } from './report-uploaded.ts';
+import { arfUploadedV1 } from './arf-uploaded.ts';
 import { deliveryDeadLetteredV1, deliveryRetriedV1, deliverySucceededV1 } from './delivery-outcome.ts';
 
 export const eventRegistry = {
   [factsUploadedV1.type]: factsUploadedV1.data,
   [reportUploadedV1.type]: reportUploadedV1.data,
+  [arfUploadedV1.type]: arfUploadedV1.data,
   [deliverySucceededV1.type]: deliverySucceededV1.data,
   [deliveryRetriedV1.type]: deliveryRetriedV1.data,
   [deliveryDeadLetteredV1.type]: deliveryDeadLetteredV1.data,

@@ -34,6 +34,11 @@ interface PendingPublish {
 
 const SEQUENCE_HEADER = 'x-proxyhub-publish-seq';
 const SWEEP_INTERVAL_MS = 50;
+/**
+ * The confirm deadline grows with the body at this rate (10 MB/s, well under what a broker
+ * persists): an 85 MB ARF upload must not time out while its bytes are still on the wire.
+ */
+const LARGE_BODY_BYTES_PER_MS = 10_000;
 
 function isNack(error: unknown): boolean {
   return error instanceof Error && error.message === 'message nacked';
@@ -111,7 +116,7 @@ export class AmqpPublisher implements Publisher {
   }
 
   async publish(message: OutgoingMessage): Promise<void> {
-    const deadline = Date.now() + this.#options.confirmTimeoutMs;
+    const deadline = Date.now() + this.#options.confirmTimeoutMs + Math.ceil(message.body.length / LARGE_BODY_BYTES_PER_MS);
     this.#assertWritable();
     // Behind earlier waiters, never ahead of them: the window is first come, first served.
     if (this.#slotWaiters.length > 0 || this.#pending.size + this.#reserved >= this.#options.maxUnconfirmed) {
@@ -189,7 +194,7 @@ export class AmqpPublisher implements Publisher {
     for (const entry of this.#pending.values()) {
       if (!entry.settled && entry.deadline <= now) {
         entry.settled = true;
-        entry.reject(new ProxyhubError('PROXYHUB_BUS_TIMEOUT', `broker did not confirm within ${this.#options.confirmTimeoutMs} ms`));
+        entry.reject(new ProxyhubError('PROXYHUB_BUS_TIMEOUT', `broker did not confirm within ${this.#options.confirmTimeoutMs} ms (plus transfer time for a large body)`));
       }
     }
     while (this.#slotWaiters[0] !== undefined && this.#slotWaiters[0].deadline <= now) this.#slotWaiters.shift()?.fail('PROXYHUB_OVERLOADED');

@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 import {
-  rpcFeatures,
+  rpcQueueNames,
   rpcQueueArguments,
   deadLetterQueueArguments,
   featureBindings,
@@ -25,7 +25,7 @@ export async function declareTopology(channel: Channel, topology: Topology, scop
   await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
-  for (const feature of rpcFeatures) {
+  for (const feature of rpcQueueNames) {
     await channel.assertQueue(topology.rpcQueue(feature), { durable: true, arguments: rpcQueueArguments() });
   }
   for (const feature of scope.features) {

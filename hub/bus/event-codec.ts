@@ -7,11 +7,22 @@ import { ProxyhubError } from '../../contracts/errors.ts';
 import { eventRegistry, isEventType, type EventData, type EventType } from '../../contracts/events/registry.ts';
 import type { Delivery, OutgoingMessage } from './transport.ts';
 
-export function encodeEvent(envelope: Envelope, exchange: string, options: { routingKey?: string; headers?: Record<string, unknown>; mandatory?: boolean } = {}): OutgoingMessage {
+type EncodeOptions = { routingKey?: string; headers?: Record<string, unknown>; mandatory?: boolean };
+
+export function encodeEvent(envelope: Envelope, exchange: string, options: EncodeOptions = {}): OutgoingMessage {
+  return encodeSerializedEvent(envelope, Buffer.from(JSON.stringify(envelope)), exchange, options);
+}
+
+/**
+ * For a body already serialized from `envelope` by the caller (an ARF upload is streamed into
+ * its message body as it arrives, never held as an object): the properties still come from the
+ * envelope's attributes.
+ */
+export function encodeSerializedEvent(envelope: Omit<Envelope, 'data'>, body: Buffer, exchange: string, options: EncodeOptions = {}): OutgoingMessage {
   return {
     exchange,
     routingKey: options.routingKey ?? envelope.type,
-    body: Buffer.from(JSON.stringify(envelope)),
+    body,
     messageId: envelope.id,
     type: envelope.type,
     contentType: CLOUDEVENTS_CONTENT_TYPE,

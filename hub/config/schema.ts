@@ -65,6 +65,16 @@ export const configSchema = z.strictObject({
   /** How long the ingress waits for a registration/template answer. @defaultValue 30000 */
   rpcTimeoutMs: z.coerce.number().int().min(100).max(55_000).default(30_000),
   dataDir: z.string().default('./var'),
+  openscap: z
+    .strictObject({
+      /** The smart-proxy's registered_proxy_url, sent to Foreman with every report (null when unset). */
+      proxyUrl: z.url().optional(),
+      /** The `oscap` tool that renders a stored report as HTML. @defaultValue oscap (from PATH) */
+      oscapPath: z.string().min(1).default('oscap'),
+      /** SCAP content and tailoring files kept in the ingress's memory. @defaultValue 64 MiB */
+      policyFileCacheBytes: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   sshKey: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   publish: z
@@ -81,6 +91,8 @@ export const configSchema = z.strictObject({
       factsBodyBytes: positiveInt.default(4 * 1024 * 1024),
       /** @defaultValue 8 MiB */
       reportBodyBytes: positiveInt.default(8 * 1024 * 1024),
+      /** Compressed ARF uploads (foreman_scap_client sends bzip2). @defaultValue 64 MiB */
+      arfBodyBytes: positiveInt.max(64 * 1024 * 1024).default(64 * 1024 * 1024),
       /** Requests per minute per client identity (certificate CN, else address); 0 turns it off. @defaultValue 600 */
       ratePerMinute: z.coerce.number().int().min(0).default(600),
       /** A client must have sent all its headers by then (slowloris). @defaultValue 10000 */

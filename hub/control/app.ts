@@ -11,6 +11,8 @@ import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
+import type { ArfStore } from '../storage/arf-store.ts';
+import { complianceControlRoutes } from './compliance-routes.ts';
 
 export interface ControlDependencies {
   readonly publisher: Publisher;
@@ -20,6 +22,8 @@ export interface ControlDependencies {
   readonly http: HttpSettings;
   /** The smart-proxy's template_url, which Foreman reads from the proxy it registered. */
   readonly templateUrl: string | undefined;
+  /** Stored ARF reports Foreman downloads, and the tool that renders them as HTML. */
+  readonly compliance: { readonly store: ArfStore; readonly oscapPath: string };
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -35,5 +39,6 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   // Foreman's ProxyAPI::Template asks the registered (control) URL; the answer is configuration.
   app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
+  await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
   return app;
 }

@@ -70,6 +70,8 @@ export interface DeadLetterService {
   list(query: DeadLetterQuery): Promise<DeadLetterSummary[]>;
   show(id: string, query: DeadLetterQuery): Promise<(DeadLetterSummary & { headers: unknown; event: unknown }) | undefined>;
   replay(request: ReplayRequest, progress?: ReplayProgress): Promise<{ replayed: number; kept: number }>;
+  /** Dead letters waiting in one feature's queue. */
+  count(feature: QueueFeature): Promise<number>;
 }
 
 export function createDeadLetterService(amqpUrl: string, topology: Topology): DeadLetterService {
@@ -107,6 +109,7 @@ export function createDeadLetterService(amqpUrl: string, topology: Topology): De
         return undefined;
       }),
     replay: (request, progress) => replay(withBrowser, topology, request, progress),
+    count: (feature) => withBrowser((browser) => browser.messageCount(topology.deadLetterQueue(feature))),
   };
 }
 

@@ -13,6 +13,7 @@ import type { HttpSettings } from '../http/settings.ts';
 import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
+import { complianceRoutes } from './routes/compliance.ts';
 import type { RpcClient } from '../bus/amqp-rpc-client.ts';
 
 export interface IngressDependencies {
@@ -21,10 +22,12 @@ export interface IngressDependencies {
   readonly logger: Logger;
   /** Identifies this process in every event's `source`. */
   readonly instanceId: string;
-  readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number };
+  readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number; readonly arfBodyBytes: number };
   readonly http: HttpSettings;
   /** Registration and templates: answered by the registration worker over the broker. */
   readonly rpc: { readonly client: RpcClient; readonly queue: string; readonly timeoutMs: number };
+  /** SCAP policy files: asked of the openscap worker over the broker, kept in memory. */
+  readonly policyFiles: { readonly queue: string; readonly cacheBytes: number };
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
@@ -41,6 +44,14 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source };
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
   await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes });
+  await app.register(complianceRoutes, {
+    ...accept,
+    arfBodyLimit: deps.limits.arfBodyBytes,
+    rpc: deps.rpc.client,
+    rpcTimeoutMs: deps.rpc.timeoutMs,
+    policyFileQueue: deps.policyFiles.queue,
+    policyFileCacheBytes: deps.policyFiles.cacheBytes,
+  });
   await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
-import { queueFeatures, rpcFeatures, createTopology } from '../../contracts/topology.ts';
+import { queueFeatures, rpcQueueNames, createTopology } from '../../contracts/topology.ts';
 import { createLogger } from '../../hub/bus/logger.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
 import { configSchema, type Config, type ConfigInput } from '../../hub/config/schema.ts';
@@ -122,7 +122,7 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
         await channel.deleteQueue(queue);
       }
     }
-    for (const feature of rpcFeatures) await channel.deleteQueue(topology.rpcQueue(feature));
+    for (const feature of rpcQueueNames) await channel.deleteQueue(topology.rpcQueue(feature));
     for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange]) await channel.deleteExchange(exchange);
   });
 }

@@ -3,7 +3,7 @@
  * pointed at it, and a teardown that removes all three.
  */
 import type { Test } from 'tap';
-import { createTopology, queueFeatures, rpcFeatures, type Topology } from '../../contracts/topology.ts';
+import { createTopology, queueFeatures, rpcQueueNames, type Topology } from '../../contracts/topology.ts';
 import type { RunningHub } from '../../cli/start.ts';
 import type { Config, ConfigInput } from '../../hub/config/schema.ts';
 import { consumerCount, deleteTopology, startTestHub, testConfig, testPrefix } from './hub-harness.ts';
@@ -27,7 +27,7 @@ export async function startHubWithForeman(t: Pick<Test, 'teardown'>, options: { 
     await hub.close();
     await foreman.stop();
     // A closed hub holds no consumer: one left behind would keep taking messages (a leak).
-    const queues = [...queueFeatures.map((f) => topology.workQueue(f)), ...rpcFeatures.map((f) => topology.rpcQueue(f))];
+    const queues = [...queueFeatures.map((f) => topology.workQueue(f)), ...rpcQueueNames.map((f) => topology.rpcQueue(f))];
     const leaked = (await Promise.all(queues.map(consumerCount))).reduce((a, b) => a + b, 0);
     await deleteTopology(prefix, config.worker.retryDelaysMs);
     if (leaked > 0) throw new Error(`${leaked} consumer(s) still attached after close`);

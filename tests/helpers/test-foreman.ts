@@ -1,6 +1,8 @@
 /**
- * A stand-in for Foreman that follows foreman-contracts.md §2.2: the facts API answers 201 with
- * the host, host_reports answers 201, bad payloads 422. It records every request and injects
+ * A stand-in for Foreman that follows foreman-contracts.md §2.1 and §2.2: the facts API answers
+ * 201 with the host, host_reports answers 201, compliance ARF reports 200 `{"result":"ok","id"}`
+ * (422 `{"result":"fail","errors"}` for an unknown policy or host), policy files as XML; bad
+ * payloads 422. It records every request and injects
  * faults: slow answers, a status of choice, 422 for chosen hosts, and refusing connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -43,6 +45,10 @@ export class TestForeman {
   readonly rawUrls: string[] = [];
   /** Host names whose uploads Foreman refuses with 422, as it does for hosts pending build. */
   readonly rejectHosts = new Set<string>();
+  /** SCAP files by `content/<policy id>` or `tailoring/<policy id>`; a missing one is a 404. */
+  readonly policyFiles = new Map<string, string>();
+  /** Policies Foreman does not know: their ARF reports get 422. */
+  readonly unknownPolicies = new Set<number>();
   fault: Fault = {};
   /** Connections accepted and reset while `down()` (each one a delivery attempt). */
   resetConnections = 0;
@@ -133,18 +139,26 @@ export class TestForeman {
     const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
     this.rawUrls.push(request.url ?? '/');
     this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), arrivedAt, clientCn });
-    response.writeHead(status, { 'content-type': contentType === 'text/plain' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8' });
-    response.end(contentType === 'text/plain' ? String(answer) : JSON.stringify(answer));
+    const textual = contentType === 'text/plain' || contentType === 'application/xml';
+    response.writeHead(status, { 'content-type': textual ? `${contentType}; charset=utf-8` : 'application/json; charset=utf-8' });
+    response.end(textual ? String(answer) : JSON.stringify(answer));
   }
 
   #answer(request: IncomingMessage, path: string, body: unknown): [number, unknown, string?] {
     if (this.fault.status) return [this.fault.status, { error: { message: `injected ${this.fault.status}` } }];
     const rendered = this.#templates(request, path);
     if (rendered) return rendered;
+    const policyFile = /^\/api\/v2\/compliance\/policies\/(\d+)\/(content|tailoring)$/.exec(path);
+    if (policyFile && request.method === 'GET') {
+      const file = this.policyFiles.get(`${policyFile[2]}/${policyFile[1]}`);
+      return file === undefined ? [404, 'File not found\n', 'text/plain'] : [200, file, 'application/xml'];
+    }
     if (request.method !== 'POST') return [404, { error: { message: 'not found' } }];
     if (!String(request.headers['content-type']).startsWith('application/json')) return [415, { error: { message: 'unsupported media type' } }];
     if (path === '/api/v2/hosts/facts' || path === '/api/hosts/facts') return this.#facts(body);
     if (path === '/api/v2/host_reports') return this.#hostReport(body);
+    const arf = /^\/api\/v2\/compliance\/arf_reports\/([^/]+)\/(\d+)\/(\d+)$/.exec(path);
+    if (arf) return this.#arfReport(decodeURIComponent(arf[1] ?? ''), Number(arf[2]), body);
     return [404, { error: { message: `no route ${path}` } }];
   }
 
@@ -171,6 +185,18 @@ export class TestForeman {
     }
     if (this.rejectHosts.has(upload.name)) return [422, { error: { id: null, errors: { base: ['Host is pending for Build'] }, full_messages: ['Host is pending for Build'] } }];
     return [201, { id: this.#nextId++, name: upload.name }];
+  }
+
+  /** foreman_openscap's Api::V2::Compliance::ArfReportsController#create, as far as a proxy sees it. */
+  #arfReport(cname: string, policyId: number, body: unknown): [number, unknown] {
+    const report = body as { logs?: unknown; digest?: unknown; metrics?: { passed?: unknown; failed?: unknown; othered?: unknown } } | undefined;
+    const counts = report?.metrics;
+    if (!Array.isArray(report?.logs) || typeof report.digest !== 'string' || !/^[0-9a-f]{64}$/.test(report.digest) || typeof counts?.passed !== 'number' || typeof counts.failed !== 'number' || typeof counts.othered !== 'number') {
+      return [422, { result: 'fail', errors: 'logs, digest and metrics are required' }];
+    }
+    if (this.unknownPolicies.has(policyId)) return [422, { result: 'fail', errors: `Policy with id ${policyId} not found.` }];
+    if (this.rejectHosts.has(cname)) return [422, { result: 'fail', errors: `Could not find host identified by: ${cname}` }];
+    return [200, { result: 'ok', id: String(this.#nextId++) }];
   }
 
   #hostReport(body: unknown): [number, unknown] {

@@ -9,7 +9,7 @@ import type { ArfContext, ArfReport } from './arf-types.ts';
 import { ArfCollector } from './arf-collector.ts';
 import { ArfParseError } from './arf-errors.ts';
 import { buildReport } from './arf-report.ts';
-import { Bunzip2Decoder } from './bunzip2.ts';
+import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
 
 export { ArfParseError } from './arf-errors.ts';
 export type { ArfContext, ArfFix, ArfLog, ArfMetrics, ArfReference, ArfReport } from './arf-types.ts';

@@ -4,13 +4,13 @@
  * with Foreman's status and body, or with why Foreman could not be asked.
  */
 import { ProxyhubError, errorCodeOf } from '../../contracts/errors.ts';
-import { FOREMAN_REPLY_TYPE, foremanRequestSchema, type ForemanReply } from '../../contracts/rpc/foreman-request.ts';
+import { foremanRequestSchema, type ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import type { Logger } from '../../hub/bus/logger.ts';
-import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
+import type { Consumer, Publisher } from '../../hub/bus/transport.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';
 import { foremanCallFor, type ForwardingSettings } from './forwarding.ts';
-import { createInFlight } from '../runtime/in-flight.ts';
+import { createRpcServer, type RpcServer } from '../runtime/rpc-server.ts';
 
 export interface RegistrationWorkerOptions {
   readonly consumer: Consumer;
@@ -64,28 +64,13 @@ async function answer(options: RegistrationWorkerOptions, body: Buffer): Promise
   }
 }
 
-export function createRegistrationWorker(options: RegistrationWorkerOptions): { start(): Promise<void>; close(): Promise<void> } {
-  const inFlight = createInFlight();
-  let handle: ConsumerHandle | undefined;
-
-  async function serve(delivery: Delivery): Promise<void> {
-    const reply = await answer(options, delivery.body);
-    if (delivery.replyTo) {
-      await options.publisher
-        .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })
-        .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'reply not delivered; the caller times out'));
-    }
-    // Requests are not retried here: the caller has a deadline and answers its client itself.
-    delivery.ack();
-  }
-
-  return {
-    async start() {
-      handle = await options.consumer.consume(options.topology.rpcQueue('registration'), inFlight.track(serve), { prefetch: options.prefetch });
-    },
-    async close() {
-      await handle?.cancel();
-      await inFlight.settled();
-    },
-  };
+export function createRegistrationWorker(options: RegistrationWorkerOptions): RpcServer {
+  return createRpcServer({
+    consumer: options.consumer,
+    publisher: options.publisher,
+    queue: options.topology.rpcQueue('registration'),
+    prefetch: options.prefetch,
+    logger: options.logger,
+    answer: (body) => answer(options, body),
+  });
 }

@@ -1,5 +1,5 @@
 // unbzip2-stream ships no typings. We drive its block decoder directly (see
-// bunzip2.ts) rather than its `through` stream, which collects every block
+// hub/storage/bunzip2.ts) rather than its `through` stream, which collects every block
 // into a plain JS array of numbers (~11 MB of live heap per 900 kB block).
 declare module 'unbzip2-stream/lib/bit_iterator.js' {
   /** Reads n bits (MSB first); `null` aligns to the next byte. Pulls input

@@ -1,0 +1,79 @@
+/**
+ * Answers the ingress's requests for SCAP content and tailoring files: from a disk cache in the
+ * data directory (the smart-proxy's layout, `<kind>/<policy_id>/<policy_id>_<digest>.xml`), or
+ * from Foreman's `/api/v2/compliance/policies/:id/content|tailoring` with this worker's
+ * certificate. A file is named by its digest, so a cached copy never goes stale.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { errorCodeOf } from '../../contracts/errors.ts';
+import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
+import { policyFileRequestSchema, type PolicyFileRequest } from '../../contracts/rpc/policy-file.ts';
+import type { Logger } from '../../hub/bus/logger.ts';
+import type { ForemanClient } from '../runtime/foreman-client.ts';
+
+export interface PolicyFileSettings {
+  readonly foreman: ForemanClient;
+  readonly dataDir: string;
+  readonly foremanTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** The reply must reach the ingress before its own deadline. */
+const REPLY_MARGIN_MS = 500;
+const XML = 'application/xml';
+
+const cachePath = (dataDir: string, request: PolicyFileRequest): string =>
+  join(dataDir, 'openscap', request.kind, String(request.policyId), `${request.policyId}_${request.digest}.xml`);
+
+const fileReply = (file: Buffer): ForemanReply => ({ status: 200, contentType: XML, body: file.toString('base64') });
+
+async function cached(path: string): Promise<Buffer | undefined> {
+  return readFile(path).catch(() => undefined);
+}
+
+/** Best effort: a cache that cannot be written costs a Foreman call next time, nothing more. */
+async function remember(path: string, file: Buffer, logger: Logger): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temporary, file);
+    await rename(temporary, path);
+  } catch (error) {
+    logger.warn({ err: (error as Error).message, path }, 'policy file not cached');
+  }
+}
+
+export function createPolicyFileAnswerer(settings: PolicyFileSettings): (body: Buffer) => Promise<ForemanReply> {
+  return async (body) => {
+    let request: PolicyFileRequest;
+    try {
+      request = policyFileRequestSchema.parse(JSON.parse(body.toString('utf8')));
+    } catch (error) {
+      return { error: 'PROXYHUB_EVENT_INVALID', detail: (error as Error).message.slice(0, 500) };
+    }
+    const path = cachePath(settings.dataDir, request);
+    const hit = await cached(path);
+    if (hit !== undefined) return fileReply(hit);
+    const remaining = request.deadline - Date.now() - REPLY_MARGIN_MS;
+    if (remaining < 200) return { error: 'PROXYHUB_RPC_TIMEOUT', detail: 'picked up too late to answer in time' };
+    try {
+      const answer = await settings.foreman.forward({
+        method: 'GET',
+        path: `/api/v2/compliance/policies/${request.policyId}/${request.kind}`,
+        query: [],
+        headers: { accept: 'application/xml,application/json,version=2' },
+        timeoutMs: Math.min(settings.foremanTimeoutMs, remaining),
+      });
+      if (answer.status !== 200) {
+        return { status: answer.status, ...(answer.contentType ? { contentType: answer.contentType } : {}), body: answer.body.toString('base64') };
+      }
+      await remember(path, answer.body, settings.logger);
+      return fileReply(answer.body);
+    } catch (error) {
+      settings.logger.warn({ err: (error as Error).message, policyId: request.policyId, kind: request.kind }, 'Foreman could not be asked for a policy file');
+      return { error: errorCodeOf(error), detail: 'Foreman could not be reached' };
+    }
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The serving half of request/reply over the broker: consume a request queue, answer each
+ * request, publish the answer to the caller's reply address with its correlation id. Requests
+ * are never retried here: the caller has a deadline and answers its own client.
+ */
+import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
+import { FOREMAN_REPLY_TYPE } from '../../contracts/rpc/foreman-request.ts';
+import type { Logger } from '../../hub/bus/logger.ts';
+import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
+import { createInFlight } from './in-flight.ts';
+
+export interface RpcServerOptions {
+  readonly consumer: Consumer;
+  readonly publisher: Publisher;
+  readonly queue: string;
+  readonly prefetch: number;
+  readonly logger: Logger;
+  /** Must not throw: a failure is an answer (`{ error, detail }`) the caller can act on. */
+  answer(body: Buffer): Promise<ForemanReply>;
+}
+
+export interface RpcServer {
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRpcServer(options: RpcServerOptions): RpcServer {
+  const inFlight = createInFlight();
+  let handle: ConsumerHandle | undefined;
+
+  async function serve(delivery: Delivery): Promise<void> {
+    const reply = await options.answer(delivery.body);
+    if (delivery.replyTo) {
+      await options.publisher
+        .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })
+        .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'reply not delivered; the caller times out'));
+    }
+    delivery.ack();
+  }
+
+  return {
+    async start() {
+      handle = await options.consumer.consume(options.queue, inFlight.track(serve), { prefetch: options.prefetch });
+    },
+    async close() {
+      await handle?.cancel();
+      await inFlight.settled();
+    },
+  };
+}
