@@ -23,6 +23,8 @@ export interface RecordedRequest {
   readonly arrivedAt: number;
   /** CN of the client certificate the caller presented (HTTPS only). */
   readonly clientCn: string | undefined;
+  /** What this Foreman answered (JSON value or text). */
+  readonly answer: unknown;
 }
 
 /** Foreman over HTTPS, verifying the proxy's client certificate as Apache does in front of it. */
@@ -138,7 +140,7 @@ export class TestForeman {
     const socket = request.socket as Partial<TLSSocket>;
     const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
     this.rawUrls.push(request.url ?? '/');
-    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), arrivedAt, clientCn });
+    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status, at: Date.now(), arrivedAt, clientCn, answer });
     const textual = contentType === 'text/plain' || contentType === 'application/xml';
     response.writeHead(status, { 'content-type': textual ? `${contentType}; charset=utf-8` : 'application/json; charset=utf-8' });
     response.end(textual ? String(answer) : JSON.stringify(answer));
