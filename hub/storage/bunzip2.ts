@@ -41,7 +41,12 @@ export class Bunzip2Decoder {
   }
 
   end(): void {
-    while (this.available() > 0) this.step();
+    try {
+      while (this.available() > 0) this.step();
+    } catch (error) {
+      // The block decoder reads past the input's end as `undefined` bytes and fails on them.
+      throw error instanceof TypeError ? new Error('bzip2 data is truncated: it ends inside a block', { cause: error }) : error;
+    }
     if (this.streamCrc !== null) throw new Error('bzip2 data ended before the end-of-stream marker');
     this.flush();
   }
