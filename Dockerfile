@@ -40,6 +40,10 @@ COPY workers ./workers
 # After the sources, so the build stamp is newer than every source file (see scripts/build-state.mjs).
 COPY --from=build /app/dist ./dist
 
+# oscap renders stored ARF reports as HTML for Foreman (the control role); without it that one
+# route answers 501.
+RUN apt-get update && apt-get install -y --no-install-recommends openscap-scanner && rm -rf /var/lib/apt/lists/*
+
 # Local state (SSH key pair, ARF store, caches): the only place the process writes.
 RUN mkdir -p "$PROXYHUB_DATA_DIR" && chown node:node "$PROXYHUB_DATA_DIR"
 VOLUME ["/var/lib/proxyhub"]
