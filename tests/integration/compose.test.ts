@@ -34,7 +34,7 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   t.ok(services.redis?.healthcheck, 'Redis has a healthcheck');
   t.match(JSON.stringify(services.redis), /appendonly.{0,8}yes/, 'Redis keeps an append-only file');
   const roles = Object.entries(services).filter(([, service]) => service.build !== undefined);
-  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-registration', 'worker-reports']);
+  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-openscap', 'worker-registration', 'worker-reports']);
   for (const [name, service] of roles) {
     t.equal(service.depends_on?.rabbitmq?.condition, 'service_healthy', `${name} waits for a healthy broker`);
     t.match(service.environment?.PROXYHUB_AMQP_URL, /^amqp:\/\/.+@rabbitmq:5672/, `${name} reaches the broker by service name`);
