@@ -179,6 +179,9 @@ t.test("Foreman's 422 dead-letters the report with Foreman's message; replay del
   t.equal(letter.code, 'PROXYHUB_FOREMAN_REJECTED');
   t.match(letter.reason, /Policy with id 70 not found/, "Foreman's own message");
   t.equal(foreman.requests.filter((r) => /\/70\/\d+$/.test(r.path)).length, 1, 'a 422 is not retried');
+  const shown = json((await foremanClient.raw('GET', `${hub.controlUrl}/dead-letters/${id}`)).body) as { event: { data: { arf: string; policyId: number } } };
+  t.equal(shown.event.data.policyId, 70);
+  t.match(shown.event.data.arf, new RegExp(`^<${fixture.bzip2.length} bytes of bzip2`), 'the bytes are summarised, not dumped');
   foreman.unknownPolicies.delete(70);
   const replay = await foremanClient.raw('POST', `${hub.controlUrl}/dead-letters/replay`, { headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ ids: [id], feature: 'openscap' })) });
   t.same(json(replay.body), { replayed: 1, kept: (json(replay.body).kept as number) });
