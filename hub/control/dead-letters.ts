@@ -70,7 +70,8 @@ async function* browse(browser: QueueBrowser, topology: Topology, features: read
 function abbreviated(event: unknown): unknown {
   const data = (event as { data?: { arf?: unknown } } | null)?.data;
   if (typeof data?.arf !== 'string') return event;
-  const bytes = Math.floor((data.arf.length * 3) / 4);
+  const padding = data.arf.endsWith('==') ? 2 : data.arf.endsWith('=') ? 1 : 0;
+  const bytes = Math.floor((data.arf.length * 3) / 4) - padding;
   return { ...(event as object), data: { ...data, arf: `<${bytes} bytes of bzip2, base64; replay sends them unchanged>` } };
 }
 
