@@ -18,6 +18,12 @@ import { ArfParseError, parseArf, type ArfReport } from './arf-parser.ts';
 export const foremanArfPath = (upload: Pick<ArfUpload, 'cname' | 'policyId' | 'reportedAt'>): string =>
   `/api/v2/compliance/arf_reports/${encodeURIComponent(upload.cname)}/${upload.policyId}/${upload.reportedAt}`;
 
+/**
+ * Each delivery holds a whole upload (up to 85 MB as base64) and parsing is CPU-bound on one
+ * thread: a few at a time keep the core busy while Foreman answers, without holding dozens.
+ */
+export const OPENSCAP_MAX_PREFETCH = 4;
+
 export interface OpenscapSettings {
   readonly store: ArfStore;
   /** The smart-proxy's registered_proxy_url; Foreman finds the proxy by it (null: by the host). */
@@ -75,5 +81,5 @@ export function createOpenscapFeature(settings: OpenscapSettings): Feature<'open
         context.logger.error({ eventId: event.id, err: (error as Error).message }, 'ARF report delivered but not recorded in the store; Foreman cannot download it');
       });
     },
-  });
+  }, { maxPrefetch: OPENSCAP_MAX_PREFETCH });
 }

@@ -154,7 +154,8 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
 
   return {
     async start() {
-      handle = await options.consumer.consume(topology.workQueue(feature.name), inFlight.track(processDelivery), { prefetch: settings.prefetch });
+      const prefetch = Math.min(settings.prefetch, feature.maxPrefetch ?? settings.prefetch);
+      handle = await options.consumer.consume(topology.workQueue(feature.name), inFlight.track(processDelivery), { prefetch });
     },
     async close() {
       await handle?.cancel();

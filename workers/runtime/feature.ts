@@ -25,11 +25,13 @@ export type FeatureHandlers<F extends QueueFeature> = { readonly [T in BoundEven
 export interface Feature<F extends QueueFeature = QueueFeature> {
   readonly name: F;
   readonly handlers: FeatureHandlers<F>;
+  /** Caps the worker's prefetch for features whose messages are large or CPU-bound. */
+  readonly maxPrefetch?: number;
 }
 
 /** Any one feature, whichever it is (what the shared runtime takes). */
 export type AnyFeature = { [F in QueueFeature]: Feature<F> }[QueueFeature];
 
-export function defineFeature<F extends QueueFeature>(name: F, handlers: FeatureHandlers<F>): Feature<F> {
-  return { name, handlers };
+export function defineFeature<F extends QueueFeature>(name: F, handlers: FeatureHandlers<F>, options: { maxPrefetch?: number } = {}): Feature<F> {
+  return { name, handlers, ...(options.maxPrefetch === undefined ? {} : { maxPrefetch: options.maxPrefetch }) };
 }
