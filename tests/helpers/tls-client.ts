@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { CertFiles, TestPki } from './pki.ts';
 
@@ -27,7 +28,7 @@ export function tlsClient(pki: TestPki, client?: CertFiles, options: { maxVersio
       return { status: response.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers };
     },
     /** Any method, raw body and headers in, raw body out (ARF uploads and downloads). */
-    async raw(method: 'GET' | 'POST' | 'DELETE', url: string, options: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    async raw(method: 'GET' | 'POST' | 'DELETE', url: string, options: { headers?: Record<string, string>; body?: Buffer | Readable } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
       const response = await request(url, { method, dispatcher: agent, ...(options.headers ? { headers: options.headers } : {}), ...(options.body ? { body: options.body } : {}) });
       return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) };
     },

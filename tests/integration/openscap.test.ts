@@ -6,6 +6,7 @@
  * policy files are fetched once and then served from the cache.
  */
 import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +49,7 @@ t.teardown(async () => {
 });
 
 const SCAP_HEADERS = { 'content-type': 'text/xml', 'content-encoding': 'x-bzip2' };
-const upload = (policy: string | number, body: Buffer, headers: Record<string, string> = SCAP_HEADERS, client = host) =>
+const upload = (policy: string | number, body: Buffer | Readable, headers: Record<string, string> = SCAP_HEADERS, client = host) =>
   client.raw('POST', `${hub.ingressUrl}/compliance/arf/${policy}`, { headers, body });
 const arfPosts = () => foreman.requests.filter((r) => r.path.startsWith('/api/v2/compliance/arf_reports/'));
 const json = (body: Buffer): Record<string, unknown> => JSON.parse(body.toString('utf8')) as Record<string, unknown>;
@@ -83,6 +84,17 @@ for (const [index, fixture] of arfFixtures().entries()) {
     t.equal(posted.headers['content-type'], 'application/json');
   });
 }
+
+t.test('a chunked upload (no Content-Length) and one without Content-Type are taken too', async (t) => {
+  const fixture = arfFixtures().find((f) => f.name.includes('rhel7'));
+  if (!fixture) throw new Error('no ARF fixture');
+  const chunks = Array.from({ length: Math.ceil(fixture.bzip2.length / 10_000) }, (_, i) => fixture.bzip2.subarray(i * 10_000, (i + 1) * 10_000));
+  const chunked = await upload(80, Readable.from(chunks), SCAP_HEADERS);
+  t.equal(chunked.status, 202, 'chunked transfer encoding');
+  const unlabelled = await upload(81, fixture.bzip2, {});
+  t.equal(unlabelled.status, 202, 'no Content-Type, no Content-Encoding');
+  for (const policyId of [80, 81]) t.equal(((await postFor(policyId)).body as { digest: string }).digest, fixture.sha256, `policy ${policyId}: the bytes arrived intact`);
+});
 
 t.test('Foreman downloads the stored bzip2 file, renders it, and deletes it', async (t) => {
   const fixture = arfFixtures().find((f) => f.name.includes('rule-and-cpe')) ?? arfFixtures()[0];
