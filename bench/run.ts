@@ -3,23 +3,30 @@
  *
  *   ingress        hub ingress vs raw broker publishing and a no-op HTTP server
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
+ *   openscap       ARF uploads over mTLS into the ingress; one openscap worker draining them
  *
- * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration),
- * --window <n> (1000), --transport amqp091 (the only one so far; a column in the results so AMQP
- * 1.0 can join), --requests <n> (registration: 2000 sequential requests per path, after 300).
- * The broker is PROXYHUB_AMQP_URL, as for the hub itself.
+ * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
+ * for openscap), --window <n> (1000), --transport amqp091 (the only one so far; a column in the
+ * results so AMQP 1.0 can join), --requests <n> (registration: 2000 sequential requests per path,
+ * after 300), --reports <n> (openscap: 200 uploads drained by the worker), --prefetch <n>
+ * (openscap: the worker's PROXYHUB_WORKER_PREFETCH, which the feature caps; the hub's default when not given).
+ * The broker is PROXYHUB_AMQP_URL and Redis PROXYHUB_REDIS_URL, as for the hub itself.
  */
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
+import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
-import { transports, type BenchOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
+import { transports, type BenchOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
   'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
+  '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
+/** --connections when not given: 50 unless the benchmark says otherwise (openscap: the issue's 8 hosts). */
+const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8 };
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -38,6 +45,7 @@ interface ParsedArgs {
   readonly benchmark: string | undefined;
   readonly options: BenchOptions;
   readonly registration: RegistrationOptions;
+  readonly openscap: OpenscapOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -51,6 +59,8 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       window: { type: 'string' },
       transport: { type: 'string' },
       requests: { type: 'string' },
+      reports: { type: 'string' },
+      prefetch: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -58,14 +68,23 @@ function parseOptions(args: readonly string[]): ParsedArgs {
     transport: parseTransport(values.transport),
     durationSec: positiveNumber('duration', values.duration, 10),
     warmupSec: positiveNumber('warmup', values.warmup, 3),
-    connections: Math.round(positiveNumber('connections', values.connections, benchmark === 'registration' ? 20 : 50)),
+    connections: Math.round(positiveNumber('connections', values.connections, DEFAULT_CONNECTIONS[benchmark ?? ''] ?? 50)),
     rawWindow: Math.round(positiveNumber('window', values.window, 1000)),
     // The one setting shared with the hub; the bench passes it on to the hub it starts.
     amqpUrl: process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   };
   const { durationSec, warmupSec, connections, amqpUrl } = options;
   const requests = Math.round(positiveNumber('requests', values.requests, 2000));
-  return { benchmark, options, registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl } };
+  const reports = Math.round(positiveNumber('reports', values.reports, 200));
+  // The hub's own default unless given: the benchmark measures what an operator runs.
+  const prefetch = values.prefetch === undefined ? null : Math.round(positiveNumber('prefetch', values.prefetch, 1));
+  const redisUrl = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return {
+    benchmark,
+    options,
+    registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl },
+    openscap: { connections, warmupSec, durationSec, reports, prefetch, amqpUrl, redisUrl },
+  };
 }
 
 /** Runs one benchmark; a failure is one readable line (plus the hub's output, when the hub failed). */
@@ -92,6 +111,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('ingress', () => runIngressBench(parsed.options));
     case 'registration':
       return attempt('registration', () => runRegistrationBench(parsed.registration));
+    case 'openscap':
+      return attempt('openscap', () => runOpenscapBench(parsed.openscap));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

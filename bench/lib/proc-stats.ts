@@ -31,6 +31,12 @@ function readCpuTicks(pid: number): number | null {
   }
 }
 
+/** User + system CPU seconds a process (all its threads) has used so far, or null when it is gone. */
+export function cpuSecondsOf(pid: number): number | null {
+  const ticks = readCpuTicks(pid);
+  return ticks === null ? null : ticks / CLOCK_TICKS_PER_SEC;
+}
+
 function readMachineTicks(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const values = line.trim().split(/\s+/).slice(1).map(Number);

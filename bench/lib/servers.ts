@@ -1,6 +1,7 @@
 /** The servers under test, each in its own process: the no-op HTTP server, the hub's roles and the test Foreman. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function track(child: ChildProcess, url: string): ServerProcess {
+export function track(child: ChildProcess, url: string): ServerProcess {
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -47,7 +48,7 @@ function track(child: ChildProcess, url: string): ServerProcess {
 }
 
 /** Polls `ready` until it holds; fails early if the process exits. */
-async function waitReady(server: ServerProcess, child: ChildProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitReady(server: ServerProcess, child: ChildProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${server.output()}`);
@@ -97,6 +98,38 @@ export async function startHubIngress(prefix: string, amqpUrl: string, settings:
   const child = spawnHub('ingress', prefix, amqpUrl, { PROXYHUB_INGRESS_PORT: String(port), ...settings });
   const server = track(child, `http://127.0.0.1:${port}`);
   await waitHealthy(server, child, `${server.url}/healthz`);
+  return server;
+}
+
+/** PEM files for the hub's HTTPS listener: its certificate and key, and the CA clients' certificates chain to. */
+export interface HubTlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** `GET url` over HTTPS trusting `ca`, without a client certificate: true on a 200. */
+function httpsAnswers200(url: string, ca: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpsGet(url, { ca }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('error', () => resolve(false));
+    request.setTimeout(2000, () => request.destroy());
+  });
+}
+
+/**
+ * The hub's ingress over HTTPS, asking for client certificates issued by `tls.ca` (the
+ * smart-proxy's setting); ready once `GET /healthz`, which needs no certificate, answers 200.
+ */
+export async function startHubIngressTls(prefix: string, amqpUrl: string, tls: HubTlsFiles, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawnHub('ingress', prefix, amqpUrl, { PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_TLS_CERT: tls.cert, PROXYHUB_TLS_KEY: tls.key, PROXYHUB_TLS_CA: tls.ca, ...settings });
+  const server = track(child, `https://127.0.0.1:${port}`);
+  const ca = readFileSync(tls.ca);
+  await waitReady(server, child, `${server.url}/healthz answering 200`, () => httpsAnswers200(`${server.url}/healthz`, ca));
   return server;
 }
 

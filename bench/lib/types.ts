@@ -1,6 +1,8 @@
 /** The shapes the benchmarks pass between their phases and write to results/<benchmark>.json. */
+import type { UploadResult } from './arf-load.ts';
 import type { LoadResult } from './load.ts';
 import type { SequentialResult } from './sequential.ts';
+import type { DrainResult } from './worker-drain.ts';
 
 export const transports = ['amqp091'] as const;
 export type Transport = (typeof transports)[number];
@@ -114,5 +116,63 @@ export interface RegistrationBenchResults {
   readonly foremanReceived: number | null;
   /** Messages left in the RPC request queue when it was deleted: 0 after a clean run. */
   readonly rpcQueueHeld: Readonly<Record<string, number>>;
+  readonly machineBusyBeforePercent: number;
+}
+
+/** `npm run bench -- openscap`: its settings (run.ts). */
+export interface OpenscapOptions {
+  /** mTLS upload clients, one keep-alive connection each, one upload at a time. */
+  readonly connections: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  /** Uploads queued for the worker phase. */
+  readonly reports: number;
+  /** PROXYHUB_WORKER_PREFETCH for the worker; null: the hub's default. The openscap feature caps it. */
+  readonly prefetch: number | null;
+  readonly amqpUrl: string;
+  readonly redisUrl: string;
+}
+
+export interface OpenscapIngressResult {
+  readonly load: UploadResult;
+  readonly cpu: PhaseCpu | null;
+  /** Peak VmRSS of the ingress over the measured window, sampled every 200 ms. */
+  readonly rssPeakMiB: number | null;
+  /** Uploads purged from the work queue while this phase ran (nothing consumes them). */
+  readonly purged: number;
+}
+
+export interface OpenscapWorkerResult {
+  readonly drain: Omit<DrainResult, 'watch'>;
+  readonly cpu: PhaseCpu | null;
+  readonly prefetch: number;
+  /** The work queue's depth when the worker started: `reports` when the pre-fill went right. */
+  readonly queuedBefore: number | null;
+  /** Decompressed XML the worker parsed after its RSS baseline (the reports the growth is over). */
+  readonly xmlMiBMeasured: number;
+  /** Reports that did not carry the fixture's metrics and log count (must be none). */
+  readonly wrongReports: readonly string[];
+}
+
+export interface OpenscapBenchResults {
+  readonly benchmark: 'openscap';
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: Omit<OpenscapOptions, 'redisUrl' | 'prefetch'> & {
+    readonly fixture: string;
+    readonly fixtureBytes: number;
+    readonly xmlBytes: number;
+    /** The prefetch the worker consumes with: the setting, capped by the openscap feature. */
+    readonly prefetch: number;
+    /** Reports delivered before the worker's RSS baseline: its first prefetch wave plus a few. */
+    readonly warmupReports: number;
+  };
+  readonly ingress: OpenscapIngressResult;
+  readonly worker: OpenscapWorkerResult;
+  /** smart_proxy_openscap on this machine, for comparison (from the issue). */
+  readonly reference: { readonly uploadsPerSec: number; readonly p99Ms: number; readonly cpuMsPerReport: number };
+  readonly targets: { readonly uploadsPerSec: number; readonly p99Ms: number; readonly reportsPerCoreSec: number; readonly rssGrowthMiB: number };
+  /** What the prefix's queues held when deleted, and the Redis dedup keys removed. */
+  readonly cleanup: { readonly queuesHeld: Readonly<Record<string, number>>; readonly redisKeysRemoved: number | null };
   readonly machineBusyBeforePercent: number;
 }

@@ -1,0 +1,76 @@
+/**
+ * Starts bench/arf-client.ts (mTLS ARF uploads, one keep-alive connection per client) as a child
+ * process and turns its JSON lines into a promise, as load.ts does for autocannon.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LatencySummary } from './sequential.ts';
+
+export interface UploadSpec {
+  readonly url: string;
+  /** PEM files: the CA the server certificate chains to, and the client's certificate and key. */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The bzip2 ARF body, read once. */
+  readonly bodyFile: string;
+  /** Clients, each with one keep-alive connection and one request at a time. */
+  readonly connections: number;
+  /** Timed run: warm-up, then measured seconds. */
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  /** Count run instead (pre-filling a queue): until this many uploads were accepted (202), refusals sent again. */
+  readonly count?: number;
+}
+
+export interface UploadResult {
+  readonly durationSec: number;
+  /** 202 answers completed inside the measured window (or all of a count run). */
+  readonly accepted: number;
+  readonly acceptedPerSec: number;
+  /** Every answer completed in the window, whatever its status. */
+  readonly answered: number;
+  readonly statusCodes: Readonly<Record<string, number>>;
+  /** Requests that got no HTTP answer (reset, TLS failure, timeout). */
+  readonly errors: number;
+  readonly firstError: string | null;
+  /** First non-202 answer, status and body start, to tell a 503 from a 403. */
+  readonly firstRejection: string | null;
+  /** Request start → whole answer read, of the answers completed in the window (µs resolution). */
+  readonly latency: LatencySummary;
+  /** TLS connections the clients opened over the whole run: `connections` when keep-alive held. */
+  readonly connectionsOpened: number;
+  readonly clientCpuPercent: number;
+}
+
+const CLIENT = fileURLToPath(new URL('../arf-client.ts', import.meta.url));
+
+/**
+ * Runs the uploads; `onMeasuring` fires when the measured window starts (with the client's pid),
+ * `onProgress` with the uploads answered so far in a count run.
+ */
+export function runUploads(spec: UploadSpec, hooks: { onMeasuring?: (clientPid: number) => void; onProgress?: (answered: number) => void } = {}): Promise<UploadResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  return new Promise((resolve, reject) => {
+    let result: UploadResult | undefined;
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let message: { event?: string; result?: UploadResult; answered?: number };
+      try {
+        message = JSON.parse(line) as typeof message;
+      } catch {
+        return; // not ours
+      }
+      if (message.event === 'measuring') hooks.onMeasuring?.(child.pid ?? 0);
+      if (message.event === 'progress' && message.answered !== undefined) hooks.onProgress?.(message.answered);
+      if (message.event === 'result') result = message.result;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`ARF upload client exited with ${code} before reporting: ${stderr.join('').trim()}`));
+    });
+  });
+}
