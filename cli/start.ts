@@ -2,6 +2,7 @@
  * `proxyhub start`: the composition root. It reads the config, refuses an unsafe deployment,
  * builds each role, listens, and closes everything in reverse order on SIGTERM/SIGINT.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createTopology, queueFeatures } from '../contracts/topology.ts';
@@ -10,6 +11,12 @@ import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/role
 import type { Config } from '../hub/config/schema.ts';
 import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
 import { AmqpRpcClient } from '../hub/bus/amqp-rpc-client.ts';
+import { AmqpStreamReader } from '../hub/bus/amqp-stream-reader.ts';
+import { createAnnouncer } from '../hub/bus/capability-announcer.ts';
+import type { TopologyScope } from '../hub/bus/declare-topology.ts';
+import type { StreamReaderFactory } from '../hub/bus/transport.ts';
+import { createCapabilityService } from '../hub/control/capability-service.ts';
+import { announcementsFor } from '../workers/capabilities.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
@@ -24,6 +31,16 @@ export interface RunningHub {
   readonly ingressUrl?: string;
   readonly controlUrl?: string;
   close(): Promise<void>;
+}
+
+/** Reads the capabilities stream on its own connection (one per reader). */
+export function capabilityStreamFactory(config: Config, scope: TopologyScope, logger: Logger, name: string): StreamReaderFactory {
+  const topology = createTopology(config.prefix);
+  return ({ from, onEntry }) => new AmqpStreamReader({ url: config.amqpUrl, name, topology, scope, logger, queue: topology.capabilitiesStream, from, onEntry });
+}
+
+function roleNames(roles: RoleSet): string[] {
+  return [...(roles.ingress ? ['ingress'] : []), ...(roles.control ? ['control'] : []), ...roles.workers.map((feature) => `worker:${feature}`)];
 }
 
 async function listen(app: FastifyInstance, listener: { host: string; port: number }): Promise<string> {
@@ -54,7 +71,20 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl });
+      // The registry is current before the listener opens: a restarted control answers right at once.
+      const capabilities = createCapabilityService({
+        openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
+        publisher,
+        exchange: topology.capabilitiesExchange,
+        readerId: `${instanceId}-${randomUUID().slice(0, 8)}`,
+        logger: logger.child({ component: 'capabilities' }),
+        publishChanges: true,
+      });
+      await capabilities.start();
+      closers.push({ name: 'capability registry', close: () => capabilities.close() });
+      const { startForemanPush } = await import('./foreman-push.ts');
+      startForemanPush(config, capabilities, logger, closers);
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, capabilities, expectedFeatures: config.features });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
@@ -66,6 +96,15 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });
     }
+    // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
+    // the workers spend their grace period finishing in-flight work.
+    const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
+    await announcer.update({
+      features: announcementsFor(roles.workers, { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl }),
+      urls: { ...(result.ingressUrl === undefined ? {} : { ingress: result.ingressUrl }), ...(result.controlUrl === undefined ? {} : { control: result.controlUrl }) },
+    });
+    await announcer.start();
+    closers.push({ name: 'capability announcer', close: () => announcer.close() });
   } catch (error) {
     await closeAll();
     throw error;

@@ -9,6 +9,9 @@ import { listenerOptions } from '../http/fastify-options.ts';
 import { registerGuards } from '../http/guards.ts';
 import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
+import type { SmartProxyFeature } from '../../contracts/capabilities.ts';
+import { capabilityRoutes } from './capability-routes.ts';
+import type { CapabilityService } from './capability-service.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
 
@@ -20,6 +23,9 @@ export interface ControlDependencies {
   readonly http: HttpSettings;
   /** The smart-proxy's template_url, which Foreman reads from the proxy it registered. */
   readonly templateUrl: string | undefined;
+  readonly capabilities: CapabilityService;
+  /** Features expected to run (`PROXYHUB_FEATURES`): `failed` in `/v2/features` while none does. */
+  readonly expectedFeatures: readonly SmartProxyFeature[];
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -30,10 +36,9 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'control', broker: state });
   });
-  // Open, as the smart-proxy's root module: Foreman reads it before it trusts anything.
-  app.get('/version', () => ({ version: deps.version, modules: {} }));
   // Foreman's ProxyAPI::Template asks the registered (control) URL; the answer is configuration.
   app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
+  await app.register(capabilityRoutes, { service: deps.capabilities, expected: deps.expectedFeatures, tls: deps.http.tls, version: deps.version });
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   return app;
 }

@@ -123,6 +123,7 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
       }
     }
     for (const feature of rpcFeatures) await channel.deleteQueue(topology.rpcQueue(feature));
-    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange]) await channel.deleteExchange(exchange);
+    await channel.deleteQueue(topology.capabilitiesStream);
+    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange]) await channel.deleteExchange(exchange);
   });
 }
