@@ -6,7 +6,7 @@
 import type { Logger } from '../hub/bus/logger.ts';
 import type { Config } from '../hub/config/schema.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
-import { createRefresher, refreshOnFeatureChanges } from '../hub/control/foreman-refresh.ts';
+import { createRefresher, leadsControlReplicas, refreshOnFeatureChanges } from '../hub/control/foreman-refresh.ts';
 import { foremanDigest } from '../hub/control/smart-proxy-features.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
@@ -16,7 +16,7 @@ export function refreshPath(proxyId: number): string {
 }
 
 /** Starts pushing feature changes to Foreman, when a proxy id is configured. */
-export function startForemanPush(config: Config, service: CapabilityService, logger: Logger, closers: Closer[]): void {
+export function startForemanPush(config: Config, service: CapabilityService, selfId: string, logger: Logger, closers: Closer[]): void {
   const { proxyId, url } = config.foreman;
   if (proxyId === undefined || url === undefined) {
     logger.info('PROXYHUB_FOREMAN_PROXY_ID not set: Foreman learns about feature changes only when someone refreshes the proxy');
@@ -33,7 +33,7 @@ export function startForemanPush(config: Config, service: CapabilityService, log
       return { status: answer.status, body: answer.body.toString('utf8') };
     },
   });
-  const unsubscribe = refreshOnFeatureChanges(service, () => foremanDigest(service.features()), refresher);
+  const unsubscribe = refreshOnFeatureChanges(service, () => foremanDigest(service.features()), refresher, () => leadsControlReplicas(selfId, service.instances()));
   closers.push({
     name: 'foreman refresh',
     close: async () => {

@@ -23,7 +23,7 @@ const refuse = (): never => {
 };
 const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: refuse, close: async () => undefined };
 const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse };
-const planningCapabilities: CapabilityService = { start: refuse, features: refuse, snapshot: refuse, eventIdOf: refuse, lastSeq: refuse, changesAfter: refuse, subscribe: refuse, close: async () => undefined };
+const planningCapabilities: CapabilityService = { start: refuse, features: refuse, snapshot: refuse, eventIdOf: refuse, lastSeq: refuse, changesAfter: refuse, subscribe: refuse, instances: refuse, subscribeInstances: refuse, close: async () => undefined };
 const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {

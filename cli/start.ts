@@ -51,6 +51,8 @@ async function listen(app: FastifyInstance, listener: { host: string; port: numb
 export async function startHub(config: Config, roles: RoleSet, logger: Logger): Promise<RunningHub> {
   const topology = createTopology(config.prefix);
   const instanceId = `${hostname()}-${process.pid}`;
+  // Unique even for several hubs in one process (tests): the registry keys instances by it.
+  const capabilityId = `${instanceId}-${randomUUID().slice(0, 6)}`;
   const closers: Closer[] = [];
   const retryDelaysMs = Object.fromEntries(roles.workers.map((feature) => [feature, config.worker.retryDelaysMs]));
   const scope = { features: queueFeatures, retryDelaysMs };
@@ -76,14 +78,14 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
         openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
         publisher,
         exchange: topology.capabilitiesExchange,
-        readerId: `${instanceId}-${randomUUID().slice(0, 8)}`,
+        readerId: capabilityId,
         logger: logger.child({ component: 'capabilities' }),
         publishChanges: true,
       });
       await capabilities.start();
       closers.push({ name: 'capability registry', close: () => capabilities.close() });
       const { startForemanPush } = await import('./foreman-push.ts');
-      startForemanPush(config, capabilities, logger, closers);
+      startForemanPush(config, capabilities, capabilityId, logger, closers);
       const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, capabilities, expectedFeatures: config.features });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
@@ -98,7 +100,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     }
     // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
     // the workers spend their grace period finishing in-flight work.
-    const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
+    const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId: capabilityId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
     await announcer.update({
       features: announcementsFor(roles.workers, { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl }),
       urls: { ...(result.ingressUrl === undefined ? {} : { ingress: result.ingressUrl }), ...(result.controlUrl === undefined ? {} : { control: result.controlUrl }) },

@@ -13,7 +13,7 @@ import type { CapabilitySnapshot } from '../../contracts/http/capabilities.ts';
 import { decodeEvent, encodeEvent } from '../bus/event-codec.ts';
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher, StreamReader, StreamReaderFactory } from '../bus/transport.ts';
-import { CapabilityRegistry, type RegistryChange } from './capability-registry.ts';
+import { CapabilityRegistry, type InstanceRecord, type RegistryChange } from './capability-registry.ts';
 
 export interface CapabilityServiceOptions {
   readonly openStream: StreamReaderFactory;
@@ -46,6 +46,10 @@ export interface CapabilityService {
   /** Changes after an SSE id, or undefined when that id is not from this process or too old. */
   changesAfter(lastEventId: string): ChangeRecord[] | undefined;
   subscribe(listener: (record: ChangeRecord) => void): () => void;
+  /** Live instances, sorted by id. */
+  instances(): InstanceRecord[];
+  /** Called whenever an instance appears or goes (after the replay). */
+  subscribeInstances(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,8 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
   const epoch = randomUUID().slice(0, 8);
   const changeLog: ChangeRecord[] = [];
   const listeners = new Set<(record: ChangeRecord) => void>();
+  const instanceListeners = new Set<() => void>();
+  let instanceKey = '';
   let seq = 0;
   let synced = false;
   let markerSeen: (() => void) | undefined;
@@ -77,6 +83,11 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
 
   function emit(changes: readonly RegistryChange[]): void {
     if (!synced) return;
+    const key = registry.instances().map((record) => record.announcement.instanceId).join('\n');
+    if (key !== instanceKey) {
+      instanceKey = key;
+      for (const listener of instanceListeners) listener();
+    }
     for (const change of changes) {
       seq += 1;
       const record: ChangeRecord = { seq, eventId: changeEventId(change), change: change.change };
@@ -133,6 +144,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       if (!(await marker)) log.warn('capability replay did not reach its marker in time; serving what was read');
       registry.expire(Date.now());
       synced = true;
+      instanceKey = registry.instances().map((record) => record.announcement.instanceId).join('\n');
       sweeper = setInterval(() => emit(registry.expire(Date.now())), SWEEP_INTERVAL_MS);
       sweeper.unref();
     },
@@ -162,9 +174,15 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    instances: () => registry.instances(),
+    subscribeInstances(listener) {
+      instanceListeners.add(listener);
+      return () => instanceListeners.delete(listener);
+    },
     async close() {
       clearInterval(sweeper);
       listeners.clear();
+      instanceListeners.clear();
       await reader?.close();
     },
   };

@@ -110,17 +110,42 @@ export function createRefresher(options: RefresherOptions): Refresher {
   };
 }
 
+/** What the push watches: feature changes, and instances coming and going (leadership). */
+export interface RefreshSource {
+  subscribe(listener: () => void): () => void;
+  subscribeInstances(listener: () => void): () => void;
+}
+
 /**
- * Triggers the refresher whenever what Foreman stores changes, and once after start: changes
- * made while no control process ran would otherwise never reach Foreman.
+ * Triggers the refresher whenever what Foreman stores changes, while this replica leads; and once
+ * when it starts or takes over the lead, because changes made while no leading control ran would
+ * otherwise never reach Foreman. One leader, so several replicas send one refresh per burst.
  */
-export function refreshOnFeatureChanges(service: { subscribe(listener: () => void): () => void }, digest: () => string, refresher: Refresher): () => void {
+export function refreshOnFeatureChanges(source: RefreshSource, digest: () => string, refresher: Refresher, isLeader: () => boolean): () => void {
   let last = digest();
-  refresher.trigger();
-  return service.subscribe(() => {
+  let leading = isLeader();
+  if (leading) refresher.trigger();
+  const offFeatures = source.subscribe(() => {
     const next = digest();
     if (next === last) return;
     last = next;
-    refresher.trigger();
+    if (isLeader()) refresher.trigger();
   });
+  const offInstances = source.subscribeInstances(() => {
+    const now = isLeader();
+    if (now && !leading) refresher.trigger();
+    leading = now;
+  });
+  return () => {
+    offFeatures();
+    offInstances();
+  };
+}
+
+/**
+ * The leading control replica: the live control instance with the smallest id, or this one while
+ * none with a smaller id is live. Every replica sees the same instances, so they agree.
+ */
+export function leadsControlReplicas(selfId: string, instances: ReadonlyArray<{ readonly announcement: { readonly instanceId: string; readonly roles: readonly string[] } }>): boolean {
+  return !instances.some((record) => record.announcement.roles.includes('control') && record.announcement.instanceId < selfId);
 }

@@ -119,3 +119,44 @@ t.test('/v2/features has the smart-proxy shape, running, failed and disabled ali
   t.strictSame(body.dynflow, { http_enabled: false, https_enabled: false, settings: {}, state: 'disabled', capabilities: [] });
   t.strictSame((await getJson(`${hub.controlUrl}/version`)).body, { version: (await getJson(`${hub.controlUrl}/version`)).body.version, modules: { reports: '0.1.0' } });
 });
+
+t.test('two control replicas: one refresh per burst; the survivor takes over the push', async (t) => {
+  const foreman = new TestForeman();
+  await foreman.start();
+  const prefix = testPrefix();
+  const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
+  const first = await startTestHub(config, 'control');
+  const second = await startTestHub(config, 'control');
+  foreman.smartProxies.set(PROXY_ID, { url: first.controlUrl as string, features: {} });
+  const hubs = new Set([first, second]);
+  const children: Array<{ stop(signal?: NodeJS.Signals): Promise<number | null> }> = [];
+  t.teardown(async () => {
+    for (const child of children) await child.stop('SIGKILL');
+    for (const hub of hubs) await hub.close();
+    await foreman.stop();
+    await deleteTopology(prefix);
+  });
+  // Both may believe they lead until they have heard of each other: let the start settle.
+  await waitFor(() => foreman.refreshes().length >= 1, { what: 'the refresh after start' });
+  await holdsFor(() => true, 1500);
+  const settled = foreman.refreshes().length;
+
+  const worker = await spawnHub(config, 'worker:registration');
+  children.push(worker);
+  await waitFor(() => foreman.refreshes().length === settled + 1, { what: 'one refresh for the new worker' });
+  t.ok(await holdsFor(() => foreman.refreshes().length === settled + 1, 1500), 'one refresh, not one per replica');
+
+  // The leader is the live control instance with the smallest id; stop it.
+  const snapshot = await getJson(`${first.controlUrl}/capabilities`);
+  const controls = (snapshot.body.instances as Array<{ instanceId: string; roles: string[]; urls: { control?: string } }>).filter((i) => i.roles.includes('control')).sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  t.equal(controls.length, 2);
+  const leader = controls[0]?.urls.control === first.controlUrl ? first : second;
+  const survivor = leader === first ? second : first;
+  foreman.smartProxies.set(PROXY_ID, { url: survivor.controlUrl as string, features: {} });
+  await leader.close();
+  hubs.delete(leader);
+  await waitFor(() => foreman.refreshes().length === settled + 2, { what: 'the survivor refreshing once as it takes over' });
+  await worker.stop('SIGTERM');
+  await waitFor(() => foreman.refreshes().length === settled + 3, { what: 'the survivor pushing the next change' });
+  t.ok(await holdsFor(() => foreman.refreshes().length === settled + 3, 1500));
+});
