@@ -3,6 +3,7 @@
  *
  *   ingress        hub ingress vs raw broker publishing and a no-op HTTP server
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
+ *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration),
  * --window <n> (1000), --transport amqp091 (the only one so far; a column in the results so AMQP
@@ -11,12 +12,14 @@
  */
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
+import { runCapabilitiesBench } from './capabilities.ts';
 import { runRegistrationBench } from './registration.ts';
-import { transports, type BenchOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
+import { transports, type BenchOptions, type CapabilitiesOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
   'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
+  '       npm run bench -- capabilities [--cycles 200]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
@@ -38,6 +41,7 @@ interface ParsedArgs {
   readonly benchmark: string | undefined;
   readonly options: BenchOptions;
   readonly registration: RegistrationOptions;
+  readonly capabilities: CapabilitiesOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -51,6 +55,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       window: { type: 'string' },
       transport: { type: 'string' },
       requests: { type: 'string' },
+      cycles: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -65,7 +70,8 @@ function parseOptions(args: readonly string[]): ParsedArgs {
   };
   const { durationSec, warmupSec, connections, amqpUrl } = options;
   const requests = Math.round(positiveNumber('requests', values.requests, 2000));
-  return { benchmark, options, registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl } };
+  const cycles = Math.round(positiveNumber('cycles', values.cycles, 200));
+  return { benchmark, options, registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl }, capabilities: { cycles, amqpUrl } };
 }
 
 /** Runs one benchmark; a failure is one readable line (plus the hub's output, when the hub failed). */
@@ -92,6 +98,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('ingress', () => runIngressBench(parsed.options));
     case 'registration':
       return attempt('registration', () => runRegistrationBench(parsed.registration));
+    case 'capabilities':
+      return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

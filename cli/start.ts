@@ -125,21 +125,25 @@ export async function runStart(roleSpec: string): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  const hub = await startHub(config, roles, logger);
-  // What this process is, in the same words as `proxyhub config check` prints.
-  logger.info({ plan: (await describePlan(config, roles)).split('\n') }, 'deployment plan');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info({ signal }, 'shutting down');
-      const deadline = setTimeout(() => {
-        logger.error('shutdown deadline passed; exiting');
-        process.exit(1);
-      }, config.worker.shutdownGraceMs + 5000);
-      deadline.unref();
-      void hub.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Listening for signals before anything starts: a SIGTERM that arrives while the process is
+  // still starting (it may already have announced itself) must still withdraw and close it, not
+  // kill it with the default action.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const hub = await startHub(config, roles, logger);
+  const signal = await Promise.race([stopRequested, describePlan(config, roles).then((plan) => {
+    // What this process is, in the same words as `proxyhub config check` prints.
+    logger.info({ plan: plan.split('\n') }, 'deployment plan');
+    return stopRequested;
+  })]);
+  logger.info({ signal }, 'shutting down');
+  const deadline = setTimeout(() => {
+    logger.error('shutdown deadline passed; exiting');
+    process.exit(1);
+  }, config.worker.shutdownGraceMs + 5000);
+  deadline.unref();
+  await hub.close();
   return 0;
 }

@@ -1,6 +1,6 @@
 /** The shapes the benchmarks pass between their phases and write to results/<benchmark>.json. */
 import type { LoadResult } from './load.ts';
-import type { SequentialResult } from './sequential.ts';
+import type { LatencySummary, SequentialResult } from './sequential.ts';
 
 export const transports = ['amqp091'] as const;
 export type Transport = (typeof transports)[number];
@@ -114,5 +114,28 @@ export interface RegistrationBenchResults {
   readonly foremanReceived: number | null;
   /** Messages left in the RPC request queue when it was deleted: 0 after a clean run. */
   readonly rpcQueueHeld: Readonly<Record<string, number>>;
+  readonly machineBusyBeforePercent: number;
+}
+
+/** `npm run bench -- capabilities`: its settings (run.ts) and what it writes to results/capabilities.json. */
+export interface CapabilitiesOptions {
+  /** Worker start/stop cycles. */
+  readonly cycles: number;
+  readonly amqpUrl: string;
+}
+
+/** One propagation path, measured once per cycle. */
+export interface PropagationResult {
+  readonly path: 'announced → SSE up' | 'withdrawn → SSE down' | 'SIGTERM → SSE down' | 'spawn → SSE up';
+  readonly latency: LatencySummary;
+}
+
+export interface CapabilitiesBenchResults {
+  readonly benchmark: 'capabilities';
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: CapabilitiesOptions & { readonly workerRole: string; readonly heartbeatMs: number };
+  readonly paths: readonly PropagationResult[];
+  readonly targets: { readonly p99Ms: number };
   readonly machineBusyBeforePercent: number;
 }
