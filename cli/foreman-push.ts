@@ -7,7 +7,7 @@ import type { Logger } from '../hub/bus/logger.ts';
 import type { Config } from '../hub/config/schema.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import { createRefresher, leadsControlReplicas, refreshOnFeatureChanges } from '../hub/control/foreman-refresh.ts';
-import { foremanDigest } from '../hub/control/smart-proxy-features.ts';
+import { foremanDigest, runningFeatures } from '../hub/control/smart-proxy-features.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
 
@@ -28,6 +28,10 @@ export function startForemanPush(config: Config, service: CapabilityService, sel
   const refresher = createRefresher({
     debounceMs: config.capabilities.refreshDebounceMs,
     logger: log,
+    // With no running feature Foreman refuses the refresh ("No features found"), and by our
+    // reading of associate_features (`.clear` on a dependent: :destroy association) it deletes
+    // the features it stored on the way: Foreman keeps the last good state instead.
+    ready: () => runningFeatures(service.features()).length > 0,
     call: async () => {
       const answer = await client.forward({ method: 'PUT', path: refreshPath(proxyId), query: [], headers: { accept: 'application/json,version=2', 'content-type': 'application/json', ...authorization }, body: Buffer.from('{}'), timeoutMs: config.foreman.timeoutMs });
       return { status: answer.status, body: answer.body.toString('utf8') };

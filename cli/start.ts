@@ -15,7 +15,7 @@ import { AmqpStreamReader } from '../hub/bus/amqp-stream-reader.ts';
 import { createAnnouncer } from '../hub/bus/capability-announcer.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import type { StreamReaderFactory } from '../hub/bus/transport.ts';
-import { createCapabilityService } from '../hub/control/capability-service.ts';
+import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
 import { announcementsFor } from '../workers/capabilities.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
@@ -43,6 +43,14 @@ function roleNames(roles: RoleSet): string[] {
   return [...(roles.ingress ? ['ingress'] : []), ...(roles.control ? ['control'] : []), ...roles.workers.map((feature) => `worker:${feature}`)];
 }
 
+/** Waits (a bounded time: the broker may be slow) until the registry has heard of `instanceId`. */
+async function untilSeen(registry: CapabilityService, instanceId: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline && !registry.instances().some((record) => record.announcement.instanceId === instanceId)) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 async function listen(app: FastifyInstance, listener: { host: string; port: number }): Promise<string> {
   return app.listen({ host: listener.host, port: listener.port });
 }
@@ -58,6 +66,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   const scope = { features: queueFeatures, retryDelaysMs };
   const publisher = new AmqpPublisher({ url: config.amqpUrl, name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
   const result: { ingressUrl?: string; controlUrl?: string } = {};
+  let controlRegistry: CapabilityService | undefined;
   const http = httpSettingsFrom(config);
   const closeAll = async (): Promise<void> => {
     for (const closer of closers.reverse()) {
@@ -83,6 +92,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
         publishChanges: true,
       });
       await capabilities.start();
+      controlRegistry = capabilities;
       closers.push({ name: 'capability registry', close: () => capabilities.close() });
       const { startForemanPush } = await import('./foreman-push.ts');
       startForemanPush(config, capabilities, capabilityId, logger, closers);
@@ -107,6 +117,8 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     });
     await announcer.start();
     closers.push({ name: 'capability announcer', close: () => announcer.close() });
+    // A process with control and workers reports itself started once its own features show.
+    if (controlRegistry) await untilSeen(controlRegistry, capabilityId);
   } catch (error) {
     await closeAll();
     throw error;

@@ -65,6 +65,7 @@ export class AmqpStreamReader implements StreamReader {
     channel.on('close', () => {
       if (this.#channel !== channel || this.#state === 'closed') return;
       this.#channel = undefined;
+      this.#state = 'down';
       // A channel closed under a live connection (for example the stream was deleted): try again.
       setTimeout(() => void this.#setup(model).catch((error: unknown) => this.#options.logger.warn({ err: String(error) }, 'stream re-subscribe failed')), 1000).unref();
     });

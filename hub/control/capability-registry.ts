@@ -73,6 +73,16 @@ export class CapabilityRegistry {
     return changes;
   }
 
+  /**
+   * After a time in which no heartbeat could have been heard (the reader was cut off from the
+   * broker), every instance gets a full expiry window again instead of being expired for the gap.
+   */
+  extendAll(now: number): void {
+    for (const [id, record] of this.#instances) {
+      this.#instances.set(id, { ...record, expiresAt: Math.max(record.expiresAt, expiryOf(record.announcement, now)) });
+    }
+  }
+
   instances(): InstanceRecord[] {
     return [...this.#instances.values()].sort((a, b) => a.announcement.instanceId.localeCompare(b.announcement.instanceId));
   }

@@ -145,7 +145,20 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       registry.expire(Date.now());
       synced = true;
       instanceKey = registry.instances().map((record) => record.announcement.instanceId).join('\n');
-      sweeper = setInterval(() => emit(registry.expire(Date.now())), SWEEP_INTERVAL_MS);
+      let blind = false;
+      sweeper = setInterval(() => {
+        // Cut off from the broker, silence proves nothing: expire nobody for the gap, and give
+        // everyone a fresh window once heartbeats can be heard again.
+        if (reader?.state !== 'ready') {
+          blind = true;
+          return;
+        }
+        if (blind) {
+          blind = false;
+          registry.extendAll(Date.now());
+        }
+        emit(registry.expire(Date.now()));
+      }, SWEEP_INTERVAL_MS);
       sweeper.unref();
     },
     features: () => registry.features(),

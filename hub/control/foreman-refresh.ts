@@ -19,6 +19,11 @@ export interface RefresherOptions {
   readonly debounceMs: number;
   /** Longest a steady stream of changes can postpone the call. @defaultValue 5 × debounceMs */
   readonly maxWaitMs?: number;
+  /**
+   * Checked when the call is due: when false the call is skipped, and the next trigger tries
+   * again. @defaultValue always true
+   */
+  readonly ready?: () => boolean;
   /** Pauses between attempts while Foreman fails; the last one repeats. */
   readonly retryDelaysMs?: readonly number[];
   readonly logger: Logger;
@@ -57,6 +62,10 @@ export function createRefresher(options: RefresherOptions): Refresher {
   async function run(): Promise<void> {
     timer = undefined;
     firstTriggerAt = undefined;
+    if (options.ready && !options.ready()) {
+      log.info('nothing to tell Foreman now; refresh skipped');
+      return;
+    }
     running = true;
     dirty = false;
     let retry = false;

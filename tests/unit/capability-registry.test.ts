@@ -87,3 +87,11 @@ t.test('announcements every worker feature makes satisfy the event contract', as
   t.ok(capabilityAnnouncedV1.data.safeParse(announcement).success);
   t.strictSame(announcement.features.map((f) => f.name), ['facts', 'registration', 'reports', 'templates']);
 });
+
+t.test('after the registry was cut off, instances get a fresh window instead of expiring for the gap', async (t) => {
+  const registry = new CapabilityRegistry();
+  registry.announce(makeAnnouncement(), 0, 'e1');
+  registry.extendAll(10_000);
+  t.strictSame(registry.expire(12_999), [], 'within a full window after reconnecting');
+  t.equal(registry.expire(13_000).length, 1, 'then expired as usual');
+});

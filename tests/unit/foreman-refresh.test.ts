@@ -65,3 +65,15 @@ t.test('a steady stream of changes cannot postpone the call forever', async (t) 
   clearInterval(ticker);
   t.pass('called');
 });
+
+t.test('nothing is sent while there is nothing to tell; the next trigger sends', async (t) => {
+  const foreman = recorder([]);
+  let ready = false;
+  const refresher = createRefresher({ call: foreman.call, debounceMs: 10, ready: () => ready, logger });
+  t.teardown(() => refresher.close());
+  refresher.trigger();
+  t.ok(await holdsFor(() => foreman.calls.length === 0, 200), 'skipped');
+  ready = true;
+  refresher.trigger();
+  await waitFor(() => foreman.calls.length === 1);
+});
