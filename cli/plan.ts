@@ -80,7 +80,7 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   ];
   if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
   if (roles.control) {
-    lines.push(...listenerLines('control', config.control, config, tables.control, broker));
+    lines.push(...listenerLines('control', config.control, config, tables.control, config.foreman.proxyId === undefined ? broker : `${broker}, ${foreman} for the refresh push`));
     const push = config.foreman.proxyId === undefined
       ? 'off (PROXYHUB_FOREMAN_PROXY_ID unset: Foreman sees changes only when someone refreshes the proxy)'
       : `PUT ${config.foreman.url ?? '(Foreman URL not set)'}/api/v2/smart_proxies/${config.foreman.proxyId}/refresh ${config.foreman.apiUser ? `as ${config.foreman.apiUser}` : 'with the client certificate only'}, ${config.capabilities.refreshDebounceMs} ms after the last change`;

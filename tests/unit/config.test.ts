@@ -206,3 +206,11 @@ t.test('capability settings: expected features, heartbeat bound, Foreman refresh
   t.throws(() => loadConfig(makeEnv({ PROXYHUB_FEATURES: 'facts' })), /features\.0 \(PROXYHUB_FEATURES\)/, 'facts is not a smart-proxy feature');
   t.throws(() => loadConfig(makeEnv({ PROXYHUB_HEARTBEAT_MS: '5000' })), /PROXYHUB_HEARTBEAT_MS/, 'a heartbeat that would put expiry past 10 s is refused');
 });
+
+t.test('Foreman API credentials for the refresh push come in pairs and never to an ingress', async (t) => {
+  const control = parseRoles('control');
+  t.match(deploymentProblems(makeConfig({ foreman: { url: 'https://foreman.example.com', apiUser: 'admin' } }), control), [/PROXYHUB_FOREMAN_API_USER and PROXYHUB_FOREMAN_API_TOKEN must be set together/]);
+  t.strictSame(deploymentProblems(makeConfig({ foreman: { url: 'https://foreman.example.com', proxyId: 1, apiUser: 'admin', apiToken: 'token' } }), control), []);
+  const ingressOnly = configSchema.parse({ foreman: { apiUser: 'admin', apiToken: 'token' } });
+  t.match(deploymentProblems(ingressOnly, parseRoles('ingress')), [/must not be given Foreman API credentials/]);
+});
