@@ -147,9 +147,10 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       instanceKey = registry.instances().map((record) => record.announcement.instanceId).join('\n');
       let blind = false;
       sweeper = setInterval(() => {
-        // Cut off from the broker, silence proves nothing: expire nobody for the gap, and give
-        // everyone a fresh window once heartbeats can be heard again.
-        if (reader?.state !== 'ready') {
+        // Cut off from the broker, or the broker blocking every publisher (memory or disk alarm:
+        // heartbeats cannot be sent), silence proves nothing: expire nobody for the gap, and give
+        // everyone a fresh window once heartbeats can flow again.
+        if (reader?.state !== 'ready' || options.publisher.state === 'blocked') {
           blind = true;
           return;
         }
