@@ -40,7 +40,7 @@ export function renderCapabilitiesMarkdown(results: CapabilitiesBenchResults): s
 export function renderCapabilitiesChart(results: CapabilitiesBenchResults): string {
   const paths = results.paths.filter((p) => JUDGED.includes(p.path) || p.path === 'SIGTERM → SSE down');
   const max = niceMax(Math.max(results.targets.p99Ms, ...paths.map((p) => p.latency.p99Ms)) * 1.1);
-  const { parts, y, plotWidth, plotHeight } = chartFrame(`proxyhub capability propagation, ${results.settings.cycles} cycles (${results.date.slice(0, 10)})`, max, ms);
+  const { parts, y, plotWidth, plotHeight } = chartFrame(`proxyhub capability propagation, ${results.settings.cycles} cycles (${results.date.slice(0, 10)})`, max, (value) => String(Number(value.toFixed(1))));
   parts.push(`<text x="16" y="${PLOT.top + plotHeight / 2}" text-anchor="middle" fill="#555" transform="rotate(-90 16 ${PLOT.top + plotHeight / 2})">ms</text>`);
   const slot = plotWidth / paths.length;
   const colors = { p50: '#95a5a6', p99: '#2980b9' } as const;
