@@ -4,6 +4,7 @@
  *   ingress        hub ingress vs raw broker publishing and a no-op HTTP server
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
  *   openscap       ARF uploads over mTLS into the ingress; one openscap worker draining them
+ *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
  * for openscap), --window <n> (1000), --transport amqp091 (the only one so far; a column in the
@@ -14,14 +15,16 @@
  */
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
+import { runCapabilitiesBench } from './capabilities.ts';
 import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
-import { transports, type BenchOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
+import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
   'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
   '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>]',
+  '       npm run bench -- capabilities [--cycles 200]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
@@ -46,6 +49,7 @@ interface ParsedArgs {
   readonly options: BenchOptions;
   readonly registration: RegistrationOptions;
   readonly openscap: OpenscapOptions;
+  readonly capabilities: CapabilitiesOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -61,6 +65,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       requests: { type: 'string' },
       reports: { type: 'string' },
       prefetch: { type: 'string' },
+      cycles: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -79,11 +84,13 @@ function parseOptions(args: readonly string[]): ParsedArgs {
   // The hub's own default unless given: the benchmark measures what an operator runs.
   const prefetch = values.prefetch === undefined ? null : Math.round(positiveNumber('prefetch', values.prefetch, 1));
   const redisUrl = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const cycles = Math.round(positiveNumber('cycles', values.cycles, 200));
   return {
     benchmark,
     options,
     registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl },
     openscap: { connections, warmupSec, durationSec, reports, prefetch, amqpUrl, redisUrl },
+    capabilities: { cycles, amqpUrl },
   };
 }
 
@@ -113,6 +120,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('registration', () => runRegistrationBench(parsed.registration));
     case 'openscap':
       return attempt('openscap', () => runOpenscapBench(parsed.openscap));
+    case 'capabilities':
+      return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

@@ -1,8 +1,9 @@
 /**
- * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`.
+ * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`, `capabilities`.
  */
 import { parseArgs } from 'node:util';
 import { deadLetterService, formatTable, replayProgressBar } from './dlq.ts';
+import { runCapabilities } from './capabilities.ts';
 import { runConfigCheck } from './config-check.ts';
 import { runStart } from './start.ts';
 import { packageVersion } from './version.ts';
@@ -15,6 +16,7 @@ usage:
   proxyhub dlq list [--feature F] [--limit N] [--json]                list dead letters
   proxyhub dlq show <event-id> [--feature F]                          show one dead letter in full
   proxyhub dlq replay (--id <event-id>... | --all) [--feature F]      send dead letters back to their work queue
+  proxyhub capabilities [--watch] [--json]                            live features and instances; --watch prints each change
 
 Configuration: a YAML file named by PROXYHUB_CONFIG, each key overridable by a PROXYHUB_* variable (see README).`;
 
@@ -25,6 +27,7 @@ const options = {
   json: { type: 'boolean', default: false },
   id: { type: 'string', multiple: true },
   all: { type: 'boolean', default: false },
+  watch: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -78,6 +81,8 @@ export async function main(args: string[]): Promise<number> {
         return await runConfigCheck(values.role);
       case 'dlq':
         return await runDlq(sub, rest, values);
+      case 'capabilities':
+        return await runCapabilities({ watch: values.watch, json: values.json });
       case 'version':
         process.stdout.write(`${packageVersion}\n`);
         return 0;

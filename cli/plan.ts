@@ -11,6 +11,7 @@ import type { Publisher } from '../hub/bus/transport.ts';
 import type { RpcClient } from '../hub/bus/amqp-rpc-client.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
+import type { CapabilityService } from '../hub/control/capability-service.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import { tlsConfigured } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
@@ -23,13 +24,14 @@ const refuse = (): never => {
 };
 const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: refuse, close: async () => undefined };
 const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse, count: refuse };
+const planningCapabilities: CapabilityService = { start: refuse, features: refuse, snapshot: refuse, eventIdOf: refuse, lastSeq: refuse, changesAfter: refuse, subscribe: refuse, instances: refuse, subscribeInstances: refuse, close: async () => undefined };
 const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
   const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 } });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath } });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);
@@ -78,10 +80,17 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
     `namespace: ${config.prefix} (exchanges, queues, Redis keys)`,
   ];
   if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
-  if (roles.control) lines.push(...listenerLines('control', config.control, config, tables.control, broker));
+  if (roles.control) {
+    lines.push(...listenerLines('control', config.control, config, tables.control, config.foreman.proxyId === undefined ? broker : `${broker}, ${foreman} for the refresh push`));
+    const push = config.foreman.proxyId === undefined
+      ? 'off (PROXYHUB_FOREMAN_PROXY_ID unset: Foreman sees changes only when someone refreshes the proxy)'
+      : `PUT ${config.foreman.url ?? '(Foreman URL not set)'}/api/v2/smart_proxies/${config.foreman.proxyId}/refresh ${config.foreman.apiUser ? `as ${config.foreman.apiUser}` : 'with the client certificate only'}, ${config.capabilities.refreshDebounceMs} ms after the last change`;
+    lines.push(`    features expected (failed in /v2/features while no worker runs them): ${config.features.join(', ') || '(none)'}`, `    Foreman refresh push: ${push}`);
+  }
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
   }
+  lines.push(`capabilities: announced on ${createTopology(config.prefix).capabilitiesExchange} every ${config.capabilities.heartbeatMs} ms, expired after ${3 * config.capabilities.heartbeatMs} ms without one, withdrawn at shutdown`);
   return lines.join('\n');
 }

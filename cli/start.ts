@@ -2,6 +2,7 @@
  * `proxyhub start`: the composition root. It reads the config, refuses an unsafe deployment,
  * builds each role, listens, and closes everything in reverse order on SIGTERM/SIGINT.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createTopology, queueFeatures } from '../contracts/topology.ts';
@@ -10,6 +11,12 @@ import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/role
 import type { Config } from '../hub/config/schema.ts';
 import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
 import { AmqpRpcClient } from '../hub/bus/amqp-rpc-client.ts';
+import { AmqpStreamReader } from '../hub/bus/amqp-stream-reader.ts';
+import { createAnnouncer } from '../hub/bus/capability-announcer.ts';
+import type { TopologyScope } from '../hub/bus/declare-topology.ts';
+import type { StreamReaderFactory } from '../hub/bus/transport.ts';
+import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
+import { announcementsFor } from '../workers/capabilities.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
@@ -27,6 +34,24 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
+/** Reads the capabilities stream on its own connection (one per reader). */
+export function capabilityStreamFactory(config: Config, scope: TopologyScope, logger: Logger, name: string): StreamReaderFactory {
+  const topology = createTopology(config.prefix);
+  return ({ from, onEntry }) => new AmqpStreamReader({ url: config.amqpUrl, name, topology, scope, logger, queue: topology.capabilitiesStream, from, onEntry });
+}
+
+function roleNames(roles: RoleSet): string[] {
+  return [...(roles.ingress ? ['ingress'] : []), ...(roles.control ? ['control'] : []), ...roles.workers.map((feature) => `worker:${feature}`)];
+}
+
+/** Waits (a bounded time: the broker may be slow) until the registry has heard of `instanceId`. */
+async function untilSeen(registry: CapabilityService, instanceId: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline && !registry.instances().some((record) => record.announcement.instanceId === instanceId)) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 async function listen(app: FastifyInstance, listener: { host: string; port: number }): Promise<string> {
   return app.listen({ host: listener.host, port: listener.port });
 }
@@ -35,11 +60,14 @@ async function listen(app: FastifyInstance, listener: { host: string; port: numb
 export async function startHub(config: Config, roles: RoleSet, logger: Logger): Promise<RunningHub> {
   const topology = createTopology(config.prefix);
   const instanceId = `${hostname()}-${process.pid}`;
+  // Unique even for several hubs in one process (tests): the registry keys instances by it.
+  const capabilityId = `${instanceId}-${randomUUID().slice(0, 6)}`;
   const closers: Closer[] = [];
   const retryDelaysMs = Object.fromEntries(roles.workers.map((feature) => [feature, config.worker.retryDelaysMs]));
   const scope = { features: queueFeatures, retryDelaysMs };
   const publisher = new AmqpPublisher({ url: config.amqpUrl, name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
   const result: { ingressUrl?: string; controlUrl?: string } = {};
+  let controlRegistry: CapabilityService | undefined;
   const http = httpSettingsFrom(config);
   const closeAll = async (): Promise<void> => {
     for (const closer of closers.reverse()) {
@@ -55,7 +83,21 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath } });
+      // The registry is current before the listener opens: a restarted control answers right at once.
+      const capabilities = createCapabilityService({
+        openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
+        publisher,
+        exchange: topology.capabilitiesExchange,
+        readerId: capabilityId,
+        logger: logger.child({ component: 'capabilities' }),
+        publishChanges: true,
+      });
+      await capabilities.start();
+      controlRegistry = capabilities;
+      closers.push({ name: 'capability registry', close: () => capabilities.close() });
+      const { startForemanPush } = await import('./foreman-push.ts');
+      startForemanPush(config, capabilities, capabilityId, logger, closers);
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
@@ -69,6 +111,17 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });
     }
+    // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
+    // the workers spend their grace period finishing in-flight work.
+    const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId: capabilityId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
+    await announcer.update({
+      features: announcementsFor(roles.workers, { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl }),
+      urls: { ...(result.ingressUrl === undefined ? {} : { ingress: result.ingressUrl }), ...(result.controlUrl === undefined ? {} : { control: result.controlUrl }) },
+    });
+    await announcer.start();
+    closers.push({ name: 'capability announcer', close: () => announcer.close() });
+    // A process with control and workers reports itself started once its own features show.
+    if (controlRegistry) await untilSeen(controlRegistry, capabilityId);
   } catch (error) {
     await closeAll();
     throw error;
@@ -87,21 +140,25 @@ export async function runStart(roleSpec: string): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  const hub = await startHub(config, roles, logger);
-  // What this process is, in the same words as `proxyhub config check` prints.
-  logger.info({ plan: (await describePlan(config, roles)).split('\n') }, 'deployment plan');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info({ signal }, 'shutting down');
-      const deadline = setTimeout(() => {
-        logger.error('shutdown deadline passed; exiting');
-        process.exit(1);
-      }, config.worker.shutdownGraceMs + 5000);
-      deadline.unref();
-      void hub.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Listening for signals before anything starts: a SIGTERM that arrives while the process is
+  // still starting (it may already have announced itself) must still withdraw and close it, not
+  // kill it with the default action.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const hub = await startHub(config, roles, logger);
+  const signal = await Promise.race([stopRequested, describePlan(config, roles).then((plan) => {
+    // What this process is, in the same words as `proxyhub config check` prints.
+    logger.info({ plan: plan.split('\n') }, 'deployment plan');
+    return stopRequested;
+  })]);
+  logger.info({ signal }, 'shutting down');
+  const deadline = setTimeout(() => {
+    logger.error('shutdown deadline passed; exiting');
+    process.exit(1);
+  }, config.worker.shutdownGraceMs + 5000);
+  deadline.unref();
+  await hub.close();
   return 0;
 }

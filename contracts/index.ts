@@ -10,3 +10,6 @@ export * from './events/delivery-outcome.ts';
 export * from './http/problem.ts';
 export * from './events/create-event.ts';
 export * from './delivery-headers.ts';
+export * from './capabilities.ts';
+export * from './events/capability.ts';
+export * from './http/capabilities.ts';

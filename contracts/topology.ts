@@ -44,6 +44,10 @@ export interface Topology {
   readonly outcomesExchange: string;
   /** Direct exchange the work queues dead-letter into (routing key: the work queue's name). */
   readonly deadLetterExchange: string;
+  /** Topic exchange of capability events (routing key = event type, `capability.*.v1`). */
+  readonly capabilitiesExchange: string;
+  /** RabbitMQ stream bound to the capabilities exchange: bounded history a late reader replays. */
+  readonly capabilitiesStream: string;
   workQueue(feature: QueueFeature): string;
   deadLetterQueue(feature: QueueFeature): string;
   /** A delay tier: messages wait `delayMs`, then expire back into the feature's work queue. */
@@ -65,6 +69,8 @@ export function createTopology(prefix: string): Topology {
     eventsExchange: `${prefix}.events`,
     outcomesExchange: `${prefix}.outcomes`,
     deadLetterExchange: `${prefix}.dead-letter`,
+    capabilitiesExchange: `${prefix}.capabilities`,
+    capabilitiesStream: `${prefix}.capabilities.stream`,
     workQueue: (feature: QueueFeature) => `${prefix}.${feature}`,
     deadLetterQueue: (feature: QueueFeature) => `${prefix}.${feature}.dlq`,
     retryQueue: (feature: QueueFeature, delayMs: number) => `${prefix}.${feature}.retry.${delayMs}ms`,
@@ -112,4 +118,16 @@ export function retryQueueArguments(topology: Topology, feature: QueueFeature, d
     'x-dead-letter-strategy': 'at-least-once',
     'x-overflow': 'reject-publish',
   };
+}
+
+/** The binding of the capabilities stream: every capability event. */
+export const CAPABILITY_BINDING = 'capability.#';
+
+/**
+ * The capabilities stream keeps an hour (readers replay only the last expiry window, so this is
+ * slack for slow readers and for operators looking back), in 1 MB segments so that retention
+ * actually drops old data; a size cap bounds it whatever the heartbeat traffic.
+ */
+export function capabilityStreamArguments(): Record<string, unknown> {
+  return { 'x-queue-type': 'stream', 'x-max-age': '1h', 'x-max-length-bytes': 50_000_000, 'x-stream-max-segment-size-bytes': 1_000_000 };
 }

@@ -44,6 +44,8 @@ export async function removeBenchTopology(amqpUrl: string, prefix: string, retry
     // half-way; deleting a queue that does not exist is no error in RabbitMQ.
     const rpcQueued: Record<string, number> = {};
     for (const feature of rpcQueueNames) rpcQueued[topology.rpcQueue(feature)] = (await channel.deleteQueue(topology.rpcQueue(feature))).messageCount;
+    await channel.deleteQueue(topology.capabilitiesStream);
+    await channel.deleteExchange(topology.capabilitiesExchange);
     let factsQueued: number | null = null;
     try {
       factsQueued = (await channel.checkQueue(topology.workQueue('facts'))).messageCount;

@@ -153,3 +153,17 @@ export async function startTestForeman(): Promise<ServerProcess> {
   await waitReady(server, child, 'test Foreman listening', async () => listening() !== undefined);
   return { ...server, url: listening() ?? '' };
 }
+
+/** The hub's control role, ready once `GET /healthz` answers 200 (after its capability replay). */
+export async function startHubControl(prefix: string, amqpUrl: string, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawnHub('control', prefix, amqpUrl, { PROXYHUB_CONTROL_PORT: String(port), ...settings });
+  const server = track(child, `http://127.0.0.1:${port}`);
+  await waitHealthy(server, child, `${server.url}/healthz`);
+  return server;
+}
+
+/** Sends `signal` to a server process (for SIGKILL or timing a SIGTERM), without waiting. */
+export function signalServer(server: ServerProcess, signal: NodeJS.Signals): void {
+  process.kill(server.pid, signal);
+}

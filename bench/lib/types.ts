@@ -1,7 +1,7 @@
 /** The shapes the benchmarks pass between their phases and write to results/<benchmark>.json. */
 import type { UploadResult } from './arf-load.ts';
 import type { LoadResult } from './load.ts';
-import type { SequentialResult } from './sequential.ts';
+import type { LatencySummary, SequentialResult } from './sequential.ts';
 import type { DrainResult } from './worker-drain.ts';
 
 export const transports = ['amqp091'] as const;
@@ -174,5 +174,28 @@ export interface OpenscapBenchResults {
   readonly targets: { readonly uploadsPerSec: number; readonly p99Ms: number; readonly reportsPerCoreSec: number; readonly rssGrowthMiB: number };
   /** What the prefix's queues held when deleted, and the Redis dedup keys removed. */
   readonly cleanup: { readonly queuesHeld: Readonly<Record<string, number>>; readonly redisKeysRemoved: number | null };
+  readonly machineBusyBeforePercent: number;
+}
+
+/** `npm run bench -- capabilities`: its settings (run.ts) and what it writes to results/capabilities.json. */
+export interface CapabilitiesOptions {
+  /** Worker start/stop cycles. */
+  readonly cycles: number;
+  readonly amqpUrl: string;
+}
+
+/** One propagation path, measured once per cycle. */
+export interface PropagationResult {
+  readonly path: 'announced → SSE up' | 'withdrawn → SSE down' | 'SIGTERM → SSE down' | 'spawn → SSE up';
+  readonly latency: LatencySummary;
+}
+
+export interface CapabilitiesBenchResults {
+  readonly benchmark: 'capabilities';
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: CapabilitiesOptions & { readonly workerRole: string; readonly heartbeatMs: number };
+  readonly paths: readonly PropagationResult[];
+  readonly targets: { readonly p99Ms: number };
   readonly machineBusyBeforePercent: number;
 }

@@ -7,6 +7,7 @@ import { factsUploadedV1 } from './facts-uploaded.ts';
 import { reportUploadedV1 } from './report-uploaded.ts';
 import { arfUploadedV1 } from './arf-uploaded.ts';
 import { deliveryDeadLetteredV1, deliveryRetriedV1, deliverySucceededV1 } from './delivery-outcome.ts';
+import { capabilityAnnouncedV1, capabilityChangedV1, capabilitySyncRequestedV1, capabilityWithdrawnV1 } from './capability.ts';
 
 export const eventRegistry = {
   [factsUploadedV1.type]: factsUploadedV1.data,
@@ -15,6 +16,10 @@ export const eventRegistry = {
   [deliverySucceededV1.type]: deliverySucceededV1.data,
   [deliveryRetriedV1.type]: deliveryRetriedV1.data,
   [deliveryDeadLetteredV1.type]: deliveryDeadLetteredV1.data,
+  [capabilityAnnouncedV1.type]: capabilityAnnouncedV1.data,
+  [capabilityWithdrawnV1.type]: capabilityWithdrawnV1.data,
+  [capabilityChangedV1.type]: capabilityChangedV1.data,
+  [capabilitySyncRequestedV1.type]: capabilitySyncRequestedV1.data,
 } as const;
 
 export type EventType = keyof typeof eventRegistry;

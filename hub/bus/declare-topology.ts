@@ -1,5 +1,7 @@
 import type { Channel } from 'amqplib';
 import {
+  CAPABILITY_BINDING,
+  capabilityStreamArguments,
   rpcQueueNames,
   rpcQueueArguments,
   deadLetterQueueArguments,
@@ -25,6 +27,9 @@ export async function declareTopology(channel: Channel, topology: Topology, scop
   await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
+  await channel.assertExchange(topology.capabilitiesExchange, 'topic', { durable: true });
+  await channel.assertQueue(topology.capabilitiesStream, { durable: true, arguments: capabilityStreamArguments() });
+  await channel.bindQueue(topology.capabilitiesStream, topology.capabilitiesExchange, CAPABILITY_BINDING);
   for (const feature of rpcQueueNames) {
     await channel.assertQueue(topology.rpcQueue(feature), { durable: true, arguments: rpcQueueArguments() });
   }

@@ -64,3 +64,22 @@ export interface BrowsedMessage {
   readonly delivery: Delivery;
   readonly properties: { readonly timestamp?: number; readonly contentType?: string };
 }
+
+/** One message of a stream (an append-only log read from an offset, not a work queue). */
+export interface StreamEntry {
+  readonly body: Buffer;
+  /** Position in the stream; the same for every reader. */
+  readonly offset: number;
+}
+
+/**
+ * Reads a stream from a point in time, then follows it. After a reconnect it resumes after the
+ * last offset it saw, so the handler sees each entry once per reader, in order.
+ */
+export interface StreamReader {
+  readonly state: BusState;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StreamReaderFactory = (options: { readonly from: Date; readonly onEntry: (entry: StreamEntry) => void }) => StreamReader;

@@ -96,6 +96,12 @@ export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   if (onlyIngress && (config.foreman.url || config.foreman.cert || config.foreman.key)) {
     problems.push('an ingress-only process must not be given Foreman settings (PROXYHUB_FOREMAN_*): it reaches the broker only');
   }
+  if ((config.foreman.apiUser === undefined) !== (config.foreman.apiToken === undefined)) {
+    problems.push('PROXYHUB_FOREMAN_API_USER and PROXYHUB_FOREMAN_API_TOKEN must be set together');
+  }
+  if (onlyIngress && (config.foreman.apiUser || config.foreman.apiToken)) {
+    problems.push('an ingress-only process must not be given Foreman API credentials (PROXYHUB_FOREMAN_API_*)');
+  }
   if ((roles.workers.length > 0 || roles.control) && !config.foreman.url) {
     problems.push('workers and control need PROXYHUB_FOREMAN_URL');
   }

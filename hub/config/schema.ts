@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS, smartProxyFeatures } from '../../contracts/capabilities.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -11,6 +12,10 @@ const milliseconds = z.coerce.number().int().min(1);
 const csvList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value),
   z.array(z.string()),
+);
+const featureList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value),
+  z.array(z.enum(smartProxyFeatures)),
 );
 const delayList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => Number(s.trim())) : value),
@@ -48,6 +53,11 @@ export const configSchema = z.strictObject({
       ca: z.string().optional(),
       /** Whole-request timeout for one call to Foreman. @defaultValue 30000 */
       timeoutMs: milliseconds.default(30_000),
+      /** This proxy's id in Foreman: with it, the control role pushes feature changes (`PUT …/smart_proxies/:id/refresh`). */
+      proxyId: positiveInt.optional(),
+      /** Foreman user for that API call (HTTP basic), with `apiToken`: a personal access token or password. */
+      apiUser: z.string().min(1).optional(),
+      apiToken: z.string().min(1).optional(),
     })
     .prefault({}),
   /** Client listener. @defaultValue 127.0.0.1:8443 */
@@ -64,6 +74,20 @@ export const configSchema = z.strictObject({
   templateUrl: z.url().optional(),
   /** How long the ingress waits for a registration/template answer. @defaultValue 30000 */
   rpcTimeoutMs: z.coerce.number().int().min(100).max(55_000).default(30_000),
+  /**
+   * Smart-proxy features this deployment is expected to provide: each is `failed` in
+   * `/v2/features` while no live worker announces it, any other known one `disabled`.
+   * @defaultValue registration, reports, templates (what this build's workers provide)
+   */
+  features: featureList.default(['openscap', 'registration', 'reports', 'templates']),
+  capabilities: z
+    .strictObject({
+      /** Interval of capability heartbeats; an instance missing three is expired. @defaultValue 2000 */
+      heartbeatMs: z.coerce.number().int().min(MIN_HEARTBEAT_MS).max(MAX_HEARTBEAT_MS).default(2000),
+      /** Quiet period after a feature change before Foreman is refreshed. @defaultValue 1000 */
+      refreshDebounceMs: z.coerce.number().int().min(0).max(60_000).default(1000),
+    })
+    .prefault({}),
   dataDir: z.string().default('./var'),
   openscap: z
     .strictObject({

@@ -9,6 +9,9 @@ import { listenerOptions } from '../http/fastify-options.ts';
 import { registerGuards } from '../http/guards.ts';
 import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
+import type { SmartProxyFeature } from '../../contracts/capabilities.ts';
+import { capabilityRoutes } from './capability-routes.ts';
+import type { CapabilityService } from './capability-service.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
 import type { ArfStore } from '../storage/arf-store.ts';
@@ -24,6 +27,9 @@ export interface ControlDependencies {
   readonly templateUrl: string | undefined;
   /** Stored ARF reports Foreman downloads, and the tool that renders them as HTML. */
   readonly compliance: { readonly store: ArfStore; readonly oscapPath: string };
+  readonly capabilities: CapabilityService;
+  /** Features expected to run (`PROXYHUB_FEATURES`): `failed` in `/v2/features` while none does. */
+  readonly expectedFeatures: readonly SmartProxyFeature[];
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -34,10 +40,9 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'control', broker: state });
   });
-  // Open, as the smart-proxy's root module: Foreman reads it before it trusts anything.
-  app.get('/version', () => ({ version: deps.version, modules: {} }));
   // Foreman's ProxyAPI::Template asks the registered (control) URL; the answer is configuration.
   app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
+  await app.register(capabilityRoutes, { service: deps.capabilities, expected: deps.expectedFeatures, tls: deps.http.tls, version: deps.version });
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
   return app;

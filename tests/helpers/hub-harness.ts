@@ -65,6 +65,10 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
     PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info',
     PROXYHUB_RATE_LIMIT_PER_MINUTE: String(config.limits.ratePerMinute),
     PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: String(config.limits.maxEventLoopUtilization),
+    PROXYHUB_HEARTBEAT_MS: String(config.capabilities.heartbeatMs),
+    PROXYHUB_REFRESH_DEBOUNCE_MS: String(config.capabilities.refreshDebounceMs),
+    PROXYHUB_FEATURES: config.features.join(','),
+    ...(config.foreman.proxyId === undefined ? {} : { PROXYHUB_FOREMAN_PROXY_ID: String(config.foreman.proxyId) }),
   };
 }
 
@@ -123,6 +127,7 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
       }
     }
     for (const feature of rpcQueueNames) await channel.deleteQueue(topology.rpcQueue(feature));
-    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange]) await channel.deleteExchange(exchange);
+    await channel.deleteQueue(topology.capabilitiesStream);
+    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange]) await channel.deleteExchange(exchange);
   });
 }

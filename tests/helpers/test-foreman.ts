@@ -41,7 +41,26 @@ export interface Fault {
   readonly status?: number;
 }
 
+/**
+ * Foreman's feature names (db seeds and plugins), matched as `associate_features` does: the
+ * smart-proxy name lowercased with spaces removed.
+ */
+const FOREMAN_FEATURES = ['TFTP', 'DNS', 'DHCP', 'Puppet', 'Puppet CA', 'BMC', 'Realm', 'Facts', 'Logs', 'HTTPBoot', 'External IPAM', 'Templates', 'Registration', 'Reports', 'Openscap', 'Script', 'Dynflow'];
+const FEATURE_NAME_MAP = new Map(FOREMAN_FEATURES.map((name) => [name.toLowerCase().replace(/ /g, ''), name]));
+
+/** A smart proxy as Foreman stores it after a refresh. */
+export interface StoredProxy {
+  readonly url: string;
+  features: Record<string, { settings: unknown; capabilities: unknown }>;
+}
+
 export class TestForeman {
+  /**
+   * Registered smart proxies by id. `PUT /api/v2/smart_proxies/:id/refresh` re-reads the proxy's
+   * `/v2/features` as Foreman's `associate_features` does: running entries only, known names
+   * only, 422 when none is left.
+   */
+  readonly smartProxies = new Map<number, StoredProxy>();
   readonly requests: RecordedRequest[] = [];
   /** The request target of each request, query included, in arrival order of answers. */
   readonly rawUrls: string[] = [];
@@ -136,7 +155,8 @@ export class TestForeman {
     } catch {
       body = undefined;
     }
-    const [status, answer, contentType] = this.#answer(request, path, body);
+    const refresh = /^\/api\/v2\/smart_proxies\/(\d+)\/refresh$/.exec(path);
+    const [status, answer, contentType] = refresh && request.method === 'PUT' && !this.fault.status ? await this.#refresh(Number(refresh[1])) : this.#answer(request, path, body);
     const socket = request.socket as Partial<TLSSocket>;
     const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
     this.rawUrls.push(request.url ?? '/');
@@ -178,6 +198,31 @@ export class TestForeman {
     if (isRegister && !String(request.headers.authorization ?? '').startsWith('Bearer ')) return [401, 'missing registration token\n', 'text/plain'];
     if (path.endsWith('/missing')) return [404, 'template not found\n', 'text/plain'];
     return [200, `#!/bin/sh\n# rendered ${request.method} ${path} url=${url.searchParams.get('url') ?? ''}\necho ok\n`, 'text/plain'];
+  }
+
+  /** `PUT …/refresh` requests received (answered), for counting pushes. */
+  refreshes(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'PUT' && /^\/api\/v2\/smart_proxies\/\d+\/refresh$/.test(r.path));
+  }
+
+  async #refresh(id: number): Promise<[number, unknown]> {
+    const proxy = this.smartProxies.get(id);
+    if (!proxy) return [404, { error: { message: `Resource smart_proxy not found by id '${id}'` } }];
+    let reply: Record<string, { state?: string; settings?: unknown; capabilities?: unknown }>;
+    try {
+      const response = await fetch(`${proxy.url}/v2/features`, { headers: { accept: 'application/json' } });
+      reply = (await response.json()) as typeof reply;
+    } catch (error) {
+      return [422, { error: { full_messages: [`Unable to communicate with the proxy: ${(error as Error).message}`] } }];
+    }
+    const running = Object.entries(reply).filter(([, entry]) => entry.state === 'running');
+    const valid = running.filter(([name]) => FEATURE_NAME_MAP.has(name));
+    if (valid.length === 0) {
+      const message = running.length > 0 ? `Features "${running.map(([name]) => name).join(', ')}" in this proxy are not recognized by Foreman.` : 'No features found on this proxy, please make sure you enable at least one feature';
+      return [422, { error: { full_messages: [message] } }];
+    }
+    proxy.features = Object.fromEntries(valid.map(([name, entry]) => [FEATURE_NAME_MAP.get(name) as string, { settings: entry.settings, capabilities: entry.capabilities }]));
+    return [200, { id, url: proxy.url, features: Object.keys(proxy.features).map((name) => ({ name })) }];
   }
 
   #facts(body: unknown): [number, unknown] {

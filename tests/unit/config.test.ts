@@ -192,3 +192,25 @@ t.test('an empty PROXYHUB_TRUSTED_HOSTS is the smart-proxy’s [] (nobody), not 
 t.test('deploymentProblems refuses a request timeout that would cut a registration short', async (t) => {
   t.match(deploymentProblems(makeConfig({ rpcTimeoutMs: 30_000, limits: { requestTimeoutMs: 20_000 } }), parseRoles('ingress,control,worker:facts')), [/PROXYHUB_REQUEST_TIMEOUT_MS \(20000\) must exceed PROXYHUB_RPC_TIMEOUT_MS \(30000\)/]);
 });
+
+t.test('capability settings: expected features, heartbeat bound, Foreman refresh push', async (t) => {
+  const defaults = loadConfig(makeEnv());
+  t.strictSame(defaults.features, ['openscap', 'registration', 'reports', 'templates']);
+  t.equal(defaults.capabilities.heartbeatMs, 2000);
+  t.equal(defaults.foreman.proxyId, undefined, 'no push unless a proxy id is given');
+  const set = loadConfig(makeEnv({ PROXYHUB_FEATURES: 'openscap, script', PROXYHUB_HEARTBEAT_MS: '500', PROXYHUB_FOREMAN_PROXY_ID: '3', PROXYHUB_FOREMAN_API_USER: 'admin', PROXYHUB_FOREMAN_API_TOKEN: 'secret', PROXYHUB_REFRESH_DEBOUNCE_MS: '0' }));
+  t.strictSame(set.features, ['openscap', 'script']);
+  t.equal(set.capabilities.heartbeatMs, 500);
+  t.equal(set.foreman.proxyId, 3);
+  t.equal(set.capabilities.refreshDebounceMs, 0);
+  t.throws(() => loadConfig(makeEnv({ PROXYHUB_FEATURES: 'facts' })), /features\.0 \(PROXYHUB_FEATURES\)/, 'facts is not a smart-proxy feature');
+  t.throws(() => loadConfig(makeEnv({ PROXYHUB_HEARTBEAT_MS: '5000' })), /PROXYHUB_HEARTBEAT_MS/, 'a heartbeat that would put expiry past 10 s is refused');
+});
+
+t.test('Foreman API credentials for the refresh push come in pairs and never to an ingress', async (t) => {
+  const control = parseRoles('control');
+  t.match(deploymentProblems(makeConfig({ foreman: { url: 'https://foreman.example.com', apiUser: 'admin' } }), control), [/PROXYHUB_FOREMAN_API_USER and PROXYHUB_FOREMAN_API_TOKEN must be set together/]);
+  t.strictSame(deploymentProblems(makeConfig({ foreman: { url: 'https://foreman.example.com', proxyId: 1, apiUser: 'admin', apiToken: 'token' } }), control), []);
+  const ingressOnly = configSchema.parse({ foreman: { apiUser: 'admin', apiToken: 'token' } });
+  t.match(deploymentProblems(ingressOnly, parseRoles('ingress')), [/must not be given Foreman API credentials/]);
+});

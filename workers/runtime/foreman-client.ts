@@ -49,7 +49,7 @@ export function isTransientStatus(status: number): boolean {
 }
 
 export interface ForemanCall {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly path: string;
   readonly query: ReadonlyArray<readonly [string, string]>;
   readonly headers: Readonly<Record<string, string>>;

@@ -1,0 +1,165 @@
+/**
+ * The capability control plane end to end: workers in their own processes announce, the control
+ * role's /v2/features, SSE stream and the Foreman refresh push follow; SIGTERM withdraws at once,
+ * SIGKILL expires within the bound; one refresh per burst of changes.
+ */
+import t from 'tap';
+import { v2FeatureSchema, MISSED_HEARTBEATS } from '../../contracts/capabilities.ts';
+import type { CapabilityChange } from '../../contracts/events/capability.ts';
+import { SWEEP_INTERVAL_MS } from '../../hub/control/capability-service.ts';
+import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { openSse, type SseEvent } from '../helpers/sse-client.ts';
+import { TestForeman } from '../helpers/test-foreman.ts';
+import { holdsFor, waitFor } from '../helpers/wait-for.ts';
+
+const HEARTBEAT_MS = 300;
+const PROXY_ID = 7;
+
+const changeOf = (event: SseEvent): CapabilityChange => event.data as CapabilityChange;
+const isChange = (feature: string, change: string) => (event: SseEvent) => event.event === 'changed' && changeOf(event).feature === feature && changeOf(event).change === change;
+
+async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+t.test('workers in other processes appear, leave and expire; Foreman is refreshed once per burst', async (t) => {
+  const foreman = new TestForeman();
+  await foreman.start();
+  const prefix = testPrefix();
+  const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
+  const control = await startTestHub(config, 'control');
+  const controlUrl = control.controlUrl as string;
+  foreman.smartProxies.set(PROXY_ID, { url: controlUrl, features: {} });
+  const children: Array<{ stop(signal?: NodeJS.Signals): Promise<number | null> }> = [];
+  t.teardown(async () => {
+    for (const child of children) await child.stop('SIGKILL');
+    await control.close();
+    await foreman.stop();
+    await deleteTopology(prefix);
+  });
+
+  // No worker yet: the expected features are failed, the rest disabled. Foreman would refuse a
+  // proxy with nothing running (and drop what it stored), so it is not asked.
+  const empty = await getJson(`${controlUrl}/v2/features`);
+  t.equal(empty.body.registration.state, 'failed');
+  t.equal(empty.body.openscap.state, 'disabled');
+  t.strictSame((await getJson(`${controlUrl}/features`)).body, []);
+
+  const sse = await openSse(`${controlUrl}/capabilities/events`);
+  t.equal(sse.status, 200);
+  t.teardown(() => sse.close());
+  const first = await sse.next(() => true);
+  t.equal(first.event, 'snapshot', 'a subscriber first gets the full state');
+  t.strictSame((first.data as { features: unknown }).features, {});
+  t.ok(await holdsFor(() => foreman.refreshes().length === 0, 1000), 'no refresh while nothing runs');
+
+  const reports = await spawnHub(config, 'worker:reports');
+  children.push(reports);
+  await sse.next(isChange('reports', 'up'), { what: 'reports up' });
+  await waitFor(() => foreman.refreshes().length === 1, { what: 'a refresh once reports runs' });
+
+  const registration = await spawnHub(config, 'worker:registration');
+  children.push(registration);
+  await sse.next(isChange('registration', 'up'), { what: 'registration up' });
+  await sse.next(isChange('templates', 'up'), { what: 'templates up' });
+  const running = await getJson(`${controlUrl}/v2/features`);
+  t.equal(running.body.registration.state, 'running');
+  t.strictSame(running.body.registration.settings, { registration_url: null });
+  t.strictSame(running.body.templates.settings, { template_url: null });
+  t.strictSame((await getJson(`${controlUrl}/features`)).body, ['registration', 'reports', 'templates']);
+  t.equal(running.body.facts, undefined, 'the facts relay is never offered to Foreman');
+
+  await waitFor(() => foreman.refreshes().length === 2, { what: 'a refresh after the registration worker started' });
+  t.ok(await holdsFor(() => foreman.refreshes().length === 2, 1500), 'two features up at once: one refresh');
+  t.ok(foreman.refreshes().every((r) => r.status === 200), 'Foreman accepted every refresh');
+  t.strictSame(Object.keys(foreman.smartProxies.get(PROXY_ID)?.features ?? {}).sort(), ['Registration', 'Reports', 'Templates'], 'Foreman stored what /v2/features said');
+
+  // SIGTERM: withdrawn at once, not after missed heartbeats.
+  let from = sse.events.length;
+  await registration.stop('SIGTERM');
+  const down = await sse.next(isChange('registration', 'down'), { from, what: 'registration down' });
+  t.equal(changeOf(down).cause, 'withdrawn');
+  t.equal((await getJson(`${controlUrl}/v2/features`)).body.registration.state, 'failed', 'an expected feature without a worker is failed');
+  await waitFor(() => foreman.refreshes().length === 3, { what: 'a refresh after the worker stopped' });
+  t.ok(await holdsFor(() => foreman.refreshes().length === 3, 1500), 'one refresh for the stop');
+  t.strictSame(Object.keys(foreman.smartProxies.get(PROXY_ID)?.features ?? {}), ['Reports']);
+
+  // SIGKILL: no withdrawal; expired after missing its heartbeats.
+  from = sse.events.length;
+  const killedAt = Date.now();
+  await reports.stop('SIGKILL');
+  const bound = HEARTBEAT_MS * MISSED_HEARTBEATS + SWEEP_INTERVAL_MS;
+  const expired = await sse.next(isChange('reports', 'down'), { from, timeoutMs: bound + 2000, what: 'reports expired' });
+  t.equal(changeOf(expired).cause, 'expired');
+  t.ok(expired.at - killedAt <= bound + 1000, `expired ${expired.at - killedAt} ms after the kill (bound ${bound} ms from the last heartbeat)`);
+  t.ok(await holdsFor(() => foreman.refreshes().length === 3, 1000), 'nothing runs now: Foreman keeps its last good state');
+});
+
+t.test('/v2/features has the smart-proxy shape, running, failed and disabled alike', async (t) => {
+  const foreman = new TestForeman();
+  await foreman.start();
+  const prefix = testPrefix();
+  const config = testConfig(prefix, foreman.url, { features: ['registration', 'templates', 'openscap'], capabilities: { heartbeatMs: HEARTBEAT_MS } });
+  const hub = await startTestHub(config, 'control,worker:reports');
+  t.teardown(async () => {
+    await hub.close();
+    await foreman.stop();
+    await deleteTopology(prefix);
+  });
+  const { status, body } = await getJson(`${hub.controlUrl}/v2/features`);
+  t.equal(status, 200);
+  t.strictSame(Object.keys(body).sort(), ['dynflow', 'openscap', 'registration', 'reports', 'script', 'templates']);
+  for (const [name, entry] of Object.entries(body as Record<string, Record<string, unknown>>)) {
+    t.strictSame(Object.keys(entry).sort(), ['capabilities', 'http_enabled', 'https_enabled', 'settings', 'state'], `${name}: exactly the smart-proxy's fields`);
+    t.type(entry.http_enabled, 'boolean');
+    t.type(entry.https_enabled, 'boolean');
+    t.ok(entry.settings !== null && typeof entry.settings === 'object' && !Array.isArray(entry.settings), `${name}: settings is an object`);
+    t.ok(Array.isArray(entry.capabilities), `${name}: capabilities is an array`);
+    t.ok(v2FeatureSchema.safeParse(entry).success, `${name}: matches the contract`);
+  }
+  t.strictSame(body.reports, { http_enabled: true, https_enabled: false, settings: {}, state: 'running', capabilities: [] });
+  t.strictSame(body.openscap, { http_enabled: false, https_enabled: false, settings: {}, state: 'failed', capabilities: [] });
+  t.strictSame(body.dynflow, { http_enabled: false, https_enabled: false, settings: {}, state: 'disabled', capabilities: [] });
+  t.strictSame((await getJson(`${hub.controlUrl}/version`)).body, { version: (await getJson(`${hub.controlUrl}/version`)).body.version, modules: { reports: '0.1.0' } });
+});
+
+t.test('two control replicas: one refresh per burst; the survivor takes over the push', async (t) => {
+  const foreman = new TestForeman();
+  await foreman.start();
+  const prefix = testPrefix();
+  const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
+  const first = await startTestHub(config, 'control');
+  const second = await startTestHub(config, 'control');
+  foreman.smartProxies.set(PROXY_ID, { url: first.controlUrl as string, features: {} });
+  const hubs = new Set([first, second]);
+  const children: Array<{ stop(signal?: NodeJS.Signals): Promise<number | null> }> = [];
+  t.teardown(async () => {
+    for (const child of children) await child.stop('SIGKILL');
+    for (const hub of hubs) await hub.close();
+    await foreman.stop();
+    await deleteTopology(prefix);
+  });
+  // Nothing runs yet, so neither replica refreshes; by the first change both know each other.
+  const settled = 0;
+
+  const worker = await spawnHub(config, 'worker:registration');
+  children.push(worker);
+  await waitFor(() => foreman.refreshes().length === settled + 1, { what: 'one refresh for the new worker' });
+  t.ok(await holdsFor(() => foreman.refreshes().length === settled + 1, 1500), 'one refresh, not one per replica');
+
+  // The leader is the live control instance with the smallest id; stop it.
+  const snapshot = await getJson(`${first.controlUrl}/capabilities`);
+  const controls = (snapshot.body.instances as Array<{ instanceId: string; roles: string[]; urls: { control?: string } }>).filter((i) => i.roles.includes('control')).sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  t.equal(controls.length, 2);
+  const leader = controls[0]?.urls.control === first.controlUrl ? first : second;
+  const survivor = leader === first ? second : first;
+  foreman.smartProxies.set(PROXY_ID, { url: survivor.controlUrl as string, features: {} });
+  await leader.close();
+  hubs.delete(leader);
+  await waitFor(() => foreman.refreshes().length === settled + 2, { what: 'the survivor refreshing once as it takes over' });
+  const reports = await spawnHub(config, 'worker:reports');
+  children.push(reports);
+  await waitFor(() => foreman.refreshes().length === settled + 3, { what: 'the survivor pushing the next change' });
+  t.ok(await holdsFor(() => foreman.refreshes().length === settled + 3, 1500));
+});

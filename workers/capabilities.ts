@@ -1,0 +1,35 @@
+/**
+ * What each worker feature announces, in the smart-proxy's terms: the one place that maps a
+ * `worker:<feature>` role to the smart-proxy features it provides, with their exposed settings
+ * and capabilities. A worker feature added to the topology without an entry here fails to
+ * compile (OpenSCAP adds `openscap`; remote execution `script` and `dynflow`).
+ */
+import type { FeatureAnnouncement } from '../contracts/capabilities.ts';
+import type { WorkerFeature } from '../contracts/topology.ts';
+
+/** Worker settings an announcement may expose. */
+export interface AnnouncementSettings {
+  readonly registrationUrl: string | undefined;
+  readonly templateUrl: string | undefined;
+}
+
+type Announce = (settings: AnnouncementSettings) => FeatureAnnouncement[];
+
+const running = (name: FeatureAnnouncement['name'], settings: FeatureAnnouncement['settings'] = {}, capabilities: string[] = []): FeatureAnnouncement => ({ name, state: 'running', settings, capabilities });
+
+export const workerAnnouncements: { readonly [F in WorkerFeature]: Announce } = {
+  // Not a smart-proxy feature: shown on /capabilities only (see contracts/capabilities.ts).
+  facts: () => [running('facts')],
+  reports: () => [running('reports')],
+  // smart_proxy_openscap exposes no settings and no capabilities: Foreman only needs the name.
+  openscap: () => [running('openscap')],
+  // One worker answers both, as the smart-proxy's registration plugin requires templates. An
+  // unset URL is `null`, as the smart-proxy exposes an unset setting; Foreman then uses the
+  // proxy's own URL.
+  registration: (settings) => [running('registration', { registration_url: settings.registrationUrl ?? null }), running('templates', { template_url: settings.templateUrl ?? null })],
+};
+
+/** Everything a process running these worker features announces, in a stable order. */
+export function announcementsFor(workers: readonly WorkerFeature[], settings: AnnouncementSettings): FeatureAnnouncement[] {
+  return workers.flatMap((feature) => workerAnnouncements[feature](settings)).sort((a, b) => a.name.localeCompare(b.name));
+}
