@@ -43,7 +43,7 @@ t.test('workers in other processes appear, leave and expire; Foreman is refreshe
   // proxy with nothing running (and drop what it stored), so it is not asked.
   const empty = await getJson(`${controlUrl}/v2/features`);
   t.equal(empty.body.registration.state, 'failed');
-  t.equal(empty.body.openscap.state, 'disabled');
+  t.equal(empty.body.script.state, 'disabled', 'a feature this deployment does not expect');
   t.strictSame((await getJson(`${controlUrl}/features`)).body, []);
 
   const sse = await openSse(`${controlUrl}/capabilities/events`);
