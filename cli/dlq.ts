@@ -5,11 +5,14 @@
 import { createTopology } from '../contracts/topology.ts';
 import { createDeadLetterService, type DeadLetterService, type DeadLetterSummary } from '../hub/control/dead-letters.ts';
 import { loadConfig } from '../hub/config/load.ts';
+import { createBusTransport } from '../hub/bus/transport-factory.ts';
 import { createProgress } from './progress.ts';
 
 export function deadLetterService(): DeadLetterService {
   const config = loadConfig();
-  return createDeadLetterService(config.amqpUrl, createTopology(config.prefix));
+  // Dead letters are browsed over 0-9-1 whatever the transport (README, "Transports").
+  const { amqp091Url } = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
+  return createDeadLetterService(amqp091Url, createTopology(config.prefix));
 }
 
 /** A progress bar per feature queue on stderr. */

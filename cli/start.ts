@@ -2,14 +2,14 @@
  * `proxyhub start`: the composition root. It reads the config, refuses an unsafe deployment,
  * builds each role, listens, and closes everything in reverse order on SIGTERM/SIGINT.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createTopology, queueFeatures } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
-import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
-import { AmqpRpcClient } from '../hub/bus/amqp-rpc-client.ts';
+import { createBusTransport } from '../hub/bus/transport-factory.ts';
 import { createLogger, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
@@ -37,7 +37,8 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   const closers: Closer[] = [];
   const retryDelaysMs = Object.fromEntries(roles.workers.map((feature) => [feature, config.worker.retryDelaysMs]));
   const scope = { features: queueFeatures, retryDelaysMs };
-  const publisher = new AmqpPublisher({ url: config.amqpUrl, name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
+  const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
+  const publisher = bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
   const result: { ingressUrl?: string; controlUrl?: string } = {};
   const http = httpSettingsFrom(config);
   const closeAll = async (): Promise<void> => {
@@ -51,15 +52,15 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     if (roles.workers.length > 0) {
       // Loaded only where workers run: an ingress process never loads the Foreman client.
       const { startWorkers } = await import('./start-workers.ts');
-      await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
+      await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl });
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(bus.amqp091Url, topology), http, templateUrl: config.templateUrl });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
     if (roles.ingress) {
-      const rpc = new AmqpRpcClient({ url: config.amqpUrl, name: `proxyhub ${instanceId} rpc`, logger });
+      const rpc = bus.createRpcClient({ name: `proxyhub ${instanceId} rpc`, logger, topology, clientId: randomUUID().slice(0, 8) });
       await rpc.start();
       closers.push({ name: 'rpc client', close: () => rpc.close() });
       const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs } });
@@ -70,7 +71,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     await closeAll();
     throw error;
   }
-  logger.info({ roles, ...result }, 'proxyhub started');
+  logger.info({ roles, transport: bus.kind, ...result }, 'proxyhub started');
   return { ...result, close: closeAll };
 }
 

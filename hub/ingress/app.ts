@@ -13,7 +13,7 @@ import type { HttpSettings } from '../http/settings.ts';
 import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
-import type { RpcClient } from '../bus/amqp-rpc-client.ts';
+import type { RpcClient } from '../bus/transport.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
