@@ -10,9 +10,8 @@ import { createProgress } from './progress.ts';
 
 export function deadLetterService(): DeadLetterService {
   const config = loadConfig();
-  // Dead letters are browsed over 0-9-1 whatever the transport (README, "Transports").
-  const { amqp091Url } = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
-  return createDeadLetterService(amqp091Url, createTopology(config.prefix));
+  const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
+  return createDeadLetterService(() => bus.openQueueBrowser(), createTopology(config.prefix));
 }
 
 /** A progress bar per feature queue on stderr. */

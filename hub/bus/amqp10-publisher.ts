@@ -14,7 +14,7 @@ import { ConfirmWindow } from './confirm-window.ts';
 import type { TopologyScope } from './declare-topology.ts';
 import type { Logger } from './logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import { RouteGuard } from './route-guard.ts';
+import { RouteGuard, type RouteTarget } from './route-guard.ts';
 import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
 
 export interface Amqp10PublisherOptions {
@@ -90,14 +90,22 @@ export class Amqp10Publisher implements Publisher {
   async publish(message: OutgoingMessage): Promise<void> {
     const deadline = Date.now() + this.#options.confirmTimeoutMs;
     this.#assertWritable();
+    let targets: readonly RouteTarget[] = [message];
+    if (this.#guard && (message.mandatory ?? true)) {
+      targets = await this.#guard.targets(message.exchange, message.routingKey).catch((error: unknown) => {
+        throw error instanceof ProxyhubError ? error : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'cannot look up the route', { cause: error });
+      });
+    }
+    // One delivery per target queue; the publish counts as confirmed once every one is accepted.
+    await Promise.all(targets.map((target) => this.#send(message, target, deadline)));
+  }
+
+  async #send(message: OutgoingMessage, target: RouteTarget, deadline: number): Promise<void> {
     await this.#window.acquire(deadline);
     let sender: Sender;
     try {
       this.#assertWritable();
-      if (this.#guard && (message.mandatory ?? true) && !(await this.#guard.routable(message.exchange, message.routingKey))) {
-        throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', 'no queue is bound for this event');
-      }
-      sender = await this.#senderFor(message.exchange, message.routingKey);
+      sender = await this.#senderFor(target.exchange, target.routingKey);
       this.#assertWritable();
     } catch (error) {
       this.#window.release();

@@ -1,12 +1,20 @@
 /**
- * Proof that a message has a queue behind it, for brokers that settle an unroutable message as
- * `accepted` and drop it (RabbitMQ 3.x's AMQP 1.0 plugin has no `mandatory`). The bindings are
- * the ones contracts/topology.ts declares and this process re-declares on every connect, so a
- * route exists while one of its queues exists; queue existence is checked through 0-9-1 and
- * remembered briefly, so the check costs one round trip per queue now and then, not per message.
+ * Routing for brokers that settle an unroutable message as `accepted` and drop it (RabbitMQ
+ * 3.x's AMQP 1.0 plugin has no `mandatory`, and a binding removed at run time would silently
+ * swallow events answered 202). For the routes contracts/topology.ts declares, the hub routes
+ * itself: the message goes straight to each bound queue's address (`/amq/queue/Q`), and only to
+ * queues proven to exist; none existing is PROXYHUB_BUS_UNROUTABLE. Existence is checked through
+ * 0-9-1 and remembered briefly, one round trip per queue now and then, not per message.
  */
+import { ProxyhubError } from '../../contracts/errors.ts';
 import { featureBindings, queueFeatures, type Topology } from '../../contracts/topology.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
+
+/** Where one message is sent: an exchange and key, or ('', queue) for a queue itself. */
+export interface RouteTarget {
+  readonly exchange: string;
+  readonly routingKey: string;
+}
 
 /** How long a queue's existence is taken as known. A deleted queue fails publishes within this. */
 export const ROUTE_CHECK_MS = 2000;
@@ -38,20 +46,28 @@ export class RouteGuard {
     this.#topology = topology;
   }
 
-  /** True when at least one queue takes the message (or the route is not ours to check). */
-  async routable(exchange: string, routingKey: string): Promise<boolean> {
+  /**
+   * The queues to send to for a mandatory message; a route the contracts do not know (someone
+   * else's binding) is sent to the exchange unverified.
+   */
+  async targets(exchange: string, routingKey: string): Promise<readonly RouteTarget[]> {
     const queues = boundQueues(this.#topology, exchange, routingKey);
-    if (queues === undefined) return true;
+    if (queues === undefined) return [{ exchange, routingKey }];
     const exists = await Promise.all(queues.map((queue) => this.#exists(queue)));
-    return exists.some(Boolean);
+    const present = queues.filter((_, index) => exists[index]);
+    if (present.length === 0) throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `no queue takes ${routingKey}${exchange ? ` on ${exchange}` : ''}`);
+    return present.map((queue) => ({ exchange: '', routingKey: queue }));
   }
 
+  /** Only a queue found is remembered: a missing one is asked for again, so a re-created queue counts at once. */
   #exists(queue: string): Promise<boolean> {
     const cached = this.#known.get(queue);
     if (cached && Date.now() - cached.at < ROUTE_CHECK_MS) return cached.exists;
     const exists = this.#admin.queueInfo(queue).then((info) => info !== undefined);
-    // A failed lookup (broker unreachable) is not remembered; the publish fails on its own.
-    exists.catch(() => this.#known.delete(queue));
+    const forget = (): void => {
+      if (this.#known.get(queue)?.exists === exists) this.#known.delete(queue);
+    };
+    exists.then((found) => found || forget(), forget);
     this.#known.set(queue, { at: Date.now(), exists });
     return exists;
   }

@@ -7,14 +7,18 @@ import type { Topology } from '../../contracts/topology.ts';
 import { addressesFor, type AddressScheme } from './amqp10-addresses.ts';
 import { Amqp10Consumer } from './amqp10-consumer.ts';
 import { Amqp10Publisher } from './amqp10-publisher.ts';
+import { openAmqp10QueueBrowser } from './amqp10-queue-browser.ts';
 import { Amqp10RpcClient } from './amqp10-rpc-client.ts';
 import { AmqpConsumer } from './amqp-consumer.ts';
 import { AmqpPublisher } from './amqp-publisher.ts';
 import { AmqpRpcClient } from './amqp-rpc-client.ts';
 import type { TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { openQueueBrowser, type QueueBrowser } from './queue-browser.ts';
 import { RabbitAdmin, amqp091UrlOf } from './rabbit-admin.ts';
 import { transportKindOf, type Consumer, type Publisher, type RpcClient, type TransportKind } from './transport.ts';
+
+const silentLogger = createLogger('silent');
 
 export interface BusTransportOptions {
   readonly url: string;
@@ -49,8 +53,8 @@ export interface RpcClientOptions extends EndpointOptions {
 
 export interface BusTransport {
   readonly kind: TransportKind;
-  /** The same broker over AMQP 0-9-1, for operator tools (dead-letter browsing) that need it. */
-  readonly amqp091Url: string;
+  /** For operator tools (dead-letter browsing): read with the protocol that wrote the headers. */
+  openQueueBrowser(): Promise<QueueBrowser>;
   createPublisher(options: PublisherOptions): Publisher;
   createConsumer(options: ConsumerOptions): Consumer;
   createRpcClient(options: RpcClientOptions): RpcClient;
@@ -63,7 +67,7 @@ export function createBusTransport(options: BusTransportOptions): BusTransport {
   if (kind === 'amqp091') {
     return {
       kind,
-      amqp091Url,
+      openQueueBrowser: () => openQueueBrowser(amqp091Url),
       createPublisher: (o) => new AmqpPublisher({ url, ...o }),
       createConsumer: (o) => new AmqpConsumer({ url, ...o }),
       createRpcClient: (o) => new AmqpRpcClient({ url, name: o.name, logger: o.logger }),
@@ -74,7 +78,7 @@ export function createBusTransport(options: BusTransportOptions): BusTransport {
   const admin = (o: EndpointOptions): { admin?: RabbitAdmin } => (addresses.isRabbitMq ? { admin: new RabbitAdmin({ url, name: `${o.name} (0-9-1 admin)`, logger: o.logger }) } : {});
   return {
     kind,
-    amqp091Url,
+    openQueueBrowser: () => openAmqp10QueueBrowser({ url, addresses, ...admin({ name: 'proxyhub-dead-letters', logger: silentLogger }) }),
     createPublisher: (o) => new Amqp10Publisher({ url, addresses, ...o, ...admin(o) }),
     createConsumer: (o) => new Amqp10Consumer({ url, addresses, ...o, ...admin(o) }),
     createRpcClient: (o) => new Amqp10RpcClient({ url, addresses, name: o.name, logger: o.logger, replyQueue: o.topology.replyQueue(o.clientId), ...admin(o) }),

@@ -5,7 +5,7 @@
  */
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { queueFeatures, type QueueFeature, type Topology } from '../../contracts/topology.ts';
-import { openQueueBrowser, type QueueBrowser } from '../bus/queue-browser.ts';
+import type { QueueBrowser } from '../bus/queue-browser.ts';
 import type { BrowsedMessage } from '../bus/transport.ts';
 
 export interface DeadLetterSummary {
@@ -72,9 +72,10 @@ export interface DeadLetterService {
   replay(request: ReplayRequest, progress?: ReplayProgress): Promise<{ replayed: number; kept: number }>;
 }
 
-export function createDeadLetterService(amqpUrl: string, topology: Topology): DeadLetterService {
+/** `openBrowser` comes from the bus transport: dead letters are read with the protocol that wrote them. */
+export function createDeadLetterService(openBrowser: () => Promise<QueueBrowser>, topology: Topology): DeadLetterService {
   async function withBrowser<T>(fn: (browser: QueueBrowser) => Promise<T>): Promise<T> {
-    const browser = await openQueueBrowser(amqpUrl);
+    const browser = await openBrowser();
     try {
       return await fn(browser);
     } finally {
