@@ -11,6 +11,16 @@ import { redactUrl } from './logger.ts';
 /** A dead peer is noticed within about two heartbeats instead of the OS's 11-minute default. */
 const IDLE_TIMEOUT_MS = 10_000;
 const LINK_OPEN_TIMEOUT_MS = 5000;
+/** A set-up stuck on a broker still booting is abandoned and the connect tried again. */
+const SETUP_TIMEOUT_MS = 15_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 /** `amqp10://` and `amqp10s://` say "AMQP 1.0" in the URL itself; `amqp(s)://` work as well. */
 export function connectionOptionsFrom(url: string, scheme: AddressScheme, name: string): ConnectionOptions {
@@ -92,8 +102,7 @@ export class RecoveringAmqp10Connection {
       this.#scheduleReconnect();
     };
     connection.on('connection_open', () => {
-      this.#options
-        .setup(connection)
+      withTimeout(this.#options.setup(connection), SETUP_TIMEOUT_MS, 'connection set-up')
         .then(() => {
           if (lost || this.#closed) return;
           this.#attempt = 0;

@@ -47,6 +47,15 @@ export function outcomeError(context: EventContext, outcome: 'released' | 'rejec
   }
 }
 
+/** A route lookup or link attach that the broker is slow to answer must not hold the client past its deadline. */
+function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProxyhubError('PROXYHUB_BUS_TIMEOUT', 'broker did not answer in time')), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 export class Amqp10Publisher implements Publisher {
   readonly #connection: RecoveringAmqp10Connection;
   #state: BusState = 'connecting';
@@ -92,7 +101,7 @@ export class Amqp10Publisher implements Publisher {
     this.#assertWritable();
     let targets: readonly RouteTarget[] = [message];
     if (this.#guard && (message.mandatory ?? true)) {
-      targets = await this.#guard.targets(message.exchange, message.routingKey).catch((error: unknown) => {
+      targets = await beforeDeadline(this.#guard.targets(message.exchange, message.routingKey), deadline).catch((error: unknown) => {
         throw error instanceof ProxyhubError ? error : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'cannot look up the route', { cause: error });
       });
     }
@@ -105,7 +114,7 @@ export class Amqp10Publisher implements Publisher {
     let sender: Sender;
     try {
       this.#assertWritable();
-      sender = await this.#senderFor(target.exchange, target.routingKey);
+      sender = await beforeDeadline(this.#senderFor(target.exchange, target.routingKey), deadline);
       this.#assertWritable();
     } catch (error) {
       this.#window.release();

@@ -36,7 +36,7 @@ export class RabbitAdmin {
   #connect(): Promise<ChannelModel> {
     if (this.#closed) return Promise.reject(new Error('broker admin channel closed'));
     if (!this.#connection) {
-      const connecting = amqplib.connect(this.#url, { clientProperties: { connection_name: this.#name } }).then((model) => {
+      const connecting = amqplib.connect(this.#url, { clientProperties: { connection_name: this.#name }, timeout: 5000 }).then((model) => {
         const forget = (): void => {
           if (this.#connection === connecting) this.#connection = undefined;
         };
