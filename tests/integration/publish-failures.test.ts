@@ -4,6 +4,7 @@
  * RabbitMQ return it before confirming). Over AMQP 1.0 on RabbitMQ 3.x the hub routes its own
  * events straight to the bound queues (the plugin would accept an unroutable message and drop
  * it), so there a missing queue is what no queue accepts, and an unbinding loses nothing.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { createTopology, workQueueArguments } from '../../contracts/topology.ts';
