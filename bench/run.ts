@@ -5,8 +5,9 @@
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration),
- * --window <n> (1000), --transport amqp091 (the only one so far; a column in the results so AMQP
- * 1.0 can join), --requests <n> (registration: 2000 sequential requests per path, after 300).
+ * --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and the raw
+ * publisher's protocol; results go to results/ingress.* and results/ingress-amqp10.*),
+ * --requests <n> (registration: 2000 sequential requests per path, after 300).
  * The broker is PROXYHUB_AMQP_URL, as for the hub itself.
  */
 import { parseArgs } from 'node:util';
@@ -15,7 +16,7 @@ import { runRegistrationBench } from './registration.ts';
 import { transports, type BenchOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
-  'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
+  'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091|amqp10]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */

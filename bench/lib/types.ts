@@ -2,7 +2,7 @@
 import type { LoadResult } from './load.ts';
 import type { SequentialResult } from './sequential.ts';
 
-export const transports = ['amqp091'] as const;
+export const transports = ['amqp091', 'amqp10'] as const;
 export type Transport = (typeof transports)[number];
 
 export interface BenchOptions {
