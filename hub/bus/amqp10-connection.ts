@@ -141,6 +141,16 @@ export class RecoveringAmqp10Connection {
     if (this.#connection !== undefined) this.#timer.unref();
   }
 
+  /** Gives up the current connection at once (the broker announced it is going away); reconnects. */
+  drop(reason: string): void {
+    const connection = this.#connection;
+    if (!connection) return;
+    this.#options.logger.warn({ reason }, 'broker is closing connections; dropping the AMQP 1.0 connection');
+    // rhea's own abort: ends the socket and reports 'disconnected', which runs the loss handling.
+    const internal = connection as unknown as { socket?: unknown; abort_socket(socket: unknown): void };
+    internal.abort_socket(internal.socket);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);

@@ -54,6 +54,7 @@ export class Amqp10Consumer implements Consumer {
         for (const registration of this.#registrations) delete registration.receiver;
       },
     });
+    options.admin?.onForcedClose((reason) => this.#connection.drop(reason));
   }
 
   get state(): BusState {

@@ -78,6 +78,7 @@ export class Amqp10Publisher implements Publisher {
       setup: (connection) => this.#setup(connection),
       onDisconnect: () => this.#lose('broker connection lost'),
     });
+    options.admin?.onForcedClose((reason) => this.#connection.drop(reason));
   }
 
   get state(): BusState {

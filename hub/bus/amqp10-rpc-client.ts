@@ -60,6 +60,7 @@ export class Amqp10RpcClient implements RpcClient {
         this.#failAll('broker connection lost');
       },
     });
+    options.admin?.onForcedClose((reason) => this.#connection.drop(reason));
   }
 
   async start(): Promise<void> {

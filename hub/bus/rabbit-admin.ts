@@ -22,6 +22,7 @@ export function amqp091UrlOf(url: string): string {
 export class RabbitAdmin {
   #connection: Promise<ChannelModel> | undefined;
   #closed = false;
+  readonly #forcedCloseListeners: Array<(reason: string) => void> = [];
   readonly #url: string;
   readonly #name: string;
   readonly #logger: Logger;
@@ -41,7 +42,10 @@ export class RabbitAdmin {
           if (this.#connection === connecting) this.#connection = undefined;
         };
         model.on('error', (error: Error) => this.#logger.debug({ err: error.message }, 'broker admin connection error'));
-        model.on('close', forget);
+        model.on('close', (error?: Error) => {
+          forget();
+          if (error && /CONNECTION[_-]FORCED/.test(error.message) && !this.#closed) for (const listener of this.#forcedCloseListeners) listener(error.message);
+        });
         return model;
       });
       connecting.catch(() => {
@@ -62,6 +66,15 @@ export class RabbitAdmin {
     } finally {
       await channel.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * A node shutting down closes 0-9-1 connections at once with CONNECTION_FORCED, while the 3.x
+   * AMQP 1.0 plugin's connections stop settling and are reset only when the node dies, a second
+   * or more later. The AMQP 1.0 endpoints listen here to give up their connection on the notice.
+   */
+  onForcedClose(listener: (reason: string) => void): void {
+    this.#forcedCloseListeners.push(listener);
   }
 
   declare(topology: Topology, scope: TopologyScope): Promise<void> {
