@@ -121,8 +121,15 @@ export class Amqp10Publisher implements Publisher {
       this.#window.release();
       throw error instanceof ProxyhubError ? error : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', String(error), { cause: error });
     }
-    // Sent at once when the link has credit, else buffered by rhea until the broker grants some.
-    const delivery = sender.send(toRheaMessage(message));
+    let delivery: RheaDelivery;
+    try {
+      // Sent at once when the link has credit, else buffered by rhea until the broker grants some.
+      delivery = sender.send(toRheaMessage(message));
+    } catch (error) {
+      // The link went away between the lookup and the send (detached by the broker).
+      this.#window.release();
+      throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish link closed', { cause: error });
+    }
     return this.#window.track(delivery, deadline);
   }
 

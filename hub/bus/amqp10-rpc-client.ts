@@ -108,7 +108,14 @@ export class Amqp10RpcClient implements RpcClient {
       }, request.timeoutMs);
       this.#waiting.set(correlationId, { resolve, reject, timer });
       const message = { exchange: '', routingKey: request.queue, body: request.body, messageId: correlationId, correlationId, type: request.type, contentType: 'application/json' };
-      this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId);
+      try {
+        this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId);
+      } catch (error) {
+        // The link went away between the lookup and the send.
+        clearTimeout(timer);
+        this.#waiting.delete(correlationId);
+        reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'rpc link closed', { cause: error }));
+      }
     });
   }
 
@@ -169,6 +176,8 @@ export class Amqp10RpcClient implements RpcClient {
     this.#closed = true;
     this.#failAll('rpc client closed');
     await this.#connection.close();
+    // Best effort: left behind, the reply queue expires on its own.
+    await this.#options.admin?.deleteQueue(this.#options.replyQueue).catch(() => undefined);
     await this.#options.admin?.close();
   }
 }

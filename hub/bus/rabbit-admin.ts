@@ -112,6 +112,11 @@ export class RabbitAdmin {
     await this.#withChannel((channel) => channel.assertQueue(queue, { durable: false, autoDelete: false, arguments: { 'x-queue-type': 'classic', 'x-expires': expiresMs } }));
   }
 
+  /** Removes a queue of this process's own (its reply queue), if it is still there. */
+  async deleteQueue(queue: string): Promise<void> {
+    await this.#withChannel((channel) => channel.deleteQueue(queue));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const connecting = this.#connection;
