@@ -30,6 +30,8 @@ interface Registration {
   readonly handler: DeliveryHandler;
   readonly prefetch: number;
   receiver?: Receiver;
+  /** Deliveries handed to the handler and not settled yet. */
+  unsettled: number;
   cancelled: boolean;
   attaching: boolean;
   failures: number;
@@ -74,15 +76,18 @@ export class Amqp10Consumer implements Consumer {
   }
 
   async consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): Promise<ConsumerHandle> {
-    const registration: Registration = { queue, handler, prefetch: options.prefetch, cancelled: false, attaching: false, failures: 0 };
+    const registration: Registration = { queue, handler, prefetch: options.prefetch, unsettled: 0, cancelled: false, attaching: false, failures: 0 };
     const connection = this.#connection.current;
     if (connection) await this.#attach(connection, registration);
     this.#registrations.push(registration);
     return {
       cancel: async () => {
-        // No more credit is granted, and what the remaining credit still brings is released back.
-        // The link itself stays attached until close(): deliveries in flight must stay settleable.
+        // Drain: the broker uses up or cancels the credit it holds, so no new deliveries come
+        // (anything already on its way is released back). The link detaches once the deliveries
+        // in flight are settled: settling needs the link.
         registration.cancelled = true;
+        registration.receiver?.drain_credit();
+        this.#detachWhenIdle(registration);
       },
     };
   }
@@ -116,6 +121,10 @@ export class Amqp10Consumer implements Consumer {
     receiver.add_credit(registration.prefetch);
   }
 
+  #detachWhenIdle(registration: Registration): void {
+    if (registration.cancelled && registration.unsettled === 0 && registration.receiver?.is_open()) registration.receiver.close();
+  }
+
   #reattachLater(connection: Connection, registration: Registration): void {
     if (this.#connection.current !== connection || registration.cancelled || this.#state === 'closed') return;
     const delayMs = Math.min(30_000, 500 * 2 ** registration.failures);
@@ -137,12 +146,15 @@ export class Amqp10Consumer implements Consumer {
       return;
     }
     let settled = false;
+    registration.unsettled += 1;
     const settle = (action: () => void) => (): void => {
       if (settled) return;
       settled = true;
       action();
+      registration.unsettled -= 1;
       // One settled delivery, one new credit: at most `prefetch` are ever unsettled.
       if (registration.receiver === receiver && !registration.cancelled && receiver.is_open()) receiver.add_credit(1);
+      this.#detachWhenIdle(registration);
     };
     const fields = receivedFields(message, this.#options.addresses);
     const received: Delivery = {
