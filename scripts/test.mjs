@@ -28,12 +28,23 @@ function typecheck() {
 }
 
 // Subtests of each test file are reported one level in: count those, so a file's tests count singly.
+// A file that fails without a failing subtest (it crashed, or failed outside any subtest) counts
+// as one failure, so the closing line never says 0 failed while the run fails.
+let fileFailures = 0;
 function countLine(line) {
+  const file = /^(not )?ok \d+ - tests\//.exec(line);
+  if (file) {
+    if (file[1] && fileFailures === 0) failed += 1;
+    fileFailures = 0;
+    return;
+  }
   const match = /^ {4}(not )?ok \d+ - .*?(# SKIP.*|# TODO.*)?$/.exec(line);
   if (!match) return;
   if (match[2]) skipped += 1;
-  else if (match[1]) failed += 1;
-  else passed += 1;
+  else if (match[1]) {
+    failed += 1;
+    fileFailures += 1;
+  } else passed += 1;
 }
 
 /** The files of `dir` that carry the marker: to include a test file in the AMQP 1.0 pass, add it to its header comment. */
