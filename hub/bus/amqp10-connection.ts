@@ -90,6 +90,7 @@ export class RecoveringAmqp10Connection {
     const { logger, name } = this.#options;
     const container = rhea.create_container({ id: name });
     const connection = container.connect({ ...connectionOptionsFrom(this.#options.url, this.#options.scheme, name), session_buffer_size: Math.max(2048, this.#options.sessionBufferSize ?? 0) } as ConnectionOptions);
+    batchWrites(connection);
     let lost = false;
     const lose = (error: Error): void => {
       if (lost) return;
@@ -167,6 +168,24 @@ export class RecoveringAmqp10Connection {
       connection.close();
     });
   }
+}
+
+/**
+ * rhea writes each frame with its own socket.write, one system call per message under load.
+ * Corking the socket around rhea's output turns what one turn produced into a single writev.
+ */
+function batchWrites(connection: Connection): void {
+  const internal = connection as unknown as { output(): void; socket?: { cork?(): void; uncork?(): void } };
+  const output = internal.output.bind(connection);
+  internal.output = () => {
+    const socket = internal.socket;
+    socket?.cork?.();
+    try {
+      output();
+    } finally {
+      socket?.uncork?.();
+    }
+  };
 }
 
 export function asError(value: unknown, fallback: string): Error {

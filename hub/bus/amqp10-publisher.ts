@@ -61,6 +61,8 @@ export class Amqp10Publisher implements Publisher {
   #state: BusState = 'connecting';
   /** Per connection: address → the sender link (or its attach in progress). */
   #senders = new Map<string, Promise<Sender>>();
+  /** The same links once attached, for a send without awaiting anything. */
+  #attached = new Map<string, Sender>();
   readonly #window: ConfirmWindow<RheaDelivery>;
   readonly #guard: RouteGuard | undefined;
   readonly #options: Amqp10PublisherOptions;
@@ -94,6 +96,7 @@ export class Amqp10Publisher implements Publisher {
     await this.#options.admin?.declare(this.#options.topology, this.#options.scope);
     this.#guard?.forget();
     this.#senders = new Map();
+    this.#attached = new Map();
     this.#state = 'ready';
   }
 
@@ -102,10 +105,14 @@ export class Amqp10Publisher implements Publisher {
     this.#assertWritable();
     let targets: readonly RouteTarget[] = [message];
     if (this.#guard && (message.mandatory ?? true)) {
-      targets = await beforeDeadline(this.#guard.targets(message.exchange, message.routingKey), deadline).catch((error: unknown) => {
-        throw error instanceof ProxyhubError ? error : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'cannot look up the route', { cause: error });
-      });
+      targets =
+        this.#guard.cachedTargets(message.exchange, message.routingKey) ??
+        (await beforeDeadline(this.#guard.targets(message.exchange, message.routingKey), deadline).catch((error: unknown) => {
+          throw error instanceof ProxyhubError ? error : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'cannot look up the route', { cause: error });
+        }));
     }
+    const [only] = targets;
+    if (targets.length === 1 && only) return this.#send(message, only, deadline);
     // One delivery per target queue; the publish counts as confirmed once every one is accepted.
     await Promise.all(targets.map((target) => this.#send(message, target, deadline)));
   }
@@ -115,7 +122,7 @@ export class Amqp10Publisher implements Publisher {
     let sender: Sender;
     try {
       this.#assertWritable();
-      sender = await beforeDeadline(this.#senderFor(target.exchange, target.routingKey), deadline);
+      sender = this.#attached.get(this.#options.addresses.target(target.exchange, target.routingKey)) ?? (await beforeDeadline(this.#senderFor(target.exchange, target.routingKey), deadline));
       this.#assertWritable();
     } catch (error) {
       this.#window.release();
@@ -144,15 +151,21 @@ export class Amqp10Publisher implements Publisher {
     let sender = this.#senders.get(address);
     if (!sender) {
       const senders = this.#senders;
+      const ready = this.#attached;
       sender = this.#attach(exchange, routingKey, address);
       senders.set(address, sender);
       // A failed attach is not remembered: the node may exist on the next try.
       const attached = sender;
       const forget = (): void => {
-        if (senders.get(address) === attached) senders.delete(address);
+        if (senders.get(address) !== attached) return;
+        senders.delete(address);
+        ready.delete(address);
       };
       // A link the broker detaches (its node deleted) is dropped; the next publish attaches anew.
-      attached.then((link) => link.on('sender_close', forget), forget);
+      attached.then((link) => {
+        if (senders.get(address) === attached) ready.set(address, link);
+        link.on('sender_close', forget);
+      }, forget);
     }
     return sender;
   }
@@ -180,6 +193,7 @@ export class Amqp10Publisher implements Publisher {
   #lose(reason: string): void {
     if (this.#state !== 'closed') this.#state = 'down';
     this.#senders = new Map();
+    this.#attached = new Map();
     this.#window.failAll('PROXYHUB_BUS_UNAVAILABLE', reason);
   }
 

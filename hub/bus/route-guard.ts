@@ -37,7 +37,7 @@ export function boundQueues(topology: Topology, exchange: string, routingKey: st
 }
 
 export class RouteGuard {
-  readonly #known = new Map<string, { readonly at: number; readonly exists: Promise<boolean> }>();
+  readonly #known = new Map<string, { readonly at: number; readonly exists: Promise<boolean>; found?: boolean }>();
   readonly #admin: RabbitAdmin;
   readonly #topology: Topology;
 
@@ -59,6 +59,21 @@ export class RouteGuard {
     return present.map((queue) => ({ exchange: '', routingKey: queue }));
   }
 
+  /**
+   * The targets without waiting, when every queue of the route was seen recently (the common
+   * case): the ingress's hot path then costs no timer and no round trip. Undefined otherwise.
+   */
+  cachedTargets(exchange: string, routingKey: string): readonly RouteTarget[] | undefined {
+    const queues = boundQueues(this.#topology, exchange, routingKey);
+    if (queues === undefined) return [{ exchange, routingKey }];
+    const now = Date.now();
+    const fresh = queues.every((queue) => {
+      const known = this.#known.get(queue);
+      return known?.found === true && now - known.at < ROUTE_CHECK_MS;
+    });
+    return fresh ? queues.map((queue) => ({ exchange: '', routingKey: queue })) : undefined;
+  }
+
   /** Only a queue found is remembered: a missing one is asked for again, so a re-created queue counts at once. */
   #exists(queue: string): Promise<boolean> {
     const cached = this.#known.get(queue);
@@ -67,8 +82,12 @@ export class RouteGuard {
     const forget = (): void => {
       if (this.#known.get(queue)?.exists === exists) this.#known.delete(queue);
     };
-    exists.then((found) => found || forget(), forget);
-    this.#known.set(queue, { at: Date.now(), exists });
+    const entry: { readonly at: number; readonly exists: Promise<boolean>; found?: boolean } = { at: Date.now(), exists };
+    exists.then((found) => {
+      entry.found = found;
+      if (!found) forget();
+    }, forget);
+    this.#known.set(queue, entry);
     return exists;
   }
 
