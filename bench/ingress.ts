@@ -15,6 +15,7 @@ import { buildFactsUpload, buildHubMessage } from './lib/payload.ts';
 import { createPhaseLog, type PhaseLog } from './lib/phase-log.ts';
 import { findBrokerPid, machineBusyOver, readMemory, waitUntilIdle, watchProcesses, type WatchReport } from './lib/proc-stats.ts';
 import { measureRawPublish } from './lib/raw-publish.ts';
+import { measureRawPublishAmqp10 } from './lib/raw-publish-amqp10.ts';
 import { writeResults } from './lib/report.ts';
 import { startHubIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
 import type { BenchOptions, IngressBenchResults, ScenarioResult } from './lib/types.ts';
@@ -36,11 +37,12 @@ function cpuOf(report: WatchReport, client: number | null): ScenarioResult['cpu'
 async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: number | null, name: 'raw' | 'raw-matched', window: number): Promise<ScenarioResult> {
   const prefix = benchPrefix();
   const message = buildHubMessage(prefix, buildFactsUpload().upload);
-  log(`${name}: publishing to ${prefix}.facts (quorum), window ${window}, ${options.warmupSec} s warm-up`);
+  log(`${name}: publishing to ${prefix}.facts (quorum) over ${options.transport}, window ${window}, ${options.warmupSec} s warm-up`);
   let watch: { stop(): WatchReport } | undefined;
   let removed = false;
   try {
-    const raw = await measureRawPublish({
+    const measure = options.transport === 'amqp10' ? measureRawPublishAmqp10 : measureRawPublish;
+    const raw = await measure({
       amqpUrl: options.amqpUrl,
       prefix,
       message,
@@ -134,7 +136,7 @@ async function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLo
   let server: ServerProcess | undefined;
   let removed = false;
   try {
-    server = await startHubIngress(prefix, options.amqpUrl);
+    server = await startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport });
     const { load, report, lifetimePeakMiB } = await loadServer('hub', server, options, bodyFile, log, brokerPid);
     await server.stop();
     const { factsQueued } = await removeBenchTopology(options.amqpUrl, prefix);

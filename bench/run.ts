@@ -7,10 +7,11 @@
  *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
- * for openscap), --window <n> (1000), --transport amqp091 (the only one so far; a column in the
- * results so AMQP 1.0 can join), --requests <n> (registration: 2000 sequential requests per path,
- * after 300), --reports <n> (openscap: 200 uploads drained by the worker), --prefetch <n>
- * (openscap: the worker's PROXYHUB_WORKER_PREFETCH, which the feature caps; the hub's default when not given).
+ * for openscap), --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and
+ * the raw publisher's protocol; results go to results/ingress.* and results/ingress-amqp10.*),
+ * --requests <n> (registration: 2000 sequential requests per path, after 300), --reports <n>
+ * (openscap: 200 uploads drained by the worker), --prefetch <n> (openscap: the worker's
+ * PROXYHUB_WORKER_PREFETCH, which the feature caps; the hub's default when not given).
  * The broker is PROXYHUB_AMQP_URL and Redis PROXYHUB_REDIS_URL, as for the hub itself.
  */
 import { parseArgs } from 'node:util';
@@ -21,7 +22,7 @@ import { runRegistrationBench } from './registration.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
-  'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
+  'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091|amqp10]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
   '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>]',
   '       npm run bench -- capabilities [--cycles 200]',

@@ -5,11 +5,13 @@
 import { createTopology } from '../contracts/topology.ts';
 import { createDeadLetterService, type DeadLetterService, type DeadLetterSummary } from '../hub/control/dead-letters.ts';
 import { loadConfig } from '../hub/config/load.ts';
+import { createBusTransport } from '../hub/bus/transport-factory.ts';
 import { createProgress } from './progress.ts';
 
 export function deadLetterService(): DeadLetterService {
   const config = loadConfig();
-  return createDeadLetterService(config.amqpUrl, createTopology(config.prefix));
+  const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
+  return createDeadLetterService(() => bus.openQueueBrowser(), createTopology(config.prefix));
 }
 
 /** A progress bar per feature queue on stderr. */

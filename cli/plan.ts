@@ -7,8 +7,7 @@
 import type { RouteEntry } from '../hub/http/route-table.ts';
 import { createTopology } from '../contracts/topology.ts';
 import { createLogger, redactUrl } from '../hub/bus/logger.ts';
-import type { Publisher } from '../hub/bus/transport.ts';
-import type { RpcClient } from '../hub/bus/amqp-rpc-client.ts';
+import { transportKindOf, type Publisher, type RpcClient } from '../hub/bus/transport.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
@@ -73,7 +72,8 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
 
 export async function describePlan(config: Config, roles: RoleSet): Promise<string> {
   const tables = await routeTables(config);
-  const broker = `broker ${redactUrl(config.amqpUrl)}`;
+  const amqp10 = transportKindOf(config.amqpUrl, config.transport) === 'amqp10';
+  const broker = `broker ${redactUrl(config.amqpUrl)}${amqp10 ? ` (AMQP 1.0, ${config.amqp10.addressScheme} addresses)` : ''}`;
   const foreman = `Foreman ${config.foreman.url ?? '(not set)'} (${config.foreman.cert ? `client certificate ${config.foreman.cert}` : 'no client certificate'}; server verified against ${config.foreman.ca ?? 'the system CAs'}; ${config.foreman.timeoutMs} ms per call)`;
   const lines = [
     `process roles: ${[roles.ingress && 'ingress', roles.control && 'control', ...roles.workers.map((w) => `worker:${w}`)].filter(Boolean).join(', ')}`,

@@ -3,9 +3,9 @@
  * one feature worker per `worker:<feature>` role.
  */
 import type { Topology } from '../contracts/topology.ts';
-import { AmqpConsumer } from '../hub/bus/amqp-consumer.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
-import type { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
+import type { BusTransport } from '../hub/bus/transport-factory.ts';
+import type { Publisher } from '../hub/bus/transport.ts';
 import type { Logger } from '../hub/bus/logger.ts';
 import { createRedis } from '../hub/bus/redis.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
@@ -20,7 +20,8 @@ import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
 
 export interface WorkerWiring {
-  readonly publisher: AmqpPublisher;
+  readonly bus: BusTransport;
+  readonly publisher: Publisher;
   readonly topology: Topology;
   readonly logger: Logger;
   readonly instanceId: string;
@@ -35,7 +36,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
   const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs });
   closers.push({ name: 'foreman client', close: () => foreman.close() });
-  const consumer = new AmqpConsumer({ url: config.amqpUrl, name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
+  const consumer = wiring.bus.createConsumer({ name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
   await consumer.start();
   closers.push({ name: 'consumer', close: () => consumer.close() });
   const workers: Array<{ close(): Promise<void> }> = [];

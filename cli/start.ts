@@ -9,8 +9,8 @@ import { createTopology, queueFeatures } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
-import { AmqpPublisher } from '../hub/bus/amqp-publisher.ts';
-import { AmqpRpcClient } from '../hub/bus/amqp-rpc-client.ts';
+import { createBusTransport } from '../hub/bus/transport-factory.ts';
+import { amqp091UrlOf } from '../hub/bus/rabbit-admin.ts';
 import { AmqpStreamReader } from '../hub/bus/amqp-stream-reader.ts';
 import { createAnnouncer } from '../hub/bus/capability-announcer.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
@@ -34,10 +34,13 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-/** Reads the capabilities stream on its own connection (one per reader). */
+/**
+ * Reads the capabilities stream on its own AMQP 0-9-1 connection (one per reader), whatever the
+ * transport: RabbitMQ streams are read over 0-9-1, as the AMQP 1.0 transport's topology is.
+ */
 export function capabilityStreamFactory(config: Config, scope: TopologyScope, logger: Logger, name: string): StreamReaderFactory {
   const topology = createTopology(config.prefix);
-  return ({ from, onEntry }) => new AmqpStreamReader({ url: config.amqpUrl, name, topology, scope, logger, queue: topology.capabilitiesStream, from, onEntry });
+  return ({ from, onEntry }) => new AmqpStreamReader({ url: amqp091UrlOf(config.amqpUrl), name, topology, scope, logger, queue: topology.capabilitiesStream, from, onEntry });
 }
 
 function roleNames(roles: RoleSet): string[] {
@@ -65,7 +68,8 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   const closers: Closer[] = [];
   const retryDelaysMs = Object.fromEntries(roles.workers.map((feature) => [feature, config.worker.retryDelaysMs]));
   const scope = { features: queueFeatures, retryDelaysMs };
-  const publisher = new AmqpPublisher({ url: config.amqpUrl, name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
+  const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
+  const publisher = bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
   const result: { ingressUrl?: string; controlUrl?: string } = {};
   let controlRegistry: CapabilityService | undefined;
   const http = httpSettingsFrom(config);
@@ -80,7 +84,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     if (roles.workers.length > 0) {
       // Loaded only where workers run: an ingress process never loads the Foreman client.
       const { startWorkers } = await import('./start-workers.ts');
-      await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
+      await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
       // The registry is current before the listener opens: a restarted control answers right at once.
@@ -97,12 +101,12 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       closers.push({ name: 'capability registry', close: () => capabilities.close() });
       const { startForemanPush } = await import('./foreman-push.ts');
       startForemanPush(config, capabilities, capabilityId, logger, closers);
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features });
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
     if (roles.ingress) {
-      const rpc = new AmqpRpcClient({ url: config.amqpUrl, name: `proxyhub ${instanceId} rpc`, logger });
+      const rpc = bus.createRpcClient({ name: `proxyhub ${instanceId} rpc`, logger, topology, clientId: randomUUID().slice(0, 8) });
       await rpc.start();
       closers.push({ name: 'rpc client', close: () => rpc.close() });
       const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
@@ -126,7 +130,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     await closeAll();
     throw error;
   }
-  logger.info({ roles, ...result }, 'proxyhub started');
+  logger.info({ roles, transport: bus.kind, ...result }, 'proxyhub started');
   return { ...result, close: closeAll };
 }
 

@@ -54,6 +54,8 @@ export interface Topology {
   retryQueue(feature: QueueFeature, delayMs: number): string;
   /** Requests for an RPC feature; replies go to RabbitMQ's direct reply-to. */
   rpcQueue(feature: RpcQueueName): string;
+  /** One RPC client's own reply queue, where the broker has no direct reply-to (AMQP 1.0). */
+  replyQueue(clientId: string): string;
   /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
   deliveredKey(feature: QueueFeature, eventId: string): string;
 }
@@ -75,6 +77,7 @@ export function createTopology(prefix: string): Topology {
     deadLetterQueue: (feature: QueueFeature) => `${prefix}.${feature}.dlq`,
     retryQueue: (feature: QueueFeature, delayMs: number) => `${prefix}.${feature}.retry.${delayMs}ms`,
     rpcQueue: (feature: RpcQueueName) => `${prefix}.${feature}.requests`,
+    replyQueue: (clientId: string) => `${prefix}.replies.${clientId}`,
     deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
   });
 }

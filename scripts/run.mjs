@@ -116,6 +116,30 @@ async function ensureService(service) {
 ensureDependencies();
 for (const service of services) await ensureService(service);
 await checkBroker(services[0]);
+if (needsAmqp10()) await ensureAmqp10(services[0]);
+
+// The full test suite runs its transport files a second time over AMQP 1.0; the hub and the
+// benchmark need it when asked for.
+function needsAmqp10() {
+  const env = process.env;
+  if (command === 'test') return args.filter((a) => !a.startsWith('-')).length === 0 || env.PROXYHUB_TEST_TRANSPORT === 'amqp10';
+  if (command === 'bench') return args.some((a, i) => a === '--transport=amqp10' || (a === '--transport' && args[i + 1] === 'amqp10'));
+  return env.PROXYHUB_TRANSPORT === 'amqp10' || /^amqp10s?:/.test(env.PROXYHUB_AMQP_URL ?? '');
+}
+
+async function ensureAmqp10(rabbit) {
+  const { brokerSpeaksAmqp10, enableLocalAmqp10Plugin } = await import('./amqp10-check.mjs');
+  if (await brokerSpeaksAmqp10(rabbit.url)) return;
+  if (!isLocal(rabbit.url) || !haveCommand('rabbitmq-plugins')) {
+    say('the broker does not speak AMQP 1.0; on RabbitMQ 3.x run: rabbitmq-plugins enable rabbitmq_amqp1_0');
+    process.exit(1);
+  }
+  say('enabling RabbitMQ\'s AMQP 1.0 plugin (rabbitmq-plugins enable rabbitmq_amqp1_0; no restart)');
+  if (!enableLocalAmqp10Plugin() || !(await brokerSpeaksAmqp10(rabbit.url))) {
+    say('could not enable rabbitmq_amqp1_0; run it by hand (as root or the rabbitmq user)');
+    process.exit(1);
+  }
+}
 
 async function checkBroker(rabbit) {
   const { brokerSupportsProxyhubQueues, restartLocalRabbit } = await import('./broker-check.mjs');

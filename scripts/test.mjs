@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The test command: type-check, the parallel suite (unit + integration), then the fault suite one
-// file at a time (it restarts shared services). Prints one closing line `N passed, N failed`.
+// file at a time (it restarts shared services). Test files marked `@every-transport` run a second
+// time over AMQP 1.0 (PROXYHUB_TEST_TRANSPORT=amqp10), with the same assertions. Prints one
+// closing line `N passed, N failed` that counts every run.
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,18 +28,37 @@ function typecheck() {
 }
 
 // Subtests of each test file are reported one level in: count those, so a file's tests count singly.
+// A file that fails without a failing subtest (it crashed, or failed outside any subtest) counts
+// as one failure, so the closing line never says 0 failed while the run fails.
+let fileFailures = 0;
 function countLine(line) {
+  const file = /^(not )?ok \d+ - tests\//.exec(line);
+  if (file) {
+    if (file[1] && fileFailures === 0) failed += 1;
+    fileFailures = 0;
+    return;
+  }
   const match = /^ {4}(not )?ok \d+ - .*?(# SKIP.*|# TODO.*)?$/.exec(line);
   if (!match) return;
   if (match[2]) skipped += 1;
-  else if (match[1]) failed += 1;
-  else passed += 1;
+  else if (match[1]) {
+    failed += 1;
+    fileFailures += 1;
+  } else passed += 1;
 }
 
-function runTap(label, tapArgs) {
+/** The files of `dir` that carry the marker: to include a test file in the AMQP 1.0 pass, add it to its header comment. */
+function everyTransportFiles(dir) {
+  return readdirSync(`${root}/${dir}`)
+    .filter((name) => name.endsWith('.test.ts') && readFileSync(`${root}/${dir}/${name}`, 'utf8').includes('@every-transport'))
+    .map((name) => `${dir}/${name}`)
+    .sort();
+}
+
+function runTap(label, tapArgs, env = {}) {
   return new Promise((resolve) => {
     process.stdout.write(`# ${label}\n`);
-    const child = spawn(tap, ['--reporter=tap', ...tapArgs], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    const child = spawn(tap, ['--reporter=tap', ...tapArgs], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let buffer = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
@@ -59,9 +81,12 @@ let exitCode = 0;
 if (only.length > 0) {
   exitCode = await runTap('selected tests', ['--disable-coverage', ...only]);
 } else {
-  const parallel = await runTap('unit and integration suite (parallel)', ['--coverage-report=text-summary', 'tests/unit/*.test.ts', 'tests/integration/*.test.ts']);
-  const fault = await runTap('fault suite (one file at a time)', ['--jobs=1', '--disable-coverage', 'tests/fault/*.test.ts']);
-  exitCode = parallel || fault;
+  const amqp10 = { PROXYHUB_TEST_TRANSPORT: 'amqp10' };
+  const parallel = await runTap('unit and integration suite (parallel)', ['--coverage-report=text-summary', 'tests/unit/*.test.ts', 'tests/integration/*.test.ts'], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
+  const parallel10 = await runTap('integration files again over AMQP 1.0 (parallel)', ['--disable-coverage', ...everyTransportFiles('tests/integration')], amqp10);
+  const fault = await runTap('fault suite (one file at a time)', ['--jobs=1', '--disable-coverage', 'tests/fault/*.test.ts'], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
+  const fault10 = await runTap('fault files again over AMQP 1.0 (one at a time)', ['--jobs=1', '--disable-coverage', ...everyTransportFiles('tests/fault')], amqp10);
+  exitCode = parallel || parallel10 || fault || fault10;
 }
 if (failed > 0 && exitCode === 0) exitCode = 1;
 process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);

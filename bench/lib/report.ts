@@ -1,4 +1,4 @@
-/** Turns the results into bench/results/ingress.{json,md,svg}; the markdown is also printed. */
+/** Turns the results into bench/results/ingress[-<transport>].{json,md,svg}; the markdown is also printed. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './svg-chart.ts';
@@ -75,5 +75,7 @@ export async function writeResultFiles(name: string, results: unknown, markdown:
 
 export function writeResults(results: IngressBenchResults): Promise<{ readonly markdown: string; readonly files: readonly string[] }> {
   const svg = renderChart(results.scenarios, `proxyhub ingress, ${results.machine.cores} cores, ${results.settings.durationSec} s (${results.date.slice(0, 10)})`, results.targets.hubVsLimit);
-  return writeResultFiles('ingress', results, renderMarkdown(results), svg);
+  // One file set per transport, so the AMQP 1.0 run sits beside the 0-9-1 one instead of over it.
+  const name = results.settings.transport === 'amqp091' ? 'ingress' : `ingress-${results.settings.transport}`;
+  return writeResultFiles(name, results, renderMarkdown(results), svg);
 }

@@ -4,7 +4,7 @@ import type { LoadResult } from './load.ts';
 import type { LatencySummary, SequentialResult } from './sequential.ts';
 import type { DrainResult } from './worker-drain.ts';
 
-export const transports = ['amqp091'] as const;
+export const transports = ['amqp091', 'amqp10'] as const;
 export type Transport = (typeof transports)[number];
 
 export interface BenchOptions {

@@ -7,6 +7,7 @@ import type { ChannelModel, ConfirmChannel, Message, RecoveringChannelModel } fr
 import { ProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import { openRecoveringConnection } from './amqp-connection.ts';
+import { ConfirmWindow, confirmDeadline } from './confirm-window.ts';
 import { declareTopology, type TopologyScope } from './declare-topology.ts';
 import type { Logger } from './logger.ts';
 import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
@@ -23,22 +24,7 @@ export interface AmqpPublisherOptions {
   readonly maxUnconfirmed: number;
 }
 
-interface PendingPublish {
-  /** When the client gets its 503 if the broker has not confirmed by then. */
-  readonly deadline: number;
-  returned: boolean;
-  settled: boolean;
-  resolve(): void;
-  reject(error: ProxyhubError): void;
-}
-
 const SEQUENCE_HEADER = 'x-proxyhub-publish-seq';
-const SWEEP_INTERVAL_MS = 50;
-/**
- * The confirm deadline grows with the body at this rate (10 MB/s, well under what a broker
- * persists): an 85 MB ARF upload must not time out while its bytes are still on the wire.
- */
-const LARGE_BODY_BYTES_PER_MS = 10_000;
 
 function isNack(error: unknown): boolean {
   return error instanceof Error && error.message === 'message nacked';
@@ -52,15 +38,15 @@ export class AmqpPublisher implements Publisher {
   /** Kept apart from the state: a channel reopened during an alarm is still blocked. */
   #blocked = false;
   #sequence = 0;
-  readonly #pending = new Map<number, PendingPublish>();
-  /** Slots granted to waiters whose publish has not been sent yet. */
-  #reserved = 0;
-  readonly #slotWaiters: Array<{ readonly deadline: number; grant(): void; fail(code: ErrorCode): void }> = [];
-  #sweepTimer: NodeJS.Timeout | undefined;
+  /** Unconfirmed publishes by sequence number; the window answers late ones with a timeout. */
+  readonly #window: ConfirmWindow<number>;
+  /** Sequence numbers the broker returned (unroutable); their confirm follows the return. */
+  readonly #returned = new Set<number>();
   readonly #options: AmqpPublisherOptions;
 
   constructor(options: AmqpPublisherOptions) {
     this.#options = options;
+    this.#window = new ConfirmWindow({ maxUnsettled: options.maxUnconfirmed, timeoutMs: options.confirmTimeoutMs });
   }
 
   get state(): BusState {
@@ -68,7 +54,7 @@ export class AmqpPublisher implements Publisher {
   }
 
   async start(): Promise<void> {
-    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
+    this.#window.start();
     this.#connection = await openRecoveringConnection({
       url: this.#options.url,
       name: this.#options.name,
@@ -116,19 +102,20 @@ export class AmqpPublisher implements Publisher {
   }
 
   async publish(message: OutgoingMessage): Promise<void> {
-    const deadline = Date.now() + this.#options.confirmTimeoutMs + Math.ceil(message.body.length / LARGE_BODY_BYTES_PER_MS);
+    const deadline = confirmDeadline(this.#options.confirmTimeoutMs, message.body.length);
     this.#assertWritable();
     // Behind earlier waiters, never ahead of them: the window is first come, first served.
-    if (this.#slotWaiters.length > 0 || this.#pending.size + this.#reserved >= this.#options.maxUnconfirmed) {
-      await this.#waitForSlot(deadline);
-      this.#reserved = Math.max(0, this.#reserved - 1);
+    await this.#window.acquire(deadline);
+    try {
+      this.#assertWritable();
+    } catch (error) {
+      this.#window.release();
+      throw error;
     }
-    this.#assertWritable();
     const channel = this.#channel as ConfirmChannel;
     const sequence = ++this.#sequence;
-    return new Promise<void>((resolve, reject) => {
-      const entry: PendingPublish = { deadline, returned: false, settled: false, resolve, reject };
-      this.#pending.set(sequence, entry);
+    const confirmed = this.#window.track(sequence, deadline);
+    try {
       channel.publish(
         message.exchange,
         message.routingKey,
@@ -145,7 +132,11 @@ export class AmqpPublisher implements Publisher {
         },
         (error: unknown) => this.#onConfirm(sequence, error),
       );
-    });
+    } catch (error) {
+      // The channel closed between the check above and the write.
+      this.#window.settle(sequence, new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed', { cause: error }));
+    }
+    return confirmed;
   }
 
   #assertWritable(): void {
@@ -157,70 +148,31 @@ export class AmqpPublisher implements Publisher {
 
   #onReturn(message: Message): void {
     const sequence = message.properties.headers?.[SEQUENCE_HEADER];
-    const entry = typeof sequence === 'number' ? this.#pending.get(sequence) : undefined;
-    if (entry) entry.returned = true;
+    if (typeof sequence === 'number') this.#returned.add(sequence);
   }
 
   #onConfirm(sequence: number, error: unknown): void {
-    const entry = this.#pending.get(sequence);
-    if (!entry) return;
-    this.#pending.delete(sequence);
-    this.#grantSlot();
-    if (entry.settled) return;
-    entry.settled = true;
+    const returned = this.#returned.delete(sequence);
     // amqplib fails unconfirmed publishes of a closing channel before our close handler runs.
-    if (error) entry.reject(isNack(error) ? new ProxyhubError('PROXYHUB_BUS_REFUSED', 'broker refused the message (nack)', { cause: error }) : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed before the broker confirmed', { cause: error }));
-    else if (entry.returned) entry.reject(new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', 'no queue is bound for this event'));
-    else entry.resolve();
-  }
-
-  #waitForSlot(deadline: number): Promise<void> {
-    return new Promise((grant, reject) => {
-      this.#slotWaiters.push({ deadline, grant, fail: (code) => reject(new ProxyhubError(code, 'too many unconfirmed publishes')) });
-      this.#grantSlot();
-    });
-  }
-
-  #grantSlot(): void {
-    while (this.#slotWaiters.length > 0 && this.#pending.size + this.#reserved < this.#options.maxUnconfirmed) {
-      this.#reserved += 1;
-      this.#slotWaiters.shift()?.grant();
-    }
-  }
-
-  /** Answers late confirms with a timeout; the slot stays taken until the broker answers. */
-  #sweep(): void {
-    const now = Date.now();
-    for (const entry of this.#pending.values()) {
-      if (!entry.settled && entry.deadline <= now) {
-        entry.settled = true;
-        entry.reject(new ProxyhubError('PROXYHUB_BUS_TIMEOUT', `broker did not confirm within ${this.#options.confirmTimeoutMs} ms (plus transfer time for a large body)`));
-      }
-    }
-    while (this.#slotWaiters[0] !== undefined && this.#slotWaiters[0].deadline <= now) this.#slotWaiters.shift()?.fail('PROXYHUB_OVERLOADED');
+    if (error) this.#window.settle(sequence, isNack(error) ? new ProxyhubError('PROXYHUB_BUS_REFUSED', 'broker refused the message (nack)', { cause: error }) : new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed before the broker confirmed', { cause: error }));
+    else if (returned) this.#window.settle(sequence, new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', 'no queue is bound for this event'));
+    else this.#window.settle(sequence);
   }
 
   /** Fails everything in flight at once: a client must never wait out its own timeout. */
   #lose(code: ErrorCode, reason: string): void {
     this.#channel = undefined;
     if (this.#state !== 'closed') this.#state = 'down';
-    for (const entry of this.#pending.values()) {
-      if (!entry.settled) {
-        entry.settled = true;
-        entry.reject(new ProxyhubError(code, reason));
-      }
-    }
-    this.#pending.clear();
-    for (const waiter of this.#slotWaiters.splice(0)) waiter.fail(code);
-    this.#reserved = 0;
+    this.#window.failAll(code, reason);
+    this.#returned.clear();
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     const deadline = Date.now() + this.#options.confirmTimeoutMs;
-    while (this.#pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.#window.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.#state = 'closed';
-    clearInterval(this.#sweepTimer);
+    this.#window.stop();
     this.#lose('PROXYHUB_BUS_UNAVAILABLE', 'publisher closed');
     await this.#connection?.close().catch(() => undefined);
   }

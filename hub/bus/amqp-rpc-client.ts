@@ -13,19 +13,7 @@ import type { Logger } from './logger.ts';
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 const CONSUMER_CHECK_MS = 2000;
 
-export interface RpcRequest {
-  readonly queue: string;
-  readonly type: string;
-  readonly body: Buffer;
-  readonly timeoutMs: number;
-}
-
-export interface RpcClient {
-  start(): Promise<void>;
-  /** Rejects at once with PROXYHUB_RPC_NO_WORKER when nobody consumes `queue`. */
-  request(request: RpcRequest): Promise<Buffer>;
-  close(): Promise<void>;
-}
+import type { RpcClient, RpcRequest } from './transport.ts';
 
 interface Waiting {
   resolve(body: Buffer): void;

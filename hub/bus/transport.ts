@@ -1,7 +1,19 @@
 /**
  * What the roles need from a message broker, independent of the protocol: publish with a broker
- * acknowledgement, consume with explicit settlement. Nothing above hub/bus imports amqplib.
+ * acknowledgement, consume with explicit settlement, request/reply. Nothing above hub/bus imports
+ * amqplib or rhea; hub/bus/transport-factory.ts picks the implementation.
  */
+
+/** AMQP 0-9-1 on amqplib (the default) or AMQP 1.0 on rhea. */
+export const transportKinds = ['amqp091', 'amqp10'] as const;
+export type TransportKind = (typeof transportKinds)[number];
+
+/** An `amqp10(s)://` URL means AMQP 1.0 whatever else is set; otherwise the setting, else 0-9-1. */
+export function transportKindOf(url: string, requested: TransportKind | undefined): TransportKind {
+  if (/^amqp10s?:\/\//.test(url)) return 'amqp10';
+  return requested ?? 'amqp091';
+}
+
 export interface OutgoingMessage {
   /** Exchange name; '' is the default exchange, which routes by queue name. */
   readonly exchange: string;
@@ -83,3 +95,18 @@ export interface StreamReader {
 }
 
 export type StreamReaderFactory = (options: { readonly from: Date; readonly onEntry: (entry: StreamEntry) => void }) => StreamReader;
+
+export interface RpcRequest {
+  readonly queue: string;
+  readonly type: string;
+  readonly body: Buffer;
+  readonly timeoutMs: number;
+}
+
+/** Request/reply over the broker (registration and templates). */
+export interface RpcClient {
+  start(): Promise<void>;
+  /** Rejects at once with PROXYHUB_RPC_NO_WORKER when nobody consumes `queue`. */
+  request(request: RpcRequest): Promise<Buffer>;
+  close(): Promise<void>;
+}

@@ -10,6 +10,8 @@ import { configSchema, type Config } from './schema.ts';
 /** Environment variable → dotted path in the schema. */
 export const environmentVariables: Readonly<Record<string, string>> = {
   PROXYHUB_AMQP_URL: 'amqpUrl',
+  PROXYHUB_TRANSPORT: 'transport',
+  PROXYHUB_AMQP10_ADDRESS_SCHEME: 'amqp10.addressScheme',
   PROXYHUB_REDIS_URL: 'redisUrl',
   PROXYHUB_MQTT_URL: 'mqttUrl',
   PROXYHUB_PREFIX: 'prefix',

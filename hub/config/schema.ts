@@ -5,6 +5,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS, smartProxyFeatures } from '../../contracts/capabilities.ts';
+import { addressSchemes } from '../bus/amqp10-addresses.ts';
+import { transportKinds } from '../bus/transport.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -36,7 +38,15 @@ function listener(defaultPort: number) {
 
 export const configSchema = z.strictObject({
   /** @defaultValue amqp://guest:guest@127.0.0.1:5672 */
-  amqpUrl: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+  amqpUrl: z.string().regex(/^amqp(10)?s?:\/\//, 'must be an amqp://, amqps://, amqp10:// or amqp10s:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+  /** AMQP 0-9-1 (amqplib) or AMQP 1.0 (rhea); an amqp10:// URL implies amqp10. @defaultValue amqp091 */
+  transport: z.enum(transportKinds).optional(),
+  amqp10: z
+    .strictObject({
+      /** How exchanges and queues become AMQP 1.0 addresses (README, "Transports"). @defaultValue rabbitmq3 */
+      addressScheme: z.enum(addressSchemes).default('rabbitmq3'),
+    })
+    .prefault({}),
   /** @defaultValue redis://127.0.0.1:6379 */
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   /** @defaultValue mqtt://127.0.0.1:1883 */
@@ -145,6 +155,11 @@ export const configSchema = z.strictObject({
       shutdownGraceMs: milliseconds.default(10_000),
     })
     .prefault({}),
+}).superRefine((config, context) => {
+  // Said once, at parse time: an amqp10:// URL cannot be spoken over 0-9-1.
+  if (config.transport === 'amqp091' && /^amqp10s?:\/\//.test(config.amqpUrl)) {
+    context.addIssue({ code: 'custom', path: ['transport'], message: 'amqp091 cannot use an amqp10:// URL; use amqp:// or set the transport to amqp10' });
+  }
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -5,7 +5,7 @@
  */
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { queueFeatures, type QueueFeature, type Topology } from '../../contracts/topology.ts';
-import { openQueueBrowser, type QueueBrowser } from '../bus/queue-browser.ts';
+import type { QueueBrowser } from '../bus/queue-browser.ts';
 import type { BrowsedMessage } from '../bus/transport.ts';
 
 export interface DeadLetterSummary {
@@ -83,9 +83,10 @@ export interface DeadLetterService {
   count(feature: QueueFeature): Promise<number>;
 }
 
-export function createDeadLetterService(amqpUrl: string, topology: Topology): DeadLetterService {
+/** `openBrowser` comes from the bus transport: dead letters are read with the protocol that wrote them. */
+export function createDeadLetterService(openBrowser: () => Promise<QueueBrowser>, topology: Topology): DeadLetterService {
   async function withBrowser<T>(fn: (browser: QueueBrowser) => Promise<T>): Promise<T> {
-    const browser = await openQueueBrowser(amqpUrl);
+    const browser = await openBrowser();
     try {
       return await fn(browser);
     } finally {

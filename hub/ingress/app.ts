@@ -14,7 +14,7 @@ import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
 import { complianceRoutes } from './routes/compliance.ts';
-import type { RpcClient } from '../bus/amqp-rpc-client.ts';
+import type { RpcClient } from '../bus/transport.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;

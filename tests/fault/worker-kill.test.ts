@@ -1,6 +1,7 @@
 /**
  * A worker killed with SIGKILL while deliveries are in flight: the broker redelivers them and a
  * new worker delivers every one. Duplicates are allowed only for calls Foreman had already taken.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';

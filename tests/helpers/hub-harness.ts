@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
 import { queueFeatures, rpcQueueNames, createTopology } from '../../contracts/topology.ts';
 import { createLogger } from '../../hub/bus/logger.ts';
+import { transportKinds } from '../../hub/bus/transport.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
 import { configSchema, type Config, type ConfigInput } from '../../hub/config/schema.ts';
 import { startHub, type RunningHub } from '../../cli/start.ts';
@@ -17,6 +18,12 @@ export const AMQP_URL = process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127
 export const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+
+/**
+ * The transport the hub under test speaks: scripts/test.mjs runs the transport-parametrised
+ * files once per transport with PROXYHUB_TEST_TRANSPORT=amqp10 the second time.
+ */
+export const TEST_TRANSPORT = transportKinds.find((kind) => kind === process.env.PROXYHUB_TEST_TRANSPORT) ?? 'amqp091';
 
 /** Short retry tiers so that tests see several attempts in seconds, not minutes. */
 export const TEST_RETRY_DELAYS_MS = [200, 400, 800, 1600];
@@ -28,6 +35,7 @@ export function testPrefix(): string {
 export function testConfig(prefix: string, foremanUrl: string, overrides: Partial<ConfigInput> = {}): Config {
   return configSchema.parse({
     amqpUrl: AMQP_URL,
+    transport: TEST_TRANSPORT,
     redisUrl: REDIS_URL,
     prefix,
     proxyName: 'proxyhub.test',
@@ -53,6 +61,8 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PROXYHUB_AMQP_URL: config.amqpUrl,
+    PROXYHUB_TRANSPORT: config.transport ?? 'amqp091',
+    PROXYHUB_AMQP10_ADDRESS_SCHEME: config.amqp10.addressScheme,
     PROXYHUB_REDIS_URL: config.redisUrl,
     PROXYHUB_PREFIX: config.prefix,
     PROXYHUB_PROXY_NAME: config.proxyName,

@@ -1,6 +1,7 @@
 /**
  * Permanent failures: Foreman's 422 and a message that breaks its contract are dead-lettered with
  * the reason, listed and shown by `proxyhub dlq`, and `replay` delivers once Foreman accepts.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { runCli } from '../helpers/cli.ts';

@@ -1,6 +1,7 @@
 /**
  * The first vertical slice end to end: the real fixtures uploaded through the ingress reach the
  * test Foreman with the same content, through the real RabbitMQ and Redis.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';

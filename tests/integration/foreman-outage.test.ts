@@ -1,6 +1,7 @@
 /**
  * Foreman down for 30 s, then back: everything accepted meanwhile is delivered, exactly once,
  * and the hub probes a down Foreman a bounded number of times instead of once per event.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';

@@ -2,6 +2,7 @@
  * Registration, templates and userdata through the ingress: the registration worker makes the
  * Foreman call over the broker, with the smart-proxy's forwarding rules; failures answer what a
  * shell or an installer can act on, within the timeout plus a second.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';

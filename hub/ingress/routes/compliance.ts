@@ -11,7 +11,7 @@ import { policyIdSchema, type ArfUpload } from '../../../contracts/events/arf-up
 import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
 import { foremanReplySchema } from '../../../contracts/rpc/foreman-request.ts';
 import { POLICY_FILE_REQUEST_TYPE, policyFileDigestSchema, type PolicyFileKind, type PolicyFileRequest } from '../../../contracts/rpc/policy-file.ts';
-import type { RpcClient } from '../../bus/amqp-rpc-client.ts';
+import type { RpcClient } from '../../bus/transport.ts';
 import { encodeSerializedEvent } from '../../bus/event-codec.ts';
 import type { Publisher } from '../../bus/transport.ts';
 import { sendProblem } from '../../http/problem.ts';

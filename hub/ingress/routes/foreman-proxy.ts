@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
 import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
-import type { RpcClient } from '../../bus/amqp-rpc-client.ts';
+import type { RpcClient } from '../../bus/transport.ts';
 import { sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
 
 export interface ForemanProxyRouteOptions {
