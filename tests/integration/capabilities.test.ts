@@ -2,6 +2,7 @@
  * The capability control plane end to end: workers in their own processes announce, the control
  * role's /v2/features, SSE stream and the Foreman refresh push follow; SIGTERM withdraws at once,
  * SIGKILL expires within the bound; one refresh per burst of changes.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { v2FeatureSchema, MISSED_HEARTBEATS } from '../../contracts/capabilities.ts';

@@ -2,6 +2,7 @@
  * Late subscribers and restarts: an SSE or AMQP subscriber that comes late gets the full state
  * first, then changes; `Last-Event-ID` resumes without a snapshot; a control process started
  * while workers run serves the right /v2/features at once, and two replicas agree.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import amqplib from 'amqplib';
 import t from 'tap';

@@ -4,6 +4,7 @@
  * bzip2 file is stored for Foreman's download and delete calls, bad uploads get a 4xx with
  * nothing published, broken reports and Foreman's 422 are dead-lettered with the reason, and
  * policy files are fetched once and then served from the cache.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
