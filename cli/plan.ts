@@ -9,6 +9,7 @@ import { createTopology } from '../contracts/topology.ts';
 import { createLogger, redactUrl } from '../hub/bus/logger.ts';
 import type { Publisher } from '../hub/bus/transport.ts';
 import type { RpcClient } from '../hub/bus/amqp-rpc-client.ts';
+import type { RexTaskStore } from '../hub/bus/rex-jobs.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
@@ -23,13 +24,14 @@ const refuse = (): never => {
 };
 const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: refuse, close: async () => undefined };
 const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse, count: refuse };
+const planningRexJobs: RexTaskStore = { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse };
 const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 } });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath } });
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' } });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, rexJobs: planningRexJobs });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);

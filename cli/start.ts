@@ -15,6 +15,7 @@ import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
+import { RexJobStore } from '../hub/bus/rex-jobs.ts';
 import { httpSettingsFrom } from './http-settings.ts';
 import type { Closer } from './closer.ts';
 import { describePlan } from './plan.ts';
@@ -55,7 +56,11 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       await startWorkers(config, roles, { publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath } });
+      // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
+      const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds });
+      closers.push({ name: 'rex job store', close: () => rexJobs.close() });
+      await rexJobs.start();
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, rexJobs });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
@@ -65,6 +70,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       closers.push({ name: 'rpc client', close: () => rpc.close() });
       const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
         policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
+        rex: { queue: topology.rpcQueue('rex') },
       });
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });

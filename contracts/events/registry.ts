@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { factsUploadedV1 } from './facts-uploaded.ts';
 import { reportUploadedV1 } from './report-uploaded.ts';
 import { arfUploadedV1 } from './arf-uploaded.ts';
+import { rexJobFinishedV1, rexJobOutputV1 } from './rex-job.ts';
 import { deliveryDeadLetteredV1, deliveryRetriedV1, deliverySucceededV1 } from './delivery-outcome.ts';
 
 export const eventRegistry = {
@@ -15,6 +16,8 @@ export const eventRegistry = {
   [deliverySucceededV1.type]: deliverySucceededV1.data,
   [deliveryRetriedV1.type]: deliveryRetriedV1.data,
   [deliveryDeadLetteredV1.type]: deliveryDeadLetteredV1.data,
+  [rexJobOutputV1.type]: rexJobOutputV1.data,
+  [rexJobFinishedV1.type]: rexJobFinishedV1.data,
 } as const;
 
 export type EventType = keyof typeof eventRegistry;

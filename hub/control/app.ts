@@ -13,6 +13,8 @@ import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
 import type { ArfStore } from '../storage/arf-store.ts';
 import { complianceControlRoutes } from './compliance-routes.ts';
+import type { RexTaskStore } from '../bus/rex-jobs.ts';
+import { dynflowRoutes } from './dynflow-routes.ts';
 
 export interface ControlDependencies {
   readonly publisher: Publisher;
@@ -24,6 +26,8 @@ export interface ControlDependencies {
   readonly templateUrl: string | undefined;
   /** Stored ARF reports Foreman downloads, and the tool that renders them as HTML. */
   readonly compliance: { readonly store: ArfStore; readonly oscapPath: string };
+  /** REX jobs in BullMQ, for the dynflow task API. */
+  readonly rexJobs: RexTaskStore;
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -40,5 +44,6 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
+  await app.register(dynflowRoutes, { store: deps.rexJobs, bodyLimit: 64 * 1024 * 1024 });
   return app;
 }

@@ -43,7 +43,7 @@ t.test('refused: invalid values are all listed at once, with their variables', a
 t.test('plan: everything in one process (role all) with TLS', async (t) => {
   const result = await check('all', { ...tlsEnv, PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' });
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, /process roles: ingress, control, worker:facts, worker:reports, worker:openscap, worker:registration/);
+  t.match(result.stdout, /process roles: ingress, control, worker:facts, worker:reports, worker:openscap, worker:registration, worker:rex/);
   t.match(result.stdout, /ingress listener https:\/\/127\.0\.0\.1:0\n\s+HTTPS, TLS 1\.2\+; client certificates requested and verified against/);
   t.match(result.stdout, /POST \/api\/v2\/hosts\/facts\s+client certificate/);
   t.match(result.stdout, /trusted_hosts: foreman\.example\.com/);
