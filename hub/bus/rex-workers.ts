@@ -81,7 +81,8 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
     connections.push(redis);
     return redis;
   };
-  const common = { prefix, autorun: false, lockDuration: settings.lockDurationMs, maxStalledCount: 1 } as const;
+  // A stalled job is found within two checks: check as often as the lock runs out.
+  const common = { prefix, autorun: false, lockDuration: settings.lockDurationMs, stalledInterval: settings.lockDurationMs, maxStalledCount: 1 } as const;
 
   const jobs = new Worker(rexQueueNames.jobs, (job, token) => handlers.process(handleOf(job, token, store)), { ...common, connection: connection('jobs'), concurrency: settings.concurrency });
   jobs.on('failed', (job, error) => {
