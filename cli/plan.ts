@@ -80,10 +80,15 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
     `namespace: ${config.prefix} (exchanges, queues, Redis keys)`,
   ];
   if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
-  if (roles.control) lines.push(...listenerLines('control', config.control, config, tables.control, broker));
+  if (roles.control) lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${redactUrl(config.redisUrl)} (REX jobs)`));
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+    if (roles.workers.includes('rex')) {
+      const key = config.sshKey ?? `${config.dataDir}/ssh/id_proxyhub (made on first start)`;
+      const hosts = config.rex.mode === 'ssh' ? 'target hosts over SSH' : `hosts notified over MQTT ${redactUrl(config.mqttUrl)}`;
+      lines.push(`    rex: mode ${config.rex.mode}; ${hosts}; SSH key ${key}; ${config.rex.concurrency} jobs per process, ${config.rex.globalConcurrency} over all`);
+    }
   }
   return lines.join('\n');
 }

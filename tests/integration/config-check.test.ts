@@ -49,7 +49,7 @@ t.test('plan: everything in one process (role all) with TLS', async (t) => {
   t.match(result.stdout, /trusted_hosts: foreman\.example\.com/);
   t.match(result.stdout, /GET \/dead-letters\s+trusted_hosts \+ client certificate/);
   t.match(result.stdout, /reaches: broker .* only \(no Foreman, no Redis\)/);
-  t.match(result.stdout, /workers: facts, reports, openscap, registration\n\s+reach: broker .*Redis .*Foreman https:\/\/foreman\.example\.com/);
+  t.match(result.stdout, /workers: facts, reports, openscap, registration, rex\n\s+reach: broker .*Redis .*Foreman https:\/\/foreman\.example\.com/);
   t.match(result.stdout, /configuration OK/);
 });
 
