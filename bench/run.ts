@@ -3,6 +3,7 @@
  *
  *   ingress        hub ingress vs raw broker publishing and a no-op HTTP server
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
+ *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration),
  * --window <n> (1000), --transport amqp091 (the only one so far; a column in the results so AMQP
@@ -12,11 +13,14 @@
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
 import { runRegistrationBench } from './registration.ts';
+import { runRexBench } from './rex.ts';
+import type { RexBenchOptions } from './rex.ts';
 import { transports, type BenchOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
   'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
+  '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
@@ -38,6 +42,7 @@ interface ParsedArgs {
   readonly benchmark: string | undefined;
   readonly options: BenchOptions;
   readonly registration: RegistrationOptions;
+  readonly rex: RexBenchOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -51,6 +56,10 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       window: { type: 'string' },
       transport: { type: 'string' },
       requests: { type: 'string' },
+      'pull-hosts': { type: 'string' },
+      'cert-hosts': { type: 'string' },
+      'ssh-hosts': { type: 'string' },
+      concurrency: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -65,7 +74,14 @@ function parseOptions(args: readonly string[]): ParsedArgs {
   };
   const { durationSec, warmupSec, connections, amqpUrl } = options;
   const requests = Math.round(positiveNumber('requests', values.requests, 2000));
-  return { benchmark, options, registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl } };
+  const rex: RexBenchOptions = {
+    pullHosts: Math.round(positiveNumber('pull-hosts', values['pull-hosts'], 10_000)),
+    certHosts: Math.round(positiveNumber('cert-hosts', values['cert-hosts'], 200)),
+    sshHosts: Math.round(positiveNumber('ssh-hosts', values['ssh-hosts'], 200)),
+    concurrency: Math.round(positiveNumber('concurrency', values.concurrency, 50)),
+    amqpUrl,
+  };
+  return { benchmark, options, registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl }, rex };
 }
 
 /** Runs one benchmark; a failure is one readable line (plus the hub's output, when the hub failed). */
@@ -92,6 +108,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('ingress', () => runIngressBench(parsed.options));
     case 'registration':
       return attempt('registration', () => runRegistrationBench(parsed.registration));
+    case 'rex':
+      return attempt('rex', () => runRexBench(parsed.rex));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;
