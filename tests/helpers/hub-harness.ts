@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
@@ -138,6 +139,7 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
     for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange]) await channel.deleteExchange(exchange);
   });
   await deleteRedisKeys(prefix);
+  rmSync(join(tmpdir(), `proxyhub-${prefix}`), { recursive: true, force: true });
 }
 
 /** Removes every Redis key under a test prefix (BullMQ queues, REX markers, dedup records). */
