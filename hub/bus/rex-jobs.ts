@@ -144,6 +144,20 @@ export class RexJobStore {
     }
   }
 
+  /** Newest first: host jobs not finished (`running`), finished (`stopped`), or both. */
+  async list(state: 'running' | 'stopped' | 'all', limit: number): Promise<RexJobView[]> {
+    const types: JobState[] = [];
+    if (state !== 'stopped') types.push('active', 'waiting', 'delayed', 'prioritized');
+    if (state !== 'running') types.push('completed', 'failed');
+    try {
+      const jobs = await this.jobs.getJobs(types, 0, limit - 1);
+      const views = await Promise.all(jobs.filter((job) => job?.id).map((job) => this.job(String(job.id))));
+      return views.filter((view): view is RexJobView => view !== undefined).sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
   async batch(batchId: string): Promise<RexBatchView | undefined> {
     try {
       const job = await this.batches.getJob(batchId);

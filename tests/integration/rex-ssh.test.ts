@@ -11,6 +11,7 @@ import amqplib from 'amqplib';
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
 import { AMQP_URL, deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { runCli } from '../helpers/cli.ts';
 import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
@@ -110,6 +111,18 @@ t.test('a batch of three hosts: one callback per host with its output and exit s
   t.test('a repeated launch of the same plans runs nothing again', async (t) => {
     t.equal(await launch(jobs), batchId, 'the same parent task');
     t.ok(await holdsFor(() => foreman.callbacks.filter((c) => jobs.some((j) => j.taskId === c.callback.task_id)).length === 3, 1500), 'no second callback');
+  });
+
+  t.test('proxyhub jobs list|show read the same jobs from Redis', async (t) => {
+    const listed = await runCli(config, ['jobs', 'list', '--state', 'stopped']);
+    t.equal(listed.code, 0, listed.stderr);
+    for (const job of jobs) t.match(listed.stdout, new RegExp(`${job.planId}\\s+${String(job.input.hostname).replaceAll('.', '\\.')}\\s+completed\\s+finished\\s+0\\s`));
+    const shown = await runCli(config, ['jobs', 'show', jobs[0]?.planId ?? '']);
+    t.equal(shown.code, 0, shown.stderr);
+    const job = JSON.parse(shown.stdout) as { output: Array<{ output: string }>; data: { input: Record<string, unknown> } };
+    t.ok(job.output.some((chunk) => chunk.output === 'host 0 says hi\n'));
+    t.notOk('secrets' in job.data.input);
+    t.equal((await runCli(config, ['jobs', 'show', 'no-such-plan'])).code, 1);
   });
 });
 
