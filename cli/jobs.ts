@@ -9,7 +9,7 @@ import { RexJobStore, type RexJobView } from '../hub/bus/rex-jobs.ts';
 
 async function withStore<T>(work: (store: RexJobStore) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const store = new RexJobStore({ redisUrl: config.redisUrl, topology: createTopology(config.prefix), logger: createLogger('silent'), keepFinishedSeconds: config.rex.keepFinishedSeconds });
+  const store = new RexJobStore({ redisUrl: config.redisUrl, topology: createTopology(config.prefix), logger: createLogger('silent'), keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   try {
     await store.start();
     return await work(store);

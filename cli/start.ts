@@ -57,7 +57,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     }
     if (roles.control) {
       // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
-      const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds });
+      const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
       closers.push({ name: 'rex job store', close: () => rexJobs.close() });
       await rexJobs.start();
       const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(config.amqpUrl, topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, rexJobs });

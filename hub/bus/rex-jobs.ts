@@ -39,11 +39,20 @@ export interface RexStoreOptions {
   readonly logger: Logger;
   /** How long finished jobs stay readable (Foreman's watchdog polls every 10 min). @defaultValue 86400 */
   readonly keepFinishedSeconds: number;
+  /**
+   * Fail commands at once while Redis is away (the control role: Foreman gets a 503 and retries)
+   * instead of queueing them until it is back (the worker: a job's writes must not be lost).
+   * @defaultValue false
+   */
+  readonly failFast?: boolean;
 }
 
 /** Redis connection for BullMQ: blocking commands need maxRetriesPerRequest null. */
-export function bullConnection(url: string, name: string, logger: Logger): Redis {
-  const redis = new Redis(url, { connectionName: name, maxRetriesPerRequest: null, retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000) });
+export function bullConnection(url: string, name: string, logger: Logger, failFast = false): Redis {
+  const retryStrategy = (attempt: number): number => Math.min(100 * 2 ** attempt, 5000);
+  const redis = failFast
+    ? new Redis(url, { connectionName: name, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5000, retryStrategy })
+    : new Redis(url, { connectionName: name, maxRetriesPerRequest: null, retryStrategy });
   let warned = false;
   redis.on('error', (error: Error) => {
     if (!warned) logger.warn({ err: error.message, connection: name }, 'redis unavailable; retrying');
@@ -75,7 +84,7 @@ export class RexJobStore {
 
   constructor(options: RexStoreOptions) {
     this.#options = options;
-    this.#redis = bullConnection(options.redisUrl, `proxyhub rex store ${options.topology.prefix}`, options.logger);
+    this.#redis = bullConnection(options.redisUrl, `proxyhub rex store ${options.topology.prefix}`, options.logger, options.failFast ?? false);
     const common = { connection: this.#redis, prefix: options.topology.bullPrefix };
     const keep = { removeOnComplete: { age: options.keepFinishedSeconds }, removeOnFail: { age: options.keepFinishedSeconds } };
     this.jobs = new Queue(rexQueueNames.jobs, { ...common, defaultJobOptions: keep });
