@@ -14,6 +14,7 @@ import { pullNotification, pullNotificationSchema, pullTopic } from '../../contr
 import type { RexJobView } from '../../hub/bus/rex-jobs.ts';
 import { jobPlan, planState } from '../../hub/control/dynflow-status.ts';
 import { parseUpdate } from '../../workers/rex/host-requests.ts';
+import { loadOrCreateKeyPair } from '../../workers/rex/ssh-keys.ts';
 import { KnownHosts, hostPattern } from '../../workers/rex/known-hosts.ts';
 import { cleanupCommand, killCommand, quote, runCommand, uploadCommand, type CommandSettings } from '../../workers/rex/remote-command.ts';
 
@@ -126,4 +127,17 @@ t.test('capabilities the rex worker would announce', async (t) => {
     { name: 'script', settings: { mode: 'pull-mqtt' }, capabilities: [] },
     { name: 'dynflow', settings: {}, capabilities: ['ssh'] },
   ]);
+});
+
+t.test('key pair: made once even when several workers sharing a data dir start at once; ssh2 reads it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxyhub-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pairs = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateKeyPair({ keyPath: undefined, dataDir: dir })));
+  t.equal(new Set(pairs.map((pair) => pair.publicKey)).size, 1, 'one key for all');
+  t.match(pairs[0]?.publicKey, /^ssh-ed25519 AAAA\S+ proxyhub@/);
+  t.equal(readFileSync(join(dir, 'ssh', 'id_proxyhub.pub'), 'utf8'), `${pairs[0]?.publicKey}\n`, 'the .pub file matches the private key');
+  t.notOk(ssh2.utils.parseKey(readFileSync(join(dir, 'ssh', 'id_proxyhub'))) instanceof Error);
+  const again = await loadOrCreateKeyPair({ keyPath: undefined, dataDir: dir });
+  t.equal(again.publicKey, pairs[0]?.publicKey, 'a restart keeps the key');
+  await t.rejects(loadOrCreateKeyPair({ keyPath: join(dir, 'missing'), dataDir: dir }), /PROXYHUB_SSH_KEY .* does not exist/, 'a configured key is never made up');
 });

@@ -5,6 +5,7 @@
  * (the host was just provisioned and has a new key). The file is OpenSSH's known_hosts format,
  * so `ssh-keygen -R` and friends work on it. Each rex worker keeps its own, like each proxy.
  */
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
@@ -61,7 +62,7 @@ export class KnownHosts {
       const lines = await this.#lines();
       const kept = lines.filter((line) => !line.split(/\s+/)[0]?.split(',').includes(pattern));
       if (kept.length === lines.length) return;
-      const temporary = `${this.#path}.${process.pid}.tmp`;
+      const temporary = `${this.#path}.${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(temporary, kept.map((line) => `${line}\n`).join(''), { mode: 0o600 });
       await rename(temporary, this.#path);
     });
