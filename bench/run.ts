@@ -5,6 +5,7 @@
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
  *   openscap       ARF uploads over mTLS into the ingress; one openscap worker draining them
  *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
+ *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
  * for openscap), --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and
@@ -19,6 +20,8 @@ import { runIngressBench } from './ingress.ts';
 import { runCapabilitiesBench } from './capabilities.ts';
 import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
+import { runRexBench } from './rex.ts';
+import type { RexBenchOptions } from './rex.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
@@ -26,6 +29,7 @@ const USAGE = [
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
   '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>]',
   '       npm run bench -- capabilities [--cycles 200]',
+  '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
@@ -51,6 +55,7 @@ interface ParsedArgs {
   readonly registration: RegistrationOptions;
   readonly openscap: OpenscapOptions;
   readonly capabilities: CapabilitiesOptions;
+  readonly rex: RexBenchOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -67,6 +72,10 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       reports: { type: 'string' },
       prefetch: { type: 'string' },
       cycles: { type: 'string' },
+      'pull-hosts': { type: 'string' },
+      'cert-hosts': { type: 'string' },
+      'ssh-hosts': { type: 'string' },
+      concurrency: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -86,12 +95,20 @@ function parseOptions(args: readonly string[]): ParsedArgs {
   const prefetch = values.prefetch === undefined ? null : Math.round(positiveNumber('prefetch', values.prefetch, 1));
   const redisUrl = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const cycles = Math.round(positiveNumber('cycles', values.cycles, 200));
+  const rex: RexBenchOptions = {
+    pullHosts: Math.round(positiveNumber('pull-hosts', values['pull-hosts'], 10_000)),
+    certHosts: Math.round(positiveNumber('cert-hosts', values['cert-hosts'], 200)),
+    sshHosts: Math.round(positiveNumber('ssh-hosts', values['ssh-hosts'], 200)),
+    concurrency: Math.round(positiveNumber('concurrency', values.concurrency, 50)),
+    amqpUrl,
+  };
   return {
     benchmark,
     options,
     registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl },
     openscap: { connections, warmupSec, durationSec, reports, prefetch, amqpUrl, redisUrl },
     capabilities: { cycles, amqpUrl },
+    rex,
   };
 }
 
@@ -123,6 +140,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('openscap', () => runOpenscapBench(parsed.openscap));
     case 'capabilities':
       return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
+    case 'rex':
+      return attempt('rex', () => runRexBench(parsed.rex));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

@@ -1,10 +1,11 @@
 /**
- * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`, `capabilities`.
+ * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`, `capabilities`, `jobs list|show`.
  */
 import { parseArgs } from 'node:util';
 import { deadLetterService, formatTable, replayProgressBar } from './dlq.ts';
 import { runCapabilities } from './capabilities.ts';
 import { runConfigCheck } from './config-check.ts';
+import { runJobs } from './jobs.ts';
 import { runStart } from './start.ts';
 import { packageVersion } from './version.ts';
 
@@ -17,12 +18,15 @@ usage:
   proxyhub dlq show <event-id> [--feature F]                          show one dead letter in full
   proxyhub dlq replay (--id <event-id>... | --all) [--feature F]      send dead letters back to their work queue
   proxyhub capabilities [--watch] [--json]                            live features and instances; --watch prints each change
+  proxyhub jobs list [--state running|stopped|all] [--limit N] [--json]  REX jobs (one per host), newest first
+  proxyhub jobs show <plan-uuid>                                      one REX job with its output (secrets left out)
 
 Configuration: a YAML file named by PROXYHUB_CONFIG, each key overridable by a PROXYHUB_* variable (see README).`;
 
 const options = {
   role: { type: 'string', default: 'all' },
   feature: { type: 'string' },
+  state: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean', default: false },
   id: { type: 'string', multiple: true },
@@ -83,6 +87,8 @@ export async function main(args: string[]): Promise<number> {
         return await runDlq(sub, rest, values);
       case 'capabilities':
         return await runCapabilities({ watch: values.watch, json: values.json });
+      case 'jobs':
+        return await runJobs(sub, rest, { state: values.state, limit: values.limit, json: values.json });
       case 'version':
         process.stdout.write(`${packageVersion}\n`);
         return 0;

@@ -18,6 +18,7 @@ import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
 import { createRegistrationWorker } from '../workers/registration/registration-worker.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
+import { createRexFeature } from '../workers/rex/rex-feature.ts';
 
 export interface WorkerWiring {
   readonly bus: BusTransport;
@@ -56,6 +57,30 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       });
       workers.push(policyFiles);
       await policyFiles.start();
+    }
+    if (name === 'rex') {
+      const rex = createRexFeature({
+        topology,
+        redisUrl: config.redisUrl,
+        mqttUrl: config.mqttUrl,
+        publisher: wiring.publisher,
+        consumer,
+        foreman,
+        logger: logger.child({ feature: 'rex' }),
+        instanceId,
+        dataDir: config.dataDir,
+        sshKey: config.sshKey,
+        rpcPrefetch: config.worker.prefetch,
+        shutdownGraceMs: config.worker.shutdownGraceMs,
+        settings: {
+          ...config.rex,
+          sshCaPublicKey: config.rex.sshCaPublicKey,
+          pull: { ttlSeconds: config.rex.mqttTtlSeconds, rateLimit: config.rex.mqttRateLimit, resendIntervalSeconds: config.rex.mqttResendIntervalSeconds, timeToPickupSeconds: config.rex.timeToPickupSeconds, pullUrl: config.rex.pullUrl },
+        },
+      });
+      workers.push(rex);
+      await rex.start();
+      continue;
     }
     if (name === 'registration') {
       const worker = createRegistrationWorker({

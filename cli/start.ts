@@ -22,6 +22,7 @@ import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
+import { RexJobStore } from '../hub/bus/rex-jobs.ts';
 import { httpSettingsFrom } from './http-settings.ts';
 import type { Closer } from './closer.ts';
 import { describePlan } from './plan.ts';
@@ -87,6 +88,10 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers });
     }
     if (roles.control) {
+      // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
+      const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
+      closers.push({ name: 'rex job store', close: () => rexJobs.close() });
+      await rexJobs.start();
       // The registry is current before the listener opens: a restarted control answers right at once.
       const capabilities = createCapabilityService({
         openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
@@ -101,7 +106,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       closers.push({ name: 'capability registry', close: () => capabilities.close() });
       const { startForemanPush } = await import('./foreman-push.ts');
       startForemanPush(config, capabilities, capabilityId, logger, closers);
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features });
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }
@@ -111,6 +116,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       closers.push({ name: 'rpc client', close: () => rpc.close() });
       const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
         policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
+        rex: { queue: topology.rpcQueue('rex') },
       });
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });
@@ -119,7 +125,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
     // the workers spend their grace period finishing in-flight work.
     const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId: capabilityId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
     await announcer.update({
-      features: announcementsFor(roles.workers, { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl }),
+      features: announcementsFor(roles.workers, { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl, rexMode: config.rex.mode }),
       urls: { ...(result.ingressUrl === undefined ? {} : { ingress: result.ingressUrl }), ...(result.controlUrl === undefined ? {} : { control: result.controlUrl }) },
     });
     await announcer.start();

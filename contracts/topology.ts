@@ -29,11 +29,28 @@ export const rpcFeatures = ['registration'] as const;
 export type RpcFeature = (typeof rpcFeatures)[number];
 
 /** Request queues: one per RPC feature, plus the ones queue features answer beside their work. */
-export const rpcQueueNames = ['registration', 'openscap'] as const;
+export const rpcQueueNames = ['registration', 'openscap', 'rex'] as const;
 export type RpcQueueName = (typeof rpcQueueNames)[number];
 
+/**
+ * Features whose work lives in BullMQ on Redis rather than in a broker queue. `rex` runs
+ * Foreman's remote execution jobs; it provides the smart-proxy features `script` and `dynflow`.
+ */
+export const jobFeatures = ['rex'] as const;
+export type JobFeature = (typeof jobFeatures)[number];
+
+/** BullMQ queues of the rex feature (names inside the topology's BullMQ prefix). */
+export const rexQueueNames = {
+  /** One job per host; job id = Foreman's execution-plan uuid. */
+  jobs: 'rex-jobs',
+  /** One flow parent per launch: Foreman's `parent.task_id`. */
+  batches: 'rex-batches',
+  /** Foreman callbacks, retried until Foreman accepts them. */
+  callbacks: 'rex-callbacks',
+} as const;
+
 /** Any worker feature a process can run. */
-export const workerFeatures = [...queueFeatures, ...rpcFeatures] as const;
+export const workerFeatures = [...queueFeatures, ...rpcFeatures, ...jobFeatures] as const;
 export type WorkerFeature = (typeof workerFeatures)[number];
 
 export interface Topology {
@@ -58,6 +75,14 @@ export interface Topology {
   replyQueue(clientId: string): string;
   /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
   deliveredKey(feature: QueueFeature, eventId: string): string;
+  /** BullMQ's key prefix: every BullMQ key is `<bullPrefix>:<queue>:…`. */
+  readonly bullPrefix: string;
+  /** Redis key holding a cancel request for a REX job. */
+  rexCancelKey(planId: string): string;
+  /** Redis set of the pull-mode jobs waiting for a host (by its certificate CN). */
+  rexHostJobsKey(host: string): string;
+  /** Redis sorted set of pull jobs counting against the MQTT rate limit (score: when they stop counting). */
+  readonly rexPullInFlightKey: string;
 }
 
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -79,6 +104,10 @@ export function createTopology(prefix: string): Topology {
     rpcQueue: (feature: RpcQueueName) => `${prefix}.${feature}.requests`,
     replyQueue: (clientId: string) => `${prefix}.replies.${clientId}`,
     deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
+    bullPrefix: `${prefix}:bull`,
+    rexCancelKey: (planId: string) => `${prefix}:rex:cancel:${planId}`,
+    rexHostJobsKey: (host: string) => `${prefix}:rex:host:${host.toLowerCase()}`,
+    rexPullInFlightKey: `${prefix}:rex:pull-in-flight`,
   });
 }
 

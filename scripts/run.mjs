@@ -79,6 +79,16 @@ const services = [
     binary: 'redis-server',
     start: () => run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--appendonly', 'yes', '--dir', '/var/lib/redis']),
   },
+  {
+    // REX pull-mqtt notifications (the rex worker and its tests).
+    name: 'Mosquitto',
+    url: process.env.PROXYHUB_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
+    port: 1883,
+    composeService: 'mosquitto',
+    debPackage: 'mosquitto',
+    binary: 'mosquitto',
+    start: () => run('mosquitto', ['-d', '-p', '1883']),
+  },
 ];
 
 function dockerEngine() {

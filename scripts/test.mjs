@@ -20,6 +20,14 @@ function ensureComposeValidator() {
   spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose'], { stdio: 'inherit' });
 }
 
+// The REX tests run their own sshd (on a free port, as the current user) against loopback.
+function ensureSshd() {
+  if (spawnSync('sh', ['-c', 'test -x /usr/sbin/sshd'], { stdio: 'ignore' }).status === 0) return;
+  if (process.getuid?.() !== 0) return; // the REX tests then say what to install
+  process.stderr.write('proxyhub test: installing openssh-server (Debian package) for the REX tests\n');
+  spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server'], { stdio: 'inherit' });
+}
+
 function typecheck() {
   const result = spawnSync(`${root}/node_modules/.bin/tsc`, ['--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   if (result.status === 0) passed += 1;
@@ -76,6 +84,7 @@ function runTap(label, tapArgs, env = {}) {
 
 const only = process.argv.slice(2);
 ensureComposeValidator();
+ensureSshd();
 typecheck();
 let exitCode = 0;
 if (only.length > 0) {

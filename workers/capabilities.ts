@@ -6,11 +6,15 @@
  */
 import type { FeatureAnnouncement } from '../contracts/capabilities.ts';
 import type { WorkerFeature } from '../contracts/topology.ts';
+import { rexCapabilities } from '../contracts/rex/capabilities.ts';
+import type { RexMode } from '../contracts/rex/job.ts';
 
 /** Worker settings an announcement may expose. */
 export interface AnnouncementSettings {
   readonly registrationUrl: string | undefined;
   readonly templateUrl: string | undefined;
+  /** How the rex worker reaches hosts (`:mode:` of remote_execution_ssh.yml). */
+  readonly rexMode: RexMode;
 }
 
 type Announce = (settings: AnnouncementSettings) => FeatureAnnouncement[];
@@ -23,6 +27,8 @@ export const workerAnnouncements: { readonly [F in WorkerFeature]: Announce } = 
   reports: () => [running('reports')],
   // smart_proxy_openscap exposes no settings and no capabilities: Foreman only needs the name.
   openscap: () => [running('openscap')],
+  // REX: `script`, and `dynflow` with the launch operations the task API accepts.
+  rex: (settings) => rexCapabilities({ mode: settings.rexMode }),
   // One worker answers both, as the smart-proxy's registration plugin requires templates. An
   // unset URL is `null`, as the smart-proxy exposes an unset setting; Foreman then uses the
   // proxy's own URL.

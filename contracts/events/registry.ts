@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { factsUploadedV1 } from './facts-uploaded.ts';
 import { reportUploadedV1 } from './report-uploaded.ts';
 import { arfUploadedV1 } from './arf-uploaded.ts';
+import { rexJobFinishedV1, rexJobOutputV1 } from './rex-job.ts';
 import { deliveryDeadLetteredV1, deliveryRetriedV1, deliverySucceededV1 } from './delivery-outcome.ts';
 import { capabilityAnnouncedV1, capabilityChangedV1, capabilitySyncRequestedV1, capabilityWithdrawnV1 } from './capability.ts';
 
@@ -20,6 +21,8 @@ export const eventRegistry = {
   [capabilityWithdrawnV1.type]: capabilityWithdrawnV1.data,
   [capabilityChangedV1.type]: capabilityChangedV1.data,
   [capabilitySyncRequestedV1.type]: capabilitySyncRequestedV1.data,
+  [rexJobOutputV1.type]: rexJobOutputV1.data,
+  [rexJobFinishedV1.type]: rexJobFinishedV1.data,
 } as const;
 
 export type EventType = keyof typeof eventRegistry;

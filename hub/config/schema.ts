@@ -109,7 +109,38 @@ export const configSchema = z.strictObject({
       policyFileCacheBytes: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
     })
     .prefault({}),
+  /** REX private key; its public half (`<key>.pub`) is served at /ssh/pubkey. @defaultValue <data dir>/ssh/id_proxyhub, made on first start */
   sshKey: z.string().optional(),
+  rex: z
+    .strictObject({
+      /** The smart-proxy's `:mode:`: run scripts over SSH, or let hosts pull them (MQTT notification). @defaultValue ssh */
+      mode: z.enum(['ssh', 'pull-mqtt']).default('ssh'),
+      /** Jobs one rex worker process runs at once. @defaultValue 50 */
+      concurrency: positiveInt.default(50),
+      /** Jobs all rex workers together run at once (BullMQ global concurrency). @defaultValue 200 */
+      globalConcurrency: positiveInt.default(200),
+      /** A running job whose worker stops renewing its lock this long is reported as died. @defaultValue 30000 */
+      lockMs: z.coerce.number().int().min(1000).default(30_000),
+      /** How long finished jobs stay readable through the task API. @defaultValue 86400 (1 day) */
+      keepFinishedSeconds: positiveInt.default(86_400),
+      /** Longest wait between two attempts to send a callback to Foreman. @defaultValue 60000 */
+      callbackBackoffMaxMs: milliseconds.default(60_000),
+      /** SSH connect timeout. @defaultValue 15000 */
+      connectTimeoutMs: milliseconds.default(15_000),
+      /** The SSH user-CA public key served at /ssh/ca_pubkey (empty when unset). */
+      sshCaPublicKey: z.string().optional(),
+      /** URL hosts fetch pull jobs from (the ingress); default: the launch's `proxy_url`. */
+      pullUrl: z.url().optional(),
+      /** The smart-proxy's `mqtt_ttl`: dispatcher tick, seconds. @defaultValue 5 */
+      mqttTtlSeconds: positiveInt.default(5),
+      /** The smart-proxy's `mqtt_rate_limit`: notified-but-unpicked plus running pull jobs at once; 0 is unlimited. @defaultValue 0 */
+      mqttRateLimit: z.coerce.number().int().min(0).default(0),
+      /** The smart-proxy's `mqtt_resend_interval`, seconds. @defaultValue 900 */
+      mqttResendIntervalSeconds: positiveInt.default(900),
+      /** Pull jobs not picked up by then finish as EXCEPTION unless the launch sets time_to_pickup. @defaultValue 86400 */
+      timeToPickupSeconds: positiveInt.default(86_400),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   publish: z
     .strictObject({

@@ -16,6 +16,8 @@ import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
 import type { ArfStore } from '../storage/arf-store.ts';
 import { complianceControlRoutes } from './compliance-routes.ts';
+import type { RexTaskStore } from '../bus/rex-jobs.ts';
+import { dynflowRoutes } from './dynflow-routes.ts';
 
 export interface ControlDependencies {
   readonly publisher: Publisher;
@@ -30,6 +32,8 @@ export interface ControlDependencies {
   readonly capabilities: CapabilityService;
   /** Features expected to run (`PROXYHUB_FEATURES`): `failed` in `/v2/features` while none does. */
   readonly expectedFeatures: readonly SmartProxyFeature[];
+  /** REX jobs in BullMQ, for the dynflow task API. */
+  readonly rexJobs: RexTaskStore;
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -45,5 +49,6 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   await app.register(capabilityRoutes, { service: deps.capabilities, expected: deps.expectedFeatures, tls: deps.http.tls, version: deps.version });
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
+  await app.register(dynflowRoutes, { store: deps.rexJobs, bodyLimit: 64 * 1024 * 1024 });
   return app;
 }

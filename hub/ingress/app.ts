@@ -15,6 +15,7 @@ import { reportRoutes } from './routes/reports.ts';
 import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
 import { complianceRoutes } from './routes/compliance.ts';
 import type { RpcClient } from '../bus/transport.ts';
+import { rexRoutes } from './routes/rex.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
@@ -28,6 +29,8 @@ export interface IngressDependencies {
   readonly rpc: { readonly client: RpcClient; readonly queue: string; readonly timeoutMs: number };
   /** SCAP policy files: asked of the openscap worker over the broker, kept in memory. */
   readonly policyFiles: { readonly queue: string; readonly cacheBytes: number };
+  /** Pull-mode jobs and SSH keys: answered by the rex worker over the broker. */
+  readonly rex: { readonly queue: string };
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
@@ -53,6 +56,8 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
     policyFileCacheBytes: deps.policyFiles.cacheBytes,
   });
   await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes });
+
+  await app.register(rexRoutes, { rpc: deps.rpc.client, queue: deps.rex.queue, timeoutMs: deps.rpc.timeoutMs, updateBodyLimit: deps.limits.reportBodyBytes });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;

@@ -5,7 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
 import { queueFeatures, rpcQueueNames, createTopology } from '../../contracts/topology.ts';
 import { createLogger } from '../../hub/bus/logger.ts';
 import { transportKinds } from '../../hub/bus/transport.ts';
@@ -43,6 +47,8 @@ export function testConfig(prefix: string, foremanUrl: string, overrides: Partia
     ingress: { host: '127.0.0.1', port: 0 },
     control: { host: '127.0.0.1', port: 0 },
     logLevel: process.env.PROXYHUB_TEST_LOG ?? 'silent',
+    // Per test: the rex worker makes its SSH key pair and known_hosts here.
+    dataDir: join(tmpdir(), `proxyhub-${prefix}`),
     worker: { retryDelaysMs: TEST_RETRY_DELAYS_MS, upstreamPauseMaxMs: 2000, shutdownGraceMs: 2000 },
     // One test client sends thousands of uploads from one address, and an in-process hub shares
     // its event loop with the test's own client (and its synchronous openssl calls): tests of
@@ -79,6 +85,13 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
     PROXYHUB_REFRESH_DEBOUNCE_MS: String(config.capabilities.refreshDebounceMs),
     PROXYHUB_FEATURES: config.features.join(','),
     ...(config.foreman.proxyId === undefined ? {} : { PROXYHUB_FOREMAN_PROXY_ID: String(config.foreman.proxyId) }),
+    PROXYHUB_DATA_DIR: config.dataDir,
+    PROXYHUB_REX_MODE: config.rex.mode,
+    PROXYHUB_REX_LOCK_MS: String(config.rex.lockMs),
+    PROXYHUB_REX_CALLBACK_BACKOFF_MAX_MS: String(config.rex.callbackBackoffMaxMs),
+    PROXYHUB_MQTT_TTL_SECONDS: String(config.rex.mqttTtlSeconds),
+    PROXYHUB_MQTT_RESEND_INTERVAL_SECONDS: String(config.rex.mqttResendIntervalSeconds),
+    ...(config.rex.pullUrl ? { PROXYHUB_REX_PULL_URL: config.rex.pullUrl } : {}),
   };
 }
 
@@ -140,4 +153,22 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
     await channel.deleteQueue(topology.capabilitiesStream);
     for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange]) await channel.deleteExchange(exchange);
   });
+  await deleteRedisKeys(prefix);
+  rmSync(join(tmpdir(), `proxyhub-${prefix}`), { recursive: true, force: true });
+}
+
+/** Removes every Redis key under a test prefix (BullMQ queues, REX markers, dedup records). */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -34,6 +34,16 @@ export interface ForemanTls {
   readonly ca: Buffer;
 }
 
+/** What one REX callback carries (foreman-contracts.md §2.3). */
+export interface RexCallback {
+  readonly callback: { readonly task_id: string | number; readonly step_id: number };
+  readonly data: {
+    readonly result: ReadonlyArray<{ output_type: string; output: string; timestamp: number }>;
+    readonly exit_status: number | 'EXCEPTION';
+    readonly exit_status_timestamp: number;
+  };
+}
+
 export interface Fault {
   /** Delay before answering. */
   readonly delayMs?: number;
@@ -179,6 +189,8 @@ export class TestForeman {
     if (!String(request.headers['content-type']).startsWith('application/json')) return [415, { error: { message: 'unsupported media type' } }];
     if (path === '/api/v2/hosts/facts' || path === '/api/hosts/facts') return this.#facts(body);
     if (path === '/api/v2/host_reports') return this.#hostReport(body);
+    // foreman-tasks' callback API (§2.3): 200 {"message":"processing"}, single or batch form.
+    if (path === '/foreman_tasks/api/tasks/callback') return this.#callback(body);
     const arf = /^\/api\/v2\/compliance\/arf_reports\/([^/]+)\/(\d+)\/(\d+)$/.exec(path);
     if (arf) return this.#arfReport(decodeURIComponent(arf[1] ?? ''), Number(arf[2]), body);
     return [404, { error: { message: `no route ${path}` } }];
@@ -244,6 +256,23 @@ export class TestForeman {
     if (this.unknownPolicies.has(policyId)) return [422, { result: 'fail', errors: `Policy with id ${policyId} not found.` }];
     if (this.rejectHosts.has(cname)) return [422, { result: 'fail', errors: `Could not find host identified by: ${cname}` }];
     return [200, { result: 'ok', id: String(this.#nextId++) }];
+  }
+
+  /** Every REX callback Foreman took, one entry per host (a batch body is split). */
+  get callbacks(): RexCallback[] {
+    return this.delivered('/foreman_tasks/api/tasks/callback').flatMap((r) => {
+      const body = r.body as { callback?: unknown; callbacks?: unknown[] };
+      return (body.callbacks ?? [body]) as RexCallback[];
+    });
+  }
+
+  #callback(body: unknown): [number, unknown] {
+    const single = body as { callback?: { task_id?: unknown; step_id?: unknown }; data?: unknown; callbacks?: unknown } | undefined;
+    const entries = Array.isArray(single?.callbacks) ? (single.callbacks as Array<typeof single>) : [single];
+    if (entries.some((entry) => entry?.callback?.task_id === undefined || entry.callback.step_id === undefined || typeof entry.data !== 'object')) {
+      return [422, { error: { message: 'callback.task_id, callback.step_id and data are required' } }];
+    }
+    return [200, { message: 'processing' }];
   }
 
   #hostReport(body: unknown): [number, unknown] {

@@ -34,7 +34,7 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   t.ok(services.redis?.healthcheck, 'Redis has a healthcheck');
   t.match(JSON.stringify(services.redis), /appendonly.{0,8}yes/, 'Redis keeps an append-only file');
   const roles = Object.entries(services).filter(([, service]) => service.build !== undefined);
-  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-openscap', 'worker-registration', 'worker-reports']);
+  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-openscap', 'worker-registration', 'worker-reports', 'worker-rex']);
   for (const [name, service] of roles) {
     t.equal(service.depends_on?.rabbitmq?.condition, 'service_healthy', `${name} waits for a healthy broker`);
     t.match(service.environment?.PROXYHUB_AMQP_URL, /^amqp:\/\/.+@rabbitmq:5672/, `${name} reaches the broker by service name`);
@@ -43,4 +43,6 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   t.same(Object.keys(ingress).filter((key) => key.startsWith('PROXYHUB_FOREMAN')), [], 'the ingress gets no Foreman settings');
   t.equal(services['worker-facts']?.environment?.PROXYHUB_FOREMAN_URL, 'https://foreman.test', 'workers get the Foreman URL');
   t.same(services['worker-facts']?.command, ['start', '--role', 'worker:facts']);
+  t.same(services['worker-rex']?.command, ['start', '--role', 'worker:rex']);
+  t.equal(services['worker-rex']?.environment?.PROXYHUB_MQTT_URL, 'mqtt://mosquitto:1883', 'the rex worker reaches Mosquitto by service name');
 });

@@ -143,6 +143,11 @@ t.test('only hub/bus imports broker and Redis clients', async (t) => {
   t.strictSame(violations((e) => !e.relative && clients.has(e.to.split('/')[0] ?? '') && !within(e.from, 'hub/bus')), []);
 });
 
+t.test('BullMQ (a Redis client) only in hub/bus; SSH and MQTT clients only in the rex worker', async (t) => {
+  t.strictSame(violations((e) => !e.relative && e.to.split('/')[0] === 'bullmq' && !within(e.from, 'hub/bus')), []);
+  t.strictSame(violations((e) => !e.relative && ['ssh2', 'mqtt'].includes(e.to.split('/')[0] ?? '') && !within(e.from, 'workers/rex')), []);
+});
+
 t.test('the cycle finder reports a cycle and passes a DAG', async (t) => {
   t.strictSame(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])), ['a', 'b', 'c', 'a']);
   t.equal(findCycle(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), undefined);

@@ -67,7 +67,7 @@ t.test('several instances: running wins, settings of the newest, capabilities of
 
 t.test('/v2/features, /features and /version follow the smart-proxy', async (t) => {
   const registry = new CapabilityRegistry();
-  registry.announce(makeAnnouncement({ version: '3.0.0-develop', features: announcementsFor(['facts', 'registration'], { registrationUrl: 'https://proxy:8443', templateUrl: undefined }) }), 0, 'e1');
+  registry.announce(makeAnnouncement({ version: '3.0.0-develop', features: announcementsFor(['facts', 'registration'], { registrationUrl: 'https://proxy:8443', templateUrl: undefined, rexMode: 'ssh' }) }), 0, 'e1');
   const views = registry.features();
   t.strictSame(runningFeatures(views), ['registration', 'templates'], 'facts is never a smart-proxy feature');
   t.strictSame(versionModules(views), { registration: '3.0.0', templates: '3.0.0' }, '-develop is stripped as the smart-proxy does');
@@ -83,9 +83,9 @@ t.test('/v2/features, /features and /version follow the smart-proxy', async (t) 
 });
 
 t.test('announcements every worker feature makes satisfy the event contract', async (t) => {
-  const announcement = makeAnnouncement({ features: announcementsFor(['facts', 'reports', 'openscap', 'registration'], { registrationUrl: undefined, templateUrl: 'https://proxy:8443' }) });
+  const announcement = makeAnnouncement({ features: announcementsFor(['facts', 'reports', 'openscap', 'registration', 'rex'], { registrationUrl: undefined, templateUrl: 'https://proxy:8443', rexMode: 'pull-mqtt' }) });
   t.ok(capabilityAnnouncedV1.data.safeParse(announcement).success);
-  t.strictSame(announcement.features.map((f) => f.name), ['facts', 'openscap', 'registration', 'reports', 'templates']);
+  t.strictSame(announcement.features.map((f) => f.name), ['dynflow', 'facts', 'openscap', 'registration', 'reports', 'script', 'templates']);
 });
 
 t.test('after the registry was cut off, instances get a fresh window instead of expiring for the gap', async (t) => {

@@ -130,11 +130,11 @@ t.test('the result is deeply frozen', async (t) => {
 });
 
 t.test('parseRoles', async (t) => {
-  t.strictSame(parseRoles('all'), { ingress: true, control: true, workers: ['facts', 'reports', 'openscap', 'registration'] });
+  t.strictSame(parseRoles('all'), { ingress: true, control: true, workers: ['facts', 'reports', 'openscap', 'registration', 'rex'] });
   t.strictSame(parseRoles(' ingress , worker:facts,worker:facts '), { ingress: true, control: false, workers: ['facts'] }, 'comma list, trimmed, deduplicated');
   t.strictSame(parseRoles('control,worker:reports'), { ingress: false, control: true, workers: ['reports'] });
   t.ok(Object.isFrozen(parseRoles('all').workers));
-  t.throws(() => parseRoles('worker:rex'), /unknown worker feature "rex"/);
+  t.throws(() => parseRoles('worker:dns'), /unknown worker feature "dns"/);
   t.throws(() => parseRoles('ingress,frontend'), /unknown role "frontend"/);
   t.throws(() => parseRoles(' , '), /no role given/);
 });

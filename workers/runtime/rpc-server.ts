@@ -16,7 +16,9 @@ export interface RpcServerOptions {
   readonly prefetch: number;
   readonly logger: Logger;
   /** Must not throw: a failure is an answer (`{ error, detail }`) the caller can act on. */
-  answer(body: Buffer): Promise<ForemanReply>;
+  answer(body: Buffer): Promise<ForemanReply | object>;
+  /** Message type of the replies. @defaultValue foreman.reply.v1 */
+  readonly replyType?: string;
 }
 
 export interface RpcServer {
@@ -32,7 +34,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     const reply = await options.answer(delivery.body);
     if (delivery.replyTo) {
       await options.publisher
-        .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })
+        .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: options.replyType ?? FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })
         .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'reply not delivered; the caller times out'));
     }
     delivery.ack();

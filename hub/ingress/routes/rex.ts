@@ -1,0 +1,74 @@
+/**
+ * The host-facing REX routes (foreman-contracts.md §2.4, §2.7): pull-mode job fetch, updates and
+ * cancel for foreman_ygg_worker, and the proxy's public keys. Everything is asked of the rex
+ * worker over the broker: the ingress holds no job state, no key and no route to Redis.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
+import { HOST_REQUEST_TYPE, hostReplySchema, type HostReply, type HostRequest } from '../../../contracts/rex/host-rpc.ts';
+import type { RpcClient } from '../../bus/transport.ts';
+import { sendProblem } from '../../http/problem.ts';
+
+export interface RexRouteOptions {
+  readonly rpc: RpcClient;
+  /** The rex worker's request queue. */
+  readonly queue: string;
+  readonly timeoutMs: number;
+  readonly updateBodyLimit: number;
+}
+
+/** Keys change only when an operator rotates them: asking the worker once a minute is plenty. */
+const KEY_CACHE_MS = 60_000;
+type JobParams = { Params: { uuid: string } };
+
+function hostName(request: FastifyRequest): string {
+  const cn = request.clientIdentity?.cn;
+  // The certificate CN is the host's identity: without one no job can be anybody's.
+  if (cn === undefined) throw new ProxyhubError('PROXYHUB_AUTH_CERT_REQUIRED', 'pull jobs need the host certificate: its CN names the host the job was launched for');
+  return cn;
+}
+
+export const rexRoutes: FastifyPluginAsync<RexRouteOptions> = async (app, options) => {
+  const keyCache = new Map<string, { at: number; reply: HostReply }>();
+
+  async function ask(request: HostRequest): Promise<HostReply> {
+    const raw = await options.rpc.request({ queue: options.queue, type: HOST_REQUEST_TYPE, body: Buffer.from(JSON.stringify(request)), timeoutMs: options.timeoutMs });
+    return hostReplySchema.parse(JSON.parse(raw.toString('utf8')));
+  }
+
+  async function relay(reply: FastifyReply, request: HostRequest): Promise<FastifyReply> {
+    let answer: HostReply;
+    try {
+      answer = await ask(request);
+    } catch (error) {
+      const code = errorCodeOf(error);
+      return sendProblem(reply, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_RPC_NO_WORKER' : code, (error as Error).message);
+    }
+    if (answer.effectiveUser) reply.header('x-foreman-effective-user', answer.effectiveUser);
+    return reply.code(answer.status).type(answer.contentType).send(answer.body);
+  }
+
+  async function key(reply: FastifyReply, kind: 'pubkey' | 'ca-pubkey'): Promise<FastifyReply> {
+    const cached = keyCache.get(kind);
+    if (cached && Date.now() - cached.at < KEY_CACHE_MS) return reply.code(cached.reply.status).type(cached.reply.contentType).send(cached.reply.body);
+    try {
+      const answer = await ask({ kind });
+      if (answer.status === 200) keyCache.set(kind, { at: Date.now(), reply: answer });
+      return reply.code(answer.status).type(answer.contentType).send(answer.body);
+    } catch (error) {
+      return sendProblem(reply, errorCodeOf(error) === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_RPC_NO_WORKER' : errorCodeOf(error), (error as Error).message);
+    }
+  }
+
+  // Open, as in the smart-proxy: registration snippets curl them before a host has a certificate.
+  app.get('/ssh/pubkey', (_request, reply) => key(reply, 'pubkey'));
+  app.get('/ssh/ca_pubkey', (_request, reply) => key(reply, 'ca-pubkey'));
+
+  const hostRoute = { config: { identity: 'required' as const } };
+  app.get('/ssh/jobs', hostRoute, (request, reply) => relay(reply, { kind: 'list', cn: hostName(request) }));
+  app.get<JobParams>('/ssh/jobs/:uuid', hostRoute, (request, reply) => relay(reply, { kind: 'fetch', cn: hostName(request), uuid: request.params.uuid }));
+  app.get<JobParams>('/ssh/jobs/:uuid/cancel', hostRoute, (request, reply) => relay(reply, { kind: 'cancel', cn: hostName(request), uuid: request.params.uuid }));
+  app.post<JobParams>('/ssh/jobs/:uuid/update', { ...hostRoute, bodyLimit: options.updateBodyLimit }, (request, reply) =>
+    relay(reply, { kind: 'update', cn: hostName(request), uuid: request.params.uuid, body: request.body ?? null }),
+  );
+};

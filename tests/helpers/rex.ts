@@ -1,0 +1,59 @@
+/**
+ * Foreman's side of remote execution for tests: launch bodies as foreman_remote_execution builds
+ * them (§2.3), and small readers of the task API.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestForeman, RexCallback } from './test-foreman.ts';
+import { waitFor } from './wait-for.ts';
+
+export interface HostJob {
+  readonly planId: string;
+  readonly taskId: string;
+  readonly stepId: number;
+  readonly input: Record<string, unknown>;
+}
+
+let step = 1;
+
+/** One host's entry: `overrides` are merged into action_input. */
+export function hostJob(hostname: string, script: string, overrides: Record<string, unknown> = {}): HostJob {
+  const taskId = randomUUID();
+  const stepId = (step += 1);
+  return {
+    planId: randomUUID(),
+    taskId,
+    stepId,
+    input: {
+      hostname,
+      script,
+      ssh_user: 'root',
+      effective_user: 'root',
+      effective_user_method: 'sudo',
+      remote_working_dir: '/var/tmp',
+      cleanup_working_dirs: true,
+      secrets: { ssh_password: null, key_passphrase: null, effective_user_password: null },
+      callback: { task_id: taskId, step_id: stepId },
+      proxy_url: 'https://proxy.example.com:9090',
+      proxy_action_name: 'Proxy::RemoteExecution::Ssh::Actions::RunScript',
+      proxy_operation_name: 'ssh',
+      use_batch_triggering: true,
+      ...overrides,
+    },
+  };
+}
+
+export function launchBody(jobs: readonly HostJob[], operation = 'ssh'): Record<string, unknown> {
+  return {
+    operation,
+    input: Object.fromEntries(jobs.map((job) => [job.planId, { action_class: 'Proxy::RemoteExecution::Ssh::Actions::RunScript', action_input: job.input }])),
+    options: {},
+  };
+}
+
+/** The callback Foreman received for a job, once it arrives. */
+export function callbackFor(foreman: TestForeman, job: HostJob, timeoutMs = 30_000): Promise<RexCallback> {
+  return waitFor(() => foreman.callbacks.find((c) => c.callback.task_id === job.taskId), { timeoutMs, what: `the callback of ${String(job.input.hostname)} (${job.planId})` });
+}
+
+export const stdoutOf = (callback: RexCallback): string => callback.data.result.filter((r) => r.output_type === 'stdout').map((r) => r.output).join('');
+export const debugOf = (callback: RexCallback): string => callback.data.result.filter((r) => r.output_type === 'debug').map((r) => r.output).join('\n');

@@ -1,0 +1,114 @@
+/**
+ * A real OpenSSH server for the REX tests, run by the test itself (as the current user) on a
+ * free port of several loopback addresses, with its own host key and authorized_keys in a
+ * temporary directory. Nothing of the machine's own sshd is touched.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './wait-for.ts';
+
+export const SSHD = '/usr/sbin/sshd';
+/** Loopback aliases a test can use as distinct hosts (Linux routes all of 127/8 to lo). */
+export const LOOPBACK_HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+
+export interface TestSshd {
+  readonly port: number;
+  readonly dir: string;
+  /** Replaces authorized_keys (sshd reads it on every login). */
+  authorize(publicKey: string): void;
+  /** Makes a new host key and restarts, as a rebuilt host would present. */
+  rotateHostKey(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const answers = (port: number, host: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = createConnection({ port, host }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+
+export async function startSshd(options: { maxStartups?: number } = {}): Promise<TestSshd> {
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (npm test does, as root)`);
+  const dir = mkdtempSync(join(tmpdir(), 'proxyhub-sshd-'));
+  const port = await freePort();
+  const hostKey = join(dir, 'host_key');
+  const makeHostKey = (): void => {
+    rmSync(hostKey, { force: true });
+    rmSync(`${hostKey}.pub`, { force: true });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  };
+  makeHostKey();
+  writeFileSync(join(dir, 'authorized_keys'), '', { mode: 0o600 });
+  const maxStartups = options.maxStartups ?? 100;
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      ...[...LOOPBACK_HOSTS, '::1'].map((address) => `ListenAddress ${address}`),
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
+      'MaxSessions 50',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  // sshd wants its privilege-separation directory.
+  mkdirSync('/run/sshd', { recursive: true });
+  let child: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const process = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const errors: string[] = [];
+    process.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
+    child = process;
+    await waitFor(async () => process.exitCode !== null || (await answers(port, '127.0.0.1')), { timeoutMs: 10_000, what: 'sshd to listen' });
+    if (process.exitCode !== null) throw new Error(`sshd exited: ${errors.join('')}`);
+  };
+  const halt = async (): Promise<void> => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  };
+  await launch();
+  return {
+    port,
+    dir,
+    authorize: (publicKey) => writeFileSync(join(dir, 'authorized_keys'), `${publicKey.trim()}\n`, { mode: 0o600 }),
+    async rotateHostKey() {
+      await halt();
+      makeHostKey();
+      await launch();
+    },
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * REX durability with real processes: the rex worker is SIGKILLed while a script runs and the
+ * control role is restarted while jobs wait. Every job still ends in a reported state: the
+ * interrupted one as EXCEPTION (the replacement worker finds it stalled and does not run it
+ * twice), the queued one runs; the task API answers from Redis right after the control restart;
+ * a callback Foreman refuses is retried until it takes it. Only this test's own processes die.
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import t from 'tap';
+import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
+import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { startSshd } from '../helpers/sshd.ts';
+import { TestForeman } from '../helpers/test-foreman.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const foreman = new TestForeman();
+await foreman.start();
+const sshd = await startSshd();
+const prefix = testPrefix();
+const config = testConfig(prefix, foreman.url, { control: { host: '127.0.0.1', port: 0 }, rex: { lockMs: 2000, callbackBackoffMaxMs: 500 } });
+const ingress = await startTestHub(config, 'ingress');
+const sleeper = `sleep 60.${Math.floor(Math.random() * 1e9)}`;
+const children: ChildHub[] = [];
+t.teardown(async () => {
+  for (const child of children) await child.stop('SIGKILL');
+  await ingress.close();
+  await sshd.stop();
+  await foreman.stop();
+  if (running()) execFileSync('pkill', ['-f', sleeper]);
+  await deleteTopology(prefix);
+  rmSync(config.dataDir, { recursive: true, force: true });
+});
+
+async function spawn(roles: string, port = 0): Promise<{ child: ChildHub; url: string }> {
+  const child = await spawnHub(config, roles, { PROXYHUB_CONTROL_PORT: String(port) });
+  children.push(child);
+  const started = child.output.join('').match(/"controlUrl":"([^"]+)"/);
+  return { child, url: started?.[1] ?? '' };
+}
+function running(): boolean {
+  try {
+    execFileSync('pgrep', ['-f', sleeper]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const on = (script: string): HostJob => hostJob('127.0.0.1', script, { ssh_port: sshd.port });
+
+t.test('a killed worker and a restarted control lose no job', async (t) => {
+  let control = await spawn('control');
+  const controlPort = Number(new URL(control.url).port);
+  const worker = await spawn('worker:rex');
+  sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
+  const post = (url: string, body: unknown) => fetch(`${url}/dynflow/tasks/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  const interrupted = on(`echo started\n${sleeper}\necho finished\n`);
+  t.equal((await post(control.url, launchBody([interrupted]))).status, 200);
+  await waitFor(running, { what: 'the script to run on the host' });
+  worker.child.process.kill('SIGKILL');
+  await worker.child.stop();
+
+  const queued = on('echo queued while no worker ran\n');
+  t.equal((await post(control.url, launchBody([queued]))).status, 200, 'launches are taken with no worker running');
+
+  await control.child.stop('SIGTERM');
+  control = await spawn('control', controlPort);
+  const status = async (job: HostJob) => (await (await fetch(`${control.url}/dynflow/tasks/${job.planId}/status`)).json()) as { state: string; result: string; actions: Array<{ output: Record<string, unknown> }> };
+  const before = await status(interrupted);
+  t.equal(before.state, 'running', 'right after the control restart: the interrupted job is still known, and running');
+  t.equal(before.actions[0]?.output.state, 'running');
+  t.equal((await status(queued)).state, 'running', 'the queued job is known too');
+
+  // Foreman refuses callbacks for a while: they are retried, not lost.
+  foreman.fault = { status: 503 };
+  await spawn('worker:rex');
+  await waitFor(() => foreman.attempts('/foreman_tasks/api/tasks/callback') >= 3, { timeoutMs: 30_000, what: 'callbacks refused a few times' });
+  foreman.fault = {};
+
+  const ranLater = await callbackFor(foreman, queued);
+  t.equal(ranLater.data.exit_status, 0);
+  t.equal(stdoutOf(ranLater), 'queued while no worker ran\n');
+  const died = await callbackFor(foreman, interrupted);
+  t.equal(died.data.exit_status, 'EXCEPTION', 'the job whose worker died is reported, not lost');
+  t.match(debugOf(died), /worker running this job stopped/);
+  t.equal(stdoutOf(died), 'started\n', 'with the output it had before');
+  t.equal(foreman.callbacks.filter((c) => c.callback.task_id === interrupted.taskId).length, 1, 'one callback, the script is not run again');
+  const after = await status(interrupted);
+  t.equal(after.state, 'stopped');
+  t.equal(after.result, 'error');
+  t.equal(after.actions[0]?.output.exit_status, 'EXCEPTION');
+});

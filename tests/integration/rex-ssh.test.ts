@@ -1,0 +1,193 @@
+/**
+ * REX push mode end to end against a real sshd on loopback: Foreman launches a batch through the
+ * control listener's dynflow API, the rex worker runs each script over SSH with the key the
+ * ingress hands out at /ssh/pubkey, and Foreman receives one callback per host with the output
+ * and exit status; failures, the execution timeout, cancellation, the effective user and the
+ * host-key policy each end the way the smart-proxy's would.
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import amqplib from 'amqplib';
+import t from 'tap';
+import { createTopology } from '../../contracts/topology.ts';
+import { AMQP_URL, deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { runCli } from '../helpers/cli.ts';
+import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { startSshd } from '../helpers/sshd.ts';
+import { TestForeman } from '../helpers/test-foreman.ts';
+import { holdsFor, waitFor } from '../helpers/wait-for.ts';
+
+const foreman = new TestForeman();
+await foreman.start();
+const sshd = await startSshd();
+const prefix = testPrefix();
+const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000 } });
+const hub = await startTestHub(config, 'all');
+const topology = createTopology(prefix);
+// A subscriber streaming the REX events, as a Foreman plugin would.
+const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+const amqp = await amqplib.connect(AMQP_URL);
+const channel = await amqp.createChannel();
+const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+await channel.bindQueue(queue, topology.eventsExchange, 'rex.job.#');
+await channel.consume(queue, (message) => message && events.push(JSON.parse(message.content.toString('utf8')) as { type: string; data: Record<string, unknown> }), { noAck: true });
+t.teardown(async () => {
+  await amqp.close().catch(() => undefined);
+  await hub.close();
+  await sshd.stop();
+  await foreman.stop();
+  await deleteTopology(prefix);
+  rmSync(config.dataDir, { recursive: true, force: true });
+});
+
+const control = (path: string, init: { method?: string; body?: unknown } = {}) =>
+  fetch(`${hub.controlUrl}${path}`, { method: init.method ?? 'GET', ...(init.body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) }) });
+const json = async (response: Response): Promise<Record<string, unknown>> => (await response.json()) as Record<string, unknown>;
+const on = (host: string, script: string, overrides: Record<string, unknown> = {}): HostJob => hostJob(host, script, { ssh_port: sshd.port, ...overrides });
+async function launch(jobs: HostJob[]): Promise<string> {
+  const response = await control('/dynflow/tasks/launch', { method: 'POST', body: launchBody(jobs) });
+  const body = await json(response);
+  if (response.status !== 200) throw new Error(`launch answered ${response.status}: ${JSON.stringify(body)}`);
+  return (body.parent as { task_id: string }).task_id;
+}
+/** A sleep whose command line is unique to this run, so pgrep finds exactly it. */
+const uniqueSleep = (): string => `60.${Math.floor(Math.random() * 1e9)}`;
+const running = (marker: string): boolean => {
+  try {
+    execFileSync('pgrep', ['-f', marker]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('the ingress hands out the generated public key, which the hosts authorize', async (t) => {
+  const response = await fetch(`${hub.ingressUrl}/ssh/pubkey`);
+  t.equal(response.status, 200);
+  const key = (await response.text()).trim();
+  t.match(key, /^ssh-ed25519 AAAA[0-9A-Za-z+/=]+ proxyhub@/);
+  sshd.authorize(key);
+  const ca = await fetch(`${hub.ingressUrl}/ssh/ca_pubkey`);
+  t.equal(ca.status, 200);
+  t.equal(await ca.text(), '', 'no user CA configured: empty, as the smart-proxy');
+});
+
+t.test('operations and an unknown operation', async (t) => {
+  t.same(await json(await control('/dynflow/tasks/operations')), ['ssh']);
+  const unknown = await control('/dynflow/tasks/launch', { method: 'POST', body: launchBody([on('127.0.0.1', 'true')], 'ansible-runner') });
+  t.equal(unknown.status, 404);
+  t.same(await json(unknown), { error: "Unknown operation 'ansible-runner' requested." });
+});
+
+t.test('a batch of three hosts: one callback per host with its output and exit status', async (t) => {
+  const jobs = ['127.0.0.2', '127.0.0.3', 'localhost'].map((host, index) => on(host, `#!/bin/sh\necho "host ${index} says hi"\necho "warning ${index}" >&2\nexit 0\n`));
+  const before = Date.now() / 1000;
+  const batchId = await launch(jobs);
+  t.match(batchId, /^[0-9a-f-]{36}$/);
+  for (const [index, job] of jobs.entries()) {
+    const callback = await callbackFor(foreman, job);
+    t.equal(callback.callback.step_id, job.stepId, 'step id as Foreman sent it');
+    t.equal(callback.data.exit_status, 0);
+    t.equal(stdoutOf(callback), `host ${index} says hi\n`);
+    t.ok(callback.data.result.some((r) => r.output_type === 'stderr' && r.output === `warning ${index}\n`), 'stderr kept apart');
+    t.ok(callback.data.exit_status_timestamp >= before, 'exit timestamp in epoch seconds');
+    const status = await json(await control(`/dynflow/tasks/${job.planId}/status`));
+    t.equal(status.state, 'stopped');
+    t.equal(status.result, 'success');
+    const action = (status.actions as Array<{ input: Record<string, unknown>; output: Record<string, unknown> }>)[0];
+    t.equal(action?.input.task_id, job.taskId, 'Foreman finds its action by input.task_id');
+    t.equal(action?.output.exit_status, 0);
+    t.notOk('secrets' in (action?.input ?? {}), 'secrets are never echoed');
+  }
+  t.equal(foreman.callbacks.filter((c) => jobs.some((j) => j.taskId === c.callback.task_id)).length, 3, 'exactly one callback per host');
+  await waitFor(() => events.filter((e) => e.type === 'rex.job.finished.v1' && jobs.some((j) => j.planId === e.data.planId)).length === 3, { what: 'three finished events' });
+  t.ok(events.some((e) => e.type === 'rex.job.output.v1' && (e.data.chunk as { output: string }).output.includes('host 1 says hi')), 'output streamed as events');
+  const batch = await waitFor(async () => {
+    const plan = await json(await control(`/dynflow/tasks/${batchId}/status`));
+    return plan.state === 'stopped' ? plan : undefined;
+  }, { what: 'the batch to stop' });
+  t.equal(batch.result, 'success');
+
+  t.test('a repeated launch of the same plans runs nothing again', async (t) => {
+    t.equal(await launch(jobs), batchId, 'the same parent task');
+    t.ok(await holdsFor(() => foreman.callbacks.filter((c) => jobs.some((j) => j.taskId === c.callback.task_id)).length === 3, 1500), 'no second callback');
+  });
+
+  t.test('proxyhub jobs list|show read the same jobs from Redis', async (t) => {
+    const listed = await runCli(config, ['jobs', 'list', '--state', 'stopped']);
+    t.equal(listed.code, 0, listed.stderr);
+    for (const job of jobs) t.match(listed.stdout, new RegExp(`${job.planId}\\s+${String(job.input.hostname).replaceAll('.', '\\.')}\\s+completed\\s+finished\\s+0\\s`));
+    const shown = await runCli(config, ['jobs', 'show', jobs[0]?.planId ?? '']);
+    t.equal(shown.code, 0, shown.stderr);
+    const job = JSON.parse(shown.stdout) as { output: Array<{ output: string }>; data: { input: Record<string, unknown> } };
+    t.ok(job.output.some((chunk) => chunk.output === 'host 0 says hi\n'));
+    t.notOk('secrets' in job.data.input);
+    t.equal((await runCli(config, ['jobs', 'show', 'no-such-plan'])).code, 1);
+  });
+});
+
+t.test('a failing script reports its exit code', async (t) => {
+  const job = on('127.0.0.1', 'echo about to fail\nexit 3\n');
+  await launch([job]);
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 3);
+  t.equal(stdoutOf(callback), 'about to fail\n');
+  const statuses = await json(await control('/dynflow/tasks/status', { method: 'POST', body: { task_ids: [job.planId, 'no-such-plan'] } }));
+  t.same(statuses, { [job.planId]: { state: 'stopped', result: 'success' } }, 'a script that failed is still a finished task; unknown ids are left out');
+});
+
+t.test('the execution timeout stops the script on the host', async (t) => {
+  const marker = `sleep ${uniqueSleep()}`;
+  const job = on('127.0.0.2', `echo started\n${marker}\necho never\n`, { execution_timeout_interval: 1 });
+  await launch([job]);
+  await waitFor(() => running(marker), { what: 'the script to run' });
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 'EXCEPTION');
+  t.match(debugOf(callback), /Timeout for execution passed/);
+  t.equal(stdoutOf(callback), 'started\n');
+  await waitFor(() => !running(marker), { what: 'the script to be gone from the host' });
+});
+
+t.test('cancel kills the process on the host', async (t) => {
+  const marker = `sleep ${uniqueSleep()}`;
+  const job = on('127.0.0.3', `echo started\n${marker}\n`);
+  const batchId = await launch([job]);
+  await waitFor(() => running(marker), { what: 'the script to run' });
+  const counted = await json(await control('/dynflow/tasks/count?state=running'));
+  t.ok((counted.count as number) >= 2, 'the host job and its batch count as running');
+  t.equal(counted.state, 'running');
+  const cancel = await json(await control(`/dynflow/tasks/${batchId}/cancel`, { method: 'POST' }));
+  t.same(cancel, { task_id: batchId, canceled_steps_count: 1 });
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 'EXCEPTION');
+  t.match(debugOf(callback), /cancelled/);
+  await waitFor(() => !running(marker), { what: 'the script to be killed' });
+});
+
+t.test('effective_user through su runs the script as that user', async (t) => {
+  const job = on('127.0.0.1', 'id -un\n', { effective_user: 'nobody', effective_user_method: 'su' });
+  await launch([job]);
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 0);
+  t.equal(stdoutOf(callback), 'nobody\n');
+});
+
+t.test('statuses needs task ids; a task nobody launched is 404', async (t) => {
+  t.equal((await control('/dynflow/tasks/statuses', { method: 'POST', body: { task_ids: [] } })).status, 422);
+  t.equal((await control('/dynflow/tasks/0b6a2c1e-0000-4000-8000-000000000000/status')).status, 404);
+});
+
+t.test('a changed host key fails the job; first_execution forgets the old key', async (t) => {
+  await sshd.rotateHostKey();
+  const refused = on('127.0.0.2', 'echo should not run\n');
+  await launch([refused]);
+  const callback = await callbackFor(foreman, refused);
+  t.equal(callback.data.exit_status, 'EXCEPTION');
+  t.match(debugOf(callback), /Host key of 127\.0\.0\.2:\d+ does not match/);
+  t.equal(stdoutOf(callback), '', 'nothing ran');
+  const rebuilt = on('127.0.0.2', 'echo fresh host\n', { first_execution: true });
+  await launch([rebuilt]);
+  const accepted = await callbackFor(foreman, rebuilt);
+  t.equal(accepted.data.exit_status, 0);
+  t.equal(stdoutOf(accepted), 'fresh host\n');
+});

@@ -1,0 +1,174 @@
+/**
+ * Runs one script on one host over SSH (ssh2): verify the host key, upload the script, run it,
+ * stream its output, stop it on timeout or cancellation, clean up. Never throws: every way a run
+ * can end becomes an outcome with an exit status (a number, or EXCEPTION and the reason).
+ */
+import { StringDecoder } from 'node:string_decoder';
+import ssh2, { type ClientChannel } from 'ssh2';
+import type { ErrorCode } from '../../contracts/errors.ts';
+import type { ExitStatus } from '../../contracts/rex/job.ts';
+import type { HostKeyVerdict } from './known-hosts.ts';
+import { cleanupCommand, killCommand, runCommand, uploadCommand, type CommandSettings } from './remote-command.ts';
+
+export interface SshTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly privateKey: Buffer;
+  readonly passphrase?: string | undefined;
+  readonly password?: string | undefined;
+  readonly connectTimeoutMs: number;
+  verifyHostKey(key: Buffer): Promise<HostKeyVerdict>;
+}
+
+export interface SshScript {
+  readonly script: string;
+  readonly commands: CommandSettings;
+  readonly effectiveUserPassword: string | undefined;
+  readonly cleanup: boolean;
+  /** 0 or undefined: no limit. */
+  readonly timeoutMs: number | undefined;
+}
+
+export interface SshRunHooks {
+  onOutput(type: 'stdout' | 'stderr' | 'debug', text: string): void;
+  /** Polled every second while the script runs. */
+  cancelRequested(): Promise<boolean>;
+}
+
+export interface SshOutcome {
+  readonly exitStatus: ExitStatus;
+  readonly code?: ErrorCode;
+  readonly reason?: string;
+}
+
+const CANCEL_POLL_MS = 1000;
+
+function connect(target: SshTarget): Promise<{ client: ssh2.Client } | { failure: SshOutcome }> {
+  return new Promise((resolve) => {
+    const client = new ssh2.Client();
+    let keyVerdict: HostKeyVerdict | undefined;
+    client.once('ready', () => resolve({ client }));
+    client.once('error', (error: Error) => {
+      client.end();
+      if (keyVerdict === 'changed') {
+        resolve({ failure: { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_HOST_KEY_CHANGED', reason: `Host key of ${target.host}:${target.port} does not match the known one; remove it from known_hosts if the host was rebuilt` } });
+      } else resolve({ failure: { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason: `Failed to connect to ${target.host}:${target.port} as ${target.user}: ${error.message}` } });
+    });
+    client.connect({
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      privateKey: target.privateKey,
+      ...(target.passphrase ? { passphrase: target.passphrase } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      readyTimeout: target.connectTimeoutMs,
+      keepaliveInterval: 15_000,
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        target.verifyHostKey(key).then(
+          (verdict) => {
+            keyVerdict = verdict;
+            verify(verdict !== 'changed');
+          },
+          () => verify(false),
+        );
+      },
+    });
+  });
+}
+
+function exec(client: ssh2.Client, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+}
+
+/** Runs a command to completion, feeding `stdin`; resolves with its exit code and stderr. */
+async function run(client: ssh2.Client, command: string, stdin?: string): Promise<{ code: number | null; stderr: string }> {
+  const channel = await exec(client, command);
+  return new Promise((resolve) => {
+    let code: number | null = null;
+    let stderr = '';
+    channel.on('exit', (exitCode: number | null) => {
+      code = exitCode;
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    channel.on('data', () => undefined);
+    channel.on('close', () => resolve({ code, stderr }));
+    if (stdin !== undefined) channel.end(stdin);
+    else channel.end();
+  });
+}
+
+function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, pending: Array<Promise<unknown>>): Promise<SshOutcome> {
+  return new Promise((resolve, reject) => {
+    exec(client, runCommand(job.commands)).then((channel) => {
+      const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+      let stopping: SshOutcome | undefined;
+      let code: number | null = null;
+      const stop = (outcome: SshOutcome, message: string): void => {
+        if (stopping) return;
+        stopping = outcome;
+        hooks.onOutput('debug', message);
+        pending.push(run(client, killCommand(job.commands)).catch(() => undefined));
+      };
+      const timer = job.timeoutMs ? setTimeout(() => stop({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_TIMEOUT', reason: 'execution timeout passed' }, 'Timeout for execution passed, stopping the job'), job.timeoutMs) : undefined;
+      const poll = setInterval(() => {
+        hooks.cancelRequested().then((cancelled) => cancelled && stop({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_CANCELLED', reason: 'cancelled' }, 'The job was cancelled, stopping the script'), () => undefined);
+      }, CANCEL_POLL_MS);
+      channel.on('data', (chunk: Buffer) => {
+        const text = decoders.stdout.write(chunk);
+        if (text) hooks.onOutput('stdout', text);
+      });
+      channel.stderr.on('data', (chunk: Buffer) => {
+        const text = decoders.stderr.write(chunk);
+        if (text) hooks.onOutput('stderr', text);
+      });
+      channel.on('exit', (exitCode: number | null) => {
+        code = exitCode;
+      });
+      channel.on('close', () => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        for (const [type, decoder] of Object.entries(decoders)) {
+          const rest = decoder.end();
+          if (rest) hooks.onOutput(type as 'stdout' | 'stderr', rest);
+        }
+        if (stopping) resolve(stopping);
+        else if (code === null) resolve({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason: 'the connection closed before the script reported an exit status' });
+        else resolve({ exitStatus: code });
+      });
+      // sudo -S reads the password first; the script itself gets no stdin.
+      if (job.effectiveUserPassword && job.commands.method !== 'su') channel.write(`${job.effectiveUserPassword}\n`);
+      channel.end();
+    }, reject);
+  });
+}
+
+export async function runOverSsh(target: SshTarget, job: SshScript, hooks: SshRunHooks): Promise<SshOutcome> {
+  const connected = await connect(target);
+  if ('failure' in connected) {
+    hooks.onOutput('debug', connected.failure.reason ?? 'connection failed');
+    return connected.failure;
+  }
+  const { client } = connected;
+  // A kill still escalating (TERM, then KILL) must finish before the connection closes.
+  const pending: Array<Promise<unknown>> = [];
+  try {
+    const upload = await run(client, uploadCommand(job.commands), job.script);
+    if (upload.code !== 0) {
+      const reason = `Could not upload the script to ${job.commands.directory}: ${upload.stderr.trim() || `exit ${upload.code}`}`;
+      hooks.onOutput('debug', reason);
+      return { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason };
+    }
+    return await streamScript(client, job, hooks, pending);
+  } catch (error) {
+    const reason = `SSH session to ${target.host} failed: ${(error as Error).message}`;
+    hooks.onOutput('debug', reason);
+    return { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason };
+  } finally {
+    await Promise.all(pending);
+    if (job.cleanup) await run(client, cleanupCommand(job.commands)).catch(() => undefined);
+    client.end();
+  }
+}
