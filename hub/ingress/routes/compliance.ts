@@ -73,9 +73,17 @@ function readBody(body: Readable, sink: (chunk: Buffer) => void): Promise<void> 
         reject(error as Error);
       }
     };
+    let ended = false;
     body.on('data', onData);
-    body.once('end', resolve);
+    body.once('end', () => {
+      ended = true;
+      resolve();
+    });
     body.once('error', reject);
+    // A client that goes away mid-upload must not leave the handler waiting forever.
+    body.once('close', () => {
+      if (!ended) reject(new ProxyhubError('PROXYHUB_INPUT_MALFORMED', 'the upload ended before its last byte', { field: 'body' }));
+    });
   });
 }
 
