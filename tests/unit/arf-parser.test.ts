@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -148,3 +148,9 @@ gc(); gc();
 const retained = process.memoryUsage().heapUsed - base;
 process.stdout.write(JSON.stringify({ peak, retained, calls, logs: report.logs.length }));
 `;
+
+t.test('a decompression bomb is refused once its XML passes the cap, before it is all read', async (t) => {
+  // 300 MiB of spaces inside an element compress to a few hundred bytes.
+  const bomb = execFileSync('sh', ['-c', `{ printf '<a>'; head -c ${300 * 1024 * 1024} /dev/zero | tr '\\0' ' '; printf '</a>'; } | bzip2 -9`], { maxBuffer: 1 << 26 });
+  await t.rejects(parseArf(once(bomb), context), { name: 'ArfParseError', message: /more than 256 MiB/ });
+});

@@ -19,6 +19,14 @@ type Body = NodeJS.ReadableStream | AsyncIterable<Buffer>;
 /** Marks errors thrown by the XML side while the bzip2 decoder calls it. */
 class XmlFailure extends Error {}
 
+/**
+ * Real ARF reports decompress to a few MB (a full RHEL STIG data stream with results, tens of
+ * MB). Past this a body is a decompression bomb: refused before the XML parser's text buffers
+ * can take the worker's memory.
+ */
+export const MAX_ARF_XML_BYTES = 256 * 1024 * 1024;
+class TooLarge extends Error {}
+
 export async function parseArf(bzip2Body: Body, context: ArfContext): Promise<ArfReport> {
   const hash = createHash('sha256');
   const collector = new ArfCollector();
@@ -36,6 +44,7 @@ export async function parseArf(bzip2Body: Body, context: ArfContext): Promise<Ar
   // so the XML parser keeps pace with the input without extra buffering.
   const bunzip = new Bunzip2Decoder((bytes) => {
     xmlBytes += bytes.length;
+    if (xmlBytes > MAX_ARF_XML_BYTES) throw new TooLarge(`ARF report decompresses to more than ${MAX_ARF_XML_BYTES / 1024 / 1024} MiB of XML`);
     writeXml(decoder.write(bytes));
   });
   let failure: ArfParseError | null = null;
@@ -45,7 +54,9 @@ export async function parseArf(bzip2Body: Body, context: ArfContext): Promise<Ar
     } catch (err) {
       failure = err instanceof XmlFailure
         ? new ArfParseError('ARF body is not well-formed XML', { cause: err.cause })
-        : new ArfParseError('ARF body is not valid bzip2 data', { cause: err });
+        : err instanceof TooLarge
+          ? new ArfParseError(err.message)
+          : new ArfParseError('ARF body is not valid bzip2 data', { cause: err });
     }
   };
 
