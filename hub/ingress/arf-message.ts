@@ -10,6 +10,8 @@ import { ProxyhubError } from '../../contracts/errors.ts';
 
 /** Where a body of unknown length starts; it doubles as it fills. */
 const INITIAL_CAPACITY = 256 * 1024;
+/** The most allocated on a client's word (its Content-Length) before bytes arrive. */
+const MAX_UPFRONT_BYTES = 8 * 1024 * 1024;
 /** "BZh" then the block size digit: every bzip2 stream starts so. */
 const BZIP2_HEADER = /^BZh[1-9]$/;
 /** After the header: a block (π) or, for an empty stream, the end-of-stream marker (√π). */
@@ -48,7 +50,9 @@ export class ArfMessage {
     const { prefix, suffix } = framing(envelope);
     this.#suffix = suffix;
     this.#limit = limit;
-    const capacity = prefix.length + base64Length(Math.min(declaredLength ?? INITIAL_CAPACITY, limit)) + suffix.length;
+    // A declared length sizes the buffer, up to a cap: a client that declares 64 MiB and sends
+    // nothing must not pin 85 MB per connection; a larger upload grows once past the cap.
+    const capacity = prefix.length + base64Length(Math.min(declaredLength ?? INITIAL_CAPACITY, limit, MAX_UPFRONT_BYTES)) + suffix.length;
     this.#buffer = Buffer.allocUnsafe(capacity);
     this.#length = prefix.copy(this.#buffer, 0);
   }

@@ -8,6 +8,8 @@ export interface PolicyFileAnswer {
   readonly status: number;
   readonly contentType: string;
   readonly body: Buffer;
+  /** False for a file that is not what its name says (its sha256 is not the digest asked for). */
+  readonly cacheable?: boolean;
 }
 
 export class PolicyFileCache {
@@ -26,7 +28,7 @@ export class PolicyFileCache {
 
   /**
    * The cached file, or what `fetch` answers (shared with every concurrent caller of the same
-   * key). Only a 200 is kept; a refusal is asked again next time.
+   * key). Only a 200 that is cacheable is kept; anything else is asked again next time.
    */
   async get(key: string, fetch: () => Promise<PolicyFileAnswer>): Promise<PolicyFileAnswer> {
     const hit = this.#entries.get(key);
@@ -40,7 +42,7 @@ export class PolicyFileCache {
     if (pending) return pending;
     const fetching = fetch()
       .then((answer) => {
-        if (answer.status === 200) this.#store(key, answer);
+        if (answer.status === 200 && answer.cacheable !== false) this.#store(key, answer);
         return answer;
       })
       .finally(() => this.#inFlight.delete(key));

@@ -25,6 +25,8 @@ const FAST_BITS = 10;
  * hand, decoding a block can never run out of input, unless the stream itself is cut short.
  */
 const BLOCK_MARGIN = 25_000;
+/** Headers and the odd tiny stream: below this much input no expansion check applies. */
+const EXPANSION_SLACK_BYTES = 64 * 1024;
 
 const CRC_TABLE = (() => {
   const table = new Int32Array(256);
@@ -75,6 +77,9 @@ export class Bunzip2Decoder {
   readonly #lengths = new Uint8Array(MAX_ALPHA);
   readonly #out = Buffer.allocUnsafe(OUT_SIZE);
   #outLength = 0;
+  /** Input bytes consumed by earlier #decode calls, and bytes written out, for #checkExpansion. */
+  #consumedBefore = 0;
+  #emitted = 0;
 
   /** `onData` gets a view of a reused buffer: consume it before returning. Corrupt input throws. */
   constructor(onData: (bytes: Buffer) => void) {
@@ -123,6 +128,7 @@ export class Bunzip2Decoder {
         if (magicHi === BLOCK_MAGIC_HI && magicLo === BLOCK_MAGIC_LO) {
           const actual = this.#block();
           if (actual !== crc) throw new Error('bzip2 block CRC mismatch: the data is corrupt');
+          this.#checkExpansion();
           this.#streamCrc = (((this.#streamCrc << 1) | (this.#streamCrc >>> 31)) ^ actual) >>> 0;
         } else if (magicHi === END_MAGIC_HI && magicLo === END_MAGIC_LO) {
           if (crc !== this.#streamCrc) throw new Error('bzip2 stream CRC mismatch: the data is corrupt');
@@ -135,6 +141,7 @@ export class Bunzip2Decoder {
       throw error;
     }
     const position = this.#position();
+    this.#consumedBefore += position >>> 3;
     this.#data = this.#data.subarray(position >>> 3);
     this.#bitPos = position & 7;
   }
@@ -148,6 +155,16 @@ export class Bunzip2Decoder {
     this.#level = level;
     this.#streamCrc = 0;
     if (this.#tt.length < level * 100_000) this.#tt = new Uint32Array(level * 100_000);
+  }
+
+  /**
+   * bzip2 never makes data much bigger (random bytes grow by about 1 %). A stream whose blocks
+   * take far more input than they give output is crafted to burn CPU on per-block work (table
+   * set-up) while staying under every output limit: refuse it.
+   */
+  #checkExpansion(): void {
+    const consumed = this.#consumedBefore + this.#position() / 8;
+    if (consumed > 2 * this.#emitted + EXPANSION_SLACK_BYTES) throw new Error('bzip2 data is corrupt: its blocks take far more input than they give output');
   }
 
   /** Bits consumed from `#data` so far. */
@@ -257,6 +274,9 @@ export class Bunzip2Decoder {
       code += n;
       index += n;
       limit[length] = code - 1;
+      // More codes of this length than the length can express: not a prefix code. Without this
+      // check a crafted table makes the fast-table fill below run for a very long time.
+      if (code > 1 << length) throw new Error('bzip2 data is corrupt: bad Huffman table');
       code <<= 1;
     }
     group.minLen = minLen;
@@ -412,6 +432,7 @@ export class Bunzip2Decoder {
     if (this.#outLength === 0) return;
     const length = this.#outLength;
     this.#outLength = 0;
+    this.#emitted += length;
     this.#onData(this.#out.subarray(0, length));
   }
 }

@@ -7,6 +7,7 @@
  * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -205,13 +206,16 @@ t.test("Foreman's 422 dead-letters the report with Foreman's message; replay del
 t.test('policy files: fetched from Foreman once, then served from the cache; Foreman’s 404 passed on', async (t) => {
   foreman.policyFiles.set('content/5', '<?xml version="1.0"?><ds:data-stream-collection/>');
   foreman.policyFiles.set('tailoring/5', '<?xml version="1.0"?><xccdf:Tailoring/>');
-  const contentUrl = `${hub.ingressUrl}/compliance/policies/5/content/0123abcd`;
+  const contentDigest = createHash('sha256').update(foreman.policyFiles.get('content/5') ?? '').digest('hex');
+  const contentUrl = `${hub.ingressUrl}/compliance/policies/5/content/${contentDigest}`;
   const answers = await Promise.all(Array.from({ length: 20 }, () => host.raw('GET', contentUrl)));
   for (const answer of answers) t.equal(answer.status, 200);
   t.equal(answers[0]?.headers['content-type'], 'application/xml');
   t.equal(answers[0]?.body.toString('utf8'), foreman.policyFiles.get('content/5'));
   t.equal((await host.raw('GET', contentUrl)).status, 200);
   t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 1, 'twenty-one fetches, one call to Foreman');
+  for (let i = 0; i < 2; i += 1) t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/0123abcd`)).status, 200, 'a digest that is not the file’s: served');
+  t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 3, '…but not cached under that name: each fetch asks Foreman');
   const tailoring = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/tailoring/99ff`);
   t.equal(tailoring.body.toString('utf8'), foreman.policyFiles.get('tailoring/5'));
   const unknown = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/6/content/0123abcd`);

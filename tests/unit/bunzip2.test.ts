@@ -55,3 +55,9 @@ t.test('cut or corrupt input fails clearly', async (t) => {
   t.throws(() => decode(Buffer.from('plain text, long enough')), /not bzip2/);
   t.throws(() => decode(Buffer.concat([compress(Buffer.from('x')), Buffer.from('trailing garbage')])), /not bzip2/, 'garbage after the end');
 });
+
+t.test('input that yields almost no output is refused (per-block work is not free)', async (t) => {
+  // Thousands of 1-byte streams: about 40 bytes of input for every byte of output.
+  const tiny = compress(Buffer.from('x'));
+  t.throws(() => decode(Buffer.concat(Array.from({ length: 3000 }, () => tiny))), /far more input than they give output/);
+});

@@ -29,6 +29,14 @@ t.test('a refusal or a failure is not kept', async (t) => {
   t.equal((await cache.get('b', async () => file('back'))).body.toString(), 'back', 'a failed fetch is retried by the next caller');
 });
 
+t.test('a file that is not what its name says is served but not kept', async (t) => {
+  const cache = new PolicyFileCache(1000);
+  let fetches = 0;
+  for (let i = 0; i < 2; i += 1) await cache.get('a', async () => (fetches++, { ...file('x'), cacheable: false }));
+  t.equal(fetches, 2);
+  t.equal(cache.bytes, 0);
+});
+
 t.test('bounded by bytes, least recently used out first', async (t) => {
   const cache = new PolicyFileCache(10);
   await cache.get('a', async () => file('aaaa'));

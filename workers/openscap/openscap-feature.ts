@@ -30,9 +30,16 @@ export interface OpenscapSettings {
   readonly proxyUrl: string | null;
 }
 
-/** The parser reads a stream; the bytes are handed over in slices so it keeps its bounded pace. */
+/**
+ * The parser reads a stream; the bytes are handed over in slices so it keeps its bounded pace,
+ * with a real event-loop turn between them, so that a large report never holds the worker's
+ * loop (broker heartbeats, other deliveries) for its whole parse.
+ */
 async function* slices(bytes: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+  for (let at = 0; at < bytes.length; at += size) {
+    yield bytes.subarray(at, at + size);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 async function parse(bytes: Buffer, proxyName: string, proxyUrl: string | null): Promise<ArfReport> {

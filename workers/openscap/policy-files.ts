@@ -2,10 +2,11 @@
  * Answers the ingress's requests for SCAP content and tailoring files: from a disk cache in the
  * data directory (the smart-proxy's layout, `<kind>/<policy_id>/<policy_id>_<digest>.xml`), or
  * from Foreman's `/api/v2/compliance/policies/:id/content|tailoring` with this worker's
- * certificate. A file is named by its digest, so a cached copy never goes stale.
+ * certificate. A file is named by its digest (its sha256), so a cached copy never goes stale; one
+ * that does not match the digest asked for is passed on uncached.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { errorCodeOf } from '../../contracts/errors.ts';
 import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
@@ -69,7 +70,10 @@ export function createPolicyFileAnswerer(settings: PolicyFileSettings): (body: B
       if (answer.status !== 200) {
         return { status: answer.status, ...(answer.contentType ? { contentType: answer.contentType } : {}), body: answer.body.toString('base64') };
       }
-      await remember(path, answer.body, settings.logger);
+      // Kept only under its true name (Foreman's digests are sha256), or a made-up digest would
+      // pin today's file on disk under tomorrow's name.
+      if (createHash('sha256').update(answer.body).digest('hex') === request.digest.toLowerCase()) await remember(path, answer.body, settings.logger);
+      else settings.logger.info({ policyId: request.policyId, kind: request.kind, digest: request.digest }, 'policy file does not match the digest asked for; passed on, not cached');
       return fileReply(answer.body);
     } catch (error) {
       settings.logger.warn({ err: (error as Error).message, policyId: request.policyId, kind: request.kind }, 'Foreman could not be asked for a policy file');

@@ -4,6 +4,7 @@
  * tailoring files a host fetches before it scans. Both need the host's certificate: its CN is the
  * host name Foreman files the report under.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { createEvent } from '../../../contracts/events/create-event.ts';
@@ -119,7 +120,12 @@ export const complianceRoutes: FastifyPluginAsync<ComplianceRouteOptions> = asyn
     const raw = await options.rpc.request({ queue: options.policyFileQueue, type: POLICY_FILE_REQUEST_TYPE, body: Buffer.from(JSON.stringify(request)), timeoutMs: options.rpcTimeoutMs });
     const answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     if ('error' in answer) throw new ProxyhubError(answer.error, answer.detail);
-    return { status: answer.status, contentType: answer.contentType ?? 'application/xml', body: Buffer.from(answer.body, 'base64') };
+    const body = Buffer.from(answer.body, 'base64');
+    // Foreman names SCAP content and tailoring files by their sha256. A file under another name
+    // (a client's made-up digest, or one of a file Foreman does not have yet) is passed on but
+    // never cached: otherwise the current file would stay cached under a future file's name.
+    const cacheable = createHash('sha256').update(body).digest('hex') === request.digest.toLowerCase();
+    return { status: answer.status, contentType: answer.contentType ?? 'application/xml', body, cacheable };
   }
 
   async function servePolicyFile(request: FastifyRequest<{ Params: { policy_id: string; digest: string } }>, reply: FastifyReply, kind: PolicyFileKind): Promise<FastifyReply> {
