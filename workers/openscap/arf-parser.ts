@@ -27,7 +27,8 @@ class XmlFailure extends Error {}
 export const MAX_ARF_XML_BYTES = 256 * 1024 * 1024;
 class TooLarge extends Error {}
 
-export async function parseArf(bzip2Body: Body, context: ArfContext): Promise<ArfReport> {
+export async function parseArf(bzip2Body: Body, context: ArfContext, limits: { readonly maxXmlBytes?: number } = {}): Promise<ArfReport> {
+  const maxXmlBytes = limits.maxXmlBytes ?? MAX_ARF_XML_BYTES;
   const hash = createHash('sha256');
   const collector = new ArfCollector();
   const xml = createXmlParser(collector);
@@ -44,7 +45,7 @@ export async function parseArf(bzip2Body: Body, context: ArfContext): Promise<Ar
   // so the XML parser keeps pace with the input without extra buffering.
   const bunzip = new Bunzip2Decoder((bytes) => {
     xmlBytes += bytes.length;
-    if (xmlBytes > MAX_ARF_XML_BYTES) throw new TooLarge(`ARF report decompresses to more than ${MAX_ARF_XML_BYTES / 1024 / 1024} MiB of XML`);
+    if (xmlBytes > maxXmlBytes) throw new TooLarge(`ARF report decompresses to more than ${Math.round(maxXmlBytes / 1024 / 1024)} MiB of XML`);
     writeXml(decoder.write(bytes));
   });
   let failure: ArfParseError | null = null;
