@@ -8,12 +8,12 @@
  * components, so a shared volume or an object store (keys = these paths) can back it.
  * Files appear by rename: a reader never sees half a report.
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ProxyhubError } from '../../contracts/errors.ts';
+import { writeFileAtomically } from './atomic-write.ts';
 
 /** A report as Foreman names it in its download URLs. */
 export interface ArfReportRef {
@@ -77,7 +77,7 @@ export class ArfStore {
     } catch (error) {
       if (!missing(error)) throw storageError('stat', error);
     }
-    await this.#writeAtomically(path, bytes).catch((error: unknown) => {
+    await writeFileAtomically(path, bytes).catch((error: unknown) => {
       throw storageError('write', error);
     });
   }
@@ -86,8 +86,8 @@ export class ArfStore {
   async link(ref: ArfReportRef): Promise<void> {
     checkRef(ref);
     try {
-      await this.#writeAtomically(this.#backRefPath(ref), Buffer.alloc(0));
-      await this.#writeAtomically(this.#markerPath(ref), Buffer.alloc(0));
+      await writeFileAtomically(this.#backRefPath(ref), Buffer.alloc(0));
+      await writeFileAtomically(this.#markerPath(ref), Buffer.alloc(0));
     } catch (error) {
       throw storageError('link', error);
     }
@@ -152,12 +152,5 @@ export class ArfStore {
       if (code !== 'ENOENT') throw error;
     }
     await unlink(this.#blobPath(digest)).catch((error: unknown) => (missing(error) ? undefined : Promise.reject(error)));
-  }
-
-  async #writeAtomically(path: string, bytes: Buffer): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temporary, bytes);
-    await rename(temporary, path);
   }
 }

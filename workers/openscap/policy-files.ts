@@ -5,9 +5,10 @@
  * certificate. A file is named by its digest (its sha256), so a cached copy never goes stale; one
  * that does not match the digest asked for is passed on uncached.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { writeFileAtomically } from '../../hub/storage/atomic-write.ts';
 import { errorCodeOf } from '../../contracts/errors.ts';
 import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import { policyFileRequestSchema, type PolicyFileRequest } from '../../contracts/rpc/policy-file.ts';
@@ -37,10 +38,7 @@ async function cached(path: string): Promise<Buffer | undefined> {
 /** Best effort: a cache that cannot be written costs a Foreman call next time, nothing more. */
 async function remember(path: string, file: Buffer, logger: Logger): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temporary, file);
-    await rename(temporary, path);
+    await writeFileAtomically(path, file);
   } catch (error) {
     logger.warn({ err: (error as Error).message, path }, 'policy file not cached');
   }
