@@ -8,6 +8,8 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     https,
     tls: https !== undefined,
     trustedHosts: config.trustedHosts,
+    devOpenControl: config.devOpenControl,
+    frontProxy: config.frontProxy,
     ratePerMinute: config.limits.ratePerMinute,
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,

@@ -31,7 +31,7 @@ const planningRpc: RpcClient = { start: refuse, request: refuse, close: async ()
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' } });
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, relayClients: config.relayClients });
   const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
@@ -40,23 +40,33 @@ export async function routeTables(config: Config): Promise<{ ingress: RouteEntry
 }
 
 function tlsLine(config: Config): string {
-  if (!tlsConfigured(config)) return 'plain HTTP (no TLS): no client identity, upload routes open';
+  if (!tlsConfigured(config) && config.frontProxy.addresses.length > 0) {
+    return `plain HTTP behind the front proxies ${config.frontProxy.addresses.join(', ')}: client identity from their ${config.frontProxy.identityHeader} header only`;
+  }
+  if (!tlsConfigured(config)) return 'plain HTTP (no TLS): no client identity, upload routes open (loopback only)';
   if (!config.tls.ca) return 'HTTPS, TLS 1.2+; no PROXYHUB_TLS_CA: client certificates cannot be verified';
   return `HTTPS, TLS 1.2+; client certificates requested and verified against ${config.tls.ca}; required where a route says so`;
 }
 
 function trustedHostsLine(config: Config): string {
-  if (config.trustedHosts === undefined) {
-    return 'trusted_hosts: unset (every verified client passes) — warning: any host certificate from the CA can then read and replay dead letters; list Foreman’s CN in PROXYHUB_TRUSTED_HOSTS';
+  if (config.trustedHosts === undefined && config.devOpenControl) {
+    return 'trusted_hosts: unset, PROXYHUB_DEV_OPEN_CONTROL=1 — DEVELOPMENT ONLY: every caller that reaches this loopback listener may launch REX jobs, replay dead letters and read host data';
   }
-  if (config.trustedHosts.length === 0) return 'trusted_hosts: empty (protected routes refuse everyone)';
+  if (config.trustedHosts === undefined || config.trustedHosts.length === 0) {
+    return 'trusted_hosts: unset or empty (protected routes refuse everyone; list Foreman’s CN in PROXYHUB_TRUSTED_HOSTS)';
+  }
   return `trusted_hosts: ${config.trustedHosts.join(', ')}`;
 }
 
-/** On plain HTTP there is no certificate to require; trusted_hosts falls back to reverse DNS. */
-function guardLabel(guard: RouteEntry['guard'], tls: boolean): string {
-  if (tls || guard === 'open') return guard;
-  return guard === 'client certificate' ? 'open (a client certificate once TLS is on)' : 'trusted_hosts by reverse DNS (no TLS)';
+function relayLine(config: Config): string {
+  if (config.relayClients.length === 0) return 'uploads: each host uploads only for itself (the name in facts and reports must be its certificate CN)';
+  return `uploads: each host only for itself; relay clients that may upload for any host: ${config.relayClients.join(', ')}`;
+}
+
+/** On plain HTTP there is no certificate to require; trusted_hosts falls back to resolved addresses. */
+function guardLabel(guard: RouteEntry['guard'], identity: boolean): string {
+  if (identity || guard === 'open') return guard;
+  return guard === 'client certificate' ? 'open (a client certificate once TLS is on)' : 'trusted_hosts by the addresses their names resolve to (no TLS)';
 }
 
 function listenerLines(name: string, listener: { host: string; port: number }, config: Config, routes: readonly RouteEntry[], reaches: string): string[] {
@@ -65,9 +75,9 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
   return [
     `${name} listener ${scheme}://${listener.host}:${listener.port}`,
     `    ${tlsLine(config)}`,
-    ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : []),
+    ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : [`    ${relayLine(config)}`]),
     '    routes:',
-    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, tlsConfigured(config))}`),
+    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, tlsConfigured(config) || config.frontProxy.addresses.length > 0)}`),
     `    reaches: ${reaches}`,
   ];
 }

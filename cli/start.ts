@@ -117,6 +117,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
         policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
         rex: { queue: topology.rpcQueue('rex') },
+        relayClients: config.relayClients,
       });
       result.ingressUrl = await listen(app, config.ingress);
       closers.push({ name: 'ingress listener', close: () => app.close() });
@@ -135,6 +136,9 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
   } catch (error) {
     await closeAll();
     throw error;
+  }
+  if (roles.control && config.devOpenControl && config.trustedHosts === undefined) {
+    logger.warn({ control: result.controlUrl }, 'DEVELOPMENT MODE (PROXYHUB_DEV_OPEN_CONTROL): the control routes that launch REX jobs, replay dead letters and expose host data are open to every caller on this loopback listener; set PROXYHUB_TRUSTED_HOSTS for anything else');
   }
   logger.info({ roles, transport: bus.kind, ...result }, 'proxyhub started');
   return { ...result, close: closeAll };

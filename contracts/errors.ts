@@ -11,6 +11,7 @@ export const errorCatalog = {
   PROXYHUB_ROUTE_NOT_FOUND: { status: 404, retryable: false, title: 'No such route' },
   PROXYHUB_AUTH_CERT_REQUIRED: { status: 403, retryable: false, title: 'A verified client certificate is required' },
   PROXYHUB_AUTH_NOT_TRUSTED: { status: 403, retryable: false, title: 'Client is not in trusted_hosts' },
+  PROXYHUB_AUTH_HOST_MISMATCH: { status: 403, retryable: false, title: 'Upload names another host than the client certificate' },
   PROXYHUB_RATE_LIMITED: { status: 429, retryable: true, title: 'Too many requests from this client' },
   PROXYHUB_BUS_UNAVAILABLE: { status: 503, retryable: true, title: 'Message broker unavailable' },
   PROXYHUB_BUS_BLOCKED: { status: 503, retryable: true, title: 'Message broker is applying flow control' },

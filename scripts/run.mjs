@@ -189,6 +189,18 @@ if (!scripts[command]) {
   say(`unknown command ${command} (use start, test or bench)`);
   process.exit(2);
 }
-const child = spawn(process.execPath, scripts[command], { cwd: root, stdio: 'inherit', env: process.env });
+// The quick start (`npm start` with nothing configured) serves Foreman on loopback with the
+// protected control routes open, and says so; any deployment that sets trusted_hosts, a control
+// address or a config file gets the secure defaults (protected routes refuse until it lists Foreman).
+function quickStartEnvironment() {
+  const env = process.env;
+  const loopbackControl = ['127.0.0.1', 'localhost', '::1', undefined].includes(env.PROXYHUB_CONTROL_HOST);
+  if (command !== 'start' || !loopbackControl || env.PROXYHUB_TRUSTED_HOSTS !== undefined || env.PROXYHUB_DEV_OPEN_CONTROL !== undefined || env.PROXYHUB_CONFIG !== undefined) return env;
+  const rule = '!'.repeat(78);
+  process.stderr.write(`${rule}\n  proxyhub quick start: DEVELOPMENT MODE (PROXYHUB_DEV_OPEN_CONTROL=1)\n  The control listener stays on loopback, and every local caller may launch REX\n  jobs, replay dead letters and read host data on it. For a real deployment set\n  PROXYHUB_TRUSTED_HOSTS to Foreman's certificate name (README, "Security model").\n${rule}\n`);
+  return { ...env, PROXYHUB_DEV_OPEN_CONTROL: '1' };
+}
+
+const child = spawn(process.execPath, scripts[command], { cwd: root, stdio: 'inherit', env: quickStartEnvironment() });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

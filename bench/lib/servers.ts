@@ -85,6 +85,8 @@ function spawnHub(role: string, prefix: string, amqpUrl: string, settings: Reado
     PROXYHUB_LOG_LEVEL: 'warn',
     // One load generator is one client identity: per-client rate limiting would measure itself.
     PROXYHUB_RATE_LIMIT_PER_MINUTE: '0',
+    // The benchmark plays Foreman on a loopback control listener without a trusted host list.
+    PROXYHUB_DEV_OPEN_CONTROL: '1',
     ...settings,
   };
   const packageJson = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } };

@@ -65,6 +65,37 @@ function fileProblems(config: Config, roles: RoleSet): string[] {
   ];
 }
 
+/** Plain HTTP beyond loopback only behind a front proxy that tells who each client is. */
+function ingressExposureProblems(config: Config, tls: boolean): string[] {
+  if (tls || isLoopback(config.ingress.host)) return [];
+  if (!config.allowInsecure) {
+    return [`ingress listener on ${config.ingress.host} would speak plain HTTP beyond loopback: set PROXYHUB_TLS_CERT/KEY/CA, or PROXYHUB_ALLOW_INSECURE=1 with PROXYHUB_FRONT_PROXIES behind a TLS-terminating proxy`];
+  }
+  if (config.frontProxy.addresses.length === 0) {
+    return [`ingress listener on ${config.ingress.host} speaks plain HTTP (PROXYHUB_ALLOW_INSECURE) with no PROXYHUB_FRONT_PROXIES: it could not tell one host from another, so any client could upload for any host; list the TLS-terminating proxy's addresses, or use TLS`];
+  }
+  return [];
+}
+
+/**
+ * The control listener launches jobs as root on hosts and exposes every host's data: beyond
+ * loopback it needs TLS and a trusted_hosts list, with no opt-out.
+ */
+function controlExposureProblems(config: Config, tls: boolean): string[] {
+  const problems: string[] = [];
+  const loopback = isLoopback(config.control.host);
+  if (!loopback && !tls) {
+    problems.push(`control listener on ${config.control.host} would speak plain HTTP beyond loopback (PROXYHUB_ALLOW_INSECURE does not apply to it): set PROXYHUB_TLS_CERT/KEY/CA`);
+  }
+  if (!loopback && (config.trustedHosts === undefined || config.trustedHosts.length === 0)) {
+    problems.push(`control listener on ${config.control.host} has no PROXYHUB_TRUSTED_HOSTS: list the certificate names of the Foreman servers allowed to launch jobs and read host data`);
+  }
+  if (!loopback && config.devOpenControl) {
+    problems.push(`PROXYHUB_DEV_OPEN_CONTROL is for a loopback-only control listener, not ${config.control.host}`);
+  }
+  return problems;
+}
+
 /** Every reason this role set must not start with this configuration (empty when safe). */
 export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   const problems: string[] = fileProblems(config, roles);
@@ -78,14 +109,8 @@ export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   if ((config.foreman.cert === undefined) !== (config.foreman.key === undefined)) {
     problems.push('PROXYHUB_FOREMAN_CERT and PROXYHUB_FOREMAN_KEY must be set together');
   }
-  const listeners: Array<[string, { host: string }]> = [];
-  if (roles.ingress) listeners.push(['ingress', config.ingress]);
-  if (roles.control) listeners.push(['control', config.control]);
-  for (const [name, listener] of listeners) {
-    if (!tls && !config.allowInsecure && !isLoopback(listener.host)) {
-      problems.push(`${name} listener on ${listener.host} would speak plain HTTP beyond loopback: set PROXYHUB_TLS_CERT/KEY/CA, or PROXYHUB_ALLOW_INSECURE=1 behind a TLS-terminating proxy`);
-    }
-  }
+  if (roles.ingress) problems.push(...ingressExposureProblems(config, tls));
+  if (roles.control) problems.push(...controlExposureProblems(config, tls));
   if (roles.ingress && roles.control && config.ingress.port === config.control.port && config.ingress.port !== 0) {
     problems.push('ingress and control listeners must use different ports: client routes and control routes never share a listener');
   }

@@ -75,9 +75,39 @@ export const configSchema = z.strictObject({
   /** Foreman-facing listener. @defaultValue 127.0.0.1:9090 */
   control: listener(9090),
   tls: z.strictObject({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() }).prefault({}),
-  /** Allow plain HTTP on a non-loopback address. @defaultValue false */
+  /**
+   * Allow plain HTTP on a non-loopback ingress address, behind a TLS-terminating front proxy
+   * (`frontProxy`); the control listener never speaks plain HTTP beyond loopback. @defaultValue false
+   */
   allowInsecure: flag.default(false),
+  /**
+   * Certificate CNs (on plain HTTP: host names) allowed on the control routes that act or expose
+   * host data. Unset or empty: nobody, unless `devOpenControl` on a loopback-only listener.
+   * @defaultValue nobody
+   */
   trustedHosts: csvList.optional(),
+  /**
+   * Loopback development only: with trusted_hosts unset, the protected control routes are open to
+   * every caller. Refused on a control listener beyond loopback. @defaultValue false
+   */
+  devOpenControl: flag.default(false),
+  /**
+   * Client certificate CNs that may upload facts and reports for other hosts (a Puppet server
+   * whose node.rb uploads for all its nodes, an Ansible controller). @defaultValue none
+   */
+  relayClients: csvList.default([]),
+  frontProxy: z
+    .strictObject({
+      /**
+       * Addresses of TLS-terminating front proxies. A request on plain HTTP from one of them
+       * carries the client's verified CN in `identityHeader`; that header is ignored from any
+       * other peer. @defaultValue none
+       */
+      addresses: csvList.default([]),
+      /** The header a front proxy sets to the verified client certificate's CN. @defaultValue x-ssl-client-cn */
+      identityHeader: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).default('x-ssl-client-cn'),
+    })
+    .prefault({}),
   /** The smart-proxy's registration_url: the proxy URL registered hosts are told to use. @defaultValue the URL the client reached */
   registrationUrl: z.url().optional(),
   /** The smart-proxy's template_url: the proxy URL templates point hosts at. @defaultValue the URL the client reached */

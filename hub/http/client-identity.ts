@@ -1,8 +1,13 @@
 /**
  * The client identity: the CN of a client certificate that verified against the configured CA,
- * as the smart-proxy uses it (OpenSCAP `cname`, REX pull host). Routes declare what they need:
- * `config: { identity: 'required' }` answers 403 without a verified certificate when the
- * listener speaks TLS (on plain HTTP there is no identity to check, as in the smart-proxy).
+ * as the smart-proxy uses it (OpenSCAP `cname`, REX pull host, the host an upload is for). On
+ * plain HTTP behind a TLS-terminating front proxy, the CN comes from the header that proxy sets,
+ * and only from a peer listed as a front proxy: any other client's copy of that header is ignored.
+ *
+ * Routes declare what they need: `config: { identity: 'required' }` answers 403 without an
+ * identity whenever the listener has a source of one (TLS, or configured front proxies). A
+ * plain-HTTP listener with neither is loopback-only (deployment rules refuse anything else), and
+ * there, as in the smart-proxy on HTTP, no identity is checked.
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -12,11 +17,25 @@ import { sendProblem } from './problem.ts';
 export interface ClientIdentity {
   /** Certificate common name, as sent (compare case-insensitively). */
   readonly cn: string;
+  /** Where the CN was read: this listener's TLS handshake, or a trusted front proxy's header. */
+  readonly source: 'certificate' | 'front-proxy';
+}
+
+export interface FrontProxySettings {
+  /** Peer addresses whose identity header is believed. */
+  readonly addresses: readonly string[];
+  /** Lower-case header name carrying the verified CN. */
+  readonly identityHeader: string;
+}
+
+export interface ClientIdentityOptions {
+  readonly tls: boolean;
+  readonly frontProxy: FrontProxySettings;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set when the client presented a certificate that verified against the CA. */
+    /** Set when the client presented a certificate that verified (here or at a front proxy). */
     clientIdentity: ClientIdentity | undefined;
   }
   interface FastifyContextConfig {
@@ -24,19 +43,51 @@ declare module 'fastify' {
   }
 }
 
-export function identityOf(request: Pick<FastifyRequest, 'raw'>): ClientIdentity | undefined {
+/** A v4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; operators list a.b.c.d. */
+export function plainAddress(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+}
+
+function certificateIdentity(request: Pick<FastifyRequest, 'raw'>): ClientIdentity | undefined {
   const socket = request.raw.socket as Partial<TLSSocket>;
   if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
   const cn = socket.getPeerCertificate().subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
-  return typeof name === 'string' && name.length > 0 ? { cn: name } : undefined;
+  return typeof name === 'string' && name.length > 0 ? { cn: name, source: 'certificate' } : undefined;
 }
 
-const plugin: FastifyPluginAsync<{ tls: boolean }> = async (app, options) => {
+/** A CN is one host name: anything else in the header is a misconfigured or hostile front proxy. */
+const HEADER_CN = /^[A-Za-z0-9_.*-]{1,255}$/;
+
+function frontProxyIdentity(request: Pick<FastifyRequest, 'headers'>, header: string): ClientIdentity | undefined {
+  const value = request.headers[header];
+  if (typeof value !== 'string' || !HEADER_CN.test(value.trim())) return undefined;
+  return { cn: value.trim(), source: 'front-proxy' };
+}
+
+export function createIdentityResolver(options: ClientIdentityOptions): (request: Pick<FastifyRequest, 'raw' | 'headers'>) => ClientIdentity | undefined {
+  const frontProxies = new Set(options.frontProxy.addresses.map((address) => plainAddress(address)));
+  return (request) => {
+    // A front proxy's own certificate names the proxy, not the host behind it.
+    if (frontProxies.size > 0 && frontProxies.has(plainAddress(request.raw.socket.remoteAddress))) {
+      return frontProxyIdentity(request, options.frontProxy.identityHeader);
+    }
+    return certificateIdentity(request);
+  };
+}
+
+/** Whether this listener can know who a client is: if so, routes that need it refuse anonymous callers. */
+export function hasIdentitySource(options: ClientIdentityOptions): boolean {
+  return options.tls || options.frontProxy.addresses.length > 0;
+}
+
+const plugin: FastifyPluginAsync<ClientIdentityOptions> = async (app, options) => {
+  const resolve = createIdentityResolver(options);
+  const enforced = hasIdentitySource(options);
   app.decorateRequest('clientIdentity', undefined);
   app.addHook('onRequest', async (request, reply) => {
-    request.clientIdentity = identityOf(request);
-    if (options.tls && request.routeOptions.config.identity === 'required' && !request.clientIdentity) {
+    request.clientIdentity = resolve(request);
+    if (enforced && request.routeOptions.config.identity === 'required' && !request.clientIdentity) {
       return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
     }
     return undefined;

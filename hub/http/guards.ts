@@ -10,13 +10,17 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyhubError, errorCatalog } from '../../contracts/errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/problem.ts';
-import { clientIdentityPlugin, identityOf } from './client-identity.ts';
+import { clientIdentityPlugin, type FrontProxySettings } from './client-identity.ts';
 import { handleError, handleNotFound, sendProblem } from './problem.ts';
 import { trustedHostsPlugin } from './trusted-hosts.ts';
 
 export interface GuardSettings {
   readonly tls: boolean;
   readonly trustedHosts: readonly string[] | undefined;
+  /** Loopback development: protected control routes open while trusted_hosts is unset. */
+  readonly devOpenControl: boolean;
+  /** TLS-terminating proxies whose identity header is believed (plain HTTP behind them). */
+  readonly frontProxy: FrontProxySettings;
   /** 0 turns rate limiting off. */
   readonly ratePerMinute: number;
   readonly headersTimeoutMs: number;
@@ -35,8 +39,8 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
     const body = JSON.stringify({ type: problemTypeUri('PROXYHUB_ROUTE_NOT_FOUND'), title: errorCatalog.PROXYHUB_ROUTE_NOT_FOUND.title, status: 404, code: 'PROXYHUB_ROUTE_NOT_FOUND', detail: `no route CONNECT ${request.url ?? ''}`.slice(0, 300) });
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
-  await app.register(clientIdentityPlugin, { tls: settings.tls });
-  await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, tls: settings.tls });
+  await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy: settings.frontProxy });
+  await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, devOpen: settings.devOpenControl, tls: settings.tls });
   await app.register(underPressure, {
     maxEventLoopDelay: settings.maxEventLoopDelayMs,
     // Utilisation catches a saturated loop that the delay histogram's mean can smooth away.
@@ -53,7 +57,7 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
       max: settings.ratePerMinute,
       timeWindow: 60_000,
       // Per host: the certificate CN where there is one (many hosts can share an address).
-      keyGenerator: (request) => identityOf(request)?.cn.toLowerCase() ?? request.ip,
+      keyGenerator: (request) => request.clientIdentity?.cn.toLowerCase() ?? request.ip,
       errorResponseBuilder: (_request, context) => new ProxyhubError('PROXYHUB_RATE_LIMITED', `more than ${context.max} requests per minute; retry in ${context.after}`),
     });
   }

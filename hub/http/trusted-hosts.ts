@@ -1,12 +1,19 @@
 /**
- * trusted_hosts with smart-proxy semantics on the routes that declare
- * `config: { trustedHosts: true }`: unset allows everyone, an empty list nobody; the name checked
- * is the verified certificate's CN on TLS, or the peer's reverse-DNS name on plain HTTP;
- * comparison is case-insensitive.
+ * trusted_hosts on the routes that declare `config: { trustedHosts: true }`: the control routes
+ * that act (REX launch and cancel, dead-letter replay, report delete) or expose host data (dead
+ * letters, ARF downloads, job status, capabilities).
+ *
+ * Stricter than the smart-proxy, whose unset list lets everyone in: here unset and empty both
+ * refuse everyone. The one exception is `devOpenControl` with the list unset, which deployment
+ * rules allow only on a loopback-only control listener. The name checked is the verified
+ * certificate's CN (or a front proxy's identity header); on plain HTTP without either, the peer
+ * address must be one a listed name resolves to through the system resolver (`/etc/hosts`
+ * first, as the smart-proxy's resolver reads it, then DNS). Names compare case-insensitively.
  */
-import { lookup, reverse } from 'node:dns/promises';
+import { lookup, lookupService } from 'node:dns/promises';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import { plainAddress } from './client-identity.ts';
 import { sendProblem } from './problem.ts';
 
 declare module 'fastify' {
@@ -16,42 +23,63 @@ declare module 'fastify' {
 }
 
 export interface TrustedHostsOptions {
-  /** Undefined: allow all. */
+  /** Undefined and empty both refuse everyone, unless `devOpen`. */
   readonly trustedHosts: readonly string[] | undefined;
+  /** Loopback development: an unset list lets every caller in. */
+  readonly devOpen: boolean;
   readonly tls: boolean;
 }
 
-function withinTwoSeconds<T>(work: Promise<T>, fallback: T): Promise<T> {
-  return Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), 2000).unref())]);
+/** Resolved addresses are kept this long: a lookup per control request would tie Foreman to DNS latency. */
+const RESOLVE_CACHE_MS = 30_000;
+const RESOLVE_TIMEOUT_MS = 2000;
+
+function withinDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
+  return Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), RESOLVE_TIMEOUT_MS).unref())]);
 }
 
-/**
- * The peer's reverse-DNS name, forward-verified as the smart-proxy does by default: whoever
- * controls the PTR record of their own address must not be able to claim a trusted name.
- */
-async function reverseName(address: string | undefined): Promise<string | undefined> {
-  if (!address) return undefined;
-  const name = (await withinTwoSeconds(reverse(address), [] as string[]))[0];
-  if (!name) return undefined;
-  const forward = await withinTwoSeconds(lookup(name, { all: true }), [] as Array<{ address: string }>);
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return forward.some((entry) => entry.address === address || entry.address === plain) ? name : undefined;
+/** Addresses each trusted name resolves to, as getaddrinfo sees them (hosts file, then DNS). */
+function createAddressBook(names: readonly string[]): () => Promise<ReadonlySet<string>> {
+  let cached: { at: number; addresses: Promise<ReadonlySet<string>> } | undefined;
+  return () => {
+    if (cached && Date.now() - cached.at < RESOLVE_CACHE_MS) return cached.addresses;
+    const addresses = Promise.all(names.map((name) => withinDeadline(lookup(name, { all: true }), [] as Array<{ address: string }>))).then(
+      (results) => new Set(results.flat().map((entry) => entry.address)),
+    );
+    cached = { at: Date.now(), addresses };
+    return addresses;
+  };
 }
 
-async function callerName(request: FastifyRequest, tls: boolean): Promise<string | undefined> {
-  if (tls) return request.clientIdentity?.cn;
-  return reverseName(request.socket.remoteAddress);
+/** The peer's name for the refusal message, from the system resolver (getnameinfo). */
+async function peerName(address: string): Promise<string> {
+  return (await withinDeadline(lookupService(address, 0), { hostname: address, service: '' })).hostname;
+}
+
+async function plainHttpCallerTrusted(request: FastifyRequest, addressBook: () => Promise<ReadonlySet<string>>): Promise<boolean> {
+  const address = plainAddress(request.socket.remoteAddress);
+  return address !== undefined && (await addressBook()).has(address);
 }
 
 const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => {
-  const allowed = options.trustedHosts === undefined ? undefined : new Set(options.trustedHosts.map((name) => name.toLowerCase()));
+  const open = options.devOpen && options.trustedHosts === undefined;
+  const allowed = new Set((options.trustedHosts ?? []).map((name) => name.toLowerCase()));
+  const addressBook = createAddressBook([...allowed]);
   // Before the body is read: an untrusted caller learns nothing from validation errors.
   app.addHook('onRequest', async (request, reply) => {
-    if (allowed === undefined || request.routeOptions.config.trustedHosts !== true) return undefined;
-    const name = await callerName(request, options.tls);
-    if (name !== undefined && allowed.has(name.toLowerCase())) return undefined;
-    if (options.tls && !request.clientIdentity) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this control route needs a client certificate issued by the configured CA');
-    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${name ?? 'the caller'} is not in trusted_hosts`);
+    if (open || request.routeOptions.config.trustedHosts !== true) return undefined;
+    if (allowed.size === 0) {
+      return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', 'trusted_hosts is empty or unset, so this control route refuses everyone: set PROXYHUB_TRUSTED_HOSTS to the certificate name of each Foreman server');
+    }
+    const identity = request.clientIdentity;
+    if (identity !== undefined) {
+      if (allowed.has(identity.cn.toLowerCase())) return undefined;
+      return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not in trusted_hosts`);
+    }
+    if (options.tls) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this control route needs a client certificate issued by the configured CA');
+    if (await plainHttpCallerTrusted(request, addressBook)) return undefined;
+    const address = plainAddress(request.socket.remoteAddress) ?? 'the caller';
+    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name in trusted_hosts`);
   });
 };
 

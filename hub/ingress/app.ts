@@ -10,6 +10,7 @@ import type { Publisher } from '../bus/transport.ts';
 import { registerGuards } from '../http/guards.ts';
 import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
+import { createHostBinding } from './host-binding.ts';
 import { factsRoutes } from './routes/facts.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
@@ -31,6 +32,8 @@ export interface IngressDependencies {
   readonly policyFiles: { readonly queue: string; readonly cacheBytes: number };
   /** Pull-mode jobs and SSH keys: answered by the rex worker over the broker. */
   readonly rex: { readonly queue: string };
+  /** CNs that may upload facts and reports for other hosts (PROXYHUB_RELAY_CLIENTS). */
+  readonly relayClients: readonly string[];
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
@@ -44,7 +47,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   app.removeContentTypeParser('text/plain');
 
   const source = `proxyhub/ingress/${deps.instanceId}`;
-  const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source };
+  const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source, binding: createHostBinding(deps.relayClients) };
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
   await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes });
   await app.register(complianceRoutes, {

@@ -46,6 +46,9 @@ export function testConfig(prefix: string, foremanUrl: string, overrides: Partia
     foreman: { url: foremanUrl, timeoutMs: 5000 },
     ingress: { host: '127.0.0.1', port: 0 },
     control: { host: '127.0.0.1', port: 0 },
+    // Most tests drive the control routes as Foreman would without listing a trusted host; the
+    // tests of trusted_hosts itself turn this off (tests/integration/trusted-hosts.test.ts).
+    devOpenControl: true,
     logLevel: process.env.PROXYHUB_TEST_LOG ?? 'silent',
     // Per test: the rex worker makes its SSH key pair and known_hosts here.
     dataDir: join(tmpdir(), `proxyhub-${prefix}`),
@@ -75,6 +78,9 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
     PROXYHUB_FOREMAN_URL: config.foreman.url ?? '',
     PROXYHUB_INGRESS_PORT: String(config.ingress.port),
     PROXYHUB_CONTROL_PORT: String(config.control.port),
+    PROXYHUB_DEV_OPEN_CONTROL: config.devOpenControl ? '1' : '0',
+    ...(config.trustedHosts === undefined ? {} : { PROXYHUB_TRUSTED_HOSTS: config.trustedHosts.join(',') }),
+    ...(config.relayClients.length === 0 ? {} : { PROXYHUB_RELAY_CLIENTS: config.relayClients.join(',') }),
     PROXYHUB_RETRY_DELAYS_MS: config.worker.retryDelaysMs.join(','),
     PROXYHUB_UPSTREAM_PAUSE_MAX_MS: String(config.worker.upstreamPauseMaxMs),
     PROXYHUB_SHUTDOWN_GRACE_MS: String(config.worker.shutdownGraceMs),

@@ -9,7 +9,7 @@ import { createTestPki } from '../helpers/pki.ts';
 
 const pki = createTestPki();
 t.teardown(() => pki.remove());
-const config = testConfig(testPrefix(), 'https://foreman.example.com');
+const config = testConfig(testPrefix(), 'https://foreman.example.com', { devOpenControl: false });
 // hubEnvironment sets ports 0 and a Foreman URL; each case states what differs.
 const check = (roles: string, env: NodeJS.ProcessEnv) => runCli(config, ['config', 'check', '--role', roles], env);
 const tlsEnv = { PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_KEY: pki.server.key, PROXYHUB_TLS_CA: pki.caCert };
@@ -17,6 +17,11 @@ const tlsEnv = { PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_KEY: pki.serve
 const refused: Array<{ name: string; roles: string; env: NodeJS.ProcessEnv; reason: RegExp }> = [
   { name: 'ingress beyond loopback without TLS', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', PROXYHUB_INGRESS_HOST: '0.0.0.0' }, reason: /ingress listener on 0\.0\.0\.0 would speak plain HTTP/ },
   { name: 'control beyond loopback without TLS', roles: 'control', env: { PROXYHUB_CONTROL_HOST: '10.1.2.3' }, reason: /control listener on 10\.1\.2\.3 would speak plain HTTP/ },
+  { name: 'control beyond loopback on plain HTTP, even with ALLOW_INSECURE', roles: 'control', env: { PROXYHUB_CONTROL_HOST: '10.1.2.3', PROXYHUB_ALLOW_INSECURE: '1', PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' }, reason: /control listener on 10\.1\.2\.3 would speak plain HTTP beyond loopback \(PROXYHUB_ALLOW_INSECURE does not apply/ },
+  { name: 'control beyond loopback with TLS but no trusted_hosts', roles: 'control', env: { ...tlsEnv, PROXYHUB_CONTROL_HOST: '0.0.0.0' }, reason: /control listener on 0\.0\.0\.0 has no PROXYHUB_TRUSTED_HOSTS/ },
+  { name: 'control beyond loopback with an empty trusted_hosts', roles: 'control', env: { ...tlsEnv, PROXYHUB_CONTROL_HOST: '0.0.0.0', PROXYHUB_TRUSTED_HOSTS: '' }, reason: /has no PROXYHUB_TRUSTED_HOSTS/ },
+  { name: 'the development flag beyond loopback', roles: 'control', env: { ...tlsEnv, PROXYHUB_CONTROL_HOST: '0.0.0.0', PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com', PROXYHUB_DEV_OPEN_CONTROL: '1' }, reason: /PROXYHUB_DEV_OPEN_CONTROL is for a loopback-only control listener/ },
+  { name: 'ingress on plain HTTP beyond loopback with no front proxy to name the hosts', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', PROXYHUB_INGRESS_HOST: '0.0.0.0', PROXYHUB_ALLOW_INSECURE: '1' }, reason: /no PROXYHUB_FRONT_PROXIES: it could not tell one host from another/ },
   { name: 'an ingress given Foreman credentials', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: 'https://foreman.example.com' }, reason: /ingress-only process must not be given Foreman settings/ },
   { name: 'workers without a Foreman URL', roles: 'worker:facts', env: { PROXYHUB_FOREMAN_URL: '' }, reason: /need PROXYHUB_FOREMAN_URL/ },
   { name: 'TLS without a CA for client certificates', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_KEY: pki.server.key }, reason: /TLS without PROXYHUB_TLS_CA/ },
@@ -74,4 +79,18 @@ t.test('plan: co-located (listeners in one process, workers in another, same hos
   t.match(listeners.stdout, /control listener https:\/\/127\.0\.0\.1/);
   const workers = await check('worker:facts,worker:reports', {});
   t.equal(workers.code, 0, workers.stderr);
+});
+
+t.test('plan: trusted_hosts unset refuses everyone on the control routes, and says so', async (t) => {
+  const result = await check('control', {});
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /trusted_hosts: unset or empty \(protected routes refuse everyone/);
+});
+
+t.test('plan: an ingress behind a TLS-terminating front proxy', async (t) => {
+  const result = await check('ingress', { PROXYHUB_FOREMAN_URL: '', PROXYHUB_INGRESS_HOST: '0.0.0.0', PROXYHUB_ALLOW_INSECURE: '1', PROXYHUB_FRONT_PROXIES: '10.0.0.5', PROXYHUB_RELAY_CLIENTS: 'puppet.example.com' });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /plain HTTP behind the front proxies 10\.0\.0\.5: client identity from their x-ssl-client-cn header only/);
+  t.match(result.stdout, /relay clients that may upload for any host: puppet\.example\.com/);
+  t.match(result.stdout, /POST \/api\/v2\/hosts\/facts\s+client certificate/);
 });

@@ -10,12 +10,14 @@ import { ProxyhubError } from '../../../contracts/errors.ts';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { reportFormats, uploadedReportSchema, type ReportFormat } from '../../../contracts/events/report-uploaded.ts';
 import { acceptEvent, type AcceptDependencies } from '../accept-event.ts';
+import { assertUploadsFor, type HostBinding } from '../host-binding.ts';
 import { assertNesting, assertYamlFlowBounds, refuseContentEncoding } from '../input-shape.ts';
 import { parseRubyYaml } from '../ruby-yaml.ts';
 
 export interface ReportRouteOptions extends AcceptDependencies {
   readonly source: string;
   readonly bodyLimit: number;
+  readonly binding: HostBinding;
 }
 
 const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml', 'text/x-yaml'];
@@ -61,6 +63,8 @@ export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, 
       const field = issue?.path.join('.') || 'body';
       throw new ProxyhubError('PROXYHUB_INPUT_INVALID', `body ${field}: ${issue?.message ?? 'invalid report'}`, { field });
     }
+    // Facts gathered in an Ansible report are filed under the same host (workers/reports).
+    assertUploadsFor(request, options.binding, parsed.data.host, 'host');
     const envelope = createEvent('report.uploaded.v1', { format, report: parsed.data, jsonBody: request.query.json_body !== 'false' }, { source: options.source, subject: parsed.data.host, clientcn: request.clientIdentity?.cn });
     return acceptEvent(reply, options, envelope);
   });
