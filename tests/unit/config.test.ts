@@ -145,17 +145,25 @@ t.test('deploymentProblems accepts a safe configuration', async (t) => {
   t.strictSame(deploymentProblems(makeConfig({ ingress: { host: '0.0.0.0' } }), parseRoles('control,worker:facts')), [], 'a listener not started is not checked');
 });
 
-t.test('deploymentProblems refuses plain HTTP beyond loopback unless allowed', async (t) => {
+t.test('deploymentProblems refuses plain HTTP beyond loopback, and an open control plane', async (t) => {
   const roles = parseRoles('all');
   const exposed = { ingress: { host: '0.0.0.0' }, control: { host: '192.0.2.10' } };
   const problems = deploymentProblems(makeConfig(exposed), roles);
-  t.equal(problems.length, 2);
+  t.equal(problems.length, 3);
   t.match(problems[0], /ingress listener on 0\.0\.0\.0 .*plain HTTP/);
-  t.match(problems[1], /control listener on 192\.0\.2\.10/);
-  t.strictSame(deploymentProblems(makeConfig({ ...exposed, allowInsecure: true }), roles), [], 'PROXYHUB_ALLOW_INSECURE=1');
+  t.match(problems[1], /control listener on 192\.0\.2\.10 would speak plain HTTP/);
+  t.match(problems[2], /control listener on 192\.0\.2\.10 has no PROXYHUB_TRUSTED_HOSTS/);
+  t.match(
+    deploymentProblems(makeConfig({ ...exposed, allowInsecure: true, trustedHosts: ['foreman.example.com'] }), roles),
+    [/ingress .* no PROXYHUB_FRONT_PROXIES/, /control listener on 192\.0\.2\.10 would speak plain HTTP beyond loopback \(PROXYHUB_ALLOW_INSECURE does not apply/],
+    'PROXYHUB_ALLOW_INSECURE=1 opens neither the control listener nor an ingress that cannot tell hosts apart',
+  );
+  t.strictSame(deploymentProblems(makeConfig({ ingress: { host: '0.0.0.0' }, allowInsecure: true, frontProxy: { addresses: ['10.0.0.5'] } }), roles), [], 'plain HTTP ingress behind a listed front proxy');
   // Any readable file stands in for the PEM files: deploymentProblems checks they can be read.
   const readable = fileURLToPath(new URL('../../package.json', import.meta.url));
-  t.strictSame(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable } }), roles), [], 'TLS configured');
+  t.strictSame(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: ['foreman.example.com'] }), roles), [], 'TLS configured and trusted_hosts listed');
+  t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: [] }), roles), [/has no PROXYHUB_TRUSTED_HOSTS/], 'an empty list beyond loopback is refused too');
+  t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: ['f'], devOpenControl: true }), roles), [/PROXYHUB_DEV_OPEN_CONTROL is for a loopback-only control listener/]);
   t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable } }), roles), [/TLS without PROXYHUB_TLS_CA/], 'TLS needs a CA to verify clients');
   t.match(deploymentProblems(makeConfig({ tls: { cert: '/nonexistent/c.pem', key: readable, ca: readable } }), roles), [/PROXYHUB_TLS_CERT \/nonexistent\/c\.pem cannot be read/]);
   t.match(deploymentProblems(makeConfig({ tls: { cert: readable } }), roles), [/TLS_CERT and PROXYHUB_TLS_KEY must be set together/]);
