@@ -94,3 +94,11 @@ t.test('plan: an ingress behind a TLS-terminating front proxy', async (t) => {
   t.match(result.stdout, /relay clients that may upload for any host: puppet\.example\.com/);
   t.match(result.stdout, /POST \/api\/v2\/hosts\/facts\s+client certificate/);
 });
+
+t.test('start refuses a control listener beyond loopback without TLS and trusted_hosts, before touching the broker', async (t) => {
+  const result = await runCli(config, ['start', '--role', 'control'], { PROXYHUB_CONTROL_HOST: '0.0.0.0', PROXYHUB_ALLOW_INSECURE: '1', PROXYHUB_AMQP_URL: 'amqp://127.0.0.1:1' });
+  t.equal(result.code, 2);
+  t.match(result.stderr, /refusing to start/);
+  t.match(result.stderr, /control listener on 0\.0\.0\.0 would speak plain HTTP/);
+  t.match(result.stderr, /control listener on 0\.0\.0\.0 has no PROXYHUB_TRUSTED_HOSTS/);
+});
