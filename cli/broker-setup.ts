@@ -7,11 +7,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 import { accountName, accountRoles, brokerPermissions, redisAclRules, type AccountRole } from '../contracts/broker-accounts.ts';
 import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
-import { declareTopology } from '../hub/bus/declare-topology.ts';
+import { declareWholeTopology, setRedisAclUsers } from '../hub/bus/provision.ts';
 import { amqp091UrlOf } from '../hub/bus/rabbit-admin.ts';
 import type { Config } from '../hub/config/schema.ts';
 
@@ -114,17 +112,9 @@ export async function applyAccounts(config: Config, accounts: readonly Account[]
     else if (!/Done|Adding user/.test(added)) throw new Error(added);
     for (const args of account.rabbitmqctl) await rabbitmqctl(options.rabbitmqctlPath, args);
   }
-  const withRedis = accounts.filter((a) => a.redisAcl !== undefined);
-  if (withRedis.length > 0) {
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      for (const account of withRedis) await redis.call('ACL', 'SETUSER', ...(account.redisAcl as string[]));
-    } finally {
-      redis.disconnect();
-    }
-  }
-  await declareAll(config);
+  await setRedisAclUsers(config.redisUrl, accounts.flatMap((a) => (a.redisAcl ? [a.redisAcl] : [])));
+  const retryDelaysMs = Object.fromEntries(queueFeatures.map((f) => [f, config.worker.retryDelaysMs]));
+  await declareWholeTopology(config.amqpUrl, createTopology(config.prefix), { features: queueFeatures, retryDelaysMs });
   const lines = accounts.flatMap((a) => [
     `# ${a.role}`,
     `${envName(a.role)}_AMQP_URL=${roleUrl(amqp091UrlOf(config.amqpUrl), a.user, a.password)}`,
@@ -138,16 +128,4 @@ export async function applyAccounts(config: Config, accounts: readonly Account[]
 /** `worker:facts` → `PROXYHUB_FACTS`: the variable names compose.yaml reads. */
 export function envName(role: AccountRole): string {
   return `PROXYHUB_${role.toUpperCase()}`;
-}
-
-async function declareAll(config: Config): Promise<void> {
-  const topology = createTopology(config.prefix);
-  const connection = await amqplib.connect(amqp091UrlOf(config.amqpUrl), { clientProperties: { connection_name: 'proxyhub broker setup' } });
-  try {
-    const channel = await connection.createChannel();
-    const retryDelaysMs = Object.fromEntries(queueFeatures.map((f) => [f, config.worker.retryDelaysMs]));
-    await declareTopology(channel, topology, { features: queueFeatures, retryDelaysMs });
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }
