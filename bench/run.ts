@@ -86,7 +86,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
     connections: Math.round(positiveNumber('connections', values.connections, DEFAULT_CONNECTIONS[benchmark ?? ''] ?? 50)),
     rawWindow: Math.round(positiveNumber('window', values.window, 1000)),
     // The one setting shared with the hub; the bench passes it on to the hub it starts.
-    amqpUrl: process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    amqpUrl: process.env.PROXYHUB_AMQP_URL ?? 'amqp://127.0.0.1:5672',
   };
   const { durationSec, warmupSec, connections, amqpUrl } = options;
   const requests = Math.round(positiveNumber('requests', values.requests, 2000));

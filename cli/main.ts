@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { deadLetterService, formatTable, replayProgressBar } from './dlq.ts';
+import { runBrokerSetup } from './broker-setup-command.ts';
 import { runCapabilities } from './capabilities.ts';
 import { runConfigCheck } from './config-check.ts';
 import { runJobs } from './jobs.ts';
@@ -20,6 +21,8 @@ usage:
   proxyhub capabilities [--watch] [--json]                            live features and instances; --watch prints each change
   proxyhub jobs list [--state running|stopped|all] [--limit N] [--json]  REX jobs (one per host), newest first
   proxyhub jobs show <plan-uuid>                                      one REX job with its output (secrets left out)
+  proxyhub broker setup [--print] [--roles R,...] [--vhost V] [--password role=secret]... [--out FILE]
+                                                                      per-role RabbitMQ and Redis accounts, and the topology
 
 Configuration: a YAML file named by PROXYHUB_CONFIG, each key overridable by a PROXYHUB_* variable (see README).`;
 
@@ -33,6 +36,12 @@ const options = {
   all: { type: 'boolean', default: false },
   watch: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  print: { type: 'boolean', default: false },
+  roles: { type: 'string' },
+  vhost: { type: 'string' },
+  password: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  rabbitmqctl: { type: 'string' },
 } as const;
 
 async function runDlq(action: string | undefined, rest: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
@@ -89,6 +98,9 @@ export async function main(args: string[]): Promise<number> {
         return await runCapabilities({ watch: values.watch, json: values.json });
       case 'jobs':
         return await runJobs(sub, rest, { state: values.state, limit: values.limit, json: values.json });
+      case 'broker':
+        if (sub !== 'setup') throw new Error('usage: proxyhub broker setup [--print] ...');
+        return await runBrokerSetup(values);
       case 'version':
         process.stdout.write(`${packageVersion}\n`);
         return 0;

@@ -2,7 +2,7 @@
  * The worker half of `proxyhub start`: Redis, the Foreman client, the consumer connection and
  * one feature worker per `worker:<feature>` role.
  */
-import type { Topology } from '../contracts/topology.ts';
+import { queueFeatures, type QueueFeature, type Topology } from '../contracts/topology.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import type { BusTransport } from '../hub/bus/transport-factory.ts';
 import type { Publisher } from '../hub/bus/transport.ts';
@@ -33,8 +33,12 @@ export interface WorkerWiring {
 export async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
   const { logger, topology, instanceId, closers } = wiring;
   const redis = createRedis(config.redisUrl, logger, `proxyhub ${instanceId}`);
-  await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is'));
-  closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
+  // Only the work-queue features keep dedup records: a registration or rex worker's account then
+  // needs no Redis access for them (rex opens its own BullMQ connections).
+  if (roles.workers.some((name) => isQueueFeature(name))) {
+    await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is'));
+    closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
+  }
   const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs });
   closers.push({ name: 'foreman client', close: () => foreman.close() });
   const consumer = wiring.bus.createConsumer({ name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
@@ -114,3 +118,6 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   }
 }
 
+function isQueueFeature(name: string): name is QueueFeature {
+  return (queueFeatures as readonly string[]).includes(name);
+}

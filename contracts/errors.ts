@@ -18,6 +18,7 @@ export const errorCatalog = {
   PROXYHUB_BUS_UNROUTABLE: { status: 503, retryable: true, title: 'No queue accepted the event' },
   PROXYHUB_BUS_REFUSED: { status: 503, retryable: true, title: 'Message broker refused the event' },
   PROXYHUB_BUS_TIMEOUT: { status: 503, retryable: true, title: 'Message broker did not confirm in time' },
+  PROXYHUB_BUS_TOPOLOGY_MISSING: { status: 503, retryable: true, title: 'Broker topology is missing and this account may not declare it' },
   PROXYHUB_RPC_TIMEOUT: { status: 504, retryable: true, title: 'No worker answered in time' },
   PROXYHUB_RPC_NO_WORKER: { status: 503, retryable: true, title: 'No worker is running for this request' },
   PROXYHUB_OVERLOADED: { status: 503, retryable: true, title: 'Too many uploads in flight' },

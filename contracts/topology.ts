@@ -61,6 +61,14 @@ export interface Topology {
   readonly outcomesExchange: string;
   /** Direct exchange the work queues dead-letter into (routing key: the work queue's name). */
   readonly deadLetterExchange: string;
+  /**
+   * Direct exchange RPC requests go to (routing key: the request queue's name, each queue bound
+   * by its own name). Publishing through the default exchange would need write on `amq.default`,
+   * which RabbitMQ grants for every queue at once: the ingress could then write into work queues.
+   */
+  readonly rpcExchange: string;
+  /** Direct exchange of one feature's delay tiers (routing key: the retry queue's name), for the same reason. */
+  retryExchange(feature: QueueFeature): string;
   /** Topic exchange of capability events (routing key = event type, `capability.*.v1`). */
   readonly capabilitiesExchange: string;
   /** RabbitMQ stream bound to the capabilities exchange: bounded history a late reader replays. */
@@ -96,6 +104,8 @@ export function createTopology(prefix: string): Topology {
     eventsExchange: `${prefix}.events`,
     outcomesExchange: `${prefix}.outcomes`,
     deadLetterExchange: `${prefix}.dead-letter`,
+    rpcExchange: `${prefix}.rpc`,
+    retryExchange: (feature: QueueFeature) => `${prefix}.${feature}.retry`,
     capabilitiesExchange: `${prefix}.capabilities`,
     capabilitiesStream: `${prefix}.capabilities.stream`,
     workQueue: (feature: QueueFeature) => `${prefix}.${feature}`,

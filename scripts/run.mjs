@@ -63,7 +63,7 @@ function isLocal(url) {
 const services = [
   {
     name: 'RabbitMQ',
-    url: process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    url: process.env.PROXYHUB_AMQP_URL ?? 'amqp://127.0.0.1:5672',
     port: 5672,
     composeService: 'rabbitmq',
     debPackage: 'rabbitmq-server',

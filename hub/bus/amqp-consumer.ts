@@ -6,7 +6,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Topology } from '../../contracts/topology.ts';
 import { openRecoveringConnection } from './amqp-connection.ts';
-import { declareTopology, type TopologyScope } from './declare-topology.ts';
+import { ensureTopology, type TopologyScope } from './declare-topology.ts';
 import type { Logger } from './logger.ts';
 import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from './transport.ts';
 
@@ -62,10 +62,7 @@ export class AmqpConsumer implements Consumer {
   }
 
   async #setup(model: ChannelModel): Promise<void> {
-    const channel = await model.createChannel();
-    channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message }, 'topology channel error'));
-    await declareTopology(channel, this.#options.topology, this.#options.scope);
-    await channel.close();
+    await ensureTopology(model, this.#options.topology, this.#options.scope, this.#options.logger);
     this.#model = model;
     for (const registration of this.#registrations) {
       if (!registration.cancelled) await this.#attach(model, registration);

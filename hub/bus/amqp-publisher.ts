@@ -8,7 +8,7 @@ import { ProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import { openRecoveringConnection } from './amqp-connection.ts';
 import { ConfirmWindow, confirmDeadline } from './confirm-window.ts';
-import { declareTopology, type TopologyScope } from './declare-topology.ts';
+import { ensureTopology, type TopologyScope } from './declare-topology.ts';
 import type { Logger } from './logger.ts';
 import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
 
@@ -73,10 +73,10 @@ export class AmqpPublisher implements Publisher {
 
   async #setup(model: ChannelModel): Promise<void> {
     this.#model = model;
+    await ensureTopology(model, this.#options.topology, this.#options.scope, this.#options.logger);
     const channel = await model.createConfirmChannel();
     // Before anything can fail on it: an 'error' event without a listener would crash the process.
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message }, 'publish channel error'));
-    await declareTopology(channel, this.#options.topology, this.#options.scope);
     channel.on('return', (message: Message) => this.#onReturn(message));
     channel.on('close', () => {
       if (this.#channel !== channel) return;

@@ -15,6 +15,17 @@ const CONSUMER_CHECK_MS = 2000;
 
 import type { RpcClient, RpcRequest } from './transport.ts';
 
+export interface AmqpRpcClientOptions {
+  readonly url: string;
+  readonly name: string;
+  readonly logger: Logger;
+  /**
+   * The direct exchange each request queue is bound to by its own name: not the default exchange,
+   * whose write permission would let the ingress's account write into every queue.
+   */
+  readonly exchange: string;
+}
+
 interface Waiting {
   resolve(body: Buffer): void;
   reject(error: ProxyhubError): void;
@@ -28,9 +39,9 @@ export class AmqpRpcClient implements RpcClient {
   readonly #waiting = new Map<string, Waiting>();
   /** Consumer counts per queue, looked up at most every CONSUMER_CHECK_MS. */
   readonly #consumers = new Map<string, { at: number; count: Promise<number> }>();
-  readonly #options: { readonly url: string; readonly name: string; readonly logger: Logger };
+  readonly #options: AmqpRpcClientOptions;
 
-  constructor(options: { readonly url: string; readonly name: string; readonly logger: Logger }) {
+  constructor(options: AmqpRpcClientOptions) {
     this.#options = options;
   }
 
@@ -103,7 +114,7 @@ export class AmqpRpcClient implements RpcClient {
   }
 
   #publish(channel: Channel, request: RpcRequest, correlationId: string): void {
-    channel.publish('', request.queue, request.body, {
+    channel.publish(this.#options.exchange, request.queue, request.body, {
         replyTo: REPLY_TO,
         correlationId,
         messageId: correlationId,

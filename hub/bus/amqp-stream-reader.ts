@@ -6,7 +6,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { Topology } from '../../contracts/topology.ts';
 import { openRecoveringConnection } from './amqp-connection.ts';
-import { declareTopology, type TopologyScope } from './declare-topology.ts';
+import { ensureTopology, type TopologyScope } from './declare-topology.ts';
 import type { Logger } from './logger.ts';
 import type { BusState, StreamEntry, StreamReader } from './transport.ts';
 
@@ -60,6 +60,7 @@ export class AmqpStreamReader implements StreamReader {
   }
 
   async #setup(model: ChannelModel): Promise<void> {
+    await ensureTopology(model, this.#options.topology, this.#options.scope, this.#options.logger);
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message, queue: this.#options.queue }, 'stream channel error'));
     channel.on('close', () => {
@@ -69,7 +70,6 @@ export class AmqpStreamReader implements StreamReader {
       // A channel closed under a live connection (for example the stream was deleted): try again.
       setTimeout(() => void this.#setup(model).catch((error: unknown) => this.#options.logger.warn({ err: String(error) }, 'stream re-subscribe failed')), 1000).unref();
     });
-    await declareTopology(channel, this.#options.topology, this.#options.scope);
     await channel.prefetch(STREAM_PREFETCH);
     this.#channel = channel;
     await channel.consume(this.#options.queue, (message) => this.#receive(channel, message), { noAck: false, arguments: { 'x-stream-offset': this.#offsetArgument() } });

@@ -1,7 +1,9 @@
-import type { Channel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
+import { ProxyhubError } from '../../contracts/errors.ts';
 import {
   CAPABILITY_BINDING,
   capabilityStreamArguments,
+  queueFeatures,
   rpcQueueNames,
   rpcQueueArguments,
   deadLetterQueueArguments,
@@ -11,6 +13,7 @@ import {
   type QueueFeature,
   type Topology,
 } from '../../contracts/topology.ts';
+import type { Logger } from './logger.ts';
 
 export interface TopologyScope {
   /** Work queues, their bindings and dead-letter queues (every role declares these). */
@@ -28,10 +31,14 @@ export async function declareTopology(channel: Channel, topology: Topology, scop
   await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
   await channel.assertExchange(topology.capabilitiesExchange, 'topic', { durable: true });
+  await channel.assertExchange(topology.rpcExchange, 'direct', { durable: true });
+  for (const feature of queueFeatures) await channel.assertExchange(topology.retryExchange(feature), 'direct', { durable: true });
   await channel.assertQueue(topology.capabilitiesStream, { durable: true, arguments: capabilityStreamArguments() });
   await channel.bindQueue(topology.capabilitiesStream, topology.capabilitiesExchange, CAPABILITY_BINDING);
   for (const feature of rpcQueueNames) {
-    await channel.assertQueue(topology.rpcQueue(feature), { durable: true, arguments: rpcQueueArguments() });
+    const queue = topology.rpcQueue(feature);
+    await channel.assertQueue(queue, { durable: true, arguments: rpcQueueArguments() });
+    await channel.bindQueue(queue, topology.rpcExchange, queue);
   }
   for (const feature of scope.features) {
     const workQueue = topology.workQueue(feature);
@@ -43,10 +50,71 @@ export async function declareTopology(channel: Channel, topology: Topology, scop
       await channel.bindQueue(workQueue, topology.eventsExchange, eventType);
     }
     for (const delayMs of scope.retryDelaysMs?.[feature] ?? []) {
-      await channel.assertQueue(topology.retryQueue(feature, delayMs), {
-        durable: true,
-        arguments: retryQueueArguments(topology, feature, delayMs),
-      });
+      const retryQueue = topology.retryQueue(feature, delayMs);
+      await channel.assertQueue(retryQueue, { durable: true, arguments: retryQueueArguments(topology, feature, delayMs) });
+      await channel.bindQueue(retryQueue, topology.retryExchange(feature), retryQueue);
     }
+  }
+}
+
+/** Every exchange and queue `declareTopology` makes for `scope` (bindings cannot be checked passively). */
+export function topologyNodes(topology: Topology, scope: TopologyScope): { readonly exchanges: readonly string[]; readonly queues: readonly string[] } {
+  return {
+    exchanges: [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange, topology.rpcExchange, ...queueFeatures.map((f) => topology.retryExchange(f))],
+    queues: [
+      topology.capabilitiesStream,
+      ...rpcQueueNames.map((f) => topology.rpcQueue(f)),
+      ...scope.features.flatMap((f) => [topology.deadLetterQueue(f), topology.workQueue(f), ...(scope.retryDelaysMs?.[f] ?? []).map((d) => topology.retryQueue(f, d))]),
+    ],
+  };
+}
+
+export function isAccessRefused(error: unknown): boolean {
+  return error instanceof Error && /ACCESS[_-]REFUSED|\b403\b/.test(error.message);
+}
+
+/** Runs `fn` on a channel of its own: a refused or failed check closes that channel, nothing else. */
+async function onOwnChannel<T>(model: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
+  const channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    return await fn(channel);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+async function missingNodes(model: ChannelModel, topology: Topology, scope: TopologyScope): Promise<string[]> {
+  const nodes = topologyNodes(topology, scope);
+  const missing: string[] = [];
+  // Passive checks need no permission at all; each on its own channel, since NOT_FOUND closes it.
+  for (const exchange of nodes.exchanges) {
+    if (!(await onOwnChannel(model, (c) => c.checkExchange(exchange)).then(() => true, () => false))) missing.push(`exchange ${exchange}`);
+  }
+  for (const queue of nodes.queues) {
+    if (!(await onOwnChannel(model, (c) => c.checkQueue(queue)).then(() => true, () => false))) missing.push(`queue ${queue}`);
+  }
+  return missing;
+}
+
+/**
+ * Declares the topology where the account may (guest, an administrator, a trial), and otherwise
+ * only checks that it is there: a per-role account has no configure permission (configure
+ * includes deleting), so `proxyhub broker setup` declares the topology once with an operator's
+ * account. What is missing is named, with the command that makes it.
+ */
+export async function ensureTopology(model: ChannelModel, topology: Topology, scope: TopologyScope, logger: Logger): Promise<void> {
+  try {
+    await onOwnChannel(model, (channel) => declareTopology(channel, topology, scope));
+    return;
+  } catch (error) {
+    if (!isAccessRefused(error)) throw error;
+    logger.debug({ err: (error as Error).message }, 'this account may not declare the topology; checking that it exists');
+  }
+  const missing = await missingNodes(model, topology, scope);
+  if (missing.length > 0) {
+    const message = `the broker lacks ${missing.join(', ')} and this account may not declare them: run \`proxyhub broker setup\` with an administrator's account (same prefix "${topology.prefix}" and retry delays)`;
+    logger.error({ missing }, message);
+    throw new ProxyhubError('PROXYHUB_BUS_TOPOLOGY_MISSING', message);
   }
 }

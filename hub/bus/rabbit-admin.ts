@@ -6,7 +6,7 @@
  */
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import type { Topology } from '../../contracts/topology.ts';
-import { declareTopology, type TopologyScope } from './declare-topology.ts';
+import { ensureTopology, type TopologyScope } from './declare-topology.ts';
 import type { Logger } from './logger.ts';
 
 export interface QueueInfo {
@@ -78,7 +78,7 @@ export class RabbitAdmin {
   }
 
   declare(topology: Topology, scope: TopologyScope): Promise<void> {
-    return this.#withChannel((channel) => declareTopology(channel, topology, scope));
+    return this.#connect().then((model) => ensureTopology(model, topology, scope, this.#logger));
   }
 
   /** Undefined when the queue does not exist; rejects when the broker cannot be asked. */

@@ -25,6 +25,8 @@ export const ROUTE_CHECK_MS = 2000;
  */
 export function boundQueues(topology: Topology, exchange: string, routingKey: string): readonly string[] | undefined {
   if (exchange === '') return [routingKey];
+  // Queues bound by their own name: the RPC request queues and each feature's delay tiers.
+  if (exchange === topology.rpcExchange || queueFeatures.some((f) => topology.retryExchange(f) === exchange)) return [routingKey];
   if (exchange === topology.eventsExchange) {
     const queues = queueFeatures.filter((feature) => (featureBindings[feature] as readonly string[]).includes(routingKey)).map((feature) => topology.workQueue(feature));
     return queues.length > 0 ? queues : undefined;

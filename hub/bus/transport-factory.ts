@@ -70,7 +70,7 @@ export function createBusTransport(options: BusTransportOptions): BusTransport {
       openQueueBrowser: () => openQueueBrowser(amqp091Url),
       createPublisher: (o) => new AmqpPublisher({ url, ...o }),
       createConsumer: (o) => new AmqpConsumer({ url, ...o }),
-      createRpcClient: (o) => new AmqpRpcClient({ url, name: o.name, logger: o.logger }),
+      createRpcClient: (o) => new AmqpRpcClient({ url, name: o.name, logger: o.logger, exchange: o.topology.rpcExchange }),
     };
   }
   const addresses = addressesFor(options.addressScheme);

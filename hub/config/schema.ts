@@ -37,8 +37,12 @@ function listener(defaultPort: number) {
 }
 
 export const configSchema = z.strictObject({
-  /** @defaultValue amqp://guest:guest@127.0.0.1:5672 */
-  amqpUrl: z.string().regex(/^amqp(10)?s?:\/\//, 'must be an amqp://, amqps://, amqp10:// or amqp10s:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+  /**
+   * Without credentials amqplib logs in as RabbitMQ's built-in trial user: fine for a local trial
+   * only. Deployments give each role its own account (`proxyhub broker setup`).
+   * @defaultValue amqp://127.0.0.1:5672
+   */
+  amqpUrl: z.string().regex(/^amqp(10)?s?:\/\//, 'must be an amqp://, amqps://, amqp10:// or amqp10s:// URL').default('amqp://127.0.0.1:5672'),
   /** AMQP 0-9-1 (amqplib) or AMQP 1.0 (rhea); an amqp10:// URL implies amqp10. @defaultValue amqp091 */
   transport: z.enum(transportKinds).optional(),
   amqp10: z

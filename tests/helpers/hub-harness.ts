@@ -157,7 +157,7 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
     }
     for (const feature of rpcQueueNames) await channel.deleteQueue(topology.rpcQueue(feature));
     await channel.deleteQueue(topology.capabilitiesStream);
-    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange]) await channel.deleteExchange(exchange);
+    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange, topology.rpcExchange, ...queueFeatures.map((f) => topology.retryExchange(f))]) await channel.deleteExchange(exchange);
   });
   await deleteRedisKeys(prefix);
   rmSync(join(tmpdir(), `proxyhub-${prefix}`), { recursive: true, force: true });

@@ -28,7 +28,12 @@ t.test('docker-compose validates compose.yaml', async (t) => {
 });
 
 t.test('the resolved file keeps the deployment rules', async (t) => {
-  const { stdout } = await run('docker-compose', ['-f', 'compose.yaml', 'config'], { cwd: REPO_ROOT, env: { ...process.env, PROXYHUB_FOREMAN_URL: 'https://foreman.test' } });
+  // What `proxyhub broker setup --out .env` writes: one account per role.
+  const accounts = Object.fromEntries(['INGRESS', 'CONTROL', 'FACTS', 'REPORTS', 'OPENSCAP', 'REGISTRATION', 'REX'].flatMap((role) => [
+    [`PROXYHUB_${role}_AMQP_URL`, `amqp://proxyhub-${role.toLowerCase()}:pw@rabbitmq:5672`],
+    [`PROXYHUB_${role}_REDIS_URL`, `redis://proxyhub-${role.toLowerCase()}:pw@redis:6379`],
+  ]));
+  const { stdout } = await run('docker-compose', ['-f', 'compose.yaml', 'config'], { cwd: REPO_ROOT, env: { ...process.env, ...accounts, PROXYHUB_FOREMAN_URL: 'https://foreman.test' } });
   const services = (parse(stdout) as { services: Record<string, Service> }).services;
   t.ok(services.rabbitmq?.healthcheck, 'RabbitMQ has a healthcheck');
   t.ok(services.redis?.healthcheck, 'Redis has a healthcheck');
@@ -38,8 +43,13 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   for (const [name, service] of roles) {
     t.equal(service.depends_on?.rabbitmq?.condition, 'service_healthy', `${name} waits for a healthy broker`);
     t.match(service.environment?.PROXYHUB_AMQP_URL, /^amqp:\/\/.+@rabbitmq:5672/, `${name} reaches the broker by service name`);
+    const role = name.replace(/^worker-/, '');
+    t.match(service.environment?.PROXYHUB_AMQP_URL, `proxyhub-${role}:`, `${name} logs in with its own broker account`);
+    if (service.environment?.PROXYHUB_REDIS_URL !== undefined) t.match(service.environment.PROXYHUB_REDIS_URL, `proxyhub-${role}:`, `${name} logs in with its own Redis account`);
   }
+  t.notMatch(stdout, /guest/, 'no role uses the trial account');
   const ingress = services.ingress?.environment ?? {};
+  t.equal(ingress.PROXYHUB_REDIS_URL, undefined, 'the ingress has no Redis account');
   t.same(Object.keys(ingress).filter((key) => key.startsWith('PROXYHUB_FOREMAN')), [], 'the ingress gets no Foreman settings');
   t.equal(services['worker-facts']?.environment?.PROXYHUB_FOREMAN_URL, 'https://foreman.test', 'workers get the Foreman URL');
   t.same(services['worker-facts']?.command, ['start', '--role', 'worker:facts']);

@@ -30,7 +30,7 @@ function thrown(fn: () => unknown): { code: unknown; message: string } | undefin
 
 t.test('defaults with an empty environment', async (t) => {
   const config = loadConfig(makeEnv());
-  t.equal(config.amqpUrl, 'amqp://guest:guest@127.0.0.1:5672');
+  t.equal(config.amqpUrl, 'amqp://127.0.0.1:5672', 'no credentials in the default (amqplib then logs in as the trial user)');
   t.equal(config.redisUrl, 'redis://127.0.0.1:6379');
   t.equal(config.mqttUrl, 'mqtt://127.0.0.1:1883');
   t.equal(config.prefix, 'proxyhub');

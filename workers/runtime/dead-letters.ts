@@ -45,7 +45,8 @@ export function createRerouter(publisher: Publisher, topology: Topology, feature
     scheduleRetry(delivery, nextAttempt, delayMs) {
       return publisher.publish({
         ...base(delivery),
-        exchange: '',
+        // Not the default exchange: write on it would let a worker write into every queue.
+        exchange: topology.retryExchange(feature),
         routingKey: topology.retryQueue(feature, delayMs),
         headers: { ...copyHeaders(delivery), [deliveryHeaders.attempt]: nextAttempt, [deliveryHeaders.routingKey]: delivery.routingKey },
       });
