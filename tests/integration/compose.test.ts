@@ -19,8 +19,11 @@ interface Service {
   build?: unknown;
 }
 
+/** What an operator sets besides the accounts file: the Redis administrator's password. */
+const operatorEnv = { ...process.env, REDIS_ADMIN_PASSWORD: 'admin-secret' };
+
 t.test('docker-compose validates compose.yaml', async (t) => {
-  const result = await run('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { cwd: REPO_ROOT }).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
+  const result = await run('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { cwd: REPO_ROOT, env: operatorEnv }).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
     if (error.code === 'ENOENT') throw new Error('docker-compose is not installed: apt-get install docker-compose (npm test installs it when run as root)');
     throw new Error(`compose.yaml is invalid: ${error.stderr ?? error.message}`);
   });
@@ -33,7 +36,7 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
     [`PROXYHUB_${role}_AMQP_URL`, `amqp://proxyhub-${role.toLowerCase()}:pw@rabbitmq:5672`],
     [`PROXYHUB_${role}_REDIS_URL`, `redis://proxyhub-${role.toLowerCase()}:pw@redis:6379`],
   ]));
-  const { stdout } = await run('docker-compose', ['-f', 'compose.yaml', 'config'], { cwd: REPO_ROOT, env: { ...process.env, ...accounts, PROXYHUB_FOREMAN_URL: 'https://foreman.test' } });
+  const { stdout } = await run('docker-compose', ['-f', 'compose.yaml', 'config'], { cwd: REPO_ROOT, env: { ...operatorEnv, ...accounts, PROXYHUB_FOREMAN_URL: 'https://foreman.test', PROXYHUB_TRUSTED_HOSTS: 'foreman.test' } });
   const services = (parse(stdout) as { services: Record<string, Service> }).services;
   t.ok(services.rabbitmq?.healthcheck, 'RabbitMQ has a healthcheck');
   t.ok(services.redis?.healthcheck, 'Redis has a healthcheck');
@@ -48,6 +51,16 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
     if (service.environment?.PROXYHUB_REDIS_URL !== undefined) t.match(service.environment.PROXYHUB_REDIS_URL, `proxyhub-${role}:`, `${name} logs in with its own Redis account`);
   }
   t.notMatch(stdout, /guest/, 'no role uses the trial account');
+  t.match(JSON.stringify(services.redis), /requirepass.{0,8}admin-secret/, 'Redis refuses anonymous clients');
+  // Secure by default: both listeners speak TLS, nothing relies on PROXYHUB_ALLOW_INSECURE, and
+  // the control listener names the Foreman allowed on it.
+  for (const name of ['ingress', 'control']) {
+    const environment = services[name]?.environment ?? {};
+    t.equal(environment.PROXYHUB_ALLOW_INSECURE, undefined, `${name}: no plain HTTP`);
+    t.match(environment.PROXYHUB_TLS_CA, /\.pem$/, `${name}: client certificates verified`);
+  }
+  t.equal(services.control?.environment?.PROXYHUB_TRUSTED_HOSTS, 'foreman.test', 'control lists the trusted Foreman');
+  t.equal(services.control?.environment?.PROXYHUB_DEV_OPEN_CONTROL, undefined, 'no development flag');
   const ingress = services.ingress?.environment ?? {};
   t.equal(ingress.PROXYHUB_REDIS_URL, undefined, 'the ingress has no Redis account');
   t.same(Object.keys(ingress).filter((key) => key.startsWith('PROXYHUB_FOREMAN')), [], 'the ingress gets no Foreman settings');
