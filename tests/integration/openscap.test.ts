@@ -184,6 +184,25 @@ t.test('a truncated bzip2 stream and an entity-expansion bomb are dead-lettered 
   t.notOk(arfPosts().some((r) => /\/(60|61)\/\d+$/.test(r.path)), 'Foreman never saw them');
 });
 
+t.test('an ARF that expands into a huge report is dead-lettered naming the limit, never built or sent', async (t) => {
+  // One 1 MiB set-value, substituted 8 times into a fix that 16 rule results repeat: a few hundred
+  // bytes of bzip2 that would build 128 MiB of JSON, over the 64 MiB default.
+  const xml = [
+    '<?xml version="1.0"?><arf><Benchmark><Rule id="r"><title>t</title>',
+    `<fix system="urn:xccdf:fix:script:sh">${'<sub idref="v"/>'.repeat(8)}</fix></Rule></Benchmark>`,
+    `<TestResult><set-value idref="v">${'A'.repeat(1024 * 1024)}</set-value>`,
+    '<rule-result idref="r"><result>fail</result></rule-result>'.repeat(16),
+    '</TestResult></arf>',
+  ].join('');
+  const bomb = bzip2(xml);
+  t.ok(bomb.length < 10_000, `${bomb.length} bytes of bzip2`);
+  const id = json((await upload(62, bomb)).body).id;
+  const letter = await waitFor(async () => (await deadLetters()).find((l) => l.id === id), { what: 'the dead letter' });
+  t.equal(letter.code, 'PROXYHUB_ARF_REPORT_TOO_LARGE');
+  t.match(letter.reason, /64 MiB.*PROXYHUB_ARF_REPORT_LIMIT/, `the reason names the limit: ${letter.reason}`);
+  t.notOk(arfPosts().some((r) => /\/62\/\d+$/.test(r.path)), 'Foreman never saw it');
+});
+
 t.test("Foreman's 422 dead-letters the report with Foreman's message; replay delivers it once Foreman takes it", async (t) => {
   const fixture = arfFixtures()[0];
   if (!fixture) throw new Error('no ARF fixtures');
