@@ -53,7 +53,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         queue: topology.rpcQueue('openscap'),
         prefetch: config.worker.prefetch,
         logger: logger.child({ feature: 'openscap' }),
-        answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, logger: logger.child({ feature: 'openscap' }) }),
+        answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, diskCacheBytes: config.openscap.policyFileDiskCacheBytes, logger: logger.child({ feature: 'openscap' }) }),
       });
       workers.push(policyFiles);
       await policyFiles.start();

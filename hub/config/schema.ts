@@ -109,6 +109,8 @@ export const configSchema = z.strictObject({
       policyFileCacheBytes: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
       /** Largest JSON report the openscap worker builds from one ARF (counted while building); a larger one is dead-lettered. @defaultValue 64 MiB */
       maxReportBytes: positiveInt.default(64 * 1024 * 1024),
+      /** SCAP content and tailoring files the openscap worker keeps on disk (data dir), least recently used out first. @defaultValue 512 MiB */
+      policyFileDiskCacheBytes: z.coerce.number().int().min(0).default(512 * 1024 * 1024),
     })
     .prefault({}),
   /** REX private key; its public half (`<key>.pub`) is served at /ssh/pubkey. @defaultValue <data dir>/ssh/id_proxyhub, made on first start */

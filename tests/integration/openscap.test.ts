@@ -233,13 +233,21 @@ t.test('policy files: fetched from Foreman once, then served from the cache; For
   t.equal(answers[0]?.body.toString('utf8'), foreman.policyFiles.get('content/5'));
   t.equal((await host.raw('GET', contentUrl)).status, 200);
   t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 1, 'twenty-one fetches, one call to Foreman');
-  for (let i = 0; i < 2; i += 1) t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/0123abcd`)).status, 200, 'a digest that is not the file’s: served');
+  const mixedCase = [...contentDigest].map((c, i) => (i % 3 ? c : c.toUpperCase())).join('');
+  for (const variant of [contentDigest.toUpperCase(), mixedCase]) {
+    const answer = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/${variant}`);
+    t.equal(answer.body.toString('utf8'), foreman.policyFiles.get('content/5'), 'the digest in another letter case names the same file');
+  }
+  t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 1, '…and is served from the same cache entry, not fetched again');
+  const otherDigest = '0123abcd'.repeat(8);
+  for (let i = 0; i < 2; i += 1) t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/${otherDigest}`)).status, 200, 'a digest that is not the file’s: served');
   t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 3, '…but not cached under that name: each fetch asks Foreman');
-  const tailoring = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/tailoring/99ff`);
+  const tailoring = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/tailoring/${'99ff'.repeat(16)}`);
   t.equal(tailoring.body.toString('utf8'), foreman.policyFiles.get('tailoring/5'));
-  const unknown = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/6/content/0123abcd`);
+  const unknown = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/6/content/${otherDigest}`);
   t.equal(unknown.status, 404, "Foreman's 404 for an unknown policy");
-  t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/x/content/0123abcd`)).status, 400);
+  t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/x/content/${otherDigest}`)).status, 400);
+  t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/0123abcd`)).status, 400, 'a digest is a sha256');
   t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/a.b`)).status, 400, 'a digest is not a path');
   t.equal((await anonymous.raw('GET', contentUrl)).status, 403, 'a host certificate is needed');
 });
