@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { policyFileDigestSchema, policyFileRequestSchema } from '../../contracts/rpc/policy-file.ts';
 import { createPolicyFileAnswerer } from '../../workers/openscap/policy-files.ts';
+import { looseModes, withUmask } from '../helpers/file-modes.ts';
 import { PolicyFileCache, type PolicyFileAnswer } from '../../hub/ingress/policy-file-cache.ts';
 
 const file = (text: string, status = 200): PolicyFileAnswer => ({ status, contentType: 'application/xml', body: Buffer.from(text) });
@@ -155,4 +156,13 @@ t.test('worker: files cached by an earlier run count toward the bound, oldest ou
   t.same(second.cachedFiles(), [`2_${e}.xml`, `3_${f}.xml`].sort(), 'd, the oldest, made room');
   await second.ask(2, e);
   t.equal(second.calls.length, 1, 'e is served from what the earlier run stored');
+});
+
+t.test('worker: cached files are never world-readable, whatever the umask', async (t) => {
+  for (const mask of [0o000, 0o022]) {
+    const text = `<x>${mask}</x>`;
+    const { ask, dataDir } = answererFor(t, new Map([['content/4', text]]));
+    await withUmask(mask, () => ask(4, sha256(text)));
+    t.same(looseModes(dataDir), [], `umask ${mask.toString(8).padStart(4, '0')}`);
+  }
 });
