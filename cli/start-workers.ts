@@ -47,7 +47,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.
   closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
-  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null });
+  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null, openscapMaxReportBytes: config.openscap.maxReportBytes });
   for (const name of roles.workers) {
     if (name === 'openscap') {
       // The openscap worker also answers the policy file requests hosts make before a scan.
@@ -57,7 +57,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         queue: topology.rpcQueue('openscap'),
         prefetch: config.worker.prefetch,
         logger: logger.child({ feature: 'openscap' }),
-        answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, logger: logger.child({ feature: 'openscap' }) }),
+        answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, diskCacheBytes: config.openscap.policyFileDiskCacheBytes, logger: logger.child({ feature: 'openscap' }) }),
       });
       workers.push(policyFiles);
       await policyFiles.start();

@@ -25,6 +25,7 @@ export const errorCatalog = {
   PROXYHUB_EVENT_INVALID: { status: 422, retryable: false, title: 'Event failed its contract' },
   PROXYHUB_EVENT_UNKNOWN_TYPE: { status: 422, retryable: false, title: 'No handler for this event type' },
   PROXYHUB_ARF_UNPARSEABLE: { status: 422, retryable: false, title: 'ARF report could not be decompressed or parsed' },
+  PROXYHUB_ARF_REPORT_TOO_LARGE: { status: 422, retryable: false, title: 'The report built from an ARF is over the report limit' },
   PROXYHUB_ARF_NOT_FOUND: { status: 404, retryable: false, title: 'No stored ARF report with this digest' },
   PROXYHUB_STORAGE_FAILED: { status: 500, retryable: true, title: 'Local storage could not be written or read' },
   PROXYHUB_OSCAP_UNAVAILABLE: { status: 501, retryable: false, title: 'The oscap tool is not installed' },

@@ -9,6 +9,8 @@ import { reportsFeature } from './reports/reports-feature.ts';
 export interface FeatureSettings {
   readonly arfStore: ArfStore;
   readonly openscapProxyUrl: string | null;
+  /** Largest report JSON the openscap worker builds. @defaultValue 64 MiB */
+  readonly openscapMaxReportBytes?: number;
 }
 
 /** Every queue feature has a worker: a feature added to the topology without one fails to compile. */
@@ -16,6 +18,6 @@ export function createFeatures(settings: FeatureSettings): { readonly [F in Queu
   return {
     facts: factsFeature,
     reports: reportsFeature,
-    openscap: createOpenscapFeature({ store: settings.arfStore, proxyUrl: settings.openscapProxyUrl }),
+    openscap: createOpenscapFeature({ store: settings.arfStore, proxyUrl: settings.openscapProxyUrl, ...(settings.openscapMaxReportBytes === undefined ? {} : { maxReportBytes: settings.openscapMaxReportBytes }) }),
   };
 }

@@ -9,8 +9,12 @@ import { policyIdSchema } from '../events/arf-uploaded.ts';
 export const policyFileKinds = ['content', 'tailoring'] as const;
 export type PolicyFileKind = (typeof policyFileKinds)[number];
 
-/** Foreman's digests are hex; anything else cannot be a cache key or a file name. */
-export const policyFileDigestSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+/**
+ * Foreman names SCAP content and tailoring files by their sha256 in hex. Lower-cased here, the
+ * one place every layer parses it: two spellings of one digest are one cache key and one file,
+ * not a second fetch and a second copy each.
+ */
+export const policyFileDigestSchema = z.string().regex(/^[0-9a-fA-F]{64}$/).toLowerCase();
 
 export const policyFileRequestSchema = z.object({
   kind: z.enum(policyFileKinds),

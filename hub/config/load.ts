@@ -47,6 +47,8 @@ export const environmentVariables: Readonly<Record<string, string>> = {
   PROXYHUB_OPENSCAP_PROXY_URL: 'openscap.proxyUrl',
   PROXYHUB_OSCAP_PATH: 'openscap.oscapPath',
   PROXYHUB_POLICY_FILE_CACHE_BYTES: 'openscap.policyFileCacheBytes',
+  PROXYHUB_ARF_REPORT_LIMIT: 'openscap.maxReportBytes',
+  PROXYHUB_POLICY_FILE_DISK_CACHE_BYTES: 'openscap.policyFileDiskCacheBytes',
   PROXYHUB_SSH_KEY: 'sshKey',
   PROXYHUB_SSH_CA_PUBKEY: 'rex.sshCaPublicKey',
   PROXYHUB_REX_MODE: 'rex.mode',

@@ -141,6 +141,14 @@ export const configSchema = z.strictObject({
       oscapPath: z.string().min(1).default('oscap'),
       /** SCAP content and tailoring files kept in the ingress's memory. @defaultValue 64 MiB */
       policyFileCacheBytes: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+      /**
+       * Largest JSON report the openscap worker builds from one ARF (counted while building); a
+       * larger one is dead-lettered. At most 256 MiB: past that one fix text or the serialized
+       * report could pass V8's longest string. @defaultValue 64 MiB
+       */
+      maxReportBytes: positiveInt.max(256 * 1024 * 1024).default(64 * 1024 * 1024),
+      /** SCAP content and tailoring files the openscap worker keeps on disk (data dir), least recently used out first. @defaultValue 512 MiB */
+      policyFileDiskCacheBytes: z.coerce.number().int().min(0).default(512 * 1024 * 1024),
     })
     .prefault({}),
   /** REX private key; its public half (`<key>.pub`) is served at /ssh/pubkey. @defaultValue <data dir>/ssh/id_proxyhub, made on first start */

@@ -184,6 +184,25 @@ t.test('a truncated bzip2 stream and an entity-expansion bomb are dead-lettered 
   t.notOk(arfPosts().some((r) => /\/(60|61)\/\d+$/.test(r.path)), 'Foreman never saw them');
 });
 
+t.test('an ARF that expands into a huge report is dead-lettered naming the limit, never built or sent', async (t) => {
+  // One 1 MiB set-value, substituted 8 times into a fix that 16 rule results repeat: a few hundred
+  // bytes of bzip2 that would build 128 MiB of JSON, over the 64 MiB default.
+  const xml = [
+    '<?xml version="1.0"?><arf><Benchmark><Rule id="r"><title>t</title>',
+    `<fix system="urn:xccdf:fix:script:sh">${'<sub idref="v"/>'.repeat(8)}</fix></Rule></Benchmark>`,
+    `<TestResult><set-value idref="v">${'A'.repeat(1024 * 1024)}</set-value>`,
+    '<rule-result idref="r"><result>fail</result></rule-result>'.repeat(16),
+    '</TestResult></arf>',
+  ].join('');
+  const bomb = bzip2(xml);
+  t.ok(bomb.length < 10_000, `${bomb.length} bytes of bzip2`);
+  const id = json((await upload(62, bomb)).body).id;
+  const letter = await waitFor(async () => (await deadLetters()).find((l) => l.id === id), { what: 'the dead letter' });
+  t.equal(letter.code, 'PROXYHUB_ARF_REPORT_TOO_LARGE');
+  t.match(letter.reason, /64 MiB.*PROXYHUB_ARF_REPORT_LIMIT/, `the reason names the limit: ${letter.reason}`);
+  t.notOk(arfPosts().some((r) => /\/62\/\d+$/.test(r.path)), 'Foreman never saw it');
+});
+
 t.test("Foreman's 422 dead-letters the report with Foreman's message; replay delivers it once Foreman takes it", async (t) => {
   const fixture = arfFixtures()[0];
   if (!fixture) throw new Error('no ARF fixtures');
@@ -214,13 +233,21 @@ t.test('policy files: fetched from Foreman once, then served from the cache; For
   t.equal(answers[0]?.body.toString('utf8'), foreman.policyFiles.get('content/5'));
   t.equal((await host.raw('GET', contentUrl)).status, 200);
   t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 1, 'twenty-one fetches, one call to Foreman');
-  for (let i = 0; i < 2; i += 1) t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/0123abcd`)).status, 200, 'a digest that is not the file’s: served');
+  const mixedCase = [...contentDigest].map((c, i) => (i % 3 ? c : c.toUpperCase())).join('');
+  for (const variant of [contentDigest.toUpperCase(), mixedCase]) {
+    const answer = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/${variant}`);
+    t.equal(answer.body.toString('utf8'), foreman.policyFiles.get('content/5'), 'the digest in another letter case names the same file');
+  }
+  t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 1, '…and is served from the same cache entry, not fetched again');
+  const otherDigest = '0123abcd'.repeat(8);
+  for (let i = 0; i < 2; i += 1) t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/${otherDigest}`)).status, 200, 'a digest that is not the file’s: served');
   t.equal(foreman.attempts('/api/v2/compliance/policies/5/content'), 3, '…but not cached under that name: each fetch asks Foreman');
-  const tailoring = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/tailoring/99ff`);
+  const tailoring = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/tailoring/${'99ff'.repeat(16)}`);
   t.equal(tailoring.body.toString('utf8'), foreman.policyFiles.get('tailoring/5'));
-  const unknown = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/6/content/0123abcd`);
+  const unknown = await host.raw('GET', `${hub.ingressUrl}/compliance/policies/6/content/${otherDigest}`);
   t.equal(unknown.status, 404, "Foreman's 404 for an unknown policy");
-  t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/x/content/0123abcd`)).status, 400);
+  t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/x/content/${otherDigest}`)).status, 400);
+  t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/0123abcd`)).status, 400, 'a digest is a sha256');
   t.equal((await host.raw('GET', `${hub.ingressUrl}/compliance/policies/5/content/a.b`)).status, 400, 'a digest is not a path');
   t.equal((await anonymous.raw('GET', contentUrl)).status, 403, 'a host certificate is needed');
 });

@@ -156,3 +156,48 @@ t.test('a decompression bomb is refused once its XML passes the cap, before it i
   t.ok(bomb.length < 10_000, `${bomb.length} bytes of bzip2`);
   await t.rejects(parseArf(once(bomb), context, { maxXmlBytes: 2 * 1024 * 1024 }), { name: 'ArfParseError', message: /more than 2 MiB/ });
 });
+
+/**
+ * The amplification attack: one large set-value, substituted through `<sub idref>` into a fix
+ * that many rule results repeat. The upload is a few hundred bytes of bzip2 and its XML a few
+ * MiB, yet the report built from it is `valueBytes × subs × results` bytes of JSON.
+ */
+function amplifiedArf({ valueBytes, subs, results }: { valueBytes: number; subs: number; results: number }): Buffer {
+  const xml = [
+    '<?xml version="1.0"?><arf><Benchmark><Rule id="r" severity="high"><title>t</title>',
+    `<fix system="urn:xccdf:fix:script:sh">${'<sub idref="v"/>'.repeat(subs)}</fix></Rule></Benchmark>`,
+    `<TestResult><set-value idref="v">${'A'.repeat(valueBytes)}</set-value>`,
+    '<rule-result idref="r"><result>fail</result></rule-result>'.repeat(results),
+    '<score>0</score></TestResult></arf>',
+  ].join('');
+  return execFileSync('bzip2', ['-9c'], { input: xml, maxBuffer: 1 << 26 });
+}
+
+t.test('a report that would build past the bound is refused while it is built, naming the limit', async (t) => {
+  // 1 MiB × 10 × 10 = 100 MiB of fix text, over the 64 MiB default.
+  const bomb = amplifiedArf({ valueBytes: 1024 * 1024, subs: 10, results: 10 });
+  t.ok(bomb.length < 10_000, `${bomb.length} bytes of bzip2`);
+  await t.rejects(parseArf(once(bomb), context), { name: 'ArfReportTooLargeError', message: /64 MiB/ });
+  // 1 MiB × 1000 × 1000 ≈ 1 TiB: only a count made before each log is built can refuse this in time.
+  const huge = amplifiedArf({ valueBytes: 1024 * 1024, subs: 1000, results: 1000 });
+  await t.rejects(parseArf(once(huge), context), { name: 'ArfReportTooLargeError' });
+  const small = amplifiedArf({ valueBytes: 100, subs: 2, results: 3 });
+  await t.rejects(parseArf(once(small), context, { maxReportBytes: 500 }), { name: 'ArfReportTooLargeError', message: /500 bytes/ }, 'the bound is configurable');
+});
+
+t.test('the bound counts the JSON exactly: a report of exactly the bound passes, one byte less refuses it', async (t) => {
+  for (const row of table) {
+    const bytes = Buffer.byteLength(JSON.stringify(await parseFixture(row.name)));
+    const body = (): AsyncIterable<Buffer> => once(readFileSync(fixtureUrl(row.name)));
+    await t.resolves(parseArf(body(), context, { maxReportBytes: bytes }), `${row.name}: ${bytes} bytes allowed`);
+    await t.rejects(parseArf(body(), context, { maxReportBytes: bytes - 1 }), { name: 'ArfReportTooLargeError' }, `${row.name}: ${bytes - 1} refused`);
+  }
+  // JSON escapes (quote, backslash, newline, tab, CR) and 2-, 3- and 4-byte UTF-8 characters.
+  const odd = 'quote " backslash \\ newline \n tab \t cr &#13; lt &lt; é € 𝄞';
+  const tricky = execFileSync('bzip2', ['-9c'], {
+    input: `<arf><Benchmark><Rule id="r"><title>${odd}</title><description>${odd}</description><fix>x<sub idref="v"/></fix></Rule></Benchmark><TestResult><set-value idref="v">${odd}</set-value><rule-result idref="r"><result>fail</result></rule-result></TestResult></arf>`,
+  });
+  const bytes = Buffer.byteLength(JSON.stringify(await parseArf(once(tricky), context)));
+  await t.resolves(parseArf(once(tricky), context, { maxReportBytes: bytes }), 'escapes and multi-byte characters counted exactly');
+  await t.rejects(parseArf(once(tricky), context, { maxReportBytes: bytes - 1 }), { name: 'ArfReportTooLargeError' });
+});

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ArfStore, type ArfReportRef } from '../../hub/storage/arf-store.ts';
+import { looseModes, withUmask } from '../helpers/file-modes.ts';
 
 const digest = (c: string) => c.repeat(64);
 const dir = mkdtempSync(join(tmpdir(), 'proxyhub-store-'));
@@ -61,5 +62,19 @@ t.test('path components that could escape the store are refused', async (t) => {
   const good = { cname: 'f.example.com', id: '1', date: '1', digest: digest('e') };
   for (const bad of [{ cname: '..' }, { cname: 'a/b' }, { id: '1/../2' }, { date: 'x' }, { digest: 'E'.repeat(64) }, { digest: '../x' }]) {
     await t.rejects(store.open({ ...good, ...bad }), { code: 'PROXYHUB_INPUT_INVALID' }, JSON.stringify(bad));
+  }
+});
+
+t.test('host data is never world-readable: files 0640, directories 0750, whatever the umask', async (t) => {
+  for (const mask of [0o000, 0o022]) {
+    const root = mkdtempSync(join(tmpdir(), 'proxyhub-store-modes-'));
+    t.teardown(() => rmSync(root, { recursive: true, force: true }));
+    await withUmask(mask, async () => {
+      const modes = new ArfStore(root);
+      const ref = { cname: 'modes.example.com', id: '7', date: '700', digest: digest('7') };
+      await modes.putBlob(ref.digest, Buffer.from('host data'));
+      await modes.link(ref);
+    });
+    t.same(looseModes(root), [], `umask ${mask.toString(8).padStart(4, '0')}: blob, markers, back-references and their directories`);
   }
 });

@@ -11,7 +11,8 @@ import { ArfParseError } from './arf-errors.ts';
 import { buildReport } from './arf-report.ts';
 import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
 
-export { ArfParseError } from './arf-errors.ts';
+export { ArfParseError, ArfReportTooLargeError } from './arf-errors.ts';
+export { MAX_ARF_REPORT_BYTES } from './arf-report.ts';
 export type { ArfContext, ArfFix, ArfLog, ArfMetrics, ArfReference, ArfReport } from './arf-types.ts';
 
 type Body = NodeJS.ReadableStream | AsyncIterable<Buffer>;
@@ -27,7 +28,14 @@ class XmlFailure extends Error {}
 export const MAX_ARF_XML_BYTES = 256 * 1024 * 1024;
 class TooLarge extends Error {}
 
-export async function parseArf(bzip2Body: Body, context: ArfContext, limits: { readonly maxXmlBytes?: number } = {}): Promise<ArfReport> {
+export interface ArfLimits {
+  /** Decompressed XML, counted as it is decoded. @defaultValue MAX_ARF_XML_BYTES (256 MiB) */
+  readonly maxXmlBytes?: number;
+  /** JSON of the report built for Foreman, counted as it is built. @defaultValue MAX_ARF_REPORT_BYTES (64 MiB) */
+  readonly maxReportBytes?: number;
+}
+
+export async function parseArf(bzip2Body: Body, context: ArfContext, limits: ArfLimits = {}): Promise<ArfReport> {
   const maxXmlBytes = limits.maxXmlBytes ?? MAX_ARF_XML_BYTES;
   const hash = createHash('sha256');
   const collector = new ArfCollector();
@@ -85,7 +93,7 @@ export async function parseArf(bzip2Body: Body, context: ArfContext, limits: { r
   if (!collector.sawTestResult) {
     throw new ArfParseError('XML has no XCCDF TestResult: not an ARF report');
   }
-  return buildReport(collector, hash.digest('hex'), context);
+  return buildReport(collector, hash.digest('hex'), context, limits.maxReportBytes);
 }
 
 /** Namespace processing is off: names are matched by local part (as

@@ -13,7 +13,7 @@ import type { ArfUpload } from '../../contracts/events/arf-uploaded.ts';
 import type { ArfStore } from '../../hub/storage/arf-store.ts';
 import { defineFeature, type Feature } from '../runtime/feature.ts';
 import { isForemanCallError } from '../runtime/foreman-client.ts';
-import { ArfParseError, parseArf, type ArfReport } from './arf-parser.ts';
+import { ArfParseError, ArfReportTooLargeError, parseArf, type ArfReport } from './arf-parser.ts';
 
 export const foremanArfPath = (upload: Pick<ArfUpload, 'cname' | 'policyId' | 'reportedAt'>): string =>
   `/api/v2/compliance/arf_reports/${encodeURIComponent(upload.cname)}/${upload.policyId}/${upload.reportedAt}`;
@@ -28,6 +28,8 @@ export interface OpenscapSettings {
   readonly store: ArfStore;
   /** The smart-proxy's registered_proxy_url; Foreman finds the proxy by it (null: by the host). */
   readonly proxyUrl: string | null;
+  /** Largest report JSON built for Foreman. @defaultValue MAX_ARF_REPORT_BYTES (64 MiB) */
+  readonly maxReportBytes?: number;
 }
 
 /**
@@ -42,10 +44,13 @@ async function* slices(bytes: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
   }
 }
 
-async function parse(bytes: Buffer, proxyName: string, proxyUrl: string | null): Promise<ArfReport> {
+async function parse(bytes: Buffer, proxyName: string, settings: OpenscapSettings): Promise<ArfReport> {
   try {
-    return await parseArf(slices(bytes), { proxyName, proxyUrl });
+    return await parseArf(slices(bytes), { proxyName, proxyUrl: settings.proxyUrl }, settings.maxReportBytes === undefined ? {} : { maxReportBytes: settings.maxReportBytes });
   } catch (error) {
+    if (error instanceof ArfReportTooLargeError) {
+      throw new ProxyhubError('PROXYHUB_ARF_REPORT_TOO_LARGE', `${error.message} (PROXYHUB_ARF_REPORT_LIMIT); not sent to Foreman`, { cause: error });
+    }
     if (!(error instanceof ArfParseError)) throw error;
     const cause = error.cause instanceof Error ? `: ${error.cause.message.split('\n')[0]?.slice(0, 300)}` : '';
     throw new ProxyhubError('PROXYHUB_ARF_UNPARSEABLE', `${error.message}${cause}`, { cause: error });
@@ -67,7 +72,7 @@ export function createOpenscapFeature(settings: OpenscapSettings): Feature<'open
     'openscap.arf.uploaded.v1': async (event, context) => {
       const upload = event.data;
       const bytes = Buffer.from(upload.arf, 'base64');
-      const report = await parse(bytes, context.proxyName, settings.proxyUrl);
+      const report = await parse(bytes, context.proxyName, settings);
       const digest = createHash('sha256').update(bytes).digest('hex');
       // Stored before Foreman hears of it: once Foreman has the report it may ask for the file.
       await settings.store.putBlob(digest, bytes);

@@ -124,16 +124,17 @@ export const complianceRoutes: FastifyPluginAsync<ComplianceRouteOptions> = asyn
     // Foreman names SCAP content and tailoring files by their sha256. A file under another name
     // (a client's made-up digest, or one of a file Foreman does not have yet) is passed on but
     // never cached: otherwise the current file would stay cached under a future file's name.
-    const cacheable = createHash('sha256').update(body).digest('hex') === request.digest.toLowerCase();
+    const cacheable = createHash('sha256').update(body).digest('hex') === request.digest;
     return { status: answer.status, contentType: answer.contentType ?? 'application/xml', body, cacheable };
   }
 
   async function servePolicyFile(request: FastifyRequest<{ Params: { policy_id: string; digest: string } }>, reply: FastifyReply, kind: PolicyFileKind): Promise<FastifyReply> {
     const policyId = policyIdOf(request.params.policy_id);
     const digest = policyFileDigestSchema.safeParse(request.params.digest);
-    if (!digest.success) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'digest must be 1–128 letters, digits, _ or -', { field: 'digest', location: 'params' });
+    if (!digest.success) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'digest must be a sha256 in hex (64 characters)', { field: 'digest', location: 'params' });
     let answer: PolicyFileAnswer;
     try {
+      // digest.data is lower-cased: every spelling of one digest shares one entry.
       answer = await cache.get(`${kind}/${policyId}/${digest.data}`, () => fetchPolicyFile({ kind, policyId, digest: digest.data, deadline: Date.now() + options.rpcTimeoutMs }));
     } catch (error) {
       const code = errorCodeOf(error);
