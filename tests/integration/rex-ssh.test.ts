@@ -22,7 +22,8 @@ const foreman = new TestForeman();
 await foreman.start();
 const sshd = await startSshd();
 const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000 } });
+const OUTPUT_CAP = 64 * 1024;
+const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000, maxOutputBytes: OUTPUT_CAP } });
 const hub = await startTestHub(config, 'all');
 const topology = createTopology(prefix);
 // A subscriber streaming the REX events, as a Foreman plugin would.
@@ -203,6 +204,16 @@ t.test('effective_user_password goes only to a password prompt, never to the scr
     t.match(debugOf(callback), /password .*not accepted/);
     t.notMatch(JSON.stringify(callback.data.result), /not-it/);
   });
+});
+
+t.test('a script flooding its output is stored up to the cap with one notice; its exit status counts', async (t) => {
+  const job = on('127.0.0.3', `head -c 1000000 /dev/zero | tr '\\0' y\necho 'also on stderr' >&2\nexit 4\n`);
+  await launch([job]);
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 4);
+  const stored = callback.data.result.filter((r) => r.output_type !== 'debug').reduce((total, r) => total + Buffer.byteLength(r.output), 0);
+  t.equal(stored, OUTPUT_CAP, 'output stored up to the cap exactly');
+  t.equal(callback.data.result.filter((r) => r.output_type === 'debug' && /truncated/.test(r.output)).length, 1, 'one truncation notice');
 });
 
 t.test('statuses needs task ids; a task nobody launched is 404', async (t) => {
