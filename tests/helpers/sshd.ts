@@ -26,6 +26,8 @@ export interface TestSshd {
    * then offers only a key of that type.
    */
   rotateHostKey(type?: HostKeyType): Promise<void>;
+  /** Restarts offering a second host key of `type` besides the current one (as most hosts do). */
+  addHostKey(type: HostKeyType): Promise<void>;
   /** Puts an executable on the PATH of every SSH session (a stand-in for sudo, dzdo...). */
   installCommand(name: string, script: string): void;
   stop(): Promise<void>;
@@ -59,11 +61,13 @@ export async function startSshd(options: { maxStartups?: number; hostKeyType?: H
   const hostKey = join(dir, 'host_key');
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  const makeHostKey = (type: HostKeyType): void => {
-    rmSync(hostKey, { force: true });
-    rmSync(`${hostKey}.pub`, { force: true });
-    execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', hostKey]);
+  const makeHostKey = (type: HostKeyType, path = hostKey): void => {
+    rmSync(path, { force: true });
+    rmSync(`${path}.pub`, { force: true });
+    execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', path]);
   };
+  /** sshd offers the keys of `-h` as well as the config's HostKey. */
+  let extraHostKeys: string[] = [];
   let keyType = options.hostKeyType ?? 'ed25519';
   makeHostKey(keyType);
   writeFileSync(join(dir, 'authorized_keys'), '', { mode: 0o600 });
@@ -94,7 +98,7 @@ export async function startSshd(options: { maxStartups?: number; hostKeyType?: H
   mkdirSync('/run/sshd', { recursive: true });
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    const process = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const process = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config'), ...extraHostKeys.flatMap((path) => ['-h', path])], { stdio: ['ignore', 'ignore', 'pipe'] });
     const errors: string[] = [];
     process.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
     child = process;
@@ -117,6 +121,14 @@ export async function startSshd(options: { maxStartups?: number; hostKeyType?: H
       await halt();
       keyType = type ?? keyType;
       makeHostKey(keyType);
+      extraHostKeys = [];
+      await launch();
+    },
+    async addHostKey(type) {
+      await halt();
+      const path = join(dir, `host_key_${type}`);
+      makeHostKey(type, path);
+      extraHostKeys = [path];
       await launch();
     },
     installCommand: (name, script) => writeFileSync(join(bin, name), script, { mode: 0o755 }),

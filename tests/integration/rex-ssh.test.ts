@@ -253,4 +253,13 @@ t.test('a known host now offering only another key type is refused; first_execut
   const again = on('127.0.0.2', 'echo known now\n');
   await launch([again]);
   t.equal(stdoutOf(await callbackFor(foreman, again)), 'known now\n', 'the learned key is known from then on');
+
+  t.test('a host that also offers a key type ssh2 prefers is still checked against the known one', async (t) => {
+    await sshd.addHostKey('ed25519');
+    const both = on('127.0.0.2', 'echo rsa still known\n');
+    await launch([both]);
+    const callback = await callbackFor(foreman, both);
+    t.equal(callback.data.exit_status, 0, debugOf(callback));
+    t.equal(stdoutOf(callback), 'rsa still known\n');
+  });
 });
