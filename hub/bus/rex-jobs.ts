@@ -11,6 +11,9 @@ import { ProxyhubError } from '../../contracts/errors.ts';
 import { rexQueueNames, type Topology } from '../../contracts/topology.ts';
 import { outputChunkSchema, rexProgressSchema, rexResultSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
 import type { Logger } from './logger.ts';
+import { APPEND_CAPPED_OUTPUT, cappedAppendArguments, storedChunks, type CappedAppendReply } from './rex-output-cap.ts';
+
+const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
 export interface RexJobView {
   readonly id: string;
@@ -45,6 +48,8 @@ export interface RexStoreOptions {
    * @defaultValue false
    */
   readonly failFast?: boolean;
+  /** Output bytes stored per job (rex-output-cap.ts); readers of the store need none. @defaultValue 4194304 */
+  readonly maxOutputBytes?: number;
 }
 
 /** Redis connection for BullMQ: blocking commands need maxRetriesPerRequest null. */
@@ -239,8 +244,19 @@ export class RexJobStore {
     if (job && (await job.getState()) === 'delayed') await job.promote().catch(() => undefined);
   }
 
-  async appendOutput(planId: string, chunk: OutputChunk): Promise<void> {
-    await this.#redis.rpush(`${this.topology.bullPrefix}:${rexQueueNames.jobs}:${planId}:logs`, JSON.stringify(chunk));
+  /**
+   * Stores a chunk of a job's output, within the job's output cap unless it is one of proxyhub's
+   * own notices (few and short, and they say why a job ended). Returns what was stored.
+   */
+  async appendOutput(planId: string, chunk: OutputChunk, counted: 'counted' | 'notice' = 'counted'): Promise<OutputChunk[]> {
+    const job = `${this.topology.bullPrefix}:${rexQueueNames.jobs}:${planId}`;
+    if (counted === 'notice') {
+      await this.#redis.rpush(`${job}:logs`, JSON.stringify(chunk));
+      return [chunk];
+    }
+    const cap = this.#options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const reply = (await this.#redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk))) as CappedAppendReply;
+    return storedChunks(reply, cap, chunk);
   }
 
   /** Idempotent per plan: a repeated finish (a worker died after queueing it) sends one callback. */

@@ -59,7 +59,9 @@ function handleOf(job: Job, token: string | undefined, store: RexJobStore): RexJ
     data: job.data as RexJobData,
     progress: progress.success ? progress.data : undefined,
     setProgress: (next) => job.updateProgress(next),
-    appendOutput: (chunk) => store.appendOutput(String(job.id), chunk),
+    appendOutput: async (chunk) => {
+      await store.appendOutput(String(job.id), chunk);
+    },
     async park(untilMs) {
       await job.moveToDelayed(untilMs, token);
       // A host's exit update or a cancel that arrived during this turn could not wake the job

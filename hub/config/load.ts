@@ -63,6 +63,7 @@ export const environmentVariables: Readonly<Record<string, string>> = {
   PROXYHUB_MQTT_RATE_LIMIT: 'rex.mqttRateLimit',
   PROXYHUB_MQTT_RESEND_INTERVAL_SECONDS: 'rex.mqttResendIntervalSeconds',
   PROXYHUB_REX_TIME_TO_PICKUP_SECONDS: 'rex.timeToPickupSeconds',
+  PROXYHUB_REX_MAX_OUTPUT_BYTES: 'rex.maxOutputBytes',
   PROXYHUB_LOG_LEVEL: 'logLevel',
   PROXYHUB_PUBLISH_CONFIRM_TIMEOUT_MS: 'publish.confirmTimeoutMs',
   PROXYHUB_PUBLISH_MAX_UNCONFIRMED: 'publish.maxUnconfirmed',

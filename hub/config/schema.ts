@@ -181,6 +181,12 @@ export const configSchema = z.strictObject({
       mqttResendIntervalSeconds: positiveInt.default(900),
       /** Pull jobs not picked up by then finish as EXCEPTION unless the launch sets time_to_pickup. @defaultValue 86400 */
       timeToPickupSeconds: positiveInt.default(86_400),
+      /**
+       * Output bytes stored per job (what Foreman's callback and the task API carry); past it a
+       * truncation notice is stored once and the rest dropped, while the exit status still counts.
+       * @defaultValue 4194304 (4 MiB)
+       */
+      maxOutputBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -95,6 +95,7 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
     PROXYHUB_REX_MODE: config.rex.mode,
     PROXYHUB_REX_LOCK_MS: String(config.rex.lockMs),
     PROXYHUB_REX_CALLBACK_BACKOFF_MAX_MS: String(config.rex.callbackBackoffMaxMs),
+    PROXYHUB_REX_MAX_OUTPUT_BYTES: String(config.rex.maxOutputBytes),
     PROXYHUB_MQTT_TTL_SECONDS: String(config.rex.mqttTtlSeconds),
     PROXYHUB_MQTT_RESEND_INTERVAL_SECONDS: String(config.rex.mqttResendIntervalSeconds),
     ...(config.rex.pullUrl ? { PROXYHUB_REX_PULL_URL: config.rex.pullUrl } : {}),

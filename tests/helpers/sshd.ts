@@ -14,13 +14,22 @@ export const SSHD = '/usr/sbin/sshd';
 /** Loopback aliases a test can use as distinct hosts (Linux routes all of 127/8 to lo). */
 export const LOOPBACK_HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
+export type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
+
 export interface TestSshd {
   readonly port: number;
   readonly dir: string;
   /** Replaces authorized_keys (sshd reads it on every login). */
   authorize(publicKey: string): void;
-  /** Makes a new host key and restarts, as a rebuilt host would present. */
-  rotateHostKey(): Promise<void>;
+  /**
+   * Makes a new host key and restarts, as a rebuilt host would present; with `type`, the host
+   * then offers only a key of that type.
+   */
+  rotateHostKey(type?: HostKeyType): Promise<void>;
+  /** Restarts offering a second host key of `type` besides the current one (as most hosts do). */
+  addHostKey(type: HostKeyType): Promise<void>;
+  /** Puts an executable on the PATH of every SSH session (a stand-in for sudo, dzdo...). */
+  installCommand(name: string, script: string): void;
   stop(): Promise<void>;
 }
 
@@ -45,17 +54,22 @@ const answers = (port: number, host: string): Promise<boolean> =>
     socket.on('error', () => resolve(false));
   });
 
-export async function startSshd(options: { maxStartups?: number } = {}): Promise<TestSshd> {
+export async function startSshd(options: { maxStartups?: number; hostKeyType?: HostKeyType } = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (npm test does, as root)`);
   const dir = mkdtempSync(join(tmpdir(), 'proxyhub-sshd-'));
   const port = await freePort();
   const hostKey = join(dir, 'host_key');
-  const makeHostKey = (): void => {
-    rmSync(hostKey, { force: true });
-    rmSync(`${hostKey}.pub`, { force: true });
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const makeHostKey = (type: HostKeyType, path = hostKey): void => {
+    rmSync(path, { force: true });
+    rmSync(`${path}.pub`, { force: true });
+    execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', path]);
   };
-  makeHostKey();
+  /** sshd offers the keys of `-h` as well as the config's HostKey. */
+  let extraHostKeys: string[] = [];
+  let keyType = options.hostKeyType ?? 'ed25519';
+  makeHostKey(keyType);
   writeFileSync(join(dir, 'authorized_keys'), '', { mode: 0o600 });
   const maxStartups = options.maxStartups ?? 100;
   writeFileSync(
@@ -73,6 +87,8 @@ export async function startSshd(options: { maxStartups?: number } = {}): Promise
       'UsePAM no',
       'StrictModes no',
       `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
+      // sshd sets SetEnv after its default PATH, so commands installed by the test come first.
+      `SetEnv PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       'MaxSessions 50',
       'LogLevel ERROR',
       '',
@@ -82,7 +98,7 @@ export async function startSshd(options: { maxStartups?: number } = {}): Promise
   mkdirSync('/run/sshd', { recursive: true });
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    const process = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const process = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config'), ...extraHostKeys.flatMap((path) => ['-h', path])], { stdio: ['ignore', 'ignore', 'pipe'] });
     const errors: string[] = [];
     process.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
     child = process;
@@ -101,11 +117,21 @@ export async function startSshd(options: { maxStartups?: number } = {}): Promise
     port,
     dir,
     authorize: (publicKey) => writeFileSync(join(dir, 'authorized_keys'), `${publicKey.trim()}\n`, { mode: 0o600 }),
-    async rotateHostKey() {
+    async rotateHostKey(type) {
       await halt();
-      makeHostKey();
+      keyType = type ?? keyType;
+      makeHostKey(keyType);
+      extraHostKeys = [];
       await launch();
     },
+    async addHostKey(type) {
+      await halt();
+      const path = join(dir, `host_key_${type}`);
+      makeHostKey(type, path);
+      extraHostKeys = [path];
+      await launch();
+    },
+    installCommand: (name, script) => writeFileSync(join(bin, name), script, { mode: 0o755 }),
     async stop() {
       await halt();
       rmSync(dir, { recursive: true, force: true });

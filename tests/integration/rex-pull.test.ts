@@ -16,6 +16,7 @@ import { TestForeman } from '../helpers/test-foreman.ts';
 import { tlsClient } from '../helpers/tls-client.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
+const OUTPUT_CAP = 4096;
 const MQTT_URL = process.env.PROXYHUB_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const prefix = testPrefix();
 const HOST = `pull-${prefix}.example.com`;
@@ -28,7 +29,7 @@ await foreman.start();
 const config = testConfig(prefix, foreman.url, {
   tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.caCert },
   trustedHosts: ['foreman.example.com'],
-  rex: { mode: 'pull-mqtt', mqttTtlSeconds: 1, mqttResendIntervalSeconds: 2, callbackBackoffMaxMs: 1000 },
+  rex: { mode: 'pull-mqtt', mqttTtlSeconds: 1, mqttResendIntervalSeconds: 2, callbackBackoffMaxMs: 1000, maxOutputBytes: OUTPUT_CAP },
 });
 const hub = await startTestHub(config, 'all');
 // The host's yggdrasild: one MQTT subscription on its own topic.
@@ -136,6 +137,29 @@ t.test('a cancel after pickup tells the host over MQTT', async (t) => {
   const cancel = await waitFor(() => notifications.find((n) => n.metadata.job_uuid === job.planId && n.metadata.event === 'cancel'), { what: 'the MQTT cancel message' });
   t.equal(cancel.content, `${PROXY_URL}/ssh/jobs/${job.planId}/cancel`);
   t.equal((await callbackFor(foreman, job)).data.exit_status, 'EXCEPTION');
+});
+
+t.test('a host flooding output: stored up to the cap, one notice, later updates and the exit still taken', async (t) => {
+  const job = pullJob('yes\n');
+  await launch([job]);
+  await notified(job);
+  t.equal((await host.raw('GET', `${hub.ingressUrl}/ssh/jobs/${job.planId}`)).status, 200);
+  const output = (content: string) => ({ type: 'output', timestamp: new Date().toISOString(), stream: 'stdout', content });
+  const line = `${'y'.repeat(999)}\n`;
+  // 3001 bytes, then 600 two-byte characters of which 547 fit: a character is never cut in half.
+  const before = [line, line, line, 'y', 'é'.repeat(600)];
+  for (const content of before) t.equal((await postUpdate(host, job.planId, { version: '1', updates: [output(content)] })).status, 200);
+  for (let flood = 0; flood < 20; flood += 1) t.equal((await postUpdate(host, job.planId, { version: '1', updates: [output(line), output(line)] })).status, 200, 'past the cap the host is still answered 200');
+  t.equal((await postUpdate(host, job.planId, { version: '1', updates: [output('z')] })).status, 200, 'a byte that would fit what is left is dropped too: nothing after the notice');
+  t.equal((await postUpdate(host, job.planId, { version: '1', updates: [{ type: 'exit', timestamp: new Date().toISOString(), exit_code: 7 }] })).status, 200);
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 7, "the host's exit status after the cap");
+  t.equal(stdoutOf(callback), `${line}${line}${line}y${'é'.repeat(547)}`, 'whole chunks, then the part that fits');
+  t.equal(Buffer.byteLength(stdoutOf(callback)), OUTPUT_CAP - 1);
+  const notices = callback.data.result.filter((r) => r.output_type === 'debug' && /truncated/.test(r.output));
+  t.equal(notices.length, 1, 'one truncation notice');
+  t.match(notices[0]?.output, /more than 4096 bytes/);
+  t.equal(callback.data.result.length, before.length + 1, 'nothing else was stored');
 });
 
 t.test('pull routes need a client certificate', async (t) => {

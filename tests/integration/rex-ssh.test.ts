@@ -13,6 +13,7 @@ import { createTopology } from '../../contracts/topology.ts';
 import { AMQP_URL, deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { runCli } from '../helpers/cli.ts';
 import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { fakeSudo } from '../helpers/fake-sudo.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
@@ -21,7 +22,8 @@ const foreman = new TestForeman();
 await foreman.start();
 const sshd = await startSshd();
 const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000 } });
+const OUTPUT_CAP = 64 * 1024;
+const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000, maxOutputBytes: OUTPUT_CAP } });
 const hub = await startTestHub(config, 'all');
 const topology = createTopology(prefix);
 // A subscriber streaming the REX events, as a Foreman plugin would.
@@ -172,6 +174,48 @@ t.test('effective_user through su runs the script as that user', async (t) => {
   t.equal(stdoutOf(callback), 'nobody\n');
 });
 
+t.test('effective_user_password goes only to a password prompt, never to the script', async (t) => {
+  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  const secrets = { ssh_password: null, key_passphrase: null, effective_user_password: password };
+  // sudo prompts and checks the password; dzdo lets the user in without one (NOPASSWD).
+  sshd.installCommand('sudo', fakeSudo(password));
+  sshd.installCommand('dzdo', fakeSudo(undefined));
+  const leaky = 'cat\nread line; echo "read: $line"\necho end\n';
+  const cases = {
+    'no user switch': on('127.0.0.1', leaky, { secrets }),
+    'sudo that needs no password': on('127.0.0.1', leaky, { secrets, effective_user: 'nobody', effective_user_method: 'dzdo' }),
+    'sudo that prompts': on('127.0.0.1', leaky, { secrets, effective_user: 'nobody', effective_user_method: 'sudo' }),
+  };
+  await launch(Object.values(cases));
+  for (const [name, job] of Object.entries(cases)) {
+    const callback = await callbackFor(foreman, job);
+    t.equal(callback.data.exit_status, 0, `${name}: ${debugOf(callback)}`);
+    t.equal(stdoutOf(callback), 'read: \nend\n', `${name}: the script read nothing`);
+    t.notMatch(JSON.stringify(callback.data.result), password, `${name}: the password is nowhere in the output`);
+    t.notMatch(JSON.stringify(callback.data.result), /proxyhub-rex-password/, `${name}: nor the prompt`);
+  }
+
+  t.test('a refused password ends the job instead of feeding the script', async (t) => {
+    const wrong = on('127.0.0.1', leaky, { secrets: { ...secrets, effective_user_password: 'not-it' }, effective_user: 'nobody', effective_user_method: 'sudo' });
+    await launch([wrong]);
+    const callback = await callbackFor(foreman, wrong);
+    t.not(callback.data.exit_status, 0);
+    t.equal(stdoutOf(callback), '', 'the script never ran');
+    t.match(debugOf(callback), /password .*not accepted/);
+    t.notMatch(JSON.stringify(callback.data.result), /not-it/);
+  });
+});
+
+t.test('a script flooding its output is stored up to the cap with one notice; its exit status counts', async (t) => {
+  const job = on('127.0.0.3', `head -c 1000000 /dev/zero | tr '\\0' y\necho 'also on stderr' >&2\nexit 4\n`);
+  await launch([job]);
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 4);
+  const stored = callback.data.result.filter((r) => r.output_type !== 'debug').reduce((total, r) => total + Buffer.byteLength(r.output), 0);
+  t.equal(stored, OUTPUT_CAP, 'output stored up to the cap exactly');
+  t.equal(callback.data.result.filter((r) => r.output_type === 'debug' && /truncated/.test(r.output)).length, 1, 'one truncation notice');
+});
+
 t.test('statuses needs task ids; a task nobody launched is 404', async (t) => {
   t.equal((await control('/dynflow/tasks/statuses', { method: 'POST', body: { task_ids: [] } })).status, 422);
   t.equal((await control('/dynflow/tasks/0b6a2c1e-0000-4000-8000-000000000000/status')).status, 404);
@@ -190,4 +234,32 @@ t.test('a changed host key fails the job; first_execution forgets the old key', 
   const accepted = await callbackFor(foreman, rebuilt);
   t.equal(accepted.data.exit_status, 0);
   t.equal(stdoutOf(accepted), 'fresh host\n');
+});
+
+t.test('a known host now offering only another key type is refused; first_execution learns it', async (t) => {
+  // 127.0.0.2 knows the host's current ed25519 key (learned just above); the host now has only an RSA key.
+  await sshd.rotateHostKey('rsa');
+  const refused = on('127.0.0.2', 'echo should not run\n');
+  await launch([refused]);
+  const callback = await callbackFor(foreman, refused);
+  t.equal(callback.data.exit_status, 'EXCEPTION');
+  t.match(debugOf(callback), /Host key of 127\.0\.0\.2:\d+ does not match the known one: it offered an ssh-rsa key, known_hosts has ssh-ed25519/);
+  t.equal(stdoutOf(callback), '', 'nothing ran');
+  const rebuilt = on('127.0.0.2', 'echo rebuilt with rsa\n', { first_execution: true });
+  await launch([rebuilt]);
+  const accepted = await callbackFor(foreman, rebuilt);
+  t.equal(accepted.data.exit_status, 0, debugOf(accepted));
+  t.equal(stdoutOf(accepted), 'rebuilt with rsa\n');
+  const again = on('127.0.0.2', 'echo known now\n');
+  await launch([again]);
+  t.equal(stdoutOf(await callbackFor(foreman, again)), 'known now\n', 'the learned key is known from then on');
+
+  t.test('a host that also offers a key type ssh2 prefers is still checked against the known one', async (t) => {
+    await sshd.addHostKey('ed25519');
+    const both = on('127.0.0.2', 'echo rsa still known\n');
+    await launch([both]);
+    const callback = await callbackFor(foreman, both);
+    t.equal(callback.data.exit_status, 0, debugOf(callback));
+    t.equal(stdoutOf(callback), 'rsa still known\n');
+  });
 });

@@ -15,7 +15,7 @@ import type { RexJobView } from '../../hub/bus/rex-jobs.ts';
 import { jobPlan, planState } from '../../hub/control/dynflow-status.ts';
 import { parseUpdate } from '../../workers/rex/host-requests.ts';
 import { loadOrCreateKeyPair } from '../../workers/rex/ssh-keys.ts';
-import { KnownHosts, hostPattern } from '../../workers/rex/known-hosts.ts';
+import { KnownHosts, hostPattern, preferredHostKeyAlgorithms } from '../../workers/rex/known-hosts.ts';
 import { cleanupCommand, killCommand, quote, runCommand, uploadCommand, type CommandSettings } from '../../workers/rex/remote-command.ts';
 
 const input = (overrides: Partial<ActionInput> = {}): ActionInput =>
@@ -52,12 +52,14 @@ t.test('pull host name: consumer uuid, then fqdn, then hostname', async (t) => {
 });
 
 t.test('remote commands quote every value and switch users only when needed', async (t) => {
-  const base: CommandSettings = { directory: "/var/tmp/it's here", sshUser: 'root', effectiveUser: 'root', method: 'sudo', effectiveUserPassword: false };
+  const base: CommandSettings = { directory: "/var/tmp/it's here", sshUser: 'root', effectiveUser: 'root', method: 'sudo', passwordPrompt: undefined };
   t.equal(quote("a'b"), `'a'\\''b'`);
   t.equal(runCommand(base), `echo $$ > '/var/tmp/it'\\''s here/pid'; '/var/tmp/it'\\''s here/script'`, 'no sudo when the effective user is the login');
   t.match(uploadCommand(base), /chmod 700/);
   t.match(runCommand({ ...base, effectiveUser: 'app' }), /^echo \$\$ > .*; sudo -n -u 'app' -- sh -c /);
-  t.match(runCommand({ ...base, effectiveUser: 'app', effectiveUserPassword: true }), /sudo -S -p '' -u 'app'/);
+  t.match(runCommand({ ...base, effectiveUser: 'app', passwordPrompt: '[ask] ' }), /sudo -S -p '\[ask\] ' -u 'app' -- sh -c ''\\''\/var.*\/script'\\'' <\/dev\/null'$/, 'with a password, the script reads nothing sudo leaves on stdin');
+  t.notMatch(runCommand({ ...base, passwordPrompt: '[ask] ' }), /sudo|dev\/null/, 'no switch, no prompt');
+  t.notMatch(runCommand({ ...base, effectiveUser: 'app', method: 'su', passwordPrompt: '[ask] ' }), /ask|dev\/null/, 'su is never fed the password');
   t.match(runCommand({ ...base, effectiveUser: 'app', method: 'su' }), /su - 'app' -s \/bin\/sh -c /);
   t.match(runCommand({ ...base, effectiveUser: 'app', method: 'dzdo' }), /dzdo -n -u 'app'/);
   t.match(uploadCommand({ ...base, effectiveUser: 'app' }), /chmod 755/, 'the effective user can read the script');
@@ -100,26 +102,31 @@ t.test('MQTT notification payload and topic', async (t) => {
   t.equal(pullTopic('host.example'), 'yggdrasil/host.example/data/in');
 });
 
-t.test('known_hosts: accept new, keep known, refuse changed, forget', async (t) => {
+t.test('known_hosts: accept new, keep known, refuse changed or another type, forget', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'proxyhub-known-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'ssh', 'known_hosts');
   const hosts = new KnownHosts(file);
-  const keyOf = (): Buffer => {
-    const parsed = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public);
+  const keyOf = (type: 'ed25519' | 'ecdsa' = 'ed25519'): Buffer => {
+    const parsed = ssh2.utils.parseKey((type === 'ecdsa' ? ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }) : ssh2.utils.generateKeyPairSync('ed25519')).public);
     if (parsed instanceof Error) throw parsed;
     return parsed.getPublicSSH();
   };
+  const verdict = async (host: string, port: number, key: Buffer) => (await hosts.verify(host, port, key)).verdict;
   const first = keyOf();
   const second = keyOf();
-  t.equal(await hosts.verify('Web1', 2222, first), 'added');
+  t.equal(await verdict('Web1', 2222, first), 'added');
   t.equal(readFileSync(file, 'utf8'), `[web1]:2222 ssh-ed25519 ${first.toString('base64')}\n`, "OpenSSH's format, lower-cased name");
-  t.equal(await hosts.verify('web1', 2222, first), 'known');
-  t.equal(await hosts.verify('web1', 2222, second), 'changed');
-  t.equal(await hosts.verify('web1', 22, second), 'added', 'another port is another entry');
+  t.equal(await verdict('web1', 2222, first), 'known');
+  t.equal(await verdict('web1', 2222, second), 'changed');
+  t.same(await hosts.verify('web1', 2222, keyOf('ecdsa')), { verdict: 'changed', offeredType: 'ecdsa-sha2-nistp256', knownTypes: ['ssh-ed25519'] }, 'a key of another type is no new host');
+  t.same(await hosts.knownTypes('web1', 2222), ['ssh-ed25519'], 'and is not learned');
+  t.equal(await verdict('web1', 22, second), 'added', 'another port is another entry');
   await hosts.forget('web1', 2222);
-  t.equal(await hosts.verify('web1', 2222, second), 'added');
+  t.same(await hosts.knownTypes('web1', 2222), []);
+  t.equal(await verdict('web1', 2222, second), 'added');
   t.equal(hostPattern('h', 22), 'h');
+  t.same(preferredHostKeyAlgorithms(['ssh-rsa', 'ssh-ed25519', 'sk-ssh-ed25519@openssh.com']), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519'], 'the known types are negotiated first; unknown ones are skipped');
 });
 
 t.test('capabilities the rex worker would announce', async (t) => {

@@ -47,17 +47,23 @@ export function createLifecycle(deps: LifecycleDeps) {
     return {
       output(type, text) {
         const chunk: OutputChunk = { output_type: type, output: text, timestamp: epochSeconds(Date.now()) };
-        writes = writes.then(() => deps.store.appendOutput(data.planId, chunk)).catch((error: unknown) => deps.logger.warn({ err: String(error), planId: data.planId }, 'output chunk not stored'));
-        announce('rex.job.output.v1', { planId: data.planId, batchId: data.batchId, hostname: data.input.hostname, chunk }, data.planId);
+        // debug chunks are the worker's own notices (why a job stopped): kept past the output cap.
+        writes = writes
+          .then(async () => announceStored(data, await deps.store.appendOutput(data.planId, chunk, type === 'debug' ? 'notice' : 'counted')))
+          .catch((error: unknown) => deps.logger.warn({ err: String(error), planId: data.planId }, 'output chunk not stored'));
       },
       flushed: () => writes.then(() => undefined),
     };
   }
 
-  /** A chunk a pull host reported (with its own timestamp): stored, then announced. */
+  /** Events carry what was stored, so that past the output cap they stop too. */
+  function announceStored(data: RexJobData, chunks: readonly OutputChunk[]): void {
+    for (const chunk of chunks) announce('rex.job.output.v1', { planId: data.planId, batchId: data.batchId, hostname: data.input.hostname, chunk }, data.planId);
+  }
+
+  /** A chunk a pull host reported (with its own timestamp): stored within the cap, then announced. */
   async function hostChunk(data: RexJobData, chunk: OutputChunk): Promise<void> {
-    await deps.store.appendOutput(data.planId, chunk);
-    announce('rex.job.output.v1', { planId: data.planId, batchId: data.batchId, hostname: data.input.hostname, chunk }, data.planId);
+    announceStored(data, await deps.store.appendOutput(data.planId, chunk));
   }
 
   /** Records how the job ended and queues the callback; returns the job's result. */

@@ -10,21 +10,28 @@ export interface CommandSettings {
   readonly sshUser: string;
   readonly effectiveUser: string | undefined;
   readonly method: 'sudo' | 'dzdo' | 'su';
-  /** With a password, sudo/dzdo read it from stdin (`-S`); without, they must not prompt (`-n`). */
-  readonly effectiveUserPassword: boolean;
+  /**
+   * With a password, sudo/dzdo show this prompt and read the password from stdin (`-S`), and
+   * the script reads nothing from there; without, they must not prompt (`-n`).
+   */
+  readonly passwordPrompt: string | undefined;
 }
 
 /** Whether the script runs as another user than the SSH login. */
 export const switchesUser = (settings: Pick<CommandSettings, 'effectiveUser' | 'sshUser'>): boolean =>
   settings.effectiveUser !== undefined && settings.effectiveUser !== '' && settings.effectiveUser !== settings.sshUser;
 
+/** Whether sudo/dzdo will be started to ask for the password (see password-prompt.ts). */
+export const promptsForPassword = (settings: CommandSettings): boolean => settings.passwordPrompt !== undefined && switchesUser(settings) && settings.method !== 'su';
+
 /** Prefix that runs a command as the effective user (empty when no switch is needed). */
 function asEffectiveUser(settings: CommandSettings, command: string): string {
   if (!switchesUser(settings)) return command;
   const user = quote(settings.effectiveUser as string);
   if (settings.method === 'su') return `su - ${user} -s /bin/sh -c ${quote(command)}`;
-  const flags = settings.effectiveUserPassword ? "-S -p ''" : '-n';
-  return `${settings.method} ${flags} -u ${user} -- sh -c ${quote(command)}`;
+  if (!promptsForPassword(settings)) return `${settings.method} -n -u ${user} -- sh -c ${quote(command)}`;
+  // stdin carries the password to sudo; the script gets none of it, whatever sudo leaves unread.
+  return `${settings.method} -S -p ${quote(settings.passwordPrompt as string)} -u ${user} -- sh -c ${quote(`${command} </dev/null`)}`;
 }
 
 const script = (settings: CommandSettings): string => `${settings.directory}/script`;

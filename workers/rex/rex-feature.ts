@@ -40,6 +40,7 @@ export interface RexFeatureOptions {
     readonly globalConcurrency: number;
     readonly lockMs: number;
     readonly keepFinishedSeconds: number;
+    readonly maxOutputBytes: number;
     readonly callbackBackoffMaxMs: number;
     readonly connectTimeoutMs: number;
     readonly sshCaPublicKey: string | undefined;
@@ -62,7 +63,7 @@ const unusedNotifier: PullNotifier = {
 
 export function createRexFeature(options: RexFeatureOptions): RexFeature {
   const { settings, logger } = options;
-  const store = new RexJobStore({ redisUrl: options.redisUrl, topology: options.topology, logger, keepFinishedSeconds: settings.keepFinishedSeconds });
+  const store = new RexJobStore({ redisUrl: options.redisUrl, topology: options.topology, logger, keepFinishedSeconds: settings.keepFinishedSeconds, maxOutputBytes: settings.maxOutputBytes });
   const lifecycle = createLifecycle({ store, publisher: options.publisher, eventsExchange: options.topology.eventsExchange, source: `proxyhub/worker/rex/${options.instanceId}`, logger });
   const notifier = settings.mode === 'pull-mqtt' ? createMqttNotifier({ url: options.mqttUrl, clientId: `proxyhub-${options.topology.prefix}-${options.instanceId}`.slice(0, 128), logger }) : unusedNotifier;
   const knownHosts = new KnownHosts(join(options.dataDir, 'ssh', 'known_hosts'));

@@ -9,7 +9,8 @@ import type { RexResult } from '../../contracts/rex/job.ts';
 import type { RexJobStore } from '../../hub/bus/rex-jobs.ts';
 import type { RexJobHandle } from '../../hub/bus/rex-workers.ts';
 import type { Lifecycle } from './job-lifecycle.ts';
-import type { KnownHosts } from './known-hosts.ts';
+import { preferredHostKeyAlgorithms, type KnownHosts } from './known-hosts.ts';
+import { newPasswordPrompt } from './password-prompt.ts';
 import { runOverSsh, type SshScript, type SshTarget } from './ssh-runner.ts';
 import type { SshKeyPair } from './ssh-keys.ts';
 
@@ -23,7 +24,7 @@ export interface SshJobDeps {
 
 export const WORKER_DIED_REASON = 'The worker running this job stopped (killed, or it lost Redis) while the script ran; whether the script completed on the host is unknown';
 
-function target(input: ActionInput, deps: SshJobDeps): SshTarget {
+function target(input: ActionInput, deps: SshJobDeps, knownTypes: readonly string[]): SshTarget {
   const port = input.ssh_port ?? 22;
   return {
     host: input.hostname,
@@ -33,6 +34,7 @@ function target(input: ActionInput, deps: SshJobDeps): SshTarget {
     passphrase: input.secrets?.key_passphrase ?? undefined,
     password: input.secrets?.ssh_password ?? undefined,
     connectTimeoutMs: deps.connectTimeoutMs,
+    preferredHostKeyAlgorithms: preferredHostKeyAlgorithms(knownTypes),
     verifyHostKey: (key) => deps.knownHosts.verify(input.hostname, port, key),
   };
 }
@@ -46,7 +48,7 @@ function script(input: ActionInput, planId: string): SshScript {
       sshUser: input.ssh_user || 'root',
       effectiveUser: input.effective_user ?? undefined,
       method: input.effective_user_method ?? 'sudo',
-      effectiveUserPassword: Boolean(input.secrets?.effective_user_password),
+      passwordPrompt: input.secrets?.effective_user_password ? newPasswordPrompt() : undefined,
     },
     effectiveUserPassword: input.secrets?.effective_user_password ?? undefined,
     cleanup: input.cleanup_working_dirs ?? true,
@@ -69,8 +71,11 @@ export async function runSshJob(job: RexJobHandle, deps: SshJobDeps): Promise<Re
   }
   const progress = { state: 'running' as const, startedAt: Date.now() };
   await job.setProgress(progress);
-  if (data.input.first_execution) await deps.knownHosts.forget(data.input.hostname, data.input.ssh_port ?? 22);
-  const outcome = await runOverSsh(target(data.input, deps), script(data.input, data.planId), {
+  const port = data.input.ssh_port ?? 22;
+  // A freshly provisioned host has new keys: learn whatever it offers, as the smart-proxy does.
+  if (data.input.first_execution) await deps.knownHosts.forget(data.input.hostname, port);
+  const knownTypes = await deps.knownHosts.knownTypes(data.input.hostname, port);
+  const outcome = await runOverSsh(target(data.input, deps, knownTypes), script(data.input, data.planId), {
     onOutput: (type, text) => record.output(type, text),
     cancelRequested: () => deps.store.cancelRequested(data.planId),
   });

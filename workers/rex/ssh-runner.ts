@@ -4,11 +4,12 @@
  * can end becomes an outcome with an exit status (a number, or EXCEPTION and the reason).
  */
 import { StringDecoder } from 'node:string_decoder';
-import ssh2, { type ClientChannel } from 'ssh2';
+import ssh2, { type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { ErrorCode } from '../../contracts/errors.ts';
 import type { ExitStatus } from '../../contracts/rex/job.ts';
-import type { HostKeyVerdict } from './known-hosts.ts';
-import { cleanupCommand, killCommand, runCommand, uploadCommand, type CommandSettings } from './remote-command.ts';
+import type { HostKeyCheck } from './known-hosts.ts';
+import { createPromptAnswerer, type PromptAnswerer } from './password-prompt.ts';
+import { cleanupCommand, killCommand, promptsForPassword, runCommand, uploadCommand, type CommandSettings } from './remote-command.ts';
 
 export interface SshTarget {
   readonly host: string;
@@ -18,7 +19,9 @@ export interface SshTarget {
   readonly passphrase?: string | undefined;
   readonly password?: string | undefined;
   readonly connectTimeoutMs: number;
-  verifyHostKey(key: Buffer): Promise<HostKeyVerdict>;
+  /** Host-key algorithms to negotiate first (those of the keys known for the host). */
+  readonly preferredHostKeyAlgorithms: readonly ServerHostKeyAlgorithm[];
+  verifyHostKey(key: Buffer): Promise<HostKeyCheck>;
 }
 
 export interface SshScript {
@@ -44,15 +47,20 @@ export interface SshOutcome {
 
 const CANCEL_POLL_MS = 1000;
 
+function hostKeyMismatch(target: SshTarget, check: HostKeyCheck): string {
+  const what = check.knownTypes.includes(check.offeredType) ? '' : `: it offered an ${check.offeredType} key, known_hosts has ${check.knownTypes.join(', ')}`;
+  return `Host key of ${target.host}:${target.port} does not match the known one${what}; if the host was rebuilt, run the job with first_execution or remove the host from known_hosts`;
+}
+
 function connect(target: SshTarget): Promise<{ client: ssh2.Client } | { failure: SshOutcome }> {
   return new Promise((resolve) => {
     const client = new ssh2.Client();
-    let keyVerdict: HostKeyVerdict | undefined;
+    let keyCheck: HostKeyCheck | undefined;
     client.once('ready', () => resolve({ client }));
     client.once('error', (error: Error) => {
       client.end();
-      if (keyVerdict === 'changed') {
-        resolve({ failure: { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_HOST_KEY_CHANGED', reason: `Host key of ${target.host}:${target.port} does not match the known one; remove it from known_hosts if the host was rebuilt` } });
+      if (keyCheck?.verdict === 'changed') {
+        resolve({ failure: { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_HOST_KEY_CHANGED', reason: hostKeyMismatch(target, keyCheck) } });
       } else resolve({ failure: { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason: `Failed to connect to ${target.host}:${target.port} as ${target.user}: ${error.message}` } });
     });
     client.connect({
@@ -63,12 +71,15 @@ function connect(target: SshTarget): Promise<{ client: ssh2.Client } | { failure
       ...(target.passphrase ? { passphrase: target.passphrase } : {}),
       ...(target.password ? { password: target.password } : {}),
       readyTimeout: target.connectTimeoutMs,
+      // ssh2 skips a `prepend` entry already in its list and applies the operations in key order:
+      // remove the known ones, then put them in front.
+      ...(target.preferredHostKeyAlgorithms.length > 0 ? { algorithms: { serverHostKey: { remove: [...target.preferredHostKeyAlgorithms], prepend: [...target.preferredHostKeyAlgorithms], append: [] } } } : {}),
       keepaliveInterval: 15_000,
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
         target.verifyHostKey(key).then(
-          (verdict) => {
-            keyVerdict = verdict;
-            verify(verdict !== 'changed');
+          (check) => {
+            keyCheck = check;
+            verify(check.verdict !== 'changed');
           },
           () => verify(false),
         );
@@ -100,6 +111,18 @@ async function run(client: ssh2.Client, command: string, stdin?: string): Promis
   });
 }
 
+/** Answers sudo's prompt on the channel's stdin, if this job's command will show one. */
+function passwordAnswerer(job: SshScript, channel: ClientChannel, hooks: SshRunHooks): PromptAnswerer | undefined {
+  if (!job.effectiveUserPassword || !promptsForPassword(job.commands) || job.commands.passwordPrompt === undefined) return undefined;
+  return createPromptAnswerer(job.commands.passwordPrompt, job.effectiveUserPassword, {
+    answer: (line) => channel.write(line),
+    refused: () => {
+      hooks.onOutput('debug', `The effective user's password was not accepted by ${job.commands.method} (it asked again); the script did not run as ${job.commands.effectiveUser ?? 'the effective user'}`);
+      channel.end();
+    },
+  });
+}
+
 function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, pending: Array<Promise<unknown>>): Promise<SshOutcome> {
   return new Promise((resolve, reject) => {
     exec(client, runCommand(job.commands)).then((channel) => {
@@ -120,8 +143,10 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
         const text = decoders.stdout.write(chunk);
         if (text) hooks.onOutput('stdout', text);
       });
+      const prompt = passwordAnswerer(job, channel, hooks);
       channel.stderr.on('data', (chunk: Buffer) => {
-        const text = decoders.stderr.write(chunk);
+        const decoded = decoders.stderr.write(chunk);
+        const text = prompt ? prompt.filter(decoded) : decoded;
         if (text) hooks.onOutput('stderr', text);
       });
       channel.on('exit', (exitCode: number | null) => {
@@ -130,17 +155,16 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
       channel.on('close', () => {
         clearTimeout(timer);
         clearInterval(poll);
-        for (const [type, decoder] of Object.entries(decoders)) {
-          const rest = decoder.end();
-          if (rest) hooks.onOutput(type as 'stdout' | 'stderr', rest);
-        }
+        const stdoutRest = decoders.stdout.end();
+        if (stdoutRest) hooks.onOutput('stdout', stdoutRest);
+        const stderrRest = prompt ? prompt.filter(decoders.stderr.end()) + prompt.flush() : decoders.stderr.end();
+        if (stderrRest) hooks.onOutput('stderr', stderrRest);
         if (stopping) resolve(stopping);
         else if (code === null) resolve({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason: 'the connection closed before the script reported an exit status' });
         else resolve({ exitStatus: code });
       });
-      // sudo -S reads the password first; the script itself gets no stdin.
-      if (job.effectiveUserPassword && job.commands.method !== 'su') channel.write(`${job.effectiveUserPassword}\n`);
-      channel.end();
+      // The script itself gets no stdin; sudo gets the password when it asks for it.
+      if (!prompt) channel.end();
     }, reject);
   });
 }

@@ -1,0 +1,76 @@
+/**
+ * The per-job output cap, applied in Redis in one script so that concurrent updates of one job
+ * (a pull host may post several at once) can neither overshoot it nor store the notice twice.
+ * Counted bytes and the truncation mark live in the BullMQ job hash (`outputBytes`,
+ * `outputTruncated`), so they go when the job goes. The first chunk that does not fit keeps
+ * what does, cut on a UTF-8 character boundary; then one notice is stored, and every later
+ * counted chunk is dropped (even one small enough for what is left, which would read as if
+ * nothing had been cut). The job itself goes on: the host's
+ * updates are still answered and its exit status still recorded.
+ */
+import type { OutputChunk } from '../../contracts/rex/job.ts';
+
+/**
+ * KEYS: job hash, logs list. ARGV: cap, chunk JSON, chunk text, JSON of the chunk without its
+ * closing brace and output (for the cut part), notice JSON. Returns {'stored'}, {'cut', bytes
+ * kept}, {'dropped'} or {'gone'} (no such job: nothing is written).
+ */
+export const APPEND_CAPPED_OUTPUT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
+if redis.call('HEXISTS', KEYS[1], 'outputTruncated') == 1 then return {'dropped'} end
+local cap = tonumber(ARGV[1])
+local used = tonumber(redis.call('HGET', KEYS[1], 'outputBytes') or '0')
+local text = ARGV[3]
+local size = string.len(text)
+if used + size <= cap then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'outputBytes', size)
+  return {'stored'}
+end
+local keep = cap - used
+while keep > 0 do
+  local byte = string.byte(text, keep + 1)
+  if byte < 128 or byte >= 192 then break end
+  keep = keep - 1
+end
+if keep > 0 then redis.call('RPUSH', KEYS[2], ARGV[4] .. cjson.encode(string.sub(text, 1, keep)) .. '}') end
+redis.call('RPUSH', KEYS[2], ARGV[5])
+redis.call('HSET', KEYS[1], 'outputBytes', used + keep, 'outputTruncated', '1')
+return {'cut', keep}
+`;
+
+export type CappedAppendReply = ['stored'] | ['cut', number] | ['dropped'] | ['gone'];
+
+export function truncationNotice(cap: number, timestamp: number): OutputChunk {
+  return {
+    output_type: 'debug',
+    output: `Output truncated: this job wrote more than ${cap} bytes (PROXYHUB_REX_MAX_OUTPUT_BYTES); the rest is not kept, the job runs on and its exit status is kept`,
+    timestamp,
+  };
+}
+
+/** The arguments of APPEND_CAPPED_OUTPUT for one chunk. */
+export function cappedAppendArguments(cap: number, chunk: OutputChunk): string[] {
+  const { output, ...rest } = chunk;
+  const json = JSON.stringify(rest);
+  return [String(cap), JSON.stringify(chunk), output, `${json.slice(0, -1)},"output":`, JSON.stringify(truncationNotice(cap, chunk.timestamp))];
+}
+
+/** What the script stored, as chunks (to announce exactly what Foreman will get). */
+export function storedChunks(reply: CappedAppendReply, cap: number, chunk: OutputChunk): OutputChunk[] {
+  switch (reply[0]) {
+    case 'stored':
+      return [chunk];
+    case 'cut': {
+      const kept = Buffer.from(chunk.output, 'utf8').subarray(0, reply[1]).toString('utf8');
+      return [...(kept ? [{ ...chunk, output: kept }] : []), truncationNotice(cap, chunk.timestamp)];
+    }
+    case 'dropped':
+    case 'gone':
+      return [];
+    default: {
+      const unreachable: never = reply;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The pure half of the REX output cap: the arguments the Redis script gets (the cut chunk is
+ * rebuilt from a JSON head, so it must parse back to the same chunk) and the chunks announced
+ * for each answer of the script.
+ */
+import t from 'tap';
+import { cappedAppendArguments, storedChunks, truncationNotice } from '../../hub/bus/rex-output-cap.ts';
+import type { OutputChunk } from '../../contracts/rex/job.ts';
+
+const chunk: OutputChunk = { output_type: 'stderr', output: 'héllo "world"\n', timestamp: 1712345678.123 };
+
+t.test('the JSON head plus an encoded prefix parses back to the chunk, cut', async (t) => {
+  const [cap, whole, text, head, notice] = cappedAppendArguments(100, chunk);
+  t.equal(cap, '100');
+  t.same(JSON.parse(whole ?? ''), chunk);
+  t.equal(text, chunk.output);
+  t.same(JSON.parse(`${head}${JSON.stringify('hé')}}`), { ...chunk, output: 'hé' });
+  t.same(JSON.parse(notice ?? ''), truncationNotice(100, chunk.timestamp));
+  t.match(truncationNotice(100, 1).output, /^Output truncated: .*more than 100 bytes/);
+});
+
+t.test('what is announced for each answer of the script', async (t) => {
+  t.same(storedChunks(['stored'], 100, chunk), [chunk]);
+  t.same(storedChunks(['cut', 3], 100, chunk), [{ ...chunk, output: 'hé' }, truncationNotice(100, chunk.timestamp)], 'bytes kept, on a character boundary');
+  t.same(storedChunks(['cut', 0], 100, chunk), [truncationNotice(100, chunk.timestamp)], 'nothing fit: the notice alone');
+  t.same(storedChunks(['dropped'], 100, chunk), []);
+  t.same(storedChunks(['gone'], 100, chunk), []);
+});
