@@ -32,7 +32,7 @@ export async function routeTables(config: Config): Promise<{ ingress: RouteEntry
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
   const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, relayClients: config.relayClients });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, maxEventStreams: config.limits.maxEventStreams });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);

@@ -106,7 +106,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger): 
       closers.push({ name: 'capability registry', close: () => capabilities.close() });
       const { startForemanPush } = await import('./foreman-push.ts');
       startForemanPush(config, capabilities, capabilityId, logger, closers);
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs });
+      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, maxEventStreams: config.limits.maxEventStreams });
       result.controlUrl = await listen(app, config.control);
       closers.push({ name: 'control listener', close: () => app.close() });
     }

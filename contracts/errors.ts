@@ -22,6 +22,8 @@ export const errorCatalog = {
   PROXYHUB_RPC_TIMEOUT: { status: 504, retryable: true, title: 'No worker answered in time' },
   PROXYHUB_RPC_NO_WORKER: { status: 503, retryable: true, title: 'No worker is running for this request' },
   PROXYHUB_OVERLOADED: { status: 503, retryable: true, title: 'Too many uploads in flight' },
+  PROXYHUB_RPC_INFLIGHT_LIMIT: { status: 503, retryable: true, title: 'Too many request bytes are waiting for workers' },
+  PROXYHUB_SSE_STREAM_LIMIT: { status: 503, retryable: true, title: 'Too many event streams are open' },
   PROXYHUB_EVENT_INVALID: { status: 422, retryable: false, title: 'Event failed its contract' },
   PROXYHUB_EVENT_UNKNOWN_TYPE: { status: 422, retryable: false, title: 'No handler for this event type' },
   PROXYHUB_ARF_UNPARSEABLE: { status: 422, retryable: false, title: 'ARF report could not be decompressed or parsed' },

@@ -17,7 +17,7 @@ export const foremanRequestSchema = z.object({
   path: z.string().startsWith('/').max(2048),
   /** Query parameters to pass on, before the worker adds `url=`. Repeated keys keep every value. */
   query: z.array(z.tuple([z.string(), z.string()])).max(500),
-  /** Client headers to pass on (already without Host and hop-by-hop headers). */
+  /** Client headers to pass on: only those `foremanHeaders` (foreman-headers.ts) allows for the kind. */
   headers: z.record(z.string(), z.string()),
   /** Base64 of the request body, when there is one. */
   body: z.string().optional(),

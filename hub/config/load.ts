@@ -75,6 +75,8 @@ export const environmentVariables: Readonly<Record<string, string>> = {
   PROXYHUB_REQUEST_TIMEOUT_MS: 'limits.requestTimeoutMs',
   PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: 'limits.maxEventLoopDelayMs',
   PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: 'limits.maxEventLoopUtilization',
+  PROXYHUB_RPC_INFLIGHT_BYTES: 'limits.rpcInflightBytes',
+  PROXYHUB_MAX_EVENT_STREAMS: 'limits.maxEventStreams',
   PROXYHUB_WORKER_PREFETCH: 'worker.prefetch',
   PROXYHUB_RETRY_DELAYS_MS: 'worker.retryDelaysMs',
   PROXYHUB_RETRY_DEADLINE_MS: 'worker.retryDeadlineMs',

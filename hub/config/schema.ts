@@ -216,6 +216,10 @@ export const configSchema = z.strictObject({
       maxEventLoopDelayMs: z.coerce.number().int().min(0).default(1000),
       /** Above this event-loop utilisation (0–1) new requests get 503; 0 turns it off. @defaultValue 0.98 */
       maxEventLoopUtilization: z.coerce.number().min(0).max(1).default(0.98),
+      /** Bytes of registration, template and REX update requests one ingress holds while workers answer; more get 503. @defaultValue 64 MiB */
+      rpcInflightBytes: positiveInt.default(64 * 1024 * 1024),
+      /** Capability event streams (`GET /capabilities/events`) one control process serves at once; more get 503. @defaultValue 32 */
+      maxEventStreams: positiveInt.default(32),
     })
     .prefault({}),
   worker: z

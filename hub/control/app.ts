@@ -34,6 +34,8 @@ export interface ControlDependencies {
   readonly expectedFeatures: readonly SmartProxyFeature[];
   /** REX jobs in BullMQ, for the dynflow task API. */
   readonly rexJobs: RexTaskStore;
+  /** Capability event streams served at once (`PROXYHUB_MAX_EVENT_STREAMS`). */
+  readonly maxEventStreams: number;
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -46,7 +48,7 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   });
   // Foreman's ProxyAPI::Template asks the registered (control) URL; the answer is configuration.
   app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
-  await app.register(capabilityRoutes, { service: deps.capabilities, expected: deps.expectedFeatures, tls: deps.http.tls, version: deps.version });
+  await app.register(capabilityRoutes, { service: deps.capabilities, expected: deps.expectedFeatures, tls: deps.http.tls, version: deps.version, maxStreams: deps.maxEventStreams });
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
   await app.register(dynflowRoutes, { store: deps.rexJobs, bodyLimit: 64 * 1024 * 1024 });

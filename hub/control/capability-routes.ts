@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { SmartProxyFeature } from '../../contracts/capabilities.ts';
 import { SSE_CHANGED_EVENT, SSE_SNAPSHOT_EVENT } from '../../contracts/http/capabilities.ts';
 import type { CapabilityService, ChangeRecord } from './capability-service.ts';
+import { sendProblem } from '../http/problem.ts';
 import { runningFeatures, v2Features, versionModules } from './smart-proxy-features.ts';
 
 export interface CapabilityRouteOptions {
@@ -17,14 +18,26 @@ export interface CapabilityRouteOptions {
   readonly expected: readonly SmartProxyFeature[];
   readonly tls: boolean;
   readonly version: string;
+  /** Event streams served at once; more are refused with 503. */
+  readonly maxStreams: number;
 }
 
 const protectedRoute = { identity: 'required', trustedHosts: true } as const;
 /** A comment line this often keeps proxies and load balancers from closing an idle stream. */
 const SSE_KEEPALIVE_MS = 15_000;
+/**
+ * Changes queued for one subscriber beyond which it is taken to have stopped reading and is
+ * dropped: a client that never reads would otherwise make the process keep every change for it.
+ * Far above one snapshot or change; a client that reconnects resumes with `Last-Event-ID`.
+ */
+export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+function formatEvent(id: string, event: string, data: unknown): string {
+  return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
 
 function writeEvent(raw: ServerResponse, id: string, event: string, data: unknown): void {
-  raw.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  raw.write(formatEvent(id, event, data));
 }
 
 export const capabilityRoutes: FastifyPluginAsync<CapabilityRouteOptions> = async (app, options) => {
@@ -42,6 +55,11 @@ export const capabilityRoutes: FastifyPluginAsync<CapabilityRouteOptions> = asyn
   app.get('/capabilities', { config: protectedRoute }, () => service.snapshot());
 
   app.get('/capabilities/events', { config: { ...protectedRoute, rateLimit: false } }, (request, reply) => {
+    // Checked and taken in the same tick as the stream is added below: no await in between.
+    if (streams.size >= options.maxStreams) {
+      void sendProblem(reply, 'PROXYHUB_SSE_STREAM_LIMIT', `${options.maxStreams} event streams are open already (PROXYHUB_MAX_EVENT_STREAMS)`);
+      return;
+    }
     const lastEventId = request.headers['last-event-id'];
     const missed = typeof lastEventId === 'string' ? service.changesAfter(lastEventId) : undefined;
     reply.hijack();
@@ -54,14 +72,23 @@ export const capabilityRoutes: FastifyPluginAsync<CapabilityRouteOptions> = asyn
     } else {
       for (const record of missed) writeEvent(raw, service.eventIdOf(record.seq), SSE_CHANGED_EVENT, record.change);
     }
-    const send = (record: ChangeRecord): void => writeEvent(raw, service.eventIdOf(record.seq), SSE_CHANGED_EVENT, record.change);
-    const unsubscribe = service.subscribe(send);
-    const keepalive = setInterval(() => raw.write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
-    streams.add(raw);
-    raw.on('close', () => {
+    const release = (): void => {
       clearInterval(keepalive);
       unsubscribe();
       streams.delete(raw);
-    });
+    };
+    /** Writes unless the client has fallen too far behind; then drops it instead of queueing more. */
+    const write = (text: string): void => {
+      if (raw.destroyed) return;
+      raw.write(text);
+      if (raw.writableLength <= SSE_MAX_BUFFERED_BYTES) return;
+      request.log.warn({ buffered: raw.writableLength }, 'capability event stream dropped: the client stopped reading');
+      release();
+      raw.destroy();
+    };
+    const unsubscribe = service.subscribe((record: ChangeRecord) => write(formatEvent(service.eventIdOf(record.seq), SSE_CHANGED_EVENT, record.change)));
+    const keepalive = setInterval(() => write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
+    streams.add(raw);
+    raw.on('close', release);
   });
 };

@@ -17,6 +17,8 @@ export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   PROXYHUB_BUS_TIMEOUT: 2,
   PROXYHUB_OVERLOADED: 1,
   PROXYHUB_RPC_NO_WORKER: 5,
+  PROXYHUB_RPC_INFLIGHT_LIMIT: 2,
+  PROXYHUB_SSE_STREAM_LIMIT: 30,
 };
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[]): FastifyReply {

@@ -17,6 +17,7 @@ import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
 import { complianceRoutes } from './routes/compliance.ts';
 import type { RpcClient } from '../bus/transport.ts';
 import { rexRoutes } from './routes/rex.ts';
+import { createRpcByteBudget } from './rpc-byte-budget.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
@@ -24,7 +25,7 @@ export interface IngressDependencies {
   readonly logger: Logger;
   /** Identifies this process in every event's `source`. */
   readonly instanceId: string;
-  readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number; readonly arfBodyBytes: number };
+  readonly limits: { readonly factsBodyBytes: number; readonly reportBodyBytes: number; readonly arfBodyBytes: number; readonly rpcInflightBytes: number };
   readonly http: HttpSettings;
   /** Registration and templates: answered by the registration worker over the broker. */
   readonly rpc: { readonly client: RpcClient; readonly queue: string; readonly timeoutMs: number };
@@ -58,9 +59,11 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
     policyFileQueue: deps.policyFiles.queue,
     policyFileCacheBytes: deps.policyFiles.cacheBytes,
   });
-  await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes });
+  // One budget for every route whose body waits in this process for a worker's answer.
+  const budget = createRpcByteBudget(deps.limits.rpcInflightBytes);
+  await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes, budget });
 
-  await app.register(rexRoutes, { rpc: deps.rpc.client, queue: deps.rex.queue, timeoutMs: deps.rpc.timeoutMs, updateBodyLimit: deps.limits.reportBodyBytes });
+  await app.register(rexRoutes, { rpc: deps.rpc.client, queue: deps.rex.queue, timeoutMs: deps.rpc.timeoutMs, updateBodyLimit: deps.limits.reportBodyBytes, budget });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;

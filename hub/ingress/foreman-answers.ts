@@ -13,7 +13,8 @@ const TIMEOUT_CODES = new Set<ErrorCode>(['PROXYHUB_RPC_TIMEOUT']);
 
 function failureStatus(code: ErrorCode): number {
   if (TIMEOUT_CODES.has(code)) return 504;
-  return code.startsWith('PROXYHUB_BUS_') || code === 'PROXYHUB_OVERLOADED' || code === 'PROXYHUB_RPC_NO_WORKER' ? 503 : 502;
+  // Refusals that retrying later can cure are 503 (with Retry-After); Foreman failing is 502.
+  return errorCatalog[code].status === 503 ? 503 : 502;
 }
 
 function shellQuote(text: string): string {

@@ -26,7 +26,7 @@ const query = (path: string) => new URL(path, 'http://x').searchParams;
 
 t.test('GET /register: params, url= and the Bearer token reach Foreman; the script comes back byte for byte', async (t) => {
   const response = await fetch(`${hub.ingressUrl}/register?organization_id=1&location_id=2&repo_data[]=a&repo_data[]=b`, {
-    headers: { authorization: 'Bearer jwt.token.value', 'x-custom-header': 'kept', 'accept-encoding': 'gzip' },
+    headers: { authorization: 'Bearer jwt.token.value', 'x-custom-header': 'dropped', 'accept-encoding': 'gzip' },
   });
   const text = await response.text();
   const seen = last();
@@ -34,7 +34,7 @@ t.test('GET /register: params, url= and the Bearer token reach Foreman; the scri
   t.equal(seen?.method, 'GET');
   t.equal(seen?.path, '/register');
   t.equal(seen?.headers.authorization, 'Bearer jwt.token.value', 'the token is passed on');
-  t.equal(seen?.headers['x-custom-header'], 'kept', 'client headers are passed on');
+  t.equal(seen?.headers['x-custom-header'], undefined, 'headers outside the allowlist stay behind');
   t.not(seen?.headers.host, new URL(hub.ingressUrl as string).host, 'Host is not passed on');
   t.equal(text, `#!/bin/sh\n# rendered GET /register url=https://proxy.example.com:8443\necho ok\n`, 'Foreman’s body, unchanged');
   t.match(response.headers.get('content-type'), /^text\/plain/);
@@ -146,6 +146,23 @@ t.test('template paths cannot climb out of /unattended or /userdata', async (t) 
 t.test('a client cannot choose the X-Forwarded-For Foreman identifies it by', async (t) => {
   await fetch(`${hub.ingressUrl}/userdata/user-data`, { headers: { 'x-forwarded-for': '10.9.8.7' } });
   t.equal(last()?.headers['x-forwarded-for'], '127.0.0.1', 'the connection’s address, not the header');
+});
+
+t.test('no header a client sends can tell Foreman another address (dashes or underscores)', async (t) => {
+  const port = Number(new URL(hub.ingressUrl as string).port);
+  // Raw bytes: Node keeps `X-Forwarded_For` as its own header name, and Rack (Foreman) reads it as
+  // HTTP_X_FORWARDED_FOR, the same variable as X-Forwarded-For.
+  const spoofing = ['X-Forwarded_For: 10.9.8.7', 'X_Forwarded_For: 10.9.8.7', 'Forwarded: for=10.9.8.7', 'X-Real-IP: 10.9.8.7', 'X-Real_IP: 10.9.8.7', 'X-Forwarded-Host: foreman.example.com', 'Client-IP: 10.9.8.7'];
+  for (const path of ['/register', '/unattended/provision', '/userdata/user-data']) {
+    const head = [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Authorization: Bearer x', 'X-Forwarded-For: 10.9.8.7', ...spoofing, 'X-RHN-Provisioning-MAC-0: eth0 52:54:00:00:00:01', 'Connection: close'];
+    const response = await rawRequest(port, Buffer.from(`${head.join('\r\n')}\r\n\r\n`));
+    t.equal(response.status, 200, path);
+    const seen = last()?.headers ?? {};
+    const identifying = Object.keys(seen).filter((name) => /^(x[-_]forwarded|forwarded|x[-_]real|client[-_]ip|x_)/.test(name));
+    t.strictSame(identifying, path === '/register' ? [] : ['x-forwarded-for'], `${path}: ${identifying.join(', ')}`);
+    if (path !== '/register') t.equal(seen['x-forwarded-for'], '127.0.0.1', `${path}: the connection's address`);
+    t.equal(seen['x-rhn-provisioning-mac-0'], 'eth0 52:54:00:00:00:01', `${path}: MAC headers still pass`);
+  }
 });
 
 t.test('Foreman is asked for the template server at the control listener, as Foreman does', async (t) => {

@@ -5,30 +5,22 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
+import { foremanHeaders } from '../../../contracts/rpc/foreman-headers.ts';
 import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
 import type { RpcClient } from '../../bus/transport.ts';
 import { sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
+import type { RpcByteBudget } from '../rpc-byte-budget.ts';
 
 export interface ForemanProxyRouteOptions {
   readonly rpc: RpcClient;
   readonly queue: string;
   readonly timeoutMs: number;
   readonly bodyLimit: number;
+  /** Shared with the other routes that wait for workers: bounds the bytes held meanwhile. */
+  readonly budget: RpcByteBudget;
 }
 
-/** Hop-by-hop and framing headers are the connection's, not the request's; the answer is passed on
- * as Foreman sends it, so no compression is negotiated on the client's behalf. */
-const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'proxy-authorization', 'content-length', 'version', 'expect', 'accept-encoding']);
 const TEMPLATE_SERVER_CACHE_MS = 30_000;
-
-function forwardedHeaders(request: FastifyRequest): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined || NOT_FORWARDED.has(name)) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
 
 function queryPairs(request: FastifyRequest): Array<[string, string]> {
   const search = new URL(request.url, 'http://x').searchParams;
@@ -62,7 +54,8 @@ function describe(request: FastifyRequest, kind: ForemanRequestKind, path: strin
     method: request.method === 'POST' ? 'POST' : 'GET',
     path,
     query: queryPairs(request),
-    headers: forwardedHeaders(request),
+    // Dropped here already, so that nothing a client chose travels further than the ingress.
+    headers: foremanHeaders(kind, request.headers),
     ...(body === undefined ? {} : { body }),
     clientAddress: clientAddress(request),
     ingressBaseUrl: `${request.protocol}://${request.host}`,
@@ -81,7 +74,8 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
     if (kind === 'template-server' && templateServer && Date.now() - templateServer.at < TEMPLATE_SERVER_CACHE_MS) return sendForemanAnswer(reply, kind, templateServer.answer);
     let answer;
     try {
-      const raw = await options.rpc.request({ queue: options.queue, type: FOREMAN_REQUEST_TYPE, body: Buffer.from(JSON.stringify(describe(request, kind, path, options.timeoutMs))), timeoutMs: options.timeoutMs });
+      const body = Buffer.from(JSON.stringify(describe(request, kind, path, options.timeoutMs)));
+      const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: FOREMAN_REQUEST_TYPE, body, timeoutMs: options.timeoutMs }));
       answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     } catch (error) {
       const code = errorCodeOf(error);

@@ -8,6 +8,7 @@ import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
 import { HOST_REQUEST_TYPE, hostReplySchema, type HostReply, type HostRequest } from '../../../contracts/rex/host-rpc.ts';
 import type { RpcClient } from '../../bus/transport.ts';
 import { sendProblem } from '../../http/problem.ts';
+import type { RpcByteBudget } from '../rpc-byte-budget.ts';
 
 export interface RexRouteOptions {
   readonly rpc: RpcClient;
@@ -15,6 +16,8 @@ export interface RexRouteOptions {
   readonly queue: string;
   readonly timeoutMs: number;
   readonly updateBodyLimit: number;
+  /** Shared with the other routes that wait for workers: bounds the bytes held meanwhile. */
+  readonly budget: RpcByteBudget;
 }
 
 /** Keys change only when an operator rotates them: asking the worker once a minute is plenty. */
@@ -32,7 +35,8 @@ export const rexRoutes: FastifyPluginAsync<RexRouteOptions> = async (app, option
   const keyCache = new Map<string, { at: number; reply: HostReply }>();
 
   async function ask(request: HostRequest): Promise<HostReply> {
-    const raw = await options.rpc.request({ queue: options.queue, type: HOST_REQUEST_TYPE, body: Buffer.from(JSON.stringify(request)), timeoutMs: options.timeoutMs });
+    const body = Buffer.from(JSON.stringify(request));
+    const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: HOST_REQUEST_TYPE, body, timeoutMs: options.timeoutMs }));
     return hostReplySchema.parse(JSON.parse(raw.toString('utf8')));
   }
 
