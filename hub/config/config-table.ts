@@ -3,8 +3,7 @@
  * cannot drift from what the loader reads and applies. `scripts/config-table.ts` writes it;
  * tests/unit/config-settings.test.ts fails when the README holds another one.
  */
-import { configSchema } from './schema.ts';
-import { settings, valueAt, type Setting } from './settings.ts';
+import { appliedDefaults, settings, valueAt, type Setting } from './settings.ts';
 
 export const TABLE_START = '<!-- config-table:start (generated from hub/config/schema.ts by: node --import tsx scripts/config-table.ts) -->';
 export const TABLE_END = '<!-- config-table:end -->';
@@ -41,8 +40,7 @@ export function shownDefault(setting: Setting, applied: unknown): string {
 const cell = (text: string): string => text.replaceAll('|', '\\|');
 
 export function renderConfigTable(): string {
-  const defaults = configSchema.parse({});
-  const rows = settings.map((setting) => `| \`${setting.env}\` | \`${setting.path}\` | ${cell(shownDefault(setting, valueAt(defaults, setting.path)))} | ${cell(setting.doc)} |`);
+  const rows = settings.map((setting) => `| \`${setting.env}\` | \`${setting.path}\` | ${cell(shownDefault(setting, valueAt(appliedDefaults, setting.path)))} | ${cell(setting.doc)} |`);
   return ['| variable | YAML key | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 

@@ -47,6 +47,9 @@ export const environmentVariables: Readonly<Record<string, string>> = Object.fre
 /** Variables for which `VAR=` is a value (an empty list), not "unset". */
 export const variablesWhereEmptyIsAValue: ReadonlySet<string> = new Set(settings.filter((s) => s.emptyIsValue).map((s) => s.env));
 
+/** What the schema applies when nothing is set. */
+export const appliedDefaults: Config = configSchema.parse({});
+
 export function valueAt(config: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), config);
 }
@@ -58,7 +61,7 @@ function toVariable(setting: Setting, value: unknown): string | undefined {
     const items = value.map(String);
     if (items.some((item) => item.includes(','))) throw new Error(`${setting.path}: an item containing a comma cannot be written as ${setting.env}`);
     // An empty value reads as unset, which is the empty list only where the default is empty.
-    if (items.length === 0 && !setting.emptyIsValue && (valueAt(configSchema.parse({}), setting.path) as unknown[]).length > 0) {
+    if (items.length === 0 && !setting.emptyIsValue && (valueAt(appliedDefaults, setting.path) as unknown[]).length > 0) {
       throw new Error(`${setting.path}: an empty list cannot be written as ${setting.env} (empty means unset, the default)`);
     }
     return items.join(',');
