@@ -1,241 +1,264 @@
 /**
- * The whole configuration as one zod schema: defaults, descriptions and the unsafe
- * combinations that are refused. `loadConfig` parses it once at boot and freezes the result.
+ * The whole configuration as one zod schema: each key declares here, once, its type and default,
+ * its environment variable and what it means (`setting()`); the loader's variable map, the test
+ * harness's environment and the README table are generated from it (hub/config/settings.ts).
+ * Also the unsafe combinations that are refused. `loadConfig` parses it once at boot and freezes
+ * the result.
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS, smartProxyFeatures } from '../../contracts/capabilities.ts';
+import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../contracts/capabilities.ts';
 import { addressSchemes } from '../bus/amqp10-addresses.ts';
 import { transportKinds } from '../bus/transport.ts';
+import { setting } from './setting.ts';
+import { csvList, delayList, featureList, flag, milliseconds, port, positiveInt } from './values.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-const milliseconds = z.coerce.number().int().min(1);
-const csvList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value),
-  z.array(z.string()),
-);
-const featureList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value),
-  z.array(z.enum(smartProxyFeatures)),
-);
-const delayList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => Number(s.trim())) : value),
-  z.array(z.number().int().min(10)).min(1),
-);
-const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
-const FALSE_WORDS = ['0', 'false', 'no', 'off'];
-const flag = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  const word = value.toLowerCase();
-  if (TRUE_WORDS.includes(word)) return true;
-  return FALSE_WORDS.includes(word) ? false : value;
-}, z.boolean({ error: `expected one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}` }));
+const MiB = 1024 * 1024;
 
-function listener(defaultPort: number) {
-  return z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});
+function listener(defaultPort: number, hostEnv: `PROXYHUB_${string}`, portEnv: `PROXYHUB_${string}`, what: string) {
+  return z
+    .strictObject({
+      host: setting(z.string().min(1).default('127.0.0.1'), { env: hostEnv, doc: `address of the ${what}` }),
+      port: setting(port.default(defaultPort), { env: portEnv, doc: `port of the ${what} (0: any free port)` }),
+    })
+    .prefault({});
 }
 
 export const configSchema = z.strictObject({
-  /**
-   * Without credentials amqplib logs in as RabbitMQ's built-in trial user: fine for a local trial
-   * only. Deployments give each role its own account (`proxyhub broker setup`).
-   * @defaultValue amqp://127.0.0.1:5672
-   */
-  amqpUrl: z.string().regex(/^amqp(10)?s?:\/\//, 'must be an amqp://, amqps://, amqp10:// or amqp10s:// URL').default('amqp://127.0.0.1:5672'),
-  /** AMQP 0-9-1 (amqplib) or AMQP 1.0 (rhea); an amqp10:// URL implies amqp10. @defaultValue amqp091 */
-  transport: z.enum(transportKinds).optional(),
+  amqpUrl: setting(z.string().regex(/^amqp(10)?s?:\/\//, 'must be an amqp://, amqps://, amqp10:// or amqp10s:// URL').default('amqp://127.0.0.1:5672'), {
+    env: 'PROXYHUB_AMQP_URL',
+    doc: "broker (`amqps://` for TLS); `amqp10://` / `amqp10s://` select AMQP 1.0. Without credentials amqplib logs in as RabbitMQ's trial user: a local trial only; deployments give each role its own account (see \"Broker and Redis accounts\")",
+  }),
+  transport: setting(z.enum(transportKinds).optional(), {
+    env: 'PROXYHUB_TRANSPORT',
+    doc: '`amqp091` (amqplib) or `amqp10` (rhea); see Transports',
+    shownDefault: '`amqp091` (`amqp10` with an `amqp10://` URL)',
+  }),
   amqp10: z
     .strictObject({
-      /** How exchanges and queues become AMQP 1.0 addresses (README, "Transports"). @defaultValue rabbitmq3 */
-      addressScheme: z.enum(addressSchemes).default('rabbitmq3'),
+      addressScheme: setting(z.enum(addressSchemes).default('rabbitmq3'), {
+        env: 'PROXYHUB_AMQP10_ADDRESS_SCHEME',
+        doc: `AMQP 1.0 only: how exchanges and queues become addresses, ${addressSchemes.map((scheme) => `\`${scheme}\``).join(', ')} (see Transports)`,
+      }),
     })
     .prefault({}),
-  /** @defaultValue redis://127.0.0.1:6379 */
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-  /** @defaultValue mqtt://127.0.0.1:1883 */
-  mqttUrl: z.string().default('mqtt://127.0.0.1:1883'),
-  /** Namespace of every exchange, queue and Redis key. @defaultValue proxyhub */
-  prefix: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('proxyhub'),
-  /** The name Foreman knows this proxy by; reports carry it as `proxy`. @defaultValue the host name */
-  proxyName: z.string().min(1).default(hostname()),
+  redisUrl: setting(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'), {
+    env: 'PROXYHUB_REDIS_URL',
+    doc: 'Redis (workers: delivered-id records; control and rex worker: REX jobs in BullMQ)',
+  }),
+  mqttUrl: setting(z.string().default('mqtt://127.0.0.1:1883'), { env: 'PROXYHUB_MQTT_URL', doc: 'broker for REX pull-mode notifications (rex worker only)' }),
+  prefix: setting(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('proxyhub'), { env: 'PROXYHUB_PREFIX', doc: 'namespace of every exchange, queue and Redis key' }),
+  proxyName: setting(z.string().min(1).default(hostname()), {
+    env: 'PROXYHUB_PROXY_NAME',
+    doc: "the proxy's name as Foreman knows it (the `proxy` of host reports)",
+    shownDefault: 'host name',
+  }),
   foreman: z
     .strictObject({
-      url: z.url().optional(),
-      cert: z.string().optional(),
-      key: z.string().optional(),
-      ca: z.string().optional(),
-      /** Whole-request timeout for one call to Foreman. @defaultValue 30000 */
-      timeoutMs: milliseconds.default(30_000),
-      /** This proxy's id in Foreman: with it, the control role pushes feature changes (`PUT …/smart_proxies/:id/refresh`). */
-      proxyId: positiveInt.optional(),
-      /** Foreman user for that API call (HTTP basic), with `apiToken`: a personal access token or password. */
-      apiUser: z.string().min(1).optional(),
-      apiToken: z.string().min(1).optional(),
+      url: setting(z.url().optional(), { env: 'PROXYHUB_FOREMAN_URL', doc: 'Foreman base URL (workers and control only)' }),
+      cert: setting(z.string().optional(), { env: 'PROXYHUB_FOREMAN_CERT', doc: 'client certificate presented to Foreman (with `PROXYHUB_FOREMAN_KEY`)' }),
+      key: setting(z.string().optional(), { env: 'PROXYHUB_FOREMAN_KEY', doc: 'private key of that client certificate' }),
+      ca: setting(z.string().optional(), { env: 'PROXYHUB_FOREMAN_CA', doc: "the CA that verifies Foreman's certificate" }),
+      timeoutMs: setting(milliseconds.default(30_000), { env: 'PROXYHUB_FOREMAN_TIMEOUT_MS', doc: 'deadline of one call to Foreman' }),
+      proxyId: setting(positiveInt.optional(), {
+        env: 'PROXYHUB_FOREMAN_PROXY_ID',
+        doc: "this proxy's id in Foreman; set, the control role pushes feature changes (`PUT …/smart_proxies/:id/refresh`)",
+      }),
+      apiUser: setting(z.string().min(1).optional(), {
+        env: 'PROXYHUB_FOREMAN_API_USER',
+        doc: 'Foreman user (with `edit_smart_proxies`) for that call (HTTP basic), with `PROXYHUB_FOREMAN_API_TOKEN`',
+      }),
+      apiToken: setting(z.string().min(1).optional(), { env: 'PROXYHUB_FOREMAN_API_TOKEN', doc: "that user's personal access token (or password)" }),
     })
     .prefault({}),
-  /** Client listener. @defaultValue 127.0.0.1:8443 */
-  ingress: listener(8443),
-  /** Foreman-facing listener. @defaultValue 127.0.0.1:9090 */
-  control: listener(9090),
-  tls: z.strictObject({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() }).prefault({}),
-  /**
-   * Allow plain HTTP on a non-loopback ingress address, behind a TLS-terminating front proxy
-   * (`frontProxy`); the control listener never speaks plain HTTP beyond loopback. @defaultValue false
-   */
-  allowInsecure: flag.default(false),
-  /**
-   * Certificate CNs (on plain HTTP: host names) allowed on the control routes that act or expose
-   * host data. Unset or empty: nobody, unless `devOpenControl` on a loopback-only listener.
-   * @defaultValue nobody
-   */
-  trustedHosts: csvList.optional(),
-  /**
-   * Loopback development only: with trusted_hosts unset, the protected control routes are open to
-   * every caller. Refused on a control listener beyond loopback. @defaultValue false
-   */
-  devOpenControl: flag.default(false),
-  /**
-   * Client certificate CNs that may upload facts and reports for other hosts (a Puppet server
-   * whose node.rb uploads for all its nodes, an Ansible controller). @defaultValue none
-   */
-  relayClients: csvList.default([]),
+  ingress: listener(8443, 'PROXYHUB_INGRESS_HOST', 'PROXYHUB_INGRESS_PORT', 'client listener'),
+  control: listener(9090, 'PROXYHUB_CONTROL_HOST', 'PROXYHUB_CONTROL_PORT', 'Foreman-facing listener'),
+  tls: z
+    .strictObject({
+      cert: setting(z.string().optional(), { env: 'PROXYHUB_TLS_CERT', doc: 'server certificate of both listeners (with `PROXYHUB_TLS_KEY`)' }),
+      key: setting(z.string().optional(), { env: 'PROXYHUB_TLS_KEY', doc: 'private key of the server certificate' }),
+      ca: setting(z.string().optional(), { env: 'PROXYHUB_TLS_CA', doc: 'the CA that verifies client certificates' }),
+    })
+    .prefault({}),
+  allowInsecure: setting(flag.default(false), {
+    env: 'PROXYHUB_ALLOW_INSECURE',
+    doc: 'allow plain HTTP on a non-loopback **ingress** address, behind a TLS-terminating front proxy (needs `PROXYHUB_FRONT_PROXIES`); never for the control listener',
+  }),
+  trustedHosts: setting(csvList.optional(), {
+    env: 'PROXYHUB_TRUSTED_HOSTS',
+    doc: "certificate CNs (Foreman's; on plain HTTP: host names) allowed on the control routes that act or expose host data; unset or empty refuses everyone",
+    shownDefault: 'unset (nobody)',
+    // `PROXYHUB_TRUSTED_HOSTS=` is the smart-proxy's `[]`, which refuses everyone; reading it as
+    // unset would let the development flag open the routes.
+    emptyIsValue: true,
+  }),
+  devOpenControl: setting(flag.default(false), {
+    env: 'PROXYHUB_DEV_OPEN_CONTROL',
+    doc: "loopback development only: with trusted_hosts unset, those routes are open to every caller; refused beyond loopback (`npm start`'s quick start sets it and says so)",
+  }),
+  relayClients: setting(csvList.default([]), {
+    env: 'PROXYHUB_RELAY_CLIENTS',
+    doc: 'certificate CNs that may upload facts and reports for other hosts (the Puppet server running node.rb, an Ansible controller)',
+  }),
   frontProxy: z
     .strictObject({
-      /**
-       * Addresses of TLS-terminating front proxies. A request on plain HTTP from one of them
-       * carries the client's verified CN in `identityHeader`; that header is ignored from any
-       * other peer. @defaultValue none
-       */
-      addresses: csvList.default([]),
-      /** The header a front proxy sets to the verified client certificate's CN. @defaultValue x-ssl-client-cn */
-      identityHeader: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).default('x-ssl-client-cn'),
+      addresses: setting(csvList.default([]), {
+        env: 'PROXYHUB_FRONT_PROXIES',
+        doc: "addresses of TLS-terminating front proxies: a plain-HTTP request from one of them carries the client's verified CN in the identity header, which is ignored from any other peer",
+      }),
+      identityHeader: setting(z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).default('x-ssl-client-cn'), {
+        env: 'PROXYHUB_FRONT_PROXY_IDENTITY_HEADER',
+        doc: "the header such a proxy sets to the verified client certificate's CN",
+      }),
     })
     .prefault({}),
-  /** The smart-proxy's registration_url: the proxy URL registered hosts are told to use. @defaultValue the URL the client reached */
-  registrationUrl: z.url().optional(),
-  /** The smart-proxy's template_url: the proxy URL templates point hosts at. @defaultValue the URL the client reached */
-  templateUrl: z.url().optional(),
-  /** How long the ingress waits for a registration/template answer. @defaultValue 30000 */
-  rpcTimeoutMs: z.coerce.number().int().min(100).max(55_000).default(30_000),
-  /**
-   * Smart-proxy features this deployment is expected to provide: each is `failed` in
-   * `/v2/features` while no live worker announces it, any other known one `disabled`.
-   * @defaultValue registration, reports, templates (what this build's workers provide)
-   */
-  features: featureList.default(['openscap', 'registration', 'reports', 'templates']),
+  registrationUrl: setting(z.url().optional(), {
+    env: 'PROXYHUB_REGISTRATION_URL',
+    doc: "the smart-proxy's registration_url: proxy URL Foreman renders into registration scripts (`url=`)",
+    shownDefault: 'the URL the client reached',
+  }),
+  templateUrl: setting(z.url().optional(), {
+    env: 'PROXYHUB_TEMPLATE_URL',
+    doc: "the smart-proxy's template_url: proxy URL Foreman renders into templates",
+    shownDefault: 'the URL the client reached',
+  }),
+  rpcTimeoutMs: setting(z.coerce.number().int().min(100).max(55_000).default(30_000), {
+    env: 'PROXYHUB_RPC_TIMEOUT_MS',
+    doc: 'how long the ingress waits for a registration/template answer (100–55000)',
+  }),
+  features: setting(featureList.default(['openscap', 'registration', 'reports', 'templates']), {
+    env: 'PROXYHUB_FEATURES',
+    doc: 'smart-proxy features this deployment is expected to provide: `failed` in `/v2/features` while no live worker announces them, any other known one `disabled`',
+  }),
   capabilities: z
     .strictObject({
-      /** Interval of capability heartbeats; an instance missing three is expired. @defaultValue 2000 */
-      heartbeatMs: z.coerce.number().int().min(MIN_HEARTBEAT_MS).max(MAX_HEARTBEAT_MS).default(2000),
-      /** Quiet period after a feature change before Foreman is refreshed. @defaultValue 1000 */
-      refreshDebounceMs: z.coerce.number().int().min(0).max(60_000).default(1000),
+      heartbeatMs: setting(z.coerce.number().int().min(MIN_HEARTBEAT_MS).max(MAX_HEARTBEAT_MS).default(2000), {
+        env: 'PROXYHUB_HEARTBEAT_MS',
+        doc: `capability heartbeat (${MIN_HEARTBEAT_MS}–${MAX_HEARTBEAT_MS}); an instance is expired after three missed`,
+      }),
+      refreshDebounceMs: setting(z.coerce.number().int().min(0).max(60_000).default(1000), {
+        env: 'PROXYHUB_REFRESH_DEBOUNCE_MS',
+        doc: 'quiet period after a feature change before Foreman is refreshed',
+      }),
     })
     .prefault({}),
-  dataDir: z.string().default('./var'),
+  dataDir: setting(z.string().default('./var'), {
+    env: 'PROXYHUB_DATA_DIR',
+    doc: "local state: the ARF store, policy file cache (shared by the openscap worker and the control role); the rex worker's SSH key pair and known_hosts (`ssh/`)",
+  }),
   openscap: z
     .strictObject({
-      /** The smart-proxy's registered_proxy_url, sent to Foreman with every report (null when unset). */
-      proxyUrl: z.url().optional(),
-      /** The `oscap` tool that renders a stored report as HTML. @defaultValue oscap (from PATH) */
-      oscapPath: z.string().min(1).default('oscap'),
-      /** SCAP content and tailoring files kept in the ingress's memory. @defaultValue 64 MiB */
-      policyFileCacheBytes: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
-      /**
-       * Largest JSON report the openscap worker builds from one ARF (counted while building); a
-       * larger one is dead-lettered. At most 256 MiB: past that one fix text or the serialized
-       * report could pass V8's longest string. @defaultValue 64 MiB
-       */
-      maxReportBytes: positiveInt.max(256 * 1024 * 1024).default(64 * 1024 * 1024),
-      /** SCAP content and tailoring files the openscap worker keeps on disk (data dir), least recently used out first. @defaultValue 512 MiB */
-      policyFileDiskCacheBytes: z.coerce.number().int().min(0).default(512 * 1024 * 1024),
+      proxyUrl: setting(z.url().optional(), {
+        env: 'PROXYHUB_OPENSCAP_PROXY_URL',
+        doc: "sent to Foreman with each report as `openscap_proxy_url` (the smart-proxy's `registered_proxy_url`; null when unset)",
+      }),
+      oscapPath: setting(z.string().min(1).default('oscap'), { env: 'PROXYHUB_OSCAP_PATH', doc: 'the `oscap` tool (from PATH by default) that renders stored reports as HTML' }),
+      policyFileCacheBytes: setting(z.coerce.number().int().min(0).default(64 * MiB), {
+        env: 'PROXYHUB_POLICY_FILE_CACHE_BYTES',
+        doc: "SCAP content/tailoring files kept in the ingress's memory",
+      }),
+      // At most 256 MiB: past that one fix text or the serialized report could pass V8's longest string.
+      maxReportBytes: setting(positiveInt.max(256 * MiB).default(64 * MiB), {
+        env: 'PROXYHUB_ARF_REPORT_LIMIT',
+        doc: 'largest JSON report (at most 256 MiB) the openscap worker builds from one ARF (counted while building); a larger one is dead-lettered as `PROXYHUB_ARF_REPORT_TOO_LARGE`',
+      }),
+      policyFileDiskCacheBytes: setting(z.coerce.number().int().min(0).default(512 * MiB), {
+        env: 'PROXYHUB_POLICY_FILE_DISK_CACHE_BYTES',
+        doc: 'SCAP content/tailoring files the openscap worker keeps in the data directory, least recently used out first (0 = none)',
+      }),
     })
     .prefault({}),
-  /** REX private key; its public half (`<key>.pub`) is served at /ssh/pubkey. @defaultValue <data dir>/ssh/id_proxyhub, made on first start */
-  sshKey: z.string().optional(),
+  sshKey: setting(z.string().optional(), {
+    env: 'PROXYHUB_SSH_KEY',
+    doc: 'REX private key (made on first start when unset); its public half (`<key>.pub`) is served at `/ssh/pubkey`',
+    shownDefault: '`<data dir>/ssh/id_proxyhub`',
+  }),
   rex: z
     .strictObject({
-      /** The smart-proxy's `:mode:`: run scripts over SSH, or let hosts pull them (MQTT notification). @defaultValue ssh */
-      mode: z.enum(['ssh', 'pull-mqtt']).default('ssh'),
-      /** Jobs one rex worker process runs at once. @defaultValue 50 */
-      concurrency: positiveInt.default(50),
-      /** Jobs all rex workers together run at once (BullMQ global concurrency). @defaultValue 200 */
-      globalConcurrency: positiveInt.default(200),
-      /** A running job whose worker stops renewing its lock this long is reported as died. @defaultValue 30000 */
-      lockMs: z.coerce.number().int().min(1000).default(30_000),
-      /** How long finished jobs stay readable through the task API. @defaultValue 86400 (1 day) */
-      keepFinishedSeconds: positiveInt.default(86_400),
-      /** Longest wait between two attempts to send a callback to Foreman. @defaultValue 60000 */
-      callbackBackoffMaxMs: milliseconds.default(60_000),
-      /** SSH connect timeout. @defaultValue 15000 */
-      connectTimeoutMs: milliseconds.default(15_000),
-      /** The SSH user-CA public key served at /ssh/ca_pubkey (empty when unset). */
-      sshCaPublicKey: z.string().optional(),
-      /** URL hosts fetch pull jobs from (the ingress); default: the launch's `proxy_url`. */
-      pullUrl: z.url().optional(),
-      /** The smart-proxy's `mqtt_ttl`: dispatcher tick, seconds. @defaultValue 5 */
-      mqttTtlSeconds: positiveInt.default(5),
-      /** The smart-proxy's `mqtt_rate_limit`: notified-but-unpicked plus running pull jobs at once; 0 is unlimited. @defaultValue 0 */
-      mqttRateLimit: z.coerce.number().int().min(0).default(0),
-      /** The smart-proxy's `mqtt_resend_interval`, seconds. @defaultValue 900 */
-      mqttResendIntervalSeconds: positiveInt.default(900),
-      /** Pull jobs not picked up by then finish as EXCEPTION unless the launch sets time_to_pickup. @defaultValue 86400 */
-      timeToPickupSeconds: positiveInt.default(86_400),
-      /**
-       * Output bytes stored per job (what Foreman's callback and the task API carry); past it a
-       * truncation notice is stored once and the rest dropped, while the exit status still counts.
-       * @defaultValue 4194304 (4 MiB)
-       */
-      maxOutputBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+      mode: setting(z.enum(['ssh', 'pull-mqtt']).default('ssh'), {
+        env: 'PROXYHUB_REX_MODE',
+        doc: "`ssh` (push) or `pull-mqtt` (hosts pull scripts after an MQTT notification), as the smart-proxy's `:mode:` in remote_execution_ssh.yml",
+      }),
+      concurrency: setting(positiveInt.default(50), { env: 'PROXYHUB_REX_CONCURRENCY', doc: 'REX jobs one rex worker process runs at once' }),
+      globalConcurrency: setting(positiveInt.default(200), { env: 'PROXYHUB_REX_GLOBAL_CONCURRENCY', doc: 'REX jobs all rex workers together run at once (BullMQ global concurrency)' }),
+      lockMs: setting(z.coerce.number().int().min(1000).default(30_000), {
+        env: 'PROXYHUB_REX_LOCK_MS',
+        doc: 'a running job whose worker stops renewing its lock this long is reported as died',
+      }),
+      keepFinishedSeconds: setting(positiveInt.default(86_400), { env: 'PROXYHUB_REX_KEEP_FINISHED_SECONDS', doc: 'how long finished REX jobs stay readable through the task API' }),
+      callbackBackoffMaxMs: setting(milliseconds.default(60_000), { env: 'PROXYHUB_REX_CALLBACK_BACKOFF_MAX_MS', doc: 'longest wait between two attempts to send a callback to Foreman' }),
+      connectTimeoutMs: setting(milliseconds.default(15_000), { env: 'PROXYHUB_REX_CONNECT_TIMEOUT_MS', doc: 'SSH connect timeout' }),
+      sshCaPublicKey: setting(z.string().optional(), { env: 'PROXYHUB_SSH_CA_PUBKEY', doc: 'SSH user-CA public key file served at `/ssh/ca_pubkey` (empty when unset)' }),
+      pullUrl: setting(z.url().optional(), { env: 'PROXYHUB_REX_PULL_URL', doc: 'URL hosts fetch pull jobs from (the ingress)', shownDefault: "the launch's `proxy_url`" }),
+      mqttTtlSeconds: setting(positiveInt.default(5), { env: 'PROXYHUB_MQTT_TTL_SECONDS', doc: "the smart-proxy's `mqtt_ttl`: the pull dispatcher's tick" }),
+      mqttRateLimit: setting(z.coerce.number().int().min(0).default(0), {
+        env: 'PROXYHUB_MQTT_RATE_LIMIT',
+        doc: "the smart-proxy's `mqtt_rate_limit`: notified-but-unpicked plus running pull jobs at once (0 = unlimited)",
+      }),
+      mqttResendIntervalSeconds: setting(positiveInt.default(900), { env: 'PROXYHUB_MQTT_RESEND_INTERVAL_SECONDS', doc: "the smart-proxy's `mqtt_resend_interval`" }),
+      timeToPickupSeconds: setting(positiveInt.default(86_400), {
+        env: 'PROXYHUB_REX_TIME_TO_PICKUP_SECONDS',
+        doc: "pull jobs not fetched by then end as EXCEPTION (a launch's `time_to_pickup` wins)",
+      }),
+      maxOutputBytes: setting(z.coerce.number().int().min(1024).default(4 * MiB), {
+        env: 'PROXYHUB_REX_MAX_OUTPUT_BYTES',
+        doc: 'output stored per REX job (push or pull) in Redis and sent to Foreman; past it one truncation notice, the rest dropped, the exit status still recorded',
+      }),
     })
     .prefault({}),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logLevel: setting(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), { env: 'PROXYHUB_LOG_LEVEL', doc: 'pino level' }),
   publish: z
     .strictObject({
-      /** An upload is answered 503 when the broker has not confirmed it by then. @defaultValue 1000 */
-      confirmTimeoutMs: milliseconds.default(1000),
-      /** Unconfirmed publishes allowed at once per process; more wait, then get 503. @defaultValue 2000 */
-      maxUnconfirmed: positiveInt.default(2000),
+      confirmTimeoutMs: setting(milliseconds.default(1000), { env: 'PROXYHUB_PUBLISH_CONFIRM_TIMEOUT_MS', doc: 'an upload the broker has not confirmed by then gets 503' }),
+      maxUnconfirmed: setting(positiveInt.default(2000), { env: 'PROXYHUB_PUBLISH_MAX_UNCONFIRMED', doc: 'unconfirmed publishes per process; more wait, then 503' }),
     })
     .prefault({}),
   limits: z
     .strictObject({
-      /** @defaultValue 4 MiB */
-      factsBodyBytes: positiveInt.default(4 * 1024 * 1024),
-      /** @defaultValue 8 MiB */
-      reportBodyBytes: positiveInt.default(8 * 1024 * 1024),
-      /** Compressed ARF uploads (foreman_scap_client sends bzip2). @defaultValue 64 MiB */
-      arfBodyBytes: positiveInt.max(64 * 1024 * 1024).default(64 * 1024 * 1024),
-      /** Requests per minute per client identity (certificate CN, else address); 0 turns it off. @defaultValue 600 */
-      ratePerMinute: z.coerce.number().int().min(0).default(600),
-      /** A client must have sent all its headers by then (slowloris). @defaultValue 10000 */
-      headersTimeoutMs: milliseconds.default(10_000),
-      /** A whole request, body included, must have arrived by then. @defaultValue 60000 */
-      requestTimeoutMs: milliseconds.default(60_000),
-      /** Above this event-loop delay new requests get 503 (load shedding); 0 turns it off. @defaultValue 1000 */
-      maxEventLoopDelayMs: z.coerce.number().int().min(0).default(1000),
-      /** Above this event-loop utilisation (0–1) new requests get 503; 0 turns it off. @defaultValue 0.98 */
-      maxEventLoopUtilization: z.coerce.number().min(0).max(1).default(0.98),
-      /** Bytes of registration, template and REX update requests one ingress holds while workers answer; more get 503. @defaultValue 64 MiB */
-      rpcInflightBytes: positiveInt.default(64 * 1024 * 1024),
-      /** Capability event streams (`GET /capabilities/events`) one control process serves at once; more get 503. @defaultValue 32 */
-      maxEventStreams: positiveInt.default(32),
+      factsBodyBytes: setting(positiveInt.default(4 * MiB), { env: 'PROXYHUB_FACTS_BODY_LIMIT', doc: 'facts upload body limit (413 above)' }),
+      reportBodyBytes: setting(positiveInt.default(8 * MiB), { env: 'PROXYHUB_REPORT_BODY_LIMIT', doc: 'report upload body limit (413 above)' }),
+      arfBodyBytes: setting(positiveInt.max(64 * MiB).default(64 * MiB), {
+        env: 'PROXYHUB_ARF_BODY_LIMIT',
+        doc: "compressed ARF upload limit (foreman_scap_client sends bzip2; at most 64 MiB: the message, base64 inside the envelope, must stay under RabbitMQ 3.x's 128 MiB `max_message_size`; RabbitMQ 4 defaults to 16 MiB, so there raise `max_message_size` or set this to 12 MiB)",
+      }),
+      ratePerMinute: setting(z.coerce.number().int().min(0).default(600), {
+        env: 'PROXYHUB_RATE_LIMIT_PER_MINUTE',
+        doc: 'requests per client identity (certificate CN, else address) per minute (429 above; 0 = off)',
+      }),
+      headersTimeoutMs: setting(milliseconds.default(10_000), { env: 'PROXYHUB_HEADERS_TIMEOUT_MS', doc: 'a client must have sent all its headers by then (slowloris)' }),
+      requestTimeoutMs: setting(milliseconds.default(60_000), {
+        env: 'PROXYHUB_REQUEST_TIMEOUT_MS',
+        doc: 'a whole request, body included, must have arrived by then; must exceed `PROXYHUB_RPC_TIMEOUT_MS` by more than a second',
+      }),
+      maxEventLoopDelayMs: setting(z.coerce.number().int().min(0).default(1000), {
+        env: 'PROXYHUB_MAX_EVENT_LOOP_DELAY_MS',
+        doc: 'load shedding: above this event-loop delay new requests get 503 (0 = off)',
+      }),
+      maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
+        env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',
+        doc: 'load shedding: above this event-loop utilisation (0–1) new requests get 503 (0 = off)',
+      }),
+      rpcInflightBytes: setting(positiveInt.default(64 * MiB), {
+        env: 'PROXYHUB_RPC_INFLIGHT_BYTES',
+        doc: 'registration, template and REX update requests one ingress holds while workers answer (503 above)',
+      }),
+      maxEventStreams: setting(positiveInt.default(32), {
+        env: 'PROXYHUB_MAX_EVENT_STREAMS',
+        doc: 'capability event streams (`GET /capabilities/events`) one control process serves at once (503 above)',
+      }),
     })
     .prefault({}),
   worker: z
     .strictObject({
-      /** Unacknowledged deliveries per consumer. @defaultValue 32 */
-      prefetch: positiveInt.default(32),
-      /** Delay tiers for transient failures: attempt n waits the n-th (the last one repeats). */
-      retryDelaysMs: delayList.default([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000]),
-      /** After this long since acceptance a failing event is dead-lettered. @defaultValue 24 h */
-      retryDeadlineMs: milliseconds.default(24 * 3600 * 1000),
-      /** Longest pause of all deliveries to Foreman after it failed. @defaultValue 30000 */
-      upstreamPauseMaxMs: milliseconds.default(30_000),
-      /** How long a delivered event id is remembered to ignore redeliveries. @defaultValue 7 days */
-      dedupTtlSeconds: positiveInt.default(7 * 24 * 3600),
-      /** Grace period for in-flight work at shutdown. @defaultValue 10000 */
-      shutdownGraceMs: milliseconds.default(10_000),
+      prefetch: setting(positiveInt.default(32), { env: 'PROXYHUB_WORKER_PREFETCH', doc: 'unacknowledged deliveries per consumer' }),
+      retryDelaysMs: setting(delayList.default([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000]), {
+        env: 'PROXYHUB_RETRY_DELAYS_MS',
+        doc: 'delay tiers for transient failures: attempt n waits the n-th (the last one repeats)',
+      }),
+      retryDeadlineMs: setting(milliseconds.default(24 * 3600 * 1000), { env: 'PROXYHUB_RETRY_DEADLINE_MS', doc: 'after this long since acceptance a failing event is dead-lettered' }),
+      upstreamPauseMaxMs: setting(milliseconds.default(30_000), { env: 'PROXYHUB_UPSTREAM_PAUSE_MAX_MS', doc: 'longest pause of all deliveries to Foreman after it failed' }),
+      dedupTtlSeconds: setting(positiveInt.default(7 * 24 * 3600), { env: 'PROXYHUB_DEDUP_TTL_SECONDS', doc: 'how long a delivered event id is remembered to ignore redeliveries' }),
+      shutdownGraceMs: setting(milliseconds.default(10_000), { env: 'PROXYHUB_SHUTDOWN_GRACE_MS', doc: 'grace period for in-flight work at shutdown' }),
     })
     .prefault({}),
 }).superRefine((config, context) => {

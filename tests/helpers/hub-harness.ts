@@ -15,6 +15,7 @@ import { createLogger } from '../../hub/bus/logger.ts';
 import { transportKinds } from '../../hub/bus/transport.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
 import { configSchema, type Config, type ConfigInput } from '../../hub/config/schema.ts';
+import { configToEnvironment } from '../../hub/config/settings.ts';
 import { startHub, type RunningHub } from '../../cli/start.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -65,41 +66,18 @@ export async function startTestHub(config: Config, roles = 'all'): Promise<Runni
   return startHub(config, parseRoles(roles), createLogger(config.logLevel));
 }
 
-/** Environment for a hub run as a child process (what an operator's unit file would set). */
+/**
+ * Environment for a hub run as a child process (what an operator's unit file would set): every
+ * key of `config` as its variable, so that the child parses the same configuration. The variable
+ * of a key the config leaves unset is dropped from the inherited environment as well.
+ */
 export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PROXYHUB_AMQP_URL: config.amqpUrl,
-    PROXYHUB_TRANSPORT: config.transport ?? 'amqp091',
-    PROXYHUB_AMQP10_ADDRESS_SCHEME: config.amqp10.addressScheme,
-    PROXYHUB_REDIS_URL: config.redisUrl,
-    PROXYHUB_PREFIX: config.prefix,
-    PROXYHUB_PROXY_NAME: config.proxyName,
-    PROXYHUB_FOREMAN_URL: config.foreman.url ?? '',
-    PROXYHUB_INGRESS_PORT: String(config.ingress.port),
-    PROXYHUB_CONTROL_PORT: String(config.control.port),
-    PROXYHUB_DEV_OPEN_CONTROL: config.devOpenControl ? '1' : '0',
-    ...(config.trustedHosts === undefined ? {} : { PROXYHUB_TRUSTED_HOSTS: config.trustedHosts.join(',') }),
-    ...(config.relayClients.length === 0 ? {} : { PROXYHUB_RELAY_CLIENTS: config.relayClients.join(',') }),
-    PROXYHUB_RETRY_DELAYS_MS: config.worker.retryDelaysMs.join(','),
-    PROXYHUB_UPSTREAM_PAUSE_MAX_MS: String(config.worker.upstreamPauseMaxMs),
-    PROXYHUB_SHUTDOWN_GRACE_MS: String(config.worker.shutdownGraceMs),
-    PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info',
-    PROXYHUB_RATE_LIMIT_PER_MINUTE: String(config.limits.ratePerMinute),
-    PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: String(config.limits.maxEventLoopUtilization),
-    PROXYHUB_HEARTBEAT_MS: String(config.capabilities.heartbeatMs),
-    PROXYHUB_REFRESH_DEBOUNCE_MS: String(config.capabilities.refreshDebounceMs),
-    PROXYHUB_FEATURES: config.features.join(','),
-    ...(config.foreman.proxyId === undefined ? {} : { PROXYHUB_FOREMAN_PROXY_ID: String(config.foreman.proxyId) }),
-    PROXYHUB_DATA_DIR: config.dataDir,
-    PROXYHUB_REX_MODE: config.rex.mode,
-    PROXYHUB_REX_LOCK_MS: String(config.rex.lockMs),
-    PROXYHUB_REX_CALLBACK_BACKOFF_MAX_MS: String(config.rex.callbackBackoffMaxMs),
-    PROXYHUB_REX_MAX_OUTPUT_BYTES: String(config.rex.maxOutputBytes),
-    PROXYHUB_MQTT_TTL_SECONDS: String(config.rex.mqttTtlSeconds),
-    PROXYHUB_MQTT_RESEND_INTERVAL_SECONDS: String(config.rex.mqttResendIntervalSeconds),
-    ...(config.rex.pullUrl ? { PROXYHUB_REX_PULL_URL: config.rex.pullUrl } : {}),
-  };
+  const variables = configToEnvironment(config);
+  const inherited = Object.entries(process.env).filter(([name]) => !(name in variables));
+  const set = Object.entries(variables).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  // Whatever the test config says (usually silent), the child logs: spawnHub waits for its
+  // "proxyhub started" line.
+  return { ...Object.fromEntries([...inherited, ...set]), PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info' };
 }
 
 export interface ChildHub {
