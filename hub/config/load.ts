@@ -43,6 +43,7 @@ export const environmentVariables: Readonly<Record<string, string>> = {
   PROXYHUB_REGISTRATION_URL: 'registrationUrl',
   PROXYHUB_TEMPLATE_URL: 'templateUrl',
   PROXYHUB_RPC_TIMEOUT_MS: 'rpcTimeoutMs',
+  PROXYHUB_START_TIMEOUT_MS: 'startTimeoutMs',
   PROXYHUB_DATA_DIR: 'dataDir',
   PROXYHUB_OPENSCAP_PROXY_URL: 'openscap.proxyUrl',
   PROXYHUB_OSCAP_PATH: 'openscap.oscapPath',

@@ -119,6 +119,12 @@ export const configSchema = z.strictObject({
   /** How long the ingress waits for a registration/template answer. @defaultValue 30000 */
   rpcTimeoutMs: z.coerce.number().int().min(100).max(55_000).default(30_000),
   /**
+   * How long `proxyhub start` may take to connect and declare its topology before it gives up,
+   * logs the step it was waiting for and exits 1: a wedged broker accepts TCP and never answers.
+   * @defaultValue 60000
+   */
+  startTimeoutMs: milliseconds.default(60_000),
+  /**
    * Smart-proxy features this deployment is expected to provide: each is `failed` in
    * `/v2/features` while no live worker announces it, any other known one `disabled`.
    * @defaultValue registration, reports, templates (what this build's workers provide)

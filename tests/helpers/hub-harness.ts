@@ -84,6 +84,7 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
     PROXYHUB_RETRY_DELAYS_MS: config.worker.retryDelaysMs.join(','),
     PROXYHUB_UPSTREAM_PAUSE_MAX_MS: String(config.worker.upstreamPauseMaxMs),
     PROXYHUB_SHUTDOWN_GRACE_MS: String(config.worker.shutdownGraceMs),
+    PROXYHUB_START_TIMEOUT_MS: String(config.startTimeoutMs),
     PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info',
     PROXYHUB_RATE_LIMIT_PER_MINUTE: String(config.limits.ratePerMinute),
     PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: String(config.limits.maxEventLoopUtilization),
