@@ -86,6 +86,7 @@ const services = [
   {
     name: 'RabbitMQ',
     url: process.env.PROXYHUB_AMQP_URL ?? 'amqp://127.0.0.1:5672',
+    envKey: 'PROXYHUB_AMQP_URL',
     port: 5672,
     composeService: 'rabbitmq',
     debPackage: 'rabbitmq-server',
@@ -95,6 +96,7 @@ const services = [
   {
     name: 'Redis',
     url: process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    envKey: 'PROXYHUB_REDIS_URL',
     port: 6379,
     composeService: 'redis',
     debPackage: 'redis-server',
@@ -117,19 +119,32 @@ function dockerEngine() {
   return haveCommand('docker') && run('docker', ['info'], { quiet: true });
 }
 
+// RabbitMQ and Redis from compose.yaml log in with the local administrator account: the hub and
+// the tests get it through the URL variable, unless the user set that variable.
+const { accountFile, composeEnvironment, composeRuns, localComposeAccount, withAccount } = await import('./compose-account.mjs');
+const composeAccountFor = (service) => service.envKey !== undefined && process.env[service.envKey] === undefined;
+function adoptComposeAccount(service) {
+  service.url = withAccount(service.url, localComposeAccount(root), service.composeService);
+  process.env[service.envKey] = service.url;
+}
+
 async function ensureService(service) {
-  if (await reachable(service.url, service.port)) return;
+  if (await reachable(service.url, service.port)) {
+    if (composeAccountFor(service) && existsSync(accountFile(root)) && composeRuns(root, service.composeService)) adoptComposeAccount(service);
+    return;
+  }
   if (!isLocal(service.url)) {
     say(`${service.name} at ${new URL(service.url).host} does not answer; start it or fix the URL`);
     process.exit(1);
   }
   if (dockerEngine()) {
     say(`starting ${service.name} with docker compose`);
-    run('docker', ['compose', 'up', '-d', '--wait', service.composeService]);
+    run('docker', ['compose', 'up', '-d', '--wait', service.composeService], { env: composeEnvironment(localComposeAccount(root)) });
+    if (composeAccountFor(service)) adoptComposeAccount(service);
   } else {
     if (!haveCommand(service.binary)) {
       if (!isRoot) {
-        say(`${service.name} is not running and not installed. Install it with: sudo apt-get install -y ${service.debPackage}  (or run with Docker: docker compose up -d ${service.composeService})`);
+        say(`${service.name} is not running and not installed. Install it with: sudo apt-get install -y ${service.debPackage}  (or install Docker: the set-up then runs it from compose.yaml)`);
         process.exit(1);
       }
       say(`installing ${service.debPackage} from the OS packages`);
