@@ -2,6 +2,7 @@
  * The worker half of `proxyhub start`: Redis, the Foreman client, the consumer connection and
  * one feature worker per `worker:<feature>` role.
  */
+import { errorCodeOf } from '../contracts/errors.ts';
 import { queueFeatures, type QueueFeature, type Topology } from '../contracts/topology.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import type { BusTransport } from '../hub/bus/transport-factory.ts';
@@ -18,6 +19,8 @@ import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
 import { createRegistrationWorker } from '../workers/registration/registration-worker.ts';
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
+import type { StartSteps } from './start-steps.ts';
+import { redactUrl } from '../hub/bus/logger.ts';
 import { createRexFeature } from '../workers/rex/rex-feature.ts';
 
 export interface WorkerWiring {
@@ -28,22 +31,29 @@ export interface WorkerWiring {
   readonly instanceId: string;
   readonly scope: TopologyScope;
   readonly closers: Closer[];
+  /** Names each wait of the start, which a deadline or a stop signal abandons. */
+  readonly steps: StartSteps;
+  /** The broker as wait logs name it, without its password. */
+  readonly broker: string;
 }
 
 export async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
-  const { logger, topology, instanceId, closers } = wiring;
+  const { logger, topology, instanceId, closers, steps } = wiring;
   const redis = createRedis(config.redisUrl, logger, `proxyhub ${instanceId}`);
   // Only the work-queue features keep dedup records: a registration or rex worker's account then
   // needs no Redis access for them (rex opens its own BullMQ connections).
   if (roles.workers.some((name) => isQueueFeature(name))) {
-    await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is'));
     closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
+    await steps.run(`Redis at ${redactUrl(config.redisUrl)} (dedup records)`, () => redis.connect()).catch((error: unknown) => {
+      if (isAbandonedStart(error)) throw error;
+      logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is');
+    });
   }
   const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs });
   closers.push({ name: 'foreman client', close: () => foreman.close() });
   const consumer = wiring.bus.createConsumer({ name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
-  await consumer.start();
   closers.push({ name: 'consumer', close: () => consumer.close() });
+  await steps.run(`${wiring.broker} (consumer connection)`, () => consumer.start());
   const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.
   closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
@@ -60,7 +70,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, diskCacheBytes: config.openscap.policyFileDiskCacheBytes, logger: logger.child({ feature: 'openscap' }) }),
       });
       workers.push(policyFiles);
-      await policyFiles.start();
+      await steps.run('the openscap policy file queue', () => policyFiles.start());
     }
     if (name === 'rex') {
       const rex = createRexFeature({
@@ -83,7 +93,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         },
       });
       workers.push(rex);
-      await rex.start();
+      await steps.run(`the rex worker (Redis at ${redactUrl(config.redisUrl)}, MQTT, the broker)`, () => rex.start());
       continue;
     }
     if (name === 'registration') {
@@ -98,7 +108,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         prefetch: config.worker.prefetch,
       });
       workers.push(worker);
-      await worker.start();
+      await steps.run('the registration worker', () => worker.start());
       continue;
     }
     const worker = createFeatureWorker({
@@ -114,8 +124,14 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       settings: config.worker,
     });
     workers.push(worker);
-    await worker.start();
+    await steps.run(`the ${name} worker`, () => worker.start());
   }
+}
+
+/** A deadline or stop signal ends the start: it is not a Redis that is merely not up yet. */
+function isAbandonedStart(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code === 'PROXYHUB_START_TIMEOUT' || code === 'PROXYHUB_START_INTERRUPTED';
 }
 
 function isQueueFeature(name: string): name is QueueFeature {

@@ -5,34 +5,42 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { createTopology, queueFeatures } from '../contracts/topology.ts';
+import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
-import { createBusTransport } from '../hub/bus/transport-factory.ts';
+import { createBusTransport, type BusTransport } from '../hub/bus/transport-factory.ts';
 import { amqp091UrlOf } from '../hub/bus/rabbit-admin.ts';
 import { AmqpStreamReader } from '../hub/bus/amqp-stream-reader.ts';
 import { createAnnouncer } from '../hub/bus/capability-announcer.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
-import type { StreamReaderFactory } from '../hub/bus/transport.ts';
+import type { Publisher, StreamReaderFactory } from '../hub/bus/transport.ts';
 import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
 import { announcementsFor } from '../workers/capabilities.ts';
-import { createLogger, type Logger } from '../hub/bus/logger.ts';
+import { createLogger, redactUrl, type Logger } from '../hub/bus/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { RexJobStore } from '../hub/bus/rex-jobs.ts';
 import { httpSettingsFrom } from './http-settings.ts';
-import type { Closer } from './closer.ts';
+import { CLOSE_MARGIN_MS, closeInReverse, type Closer } from './closer.ts';
+import { createStartSteps, type StartSteps } from './start-steps.ts';
 import { describePlan } from './plan.ts';
 import { packageVersion } from './version.ts';
+import { errorCodeOf } from '../contracts/errors.ts';
 
 
 export interface RunningHub {
   readonly ingressUrl?: string;
   readonly controlUrl?: string;
-  close(): Promise<void>;
+  /** Closes in reverse order; false when a resource did not close within the deadline (logged). */
+  close(): Promise<boolean>;
+}
+
+export interface StartOptions {
+  /** Aborted (with the signal's name as reason) when a stop is requested while starting. */
+  readonly stop?: AbortSignal | undefined;
 }
 
 /**
@@ -60,88 +68,122 @@ async function listen(app: FastifyInstance, listener: { host: string; port: numb
   return app.listen({ host: listener.host, port: listener.port });
 }
 
-/** Builds and starts the roles; returns a handle whose close() shuts down in reverse order. */
-export async function startHub(config: Config, roles: RoleSet, logger: Logger): Promise<RunningHub> {
+/**
+ * Builds and starts the roles; returns a handle whose close() shuts down in reverse order. Each
+ * wait is a named step of `steps`: past PROXYHUB_START_TIMEOUT_MS, or on a stop signal, the start
+ * is abandoned and what it opened is closed (each resource is listed before it starts, so one
+ * stuck in its start is closed too).
+ */
+export async function startHub(config: Config, roles: RoleSet, logger: Logger, options: StartOptions = {}): Promise<RunningHub> {
+  const steps = createStartSteps({ logger, timeoutMs: config.startTimeoutMs, stop: options.stop });
+  const closers: Closer[] = [];
+  const closeWithin = (): Promise<boolean> => closeInReverse(closers, logger, config.worker.shutdownGraceMs + CLOSE_MARGIN_MS);
+  try {
+    const urls = await startRoles(config, roles, logger, steps, closers);
+    return { ...urls, close: closeWithin };
+  } catch (error) {
+    steps.finish();
+    await closeWithin();
+    throw error;
+  } finally {
+    steps.finish();
+  }
+}
+
+interface RoleWiring {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly steps: StartSteps;
+  readonly closers: Closer[];
+  readonly bus: BusTransport;
+  readonly publisher: Publisher;
+  readonly topology: Topology;
+  readonly scope: TopologyScope;
+  readonly instanceId: string;
+  readonly capabilityId: string;
+  /** Names the broker in wait logs, without its password. */
+  readonly broker: string;
+}
+
+async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[]): Promise<{ ingressUrl?: string; controlUrl?: string }> {
   const topology = createTopology(config.prefix);
   const instanceId = `${hostname()}-${process.pid}`;
   // Unique even for several hubs in one process (tests): the registry keys instances by it.
   const capabilityId = `${instanceId}-${randomUUID().slice(0, 6)}`;
-  const closers: Closer[] = [];
   const retryDelaysMs = Object.fromEntries(roles.workers.map((feature) => [feature, config.worker.retryDelaysMs]));
-  const scope = { features: queueFeatures, retryDelaysMs };
+  const scope = { features: queueFeatures, retryDelaysMs, onDeclare: (node: string) => steps.note(`declaring ${node}`) };
+  const broker = `the broker at ${redactUrl(config.amqpUrl)}`;
+  logger.info({ roles: roleNames(roles), broker: redactUrl(config.amqpUrl), startTimeoutMs: config.startTimeoutMs }, 'proxyhub starting');
   const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
   const publisher = bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
+  const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker };
+  closers.push({ name: 'publisher', close: () => publisher.close() });
+  await steps.run(`${broker} (publisher connection)`, () => publisher.start());
+  if (roles.workers.length > 0) {
+    // Loaded only where workers run: an ingress process never loads the Foreman client.
+    const { startWorkers } = await import('./start-workers.ts');
+    await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers, steps, broker });
+  }
   const result: { ingressUrl?: string; controlUrl?: string } = {};
-  let controlRegistry: CapabilityService | undefined;
-  const http = httpSettingsFrom(config);
-  const closeAll = async (): Promise<void> => {
-    for (const closer of closers.reverse()) {
-      await closer.close().catch((error: unknown) => logger.warn({ err: String(error), resource: closer.name }, 'close failed'));
-    }
-  };
-  try {
-    await publisher.start();
-    closers.push({ name: 'publisher', close: () => publisher.close() });
-    if (roles.workers.length > 0) {
-      // Loaded only where workers run: an ingress process never loads the Foreman client.
-      const { startWorkers } = await import('./start-workers.ts');
-      await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers });
-    }
-    if (roles.control) {
-      // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
-      const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
-      closers.push({ name: 'rex job store', close: () => rexJobs.close() });
-      await rexJobs.start();
-      // The registry is current before the listener opens: a restarted control answers right at once.
-      const capabilities = createCapabilityService({
-        openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
-        publisher,
-        exchange: topology.capabilitiesExchange,
-        readerId: capabilityId,
-        logger: logger.child({ component: 'capabilities' }),
-        publishChanges: true,
-      });
-      await capabilities.start();
-      controlRegistry = capabilities;
-      closers.push({ name: 'capability registry', close: () => capabilities.close() });
-      const { startForemanPush } = await import('./foreman-push.ts');
-      startForemanPush(config, capabilities, capabilityId, logger, closers);
-      const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, maxEventStreams: config.limits.maxEventStreams });
-      result.controlUrl = await listen(app, config.control);
-      closers.push({ name: 'control listener', close: () => app.close() });
-    }
-    if (roles.ingress) {
-      const rpc = bus.createRpcClient({ name: `proxyhub ${instanceId} rpc`, logger, topology, clientId: randomUUID().slice(0, 8) });
-      await rpc.start();
-      closers.push({ name: 'rpc client', close: () => rpc.close() });
-      const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http, rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
-        policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
-        rex: { queue: topology.rpcQueue('rex') },
-        relayClients: config.relayClients,
-      });
-      result.ingressUrl = await listen(app, config.ingress);
-      closers.push({ name: 'ingress listener', close: () => app.close() });
-    }
-    // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
-    // the workers spend their grace period finishing in-flight work.
-    const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId: capabilityId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
+  const controlRegistry = roles.control ? await startControl(wiring, result) : undefined;
+  if (roles.ingress) result.ingressUrl = await startIngress(wiring);
+  // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
+  // the workers spend their grace period finishing in-flight work.
+  const announcer = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId: capabilityId, roles: roleNames(roles), version: packageVersion, hostname: hostname(), heartbeatMs: config.capabilities.heartbeatMs, logger });
+  closers.push({ name: 'capability announcer', close: () => announcer.close() });
+  await steps.run(`${broker} (announcing this instance)`, async () => {
     await announcer.update({
       features: announcementsFor(roles.workers, { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl, rexMode: config.rex.mode }),
       urls: { ...(result.ingressUrl === undefined ? {} : { ingress: result.ingressUrl }), ...(result.controlUrl === undefined ? {} : { control: result.controlUrl }) },
     });
     await announcer.start();
-    closers.push({ name: 'capability announcer', close: () => announcer.close() });
-    // A process with control and workers reports itself started once its own features show.
-    if (controlRegistry) await untilSeen(controlRegistry, capabilityId);
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
+  });
+  // A process with control and workers reports itself started once its own features show.
+  if (controlRegistry) await untilSeen(controlRegistry, capabilityId);
   if (roles.control && config.devOpenControl && config.trustedHosts === undefined) {
     logger.warn({ control: result.controlUrl }, 'DEVELOPMENT MODE (PROXYHUB_DEV_OPEN_CONTROL): the control routes that launch REX jobs, replay dead letters and expose host data are open to every caller on this loopback listener; set PROXYHUB_TRUSTED_HOSTS for anything else');
   }
   logger.info({ roles, transport: bus.kind, ...result }, 'proxyhub started');
-  return { ...result, close: closeAll };
+  return result;
+}
+
+async function startControl(wiring: RoleWiring, result: { controlUrl?: string }): Promise<CapabilityService> {
+  const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId } = wiring;
+  // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
+  const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
+  closers.push({ name: 'rex job store', close: () => rexJobs.close() });
+  await steps.run(`Redis at ${redactUrl(config.redisUrl)} (REX job store)`, () => rexJobs.start());
+  // The registry is current before the listener opens: a restarted control answers right at once.
+  const capabilities = createCapabilityService({
+    openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
+    publisher,
+    exchange: topology.capabilitiesExchange,
+    readerId: capabilityId,
+    logger: logger.child({ component: 'capabilities' }),
+    publishChanges: true,
+  });
+  closers.push({ name: 'capability registry', close: () => capabilities.close() });
+  await steps.run(`${wiring.broker} (reading the capabilities stream)`, () => capabilities.start());
+  const { startForemanPush } = await import('./foreman-push.ts');
+  startForemanPush(config, capabilities, capabilityId, logger, closers);
+  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, maxEventStreams: config.limits.maxEventStreams });
+  closers.push({ name: 'control listener', close: () => app.close() });
+  result.controlUrl = await listen(app, config.control);
+  return capabilities;
+}
+
+async function startIngress(wiring: RoleWiring): Promise<string> {
+  const { config, logger, steps, closers, bus, publisher, topology, instanceId } = wiring;
+  const rpc = bus.createRpcClient({ name: `proxyhub ${instanceId} rpc`, logger, topology, clientId: randomUUID().slice(0, 8) });
+  closers.push({ name: 'rpc client', close: () => rpc.close() });
+  await steps.run(`${wiring.broker} (request/reply connection)`, () => rpc.start());
+  const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http: httpSettingsFrom(config), rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
+    policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
+    rex: { queue: topology.rpcQueue('rex') },
+    relayClients: config.relayClients,
+  });
+  closers.push({ name: 'ingress listener', close: () => app.close() });
+  return listen(app, config.ingress);
 }
 
 /** The `start` command: runs until a signal, then shuts down gracefully. */
@@ -154,25 +196,45 @@ export async function runStart(roleSpec: string): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  // Listening for signals before anything starts: a SIGTERM that arrives while the process is
-  // still starting (it may already have announced itself) must still withdraw and close it, not
-  // kill it with the default action.
+  // Listening for signals before anything starts: a signal during the start (which waits on the
+  // broker for seconds, or for ever on a wedged one) abandons it and closes what it opened,
+  // instead of being noticed only once the start is over. `once`: a second signal gets the
+  // default action, so an impatient operator's second Ctrl-C still ends the process at once.
+  const stop = new AbortController();
   const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const onSignal = (signal: NodeJS.Signals): void => {
+      stop.abort(signal);
+      resolve(signal);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
   });
-  const hub = await startHub(config, roles, logger);
+  let hub: RunningHub;
+  try {
+    hub = await startHub(config, roles, logger, { stop: stop.signal });
+  } catch (error) {
+    // What the start opened is closed (within the grace), but a call that never returned may
+    // still hold a socket open: the process ends now rather than when its event loop drains.
+    const interrupted = errorCodeOf(error) === 'PROXYHUB_START_INTERRUPTED';
+    exitSoon(interrupted ? 0 : 1);
+    if (interrupted) return 0;
+    throw error;
+  }
   const signal = await Promise.race([stopRequested, describePlan(config, roles).then((plan) => {
     // What this process is, in the same words as `proxyhub config check` prints.
     logger.info({ plan: plan.split('\n') }, 'deployment plan');
     return stopRequested;
   })]);
   logger.info({ signal }, 'shutting down');
-  const deadline = setTimeout(() => {
-    logger.error('shutdown deadline passed; exiting');
-    process.exit(1);
-  }, config.worker.shutdownGraceMs + 5000);
-  deadline.unref();
-  await hub.close();
-  return 0;
+  const closed = await hub.close();
+  exitSoon(closed ? 0 : 1);
+  return closed ? 0 : 1;
+}
+
+/** Time for the last log lines to flush before a process held open by an unclosed socket is ended. */
+const EXIT_DRAIN_MS = 500;
+
+/** Exits with `code` unless the process has ended by itself first (an unref'd timer holds nothing open). */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), EXIT_DRAIN_MS).unref();
 }

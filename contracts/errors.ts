@@ -45,6 +45,8 @@ export const errorCatalog = {
   PROXYHUB_REX_CANCELLED: { status: 409, retryable: false, title: 'A job was cancelled' },
   PROXYHUB_INTERNAL: { status: 500, retryable: true, title: 'Unexpected internal error' },
   PROXYHUB_CONFIG_INVALID: { status: 500, retryable: false, title: 'Configuration is invalid or unsafe' },
+  PROXYHUB_START_TIMEOUT: { status: 503, retryable: true, title: 'The process could not start within its start deadline' },
+  PROXYHUB_START_INTERRUPTED: { status: 503, retryable: false, title: 'A stop signal arrived while the process was starting' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -20,6 +20,8 @@ export interface TopologyScope {
   readonly features: readonly QueueFeature[];
   /** Delay tiers, declared only by the workers that use them. */
   readonly retryDelaysMs?: Readonly<Partial<Record<QueueFeature, readonly number[]>>>;
+  /** Told each queue before it is declared, so a start stuck on one can name it (cli/start-steps.ts). */
+  readonly onDeclare?: (node: string) => void;
 }
 
 /**
@@ -27,30 +29,37 @@ export interface TopologyScope {
  * broker ready: an ingress alone can accept uploads before any worker has started.
  */
 export async function declareTopology(channel: Channel, topology: Topology, scope: TopologyScope): Promise<void> {
+  const declaring = (node: string): void => scope.onDeclare?.(node);
+  declaring('the exchanges');
   await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
   await channel.assertExchange(topology.capabilitiesExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.rpcExchange, 'direct', { durable: true });
   for (const feature of queueFeatures) await channel.assertExchange(topology.retryExchange(feature), 'direct', { durable: true });
+  declaring(`queue ${topology.capabilitiesStream}`);
   await channel.assertQueue(topology.capabilitiesStream, { durable: true, arguments: capabilityStreamArguments() });
   await channel.bindQueue(topology.capabilitiesStream, topology.capabilitiesExchange, CAPABILITY_BINDING);
   for (const feature of rpcQueueNames) {
     const queue = topology.rpcQueue(feature);
+    declaring(`queue ${queue}`);
     await channel.assertQueue(queue, { durable: true, arguments: rpcQueueArguments() });
     await channel.bindQueue(queue, topology.rpcExchange, queue);
   }
   for (const feature of scope.features) {
     const workQueue = topology.workQueue(feature);
     const deadLetterQueue = topology.deadLetterQueue(feature);
+    declaring(`queue ${deadLetterQueue}`);
     await channel.assertQueue(deadLetterQueue, { durable: true, arguments: deadLetterQueueArguments() });
     await channel.bindQueue(deadLetterQueue, topology.deadLetterExchange, workQueue);
+    declaring(`queue ${workQueue}`);
     await channel.assertQueue(workQueue, { durable: true, arguments: workQueueArguments(topology, feature) });
     for (const eventType of featureBindings[feature]) {
       await channel.bindQueue(workQueue, topology.eventsExchange, eventType);
     }
     for (const delayMs of scope.retryDelaysMs?.[feature] ?? []) {
       const retryQueue = topology.retryQueue(feature, delayMs);
+      declaring(`queue ${retryQueue}`);
       await channel.assertQueue(retryQueue, { durable: true, arguments: retryQueueArguments(topology, feature, delayMs) });
       await channel.bindQueue(retryQueue, topology.retryExchange(feature), retryQueue);
     }

@@ -206,6 +206,10 @@ export const configSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  startTimeoutMs: setting(milliseconds.default(60_000), {
+    env: 'PROXYHUB_START_TIMEOUT_MS',
+    doc: 'how long `proxyhub start` may take to connect and declare its topology before it logs the step it was waiting for and exits 1 (a wedged broker accepts TCP and never answers)',
+  }),
   logLevel: setting(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), { env: 'PROXYHUB_LOG_LEVEL', doc: 'pino level' }),
   publish: z
     .strictObject({

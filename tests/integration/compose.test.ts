@@ -7,11 +7,16 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parse } from 'yaml';
+import { CLOSE_MARGIN_MS } from '../../cli/closer.ts';
+import { configSchema } from '../../hub/config/schema.ts';
 import { REPO_ROOT } from '../helpers/hub-harness.ts';
 
 const run = promisify(execFile);
 
 interface Service {
+  image?: string;
+  ports?: Array<string | { host_ip?: string; published?: string | number; target?: number }>;
+  stop_grace_period?: string;
   command?: string[];
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
@@ -68,4 +73,25 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   t.same(services['worker-facts']?.command, ['start', '--role', 'worker:facts']);
   t.same(services['worker-rex']?.command, ['start', '--role', 'worker:rex']);
   t.equal(services['worker-rex']?.environment?.PROXYHUB_MQTT_URL, 'mqtt://mosquitto:1883', 'the rex worker reaches Mosquitto by service name');
+});
+
+/** "1m30s", "20s", "500ms" (compose durations) in milliseconds. */
+function durationMs(text: string | undefined): number {
+  let total = 0;
+  for (const [, amount, unit] of (text ?? '').matchAll(/(\d+)(ms|s|m|h)/g)) total += Number(amount) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  return total;
+}
+
+t.test('the local-run route: RabbitMQ 4, loopback ports for the broker and Redis, stop periods past the hub grace', async (t) => {
+  const { stdout } = await run('docker-compose', ['-f', 'compose.yaml', 'config'], { cwd: REPO_ROOT, env: operatorEnv });
+  const services = (parse(stdout) as { services: Record<string, Service> }).services;
+  t.match(services.rabbitmq?.image, /^rabbitmq:4[.-]/, 'a supported RabbitMQ with AMQP 1.0 built in');
+  const published = (name: string): string[] => (services[name]?.ports ?? []).map((port) => (typeof port === 'string' ? port : `${port.host_ip ?? ''}:${port.published ?? ''}:${port.target ?? ''}`));
+  t.ok(published('rabbitmq').some((port) => /^127\.0\.0\.1:5672:5672/.test(port)), 'the broker on loopback');
+  t.ok(published('redis').some((port) => /^127\.0\.0\.1:6379:6379/.test(port)), 'Redis on loopback');
+  const hubGraceMs = configSchema.parse({}).worker.shutdownGraceMs + CLOSE_MARGIN_MS;
+  for (const [name, service] of Object.entries(services).filter(([, service]) => service.build !== undefined)) {
+    t.ok(durationMs(service.stop_grace_period) > hubGraceMs, `${name}: stop_grace_period ${service.stop_grace_period ?? '(10s default)'} exceeds the shutdown grace plus its close margin (${hubGraceMs} ms)`);
+  }
+  t.ok(durationMs(services.rabbitmq?.stop_grace_period) > 10_000, 'the broker gets more than Docker\'s default 10 s to stop');
 });
