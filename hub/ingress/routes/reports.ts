@@ -35,11 +35,7 @@ function mediaKind(contentType: string | undefined): 'yaml' | 'json' | 'other' {
 function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
   if (kind === 'json') return body;
   assertYamlFlowBounds(body as string);
-  try {
-    return parseRubyYaml(body as string);
-  } catch (error) {
-    throw new ProxyhubError('PROXYHUB_INPUT_MALFORMED', `report is not valid YAML: ${(error as Error).message}`, { cause: error, field: 'body' });
-  }
+  return parseRubyYaml(body as string);
 }
 
 export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, options) => {
