@@ -57,3 +57,16 @@ t.test('every refusal a client should retry (503, 429) carries Retry-After from 
     if (seconds !== undefined) t.ok(retryable, `${code} with Retry-After is retryable`);
   }
 });
+
+t.test('refusals outside a request carry catalog codes too', async (t) => {
+  const { parseRoles } = await import('../../hub/config/roles.ts');
+  const { createTopology } = await import('../../contracts/topology.ts');
+  const { selectFeatures } = await import('../../hub/control/dead-letters.ts');
+  const { rubyUtcTimestamp } = await import('../../workers/reports/host-report.ts');
+  t.throws(() => parseRoles('frontend'), { code: 'PROXYHUB_CONFIG_INVALID', message: /unknown role "frontend"/ }, 'an unknown role');
+  t.throws(() => parseRoles('worker:dns'), { code: 'PROXYHUB_CONFIG_INVALID' }, 'an unknown worker feature');
+  t.throws(() => parseRoles(' , '), { code: 'PROXYHUB_CONFIG_INVALID', message: /no role given/ }, 'no role');
+  t.throws(() => createTopology('Not A Prefix'), { code: 'PROXYHUB_CONFIG_INVALID', message: /must match/ }, 'a bad prefix');
+  t.throws(() => selectFeatures('nope'), { code: 'PROXYHUB_INPUT_INVALID', field: 'feature' }, 'an unknown dead-letter feature');
+  t.throws(() => rubyUtcTimestamp('yesterday'), { code: 'PROXYHUB_EVENT_INVALID', retryable: false }, 'a report time that can never convert dead-letters');
+});

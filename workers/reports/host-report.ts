@@ -138,7 +138,7 @@ function rubyInspect(value: unknown): string {
 export function rubyUtcTimestamp(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) {
-    throw new RangeError(`reportedAtProxy is not an ISO 8601 time: ${iso}`);
+    throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `reportedAtProxy is not an ISO 8601 time: ${iso}`, { field: 'time' });
   }
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
