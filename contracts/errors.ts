@@ -91,7 +91,7 @@ export class ProxyhubError extends Error {
 export function isProxyhubError(error: unknown): error is ProxyhubError {
   return (
     error instanceof ProxyhubError ||
-    (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code in errorCatalog)
+    (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && Object.hasOwn(errorCatalog, error.code))
   );
 }
 

@@ -70,3 +70,7 @@ t.test('refusals outside a request carry catalog codes too', async (t) => {
   t.throws(() => selectFeatures('nope'), { code: 'PROXYHUB_INPUT_INVALID', field: 'feature' }, 'an unknown dead-letter feature');
   t.throws(() => rubyUtcTimestamp('yesterday'), { code: 'PROXYHUB_EVENT_INVALID', retryable: false }, 'a report time that can never convert dead-letters');
 });
+
+t.test('only catalog codes classify: an inherited property name is not a code', async (t) => {
+  t.equal(isRetryable({ code: 'toString', message: 'x' }), true, 'treated as unclassified, so retried');
+});
