@@ -5,6 +5,7 @@
 import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
+import { errorMessage } from '../contracts/errors.ts';
 import { describePlan } from './plan.ts';
 
 export async function runConfigCheck(roleSpec: string): Promise<number> {
@@ -14,14 +15,14 @@ export async function runConfigCheck(roleSpec: string): Promise<number> {
     config = loadConfig();
     roles = parseRoles(roleSpec);
   } catch (error) {
-    process.stderr.write(`proxyhub config check: ${(error as Error).message}\n`);
+    process.stderr.write(`proxyhub config check: ${errorMessage(error)}\n`);
     return 2;
   }
   const problems = deploymentProblems(config, roles);
   try {
     process.stdout.write(`${await describePlan(config, roles)}\n`);
   } catch (error) {
-    if (problems.length === 0) problems.push(`cannot build the listeners: ${(error as Error).message}`);
+    if (problems.length === 0) problems.push(`cannot build the listeners: ${errorMessage(error)}`);
   }
   if (problems.length > 0) {
     process.stderr.write(`unsafe or incomplete configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);

@@ -2,6 +2,7 @@
  * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`, `capabilities`, `jobs list|show`.
  */
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../contracts/errors.ts';
 import { deadLetterService, formatTable, replayProgressBar } from './dlq.ts';
 import { runBrokerSetup } from './broker-setup-command.ts';
 import { runCapabilities } from './capabilities.ts';
@@ -108,7 +109,7 @@ export async function main(args: string[]): Promise<number> {
         throw new Error(`unknown command ${command}\n\n${USAGE}`);
     }
   } catch (error) {
-    process.stderr.write(`proxyhub: ${(error as Error).message}\n`);
+    process.stderr.write(`proxyhub: ${errorMessage(error)}\n`);
     return (error as { code?: string }).code === 'PROXYHUB_CONFIG_INVALID' ? 2 : 1;
   }
 }

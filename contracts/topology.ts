@@ -2,6 +2,7 @@
  * Every broker and Redis name proxyhub uses, derived from one prefix so that several hubs (or
  * parallel test runs) share a broker without seeing each other. Nothing else builds a name.
  */
+import { ProxyhubError } from './errors.ts';
 import type { EventType } from './events/registry.ts';
 
 /** Features that consume from a work queue. Smart-proxy names where Foreman knows one. */
@@ -97,7 +98,7 @@ const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export function createTopology(prefix: string): Topology {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new Error(`prefix "${prefix}" must match ${PREFIX_PATTERN.source}`);
+    throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `prefix "${prefix}" must match ${PREFIX_PATTERN.source}`);
   }
   return Object.freeze({
     prefix,

@@ -4,6 +4,7 @@
  * only forwards what the host sent; the worker decides everything against the job in Redis.
  */
 import { z } from 'zod';
+import { errorCatalog, type ErrorCode } from '../errors.ts';
 
 export const hostRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('list'), cn: z.string().min(1) }),
@@ -15,11 +16,20 @@ export const hostRequestSchema = z.discriminatedUnion('kind', [
 ]);
 export type HostRequest = z.infer<typeof hostRequestSchema>;
 
+/** A refusal's catalog code, and the request part and field it is about; the ingress answers it as problem+json. */
+const hostProblemSchema = z.object({
+  code: z.enum(Object.keys(errorCatalog) as [ErrorCode, ...ErrorCode[]]),
+  location: z.enum(['body', 'params']).optional(),
+  field: z.string().optional(),
+});
+
 export const hostReplySchema = z.object({
   status: z.number().int(),
   contentType: z.string(),
+  /** The answer's body; for a refusal, the detail. */
   body: z.string(),
   effectiveUser: z.string().optional(),
+  problem: hostProblemSchema.optional(),
 });
 export type HostReply = z.infer<typeof hostReplySchema>;
 

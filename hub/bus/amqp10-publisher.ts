@@ -5,7 +5,7 @@
  * and `modified` become PROXYHUB_BUS_* errors (503).
  */
 import type { Connection, Delivery as RheaDelivery, EventContext, Sender, SenderOptions } from 'rhea';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import type { Addresses } from './amqp10-addresses.ts';
 import { RecoveringAmqp10Connection, asError, openSender } from './amqp10-connection.ts';
@@ -180,7 +180,7 @@ export class Amqp10Publisher implements Publisher {
     const connection = this.#connection.current;
     if (!connection) throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
     const sender = await openSender(connection, { target: { address }, autosettle: true, treat_modified_as_released: false } as SenderOptions).catch((error: unknown) => {
-      throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `the broker refused a link to ${address}: ${(error as Error).message}`, { cause: error });
+      throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `the broker refused a link to ${address}: ${errorMessage(error)}`, { cause: error });
     });
     sender.on('accepted', (context: EventContext) => context.delivery && this.#window.settle(context.delivery));
     for (const outcome of ['released', 'rejected', 'modified'] as const) {

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Connection, Delivery as RheaDelivery, EventContext, ReceiverOptions, Sender, SenderOptions } from 'rhea';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import type { Addresses } from './amqp10-addresses.ts';
 import { RecoveringAmqp10Connection, openReceiver, openSender } from './amqp10-connection.ts';
 import { bodyOf, toRheaMessage } from './amqp10-message.ts';
@@ -140,7 +140,7 @@ export class Amqp10RpcClient implements RpcClient {
     const connection = this.#connection.current;
     if (!connection) throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
     const sender = await openSender(connection, { target: { address: addresses.target('', queue) }, autosettle: true, treat_modified_as_released: false } as SenderOptions).catch((error: unknown) => {
-      throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `the broker refused a link to ${queue}: ${(error as Error).message}`, { cause: error });
+      throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `the broker refused a link to ${queue}: ${errorMessage(error)}`, { cause: error });
     });
     sender.on('accepted', (context: EventContext) => context.delivery && this.#inFlight.delete(context.delivery));
     for (const outcome of ['released', 'rejected', 'modified'] as const) {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FeatureAnnouncement } from '../../contracts/capabilities.ts';
 import { createEvent } from '../../contracts/events/create-event.ts';
 import type { CapabilityAnnouncement } from '../../contracts/events/capability.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 import { encodeEvent } from './event-codec.ts';
 import type { Logger } from './logger.ts';
 import type { Publisher } from './transport.ts';
@@ -63,21 +64,21 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
   }
 
   function heartbeat(): void {
-    announce().catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'capability heartbeat not published; next one follows'));
+    announce().catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'capability heartbeat not published; next one follows'));
   }
 
   return {
     async start() {
       state = 'started';
       // A broker that is down now gets the announcement with the next heartbeat instead.
-      await announce().catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'capability announcement not published; retrying with the heartbeat'));
+      await announce().catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'capability announcement not published; retrying with the heartbeat'));
       timer = setInterval(heartbeat, options.heartbeatMs);
       timer.unref();
     },
     async update(change) {
       if (change.features !== undefined) features = change.features;
       if (change.urls !== undefined) urls = change.urls;
-      if (state === 'started') await announce().catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'capability update not published; the heartbeat repeats it'));
+      if (state === 'started') await announce().catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'capability update not published; the heartbeat repeats it'));
     },
     async close() {
       if (state !== 'started') return;
@@ -85,7 +86,7 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
       clearInterval(timer);
       sequence += 1;
       const envelope = createEvent('capability.withdrawn.v1', { instanceId: options.instanceId, sequence, reason: 'stopped' }, { source, subject: options.instanceId });
-      await publish(envelope).catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'withdrawal not published; the registry expires this instance instead'));
+      await publish(envelope).catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'withdrawal not published; the registry expires this instance instead'));
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel } from 'amqplib';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import {
   CAPABILITY_BINDING,
   capabilityStreamArguments,
@@ -118,7 +118,7 @@ export async function ensureTopology(model: ChannelModel, topology: Topology, sc
     return;
   } catch (error) {
     if (!isAccessRefused(error)) throw error;
-    logger.debug({ err: (error as Error).message }, 'this account may not declare the topology; checking that it exists');
+    logger.debug({ err: errorMessage(error) }, 'this account may not declare the topology; checking that it exists');
   }
   const missing = await missingNodes(model, topology, scope);
   if (missing.length > 0) {

@@ -7,7 +7,7 @@
  */
 import { FlowProducer, Queue, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import { rexQueueNames, type Topology } from '../../contracts/topology.ts';
 import { outputChunkSchema, rexProgressSchema, rexResultSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
 import type { Logger } from './logger.ts';
@@ -69,7 +69,7 @@ export function bullConnection(url: string, name: string, logger: Logger, failFa
   return redis;
 }
 
-const unavailable = (error: unknown): ProxyhubError => new ProxyhubError('PROXYHUB_REX_STORE_UNAVAILABLE', `job store: ${(error as Error).message}`, { cause: error });
+const unavailable = (error: unknown): ProxyhubError => new ProxyhubError('PROXYHUB_REX_STORE_UNAVAILABLE', `job store: ${errorMessage(error)}`, { cause: error });
 
 const parsed = <T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }, value: unknown): T | undefined => {
   const result = schema.safeParse(value);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { environmentVariables, variablesWhereEmptyIsAValue } from './settings.ts';
 
@@ -25,7 +25,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = parseYaml(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `cannot read config file ${path}: ${errorMessage(error)}`, { cause: error });
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -4,6 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
+import { ProxyhubError } from '../../contracts/errors.ts';
 import { workerFeatures, type WorkerFeature } from '../../contracts/topology.ts';
 import type { Config } from './schema.ts';
 
@@ -27,12 +28,12 @@ export function parseRoles(spec: string): RoleSet {
     else if (part.startsWith('worker:')) {
       const feature = part.slice('worker:'.length);
       if (!(workerFeatures as readonly string[]).includes(feature)) {
-        throw new Error(`unknown worker feature "${feature}" (known: ${workerFeatures.join(', ')})`);
+        throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `unknown worker feature "${feature}" (known: ${workerFeatures.join(', ')})`);
       }
       workers.add(feature as WorkerFeature);
-    } else throw new Error(`unknown role "${part}" (use all, ingress, control or worker:<feature>)`);
+    } else throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `unknown role "${part}" (use all, ingress, control or worker:<feature>)`);
   }
-  if (!ingress && !control && workers.size === 0) throw new Error('no role given');
+  if (!ingress && !control && workers.size === 0) throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', 'no role given');
   return Object.freeze({ ingress, control, workers: Object.freeze([...workers]) });
 }
 

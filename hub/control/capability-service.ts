@@ -13,6 +13,7 @@ import type { CapabilitySnapshot } from '../../contracts/http/capabilities.ts';
 import { decodeEvent, encodeEvent } from '../bus/event-codec.ts';
 import type { Logger } from '../bus/logger.ts';
 import type { Publisher, StreamReader, StreamReaderFactory } from '../bus/transport.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 import { CapabilityRegistry, type InstanceRecord, type RegistryChange } from './capability-registry.ts';
 
 export interface CapabilityServiceOptions {
@@ -100,7 +101,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
 
   function publishChange(record: ChangeRecord): void {
     const envelope = createEvent('capability.changed.v1', record.change, { source: 'proxyhub/control', id: record.eventId, subject: record.change.feature });
-    options.publisher.publish(encodeEvent(envelope, options.exchange, { mandatory: false })).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'capability.changed.v1 not published'));
+    options.publisher.publish(encodeEvent(envelope, options.exchange, { mandatory: false })).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'capability.changed.v1 not published'));
   }
 
   function onEntry(body: Buffer): void {
@@ -108,7 +109,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
     try {
       event = decodeEvent({ body });
     } catch (error) {
-      log.warn({ err: (error as Error).message }, 'ignoring an unreadable capability event');
+      log.warn({ err: errorMessage(error) }, 'ignoring an unreadable capability event');
       return;
     }
     // Replayed history is judged by when it happened; live events by when they arrive, so a
@@ -140,7 +141,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       });
       reader = options.openStream({ from: new Date(Date.now() - REPLAY_WINDOW_MS), onEntry: (entry) => onEntry(entry.body) });
       await reader.start();
-      await writeMarker().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'sync marker not published'));
+      await writeMarker().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'sync marker not published'));
       if (!(await marker)) log.warn('capability replay did not reach its marker in time; serving what was read');
       registry.expire(Date.now());
       synced = true;

@@ -4,6 +4,7 @@
  * dead-letter queue when the browser closes, also when a replay is interrupted.
  */
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
+import { ProxyhubError } from '../../contracts/errors.ts';
 import { queueFeatures, type QueueFeature, type Topology } from '../../contracts/topology.ts';
 import type { QueueBrowser } from '../bus/queue-browser.ts';
 import type { BrowsedMessage } from '../bus/transport.ts';
@@ -54,7 +55,7 @@ export function summarize(feature: QueueFeature, message: BrowsedMessage): DeadL
 
 export function selectFeatures(feature: string | undefined): QueueFeature[] {
   if (feature === undefined) return [...queueFeatures];
-  if (!(queueFeatures as readonly string[]).includes(feature)) throw new RangeError(`unknown feature ${feature} (known: ${queueFeatures.join(', ')})`);
+  if (!(queueFeatures as readonly string[]).includes(feature)) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', `unknown feature ${feature} (known: ${queueFeatures.join(', ')})`, { field: 'feature' });
   return [feature as QueueFeature];
 }
 
@@ -129,7 +130,7 @@ async function replay(
   request: ReplayRequest,
   progress?: ReplayProgress,
 ): Promise<{ replayed: number; kept: number }> {
-  if (!request.all && (request.ids === undefined || request.ids.length === 0)) throw new RangeError('name the events to replay (ids) or ask for all');
+  if (!request.all && (request.ids === undefined || request.ids.length === 0)) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'name the events to replay (ids) or ask for all', { field: 'ids' });
   const wanted = new Set(request.ids ?? []);
   return withBrowser(async (browser) => {
     let replayed = 0;

@@ -6,10 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
 import { launchRequestSchema, planIdSchema, rexOperations, taskIdsSchema } from '../../contracts/rex/launch.ts';
 import type { RexJobData } from '../../contracts/rex/job.ts';
 import type { RexTaskStore } from '../bus/rex-jobs.ts';
+import { sendProblem } from '../http/problem.ts';
 import { batchPlan, jobPlan, planState } from './dynflow-status.ts';
 
 export interface DynflowRouteOptions {
@@ -25,6 +26,14 @@ function invalid(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>
   const first = issues[0];
   const field = first ? first.path.map(String).join('.') || 'body' : 'body';
   return new ProxyhubError('PROXYHUB_INPUT_INVALID', `body ${field}: ${first?.message ?? 'invalid'}`, { field });
+}
+
+/**
+ * smart_proxy_dynflow answers its errors as `{"error": "..."}` and Foreman shows that text (an
+ * unknown operation); the catalog problem carries it as an extension member beside the code.
+ */
+function dynflowError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return sendProblem(reply, code, message, undefined, { error: message });
 }
 
 function idParam(value: string): string {
@@ -46,7 +55,7 @@ export const dynflowRoutes: FastifyPluginAsync<DynflowRouteOptions> = async (app
   app.post('/dynflow/tasks/launch', { config: protectedRoute, bodyLimit: options.bodyLimit }, async (request, reply: FastifyReply) => {
     const operation = (request.body as { operation?: unknown } | null)?.operation;
     if (typeof operation === 'string' && !(rexOperations as readonly string[]).includes(operation)) {
-      return reply.code(404).send({ error: `Unknown operation '${operation}' requested.` });
+      return dynflowError(reply, 'PROXYHUB_REX_UNKNOWN_OPERATION', `Unknown operation '${operation}' requested.`);
     }
     const parsed = launchRequestSchema.safeParse(request.body);
     if (!parsed.success) throw invalid(parsed.error.issues);
@@ -98,7 +107,7 @@ export const dynflowRoutes: FastifyPluginAsync<DynflowRouteOptions> = async (app
   app.post('/dynflow/tasks/statuses', { config: protectedRoute }, async (request, reply) => {
     const parsed = taskIdsSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw invalid(parsed.error.issues);
-    if (parsed.data.task_ids.length === 0) return reply.code(422).send({ error: 'task_ids must not be empty' });
+    if (parsed.data.task_ids.length === 0) return dynflowError(reply, 'PROXYHUB_REX_NO_TASK_IDS', 'task_ids must not be empty');
     const answer: Record<string, unknown> = {};
     for (const id of parsed.data.task_ids) {
       const plan = await planOf(id);
@@ -108,9 +117,10 @@ export const dynflowRoutes: FastifyPluginAsync<DynflowRouteOptions> = async (app
   });
 
   app.get<{ Params: { id: string } }>('/dynflow/tasks/:id/status', { config: protectedRoute }, async (request, reply) => {
-    const plan = await planOf(idParam(request.params.id));
-    // smart_proxy_dynflow answers an unknown plan with 404 and an empty object.
-    return plan ?? reply.code(404).send({});
+    const id = idParam(request.params.id);
+    const plan = await planOf(id);
+    // smart_proxy_dynflow answers an unknown plan with 404 and an empty object: Foreman reads the status only.
+    return plan ?? sendProblem(reply, 'PROXYHUB_REX_TASK_NOT_FOUND', `no task ${id}: never launched here, or finished and removed`);
   });
 
   app.get('/dynflow/tasks/operations', { config: protectedRoute }, async () => [...rexOperations]);

@@ -6,6 +6,7 @@
  * anything changed meanwhile.
  */
 import type { Logger } from '../bus/logger.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 
 export interface RefreshAnswer {
   readonly status: number;
@@ -85,7 +86,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
       }
     } catch (error) {
       retry = true;
-      log.warn({ err: (error as Error).message }, 'Foreman not reachable for the feature refresh; retrying');
+      log.warn({ err: errorMessage(error) }, 'Foreman not reachable for the feature refresh; retrying');
     } finally {
       running = false;
     }

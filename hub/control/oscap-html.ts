@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, coerceError } from '../../contracts/errors.ts';
 import { Bunzip2Decoder } from '../storage/bunzip2.ts';
 
 /** oscap on a 2 MB report takes about a second; this bounds a stuck one. */
@@ -30,7 +30,7 @@ function bunzip2Transform(): Transform {
         decoder.push(chunk);
         callback();
       } catch (error) {
-        callback(error as Error);
+        callback(coerceError(error));
       }
     },
     flush(callback) {
@@ -38,7 +38,7 @@ function bunzip2Transform(): Transform {
         decoder.end();
         callback();
       } catch (error) {
-        callback(error as Error);
+        callback(coerceError(error));
       }
     },
   });

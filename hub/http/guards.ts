@@ -47,7 +47,7 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
     ...(settings.maxEventLoopUtilization > 0 ? { maxEventLoopUtilization: settings.maxEventLoopUtilization } : {}),
     // Per sample, not since start: a long-running process must still shed when it saturates.
     eventLoopUtilizationMode: 'interval',
-    retryAfter: 1,
+    retryAfter: errorCatalog.PROXYHUB_OVERLOADED.retryAfterSeconds,
     pressureHandler: (_request, reply, type) => {
       void sendProblem(reply, 'PROXYHUB_OVERLOADED', `shedding load (${type})`);
     },

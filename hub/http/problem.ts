@@ -3,28 +3,27 @@
  * names the request part and the field that failed. No stack traces reach a client.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorCatalog, isProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
+import { errorCatalog, isProxyhubError, retryAfterOf, type ErrorCode } from '../../contracts/errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemTypeUri, type Problem } from '../../contracts/http/problem.ts';
 
 type FieldError = NonNullable<Problem['errors']>[number];
 
-/** How long a client should wait before retrying after each retryable refusal. */
-export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
-  PROXYHUB_BUS_UNAVAILABLE: 5,
-  PROXYHUB_BUS_BLOCKED: 10,
-  PROXYHUB_BUS_UNROUTABLE: 5,
-  PROXYHUB_BUS_REFUSED: 2,
-  PROXYHUB_BUS_TIMEOUT: 2,
-  PROXYHUB_OVERLOADED: 1,
-  PROXYHUB_RPC_NO_WORKER: 5,
-  PROXYHUB_RPC_INFLIGHT_LIMIT: 2,
-  PROXYHUB_SSE_STREAM_LIMIT: 30,
-};
+/**
+ * Sets the catalog's Retry-After for a code that has one. A value already on the reply wins: the
+ * rate limiter sets the seconds left in its window, which the catalog only bounds.
+ */
+export function setRetryAfter(reply: FastifyReply, code: ErrorCode): void {
+  const seconds = retryAfterOf(code);
+  if (seconds !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(seconds));
+}
 
-export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
+/**
+ * Answers a problem+json body for a catalog code. `extensions` are extra members a client of an
+ * API we stand in for reads (smart_proxy_dynflow's `error`); the standard members win over them.
+ */
+export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[], extensions: Readonly<Record<string, unknown>> = {}): FastifyReply {
   const entry = errorCatalog[code];
-  const retryAfter = RETRY_AFTER_SECONDS[code];
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  setRetryAfter(reply, code);
   const problem: Problem = {
     type: problemTypeUri(code),
     title: entry.title,
@@ -34,7 +33,7 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string
     instance: reply.request.url,
     ...(errors === undefined ? {} : { errors }),
   };
-  return reply.code(entry.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+  return reply.code(entry.status).type(PROBLEM_CONTENT_TYPE).send({ ...extensions, ...problem });
 }
 
 const LOCATIONS = new Set<FieldError['location']>(['body', 'params', 'querystring', 'headers']);

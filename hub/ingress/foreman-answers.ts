@@ -7,7 +7,7 @@
 import type { FastifyReply } from 'fastify';
 import { errorCatalog, type ErrorCode } from '../../contracts/errors.ts';
 import type { ForemanReply, ForemanRequestKind } from '../../contracts/rpc/foreman-request.ts';
-import { RETRY_AFTER_SECONDS } from '../http/problem.ts';
+import { setRetryAfter } from '../http/problem.ts';
 
 const TIMEOUT_CODES = new Set<ErrorCode>(['PROXYHUB_RPC_TIMEOUT']);
 
@@ -29,8 +29,7 @@ export function failureScript(message: string): string {
 export function sendFailure(reply: FastifyReply, kind: ForemanRequestKind, code: ErrorCode, detail: string): FastifyReply {
   const status = failureStatus(code);
   const message = `${errorCatalog[code].title}${detail ? ` (${detail})` : ''}`;
-  const retryAfter = RETRY_AFTER_SECONDS[code];
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  setRetryAfter(reply, code);
   if (kind === 'register') return reply.code(status).type('text/plain; charset=utf-8').send(failureScript(message));
   return reply.code(status).type('text/plain; charset=utf-8').send(`proxyhub: ${kind} request could not be answered: ${message}\n`);
 }

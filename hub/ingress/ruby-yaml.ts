@@ -1,13 +1,13 @@
 import { parseDocument } from 'yaml';
 import type { ScalarTag, Tags } from 'yaml';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 
 /**
- * Thrown when an upload is not YAML we can read; the ingress answers it with a 4xx
- * (upstream smart_proxy_reports answers 415 for every processing error).
+ * An upload that is not YAML we can read: a 400 naming the body (upstream smart_proxy_reports
+ * answers 415 for every processing error).
  */
-export class RubyYamlError extends Error {
-  override readonly name = 'RubyYamlError';
-}
+const notYaml = (reason: string, cause: unknown): ProxyhubError =>
+  new ProxyhubError('PROXYHUB_INPUT_MALFORMED', `report is not valid YAML: ${reason}`, { cause, field: 'body' });
 
 /**
  * Alias expansion budget handed to `yaml`'s toJS. Puppet's Psych dumper only emits aliases for
@@ -75,7 +75,7 @@ function rubyTags(defaults: Tags): Tags {
  * into plain objects, arrays and scalars, reading it the way Ruby's Psych does (YAML 1.1
  * booleans and numbers, duplicate keys allowed with the last one winning, merge keys).
  *
- * @throws RubyYamlError on syntax errors, several documents, or excessive aliasing.
+ * @throws ProxyhubError PROXYHUB_INPUT_MALFORMED on syntax errors, several documents, or excessive aliasing.
  */
 export function parseRubyYaml(text: string): unknown {
   const doc = parseDocument(text, {
@@ -88,12 +88,11 @@ export function parseRubyYaml(text: string): unknown {
   });
   const [first] = doc.errors;
   if (first) {
-    throw new RubyYamlError(`Invalid YAML: ${first.message}`, { cause: first });
+    throw notYaml(first.message, first);
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error: unknown) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new RubyYamlError(`Invalid YAML: ${reason}`, { cause: error });
+    throw notYaml(errorMessage(error), error);
   }
 }

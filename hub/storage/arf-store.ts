@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import { writeFileAtomically } from './atomic-write.ts';
 
 /** A report as Foreman names it in its download URLs. */
@@ -42,7 +42,7 @@ export function checkRef(ref: ArfReportRef): ArfReportRef {
 }
 
 const storageError = (action: string, error: unknown): ProxyhubError =>
-  new ProxyhubError('PROXYHUB_STORAGE_FAILED', `ARF store: ${action}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  new ProxyhubError('PROXYHUB_STORAGE_FAILED', `ARF store: ${action}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`, { cause: error });
 
 const missing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 

@@ -81,6 +81,8 @@ t.test('notify, fetch with the host certificate, v1 updates, callback', async (t
 
   const stolen = await intruder.raw('GET', jobUrl(notification as PullNotification));
   t.equal(stolen.status, 404, 'a certificate for another host gets 404');
+  t.match(stolen.headers['content-type'], /^application\/problem\+json/);
+  t.match(JSON.parse(stolen.body.toString('utf8')), { code: 'PROXYHUB_REX_TASK_NOT_FOUND', status: 404 }, 'a catalog problem');
   t.equal((await postUpdate(intruder, job.planId, { version: '1', updates: [{ type: 'exit', exit_code: 0 }] })).status, 404, 'and cannot finish the job');
 
   const fetched = await host.raw('GET', jobUrl(notification as PullNotification));
@@ -109,6 +111,9 @@ t.test('the legacy update body', async (t) => {
   await notified(job);
   t.equal((await host.raw('GET', `${hub.ingressUrl}/ssh/jobs/${job.planId}`)).status, 200);
   t.equal((await postUpdate(host, job.planId, { output: ['legacy line\n'], type: 'stdout' })).status, 200);
+  const unrecognised = await postUpdate(host, job.planId, { bogus: true, version: '7' });
+  t.equal(unrecognised.status, 400, 'an update body of neither form is refused');
+  t.match(JSON.parse(unrecognised.body.toString('utf8')), { code: 'PROXYHUB_INPUT_INVALID', errors: [{ location: 'body', field: 'body' }] });
   t.equal((await postUpdate(host, job.planId, { exit_code: 2 })).status, 200);
   const callback = await callbackFor(foreman, job);
   t.equal(callback.data.exit_status, 2);

@@ -78,7 +78,9 @@ t.test('operations and an unknown operation', async (t) => {
   t.same(await json(await control('/dynflow/tasks/operations')), ['ssh']);
   const unknown = await control('/dynflow/tasks/launch', { method: 'POST', body: launchBody([on('127.0.0.1', 'true')], 'ansible-runner') });
   t.equal(unknown.status, 404);
-  t.same(await json(unknown), { error: "Unknown operation 'ansible-runner' requested." });
+  const body = await json(unknown);
+  t.equal(body.error, "Unknown operation 'ansible-runner' requested.", 'the smart-proxy error Foreman shows');
+  t.match(body, { code: 'PROXYHUB_REX_UNKNOWN_OPERATION', status: 404, detail: "Unknown operation 'ansible-runner' requested." }, 'and a catalog problem');
 });
 
 t.test('a batch of three hosts: one callback per host with its output and exit status', async (t) => {
@@ -216,9 +218,14 @@ t.test('a script flooding its output is stored up to the cap with one notice; it
   t.equal(callback.data.result.filter((r) => r.output_type === 'debug' && /truncated/.test(r.output)).length, 1, 'one truncation notice');
 });
 
-t.test('statuses needs task ids; a task nobody launched is 404', async (t) => {
-  t.equal((await control('/dynflow/tasks/statuses', { method: 'POST', body: { task_ids: [] } })).status, 422);
-  t.equal((await control('/dynflow/tasks/0b6a2c1e-0000-4000-8000-000000000000/status')).status, 404);
+t.test('statuses needs task ids; a task nobody launched is 404; both answer catalog problems', async (t) => {
+  const empty = await control('/dynflow/tasks/statuses', { method: 'POST', body: { task_ids: [] } });
+  t.equal(empty.status, 422);
+  t.match(await json(empty), { code: 'PROXYHUB_REX_NO_TASK_IDS', error: 'task_ids must not be empty' });
+  const missing = await control('/dynflow/tasks/0b6a2c1e-0000-4000-8000-000000000000/status');
+  t.equal(missing.status, 404);
+  t.match(missing.headers.get('content-type'), /^application\/problem\+json/);
+  t.match(await json(missing), { code: 'PROXYHUB_REX_TASK_NOT_FOUND', status: 404 });
 });
 
 t.test('a changed host key fails the job; first_execution forgets the old key', async (t) => {

@@ -4,7 +4,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { ArfParseError, parseArf } from '../../workers/openscap/arf-parser.ts';
+import { ProxyhubError } from '../../contracts/errors.ts';
+import { parseArf } from '../../workers/openscap/arf-parser.ts';
 import type { ArfReport } from '../../workers/openscap/arf-parser.ts';
 
 const run = promisify(execFile);
@@ -72,15 +73,14 @@ t.test('a body split into 1-byte chunks gives the same report', async (t) => {
   t.same(await parseArf(bytewise(), context), await parseFixture('openscap_parser-java-stig'));
 });
 
-t.test('rejections are ArfParseError', async (t) => {
+t.test('rejections are permanent PROXYHUB_ARF_UNPARSEABLE errors', async (t) => {
   const rejects = async (name: string, body: Buffer, message: RegExp): Promise<void> => {
     const err: unknown = await parseArf(once(body), context).then(
       () => null,
       (e: unknown) => e,
     );
-    t.ok(err instanceof ArfParseError, `${name}: ArfParseError`);
-    t.equal((err as Error).name, 'ArfParseError', `${name}: name`);
-    t.match((err as Error).message, message, `${name}: message`);
+    t.ok(err instanceof ProxyhubError, `${name}: ProxyhubError`);
+    t.match(err, { name: 'ProxyhubError', code: 'PROXYHUB_ARF_UNPARSEABLE', retryable: false, message }, `${name}: code and message`);
   };
   await rejects('plain text body', Buffer.from('<arf>not compressed</arf>'), /not valid bzip2/);
   await rejects('empty body', Buffer.alloc(0), /decompresses to nothing/);
@@ -92,8 +92,8 @@ t.test('rejections are ArfParseError', async (t) => {
 
 t.test('the underlying cause is kept', async (t) => {
   const err: unknown = await parseArf(once(Buffer.from(BZIP2_TEXT, 'base64')), context).catch((e: unknown) => e);
-  t.ok(err instanceof ArfParseError);
-  t.ok((err as Error).cause instanceof Error);
+  t.match(err, { code: 'PROXYHUB_ARF_UNPARSEABLE', message: /not well-formed XML: / }, 'the message names the cause');
+  t.ok(err instanceof Error && err.cause instanceof Error);
 });
 
 t.test('memory: the large fixture is never held whole', async (t) => {
@@ -154,7 +154,7 @@ t.test('a decompression bomb is refused once its XML passes the cap, before it i
   // for the test (the worker's is MAX_ARF_XML_BYTES, 256 MiB).
   const bomb = execFileSync('sh', ['-c', `{ printf '<a>'; head -c ${8 * 1024 * 1024} /dev/zero | tr '\\0' ' '; printf '</a>'; } | bzip2 -9`], { maxBuffer: 1 << 26 });
   t.ok(bomb.length < 10_000, `${bomb.length} bytes of bzip2`);
-  await t.rejects(parseArf(once(bomb), context, { maxXmlBytes: 2 * 1024 * 1024 }), { name: 'ArfParseError', message: /more than 2 MiB/ });
+  await t.rejects(parseArf(once(bomb), context, { maxXmlBytes: 2 * 1024 * 1024 }), { code: 'PROXYHUB_ARF_UNPARSEABLE', message: /more than 2 MiB/ });
 });
 
 /**
@@ -177,12 +177,12 @@ t.test('a report that would build past the bound is refused while it is built, n
   // 1 MiB × 10 × 10 = 100 MiB of fix text, over the 64 MiB default.
   const bomb = amplifiedArf({ valueBytes: 1024 * 1024, subs: 10, results: 10 });
   t.ok(bomb.length < 10_000, `${bomb.length} bytes of bzip2`);
-  await t.rejects(parseArf(once(bomb), context), { name: 'ArfReportTooLargeError', message: /64 MiB/ });
+  await t.rejects(parseArf(once(bomb), context), { code: 'PROXYHUB_ARF_REPORT_TOO_LARGE', message: /64 MiB/ });
   // 1 MiB × 1000 × 1000 ≈ 1 TiB: only a count made before each log is built can refuse this in time.
   const huge = amplifiedArf({ valueBytes: 1024 * 1024, subs: 1000, results: 1000 });
-  await t.rejects(parseArf(once(huge), context), { name: 'ArfReportTooLargeError' });
+  await t.rejects(parseArf(once(huge), context), { code: 'PROXYHUB_ARF_REPORT_TOO_LARGE' });
   const small = amplifiedArf({ valueBytes: 100, subs: 2, results: 3 });
-  await t.rejects(parseArf(once(small), context, { maxReportBytes: 500 }), { name: 'ArfReportTooLargeError', message: /500 bytes/ }, 'the bound is configurable');
+  await t.rejects(parseArf(once(small), context, { maxReportBytes: 500 }), { code: 'PROXYHUB_ARF_REPORT_TOO_LARGE', message: /500 bytes/ }, 'the bound is configurable');
 });
 
 t.test('the bound counts the JSON exactly: a report of exactly the bound passes, one byte less refuses it', async (t) => {
@@ -190,7 +190,7 @@ t.test('the bound counts the JSON exactly: a report of exactly the bound passes,
     const bytes = Buffer.byteLength(JSON.stringify(await parseFixture(row.name)));
     const body = (): AsyncIterable<Buffer> => once(readFileSync(fixtureUrl(row.name)));
     await t.resolves(parseArf(body(), context, { maxReportBytes: bytes }), `${row.name}: ${bytes} bytes allowed`);
-    await t.rejects(parseArf(body(), context, { maxReportBytes: bytes - 1 }), { name: 'ArfReportTooLargeError' }, `${row.name}: ${bytes - 1} refused`);
+    await t.rejects(parseArf(body(), context, { maxReportBytes: bytes - 1 }), { code: 'PROXYHUB_ARF_REPORT_TOO_LARGE' }, `${row.name}: ${bytes - 1} refused`);
   }
   // JSON escapes (quote, backslash, newline, tab, CR) and 2-, 3- and 4-byte UTF-8 characters.
   const odd = 'quote " backslash \\ newline \n tab \t cr &#13; lt &lt; é € 𝄞';
@@ -199,5 +199,5 @@ t.test('the bound counts the JSON exactly: a report of exactly the bound passes,
   });
   const bytes = Buffer.byteLength(JSON.stringify(await parseArf(once(tricky), context)));
   await t.resolves(parseArf(once(tricky), context, { maxReportBytes: bytes }), 'escapes and multi-byte characters counted exactly');
-  await t.rejects(parseArf(once(tricky), context, { maxReportBytes: bytes - 1 }), { name: 'ArfReportTooLargeError' });
+  await t.rejects(parseArf(once(tricky), context, { maxReportBytes: bytes - 1 }), { code: 'PROXYHUB_ARF_REPORT_TOO_LARGE' });
 });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { errorCatalog, type ErrorCode } from '../../contracts/errors.ts';
+import { errorCatalog, retryAfterOf, type ErrorCode } from '../../contracts/errors.ts';
 import { problemTypeUri } from '../../contracts/http/problem.ts';
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -67,6 +67,15 @@ t.test('each section states the catalog retryable flag', async (t) => {
   for (const { heading, body } of sections.filter((s) => isCode(s.heading))) {
     const code = heading as ErrorCode;
     t.strictSame(facts(body, 'Retryable'), [errorCatalog[code].retryable ? 'yes' : 'no'], `${code} retryable`);
+  }
+});
+
+t.test('each section states the catalog Retry-After, and only codes that have one do', async (t) => {
+  for (const { heading, body } of sections.filter((s) => isCode(s.heading))) {
+    const seconds = retryAfterOf(heading as ErrorCode);
+    const line = body.match(/^- Retryable:.*$/m)?.[0] ?? '';
+    const stated = line.match(/Retry-After: (\d+)/)?.[1];
+    t.equal(stated, seconds === undefined ? undefined : String(seconds), `${heading} Retry-After`);
   }
 });
 

@@ -7,18 +7,15 @@ import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import type { ArfContext, ArfReport } from './arf-types.ts';
 import { ArfCollector } from './arf-collector.ts';
-import { ArfParseError } from './arf-errors.ts';
+import { isProxyhubError, type ProxyhubError } from '../../contracts/errors.ts';
+import { arfUnparseable } from './arf-errors.ts';
 import { buildReport } from './arf-report.ts';
 import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
 
-export { ArfParseError, ArfReportTooLargeError } from './arf-errors.ts';
 export { MAX_ARF_REPORT_BYTES } from './arf-report.ts';
 export type { ArfContext, ArfFix, ArfLog, ArfMetrics, ArfReference, ArfReport } from './arf-types.ts';
 
 type Body = NodeJS.ReadableStream | AsyncIterable<Buffer>;
-
-/** Marks errors thrown by the XML side while the bzip2 decoder calls it. */
-class XmlFailure extends Error {}
 
 /**
  * Real ARF reports decompress to a few MB (a full RHEL STIG data stream with results, tens of
@@ -26,7 +23,6 @@ class XmlFailure extends Error {}
  * can take the worker's memory.
  */
 export const MAX_ARF_XML_BYTES = 256 * 1024 * 1024;
-class TooLarge extends Error {}
 
 export interface ArfLimits {
   /** Decompressed XML, counted as it is decoded. @defaultValue MAX_ARF_XML_BYTES (256 MiB) */
@@ -46,26 +42,24 @@ export async function parseArf(bzip2Body: Body, context: ArfContext, limits: Arf
     try {
       xml.write(text);
     } catch (err) {
-      throw new XmlFailure('xml', { cause: err });
+      throw arfUnparseable('ARF body is not well-formed XML', err);
     }
   };
   // Decoded bytes arrive in ≤64 KiB slices, synchronously from push()/end(),
   // so the XML parser keeps pace with the input without extra buffering.
   const bunzip = new Bunzip2Decoder((bytes) => {
     xmlBytes += bytes.length;
-    if (xmlBytes > maxXmlBytes) throw new TooLarge(`ARF report decompresses to more than ${Math.round(maxXmlBytes / 1024 / 1024)} MiB of XML`);
+    if (xmlBytes > maxXmlBytes) throw arfUnparseable(`ARF report decompresses to more than ${Math.round(maxXmlBytes / 1024 / 1024)} MiB of XML`);
     writeXml(decoder.write(bytes));
   });
-  let failure: ArfParseError | null = null;
+  let failure: ProxyhubError | null = null;
   const attempt = (step: () => void): void => {
     try {
       step();
     } catch (err) {
-      failure = err instanceof XmlFailure
-        ? new ArfParseError('ARF body is not well-formed XML', { cause: err.cause })
-        : err instanceof TooLarge
-          ? new ArfParseError(err.message)
-          : new ArfParseError('ARF body is not valid bzip2 data', { cause: err });
+      // The XML side fails with its own catalog error while the decoder calls it; anything else
+      // the decoder threw is about the bzip2 data.
+      failure = isProxyhubError(err) ? err : arfUnparseable('ARF body is not valid bzip2 data', err);
     }
   };
 
@@ -78,20 +72,20 @@ export async function parseArf(bzip2Body: Body, context: ArfContext, limits: Arf
     if (failure === null) attempt(() => bunzip.push(bytes));
   }
   if (failure === null) attempt(() => bunzip.end());
-  if (failure === null && xmlBytes === 0) failure = new ArfParseError('ARF body decompresses to nothing');
+  if (failure === null && xmlBytes === 0) failure = arfUnparseable('ARF body decompresses to nothing');
   if (failure === null) {
     attempt(() => {
       writeXml(decoder.end());
       try {
         xml.close();
       } catch (err) {
-        throw new XmlFailure('xml', { cause: err });
+        throw arfUnparseable('ARF body is not well-formed XML', err);
       }
     });
   }
   if (failure !== null) throw failure;
   if (!collector.sawTestResult) {
-    throw new ArfParseError('XML has no XCCDF TestResult: not an ARF report');
+    throw arfUnparseable('XML has no XCCDF TestResult: not an ARF report');
   }
   return buildReport(collector, hash.digest('hex'), context, limits.maxReportBytes);
 }

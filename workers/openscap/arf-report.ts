@@ -2,7 +2,7 @@
 // POSTs to Foreman, with its counting rules.
 import type { ArfCollector } from './arf-collector.ts';
 import type { ArfContext, ArfFix, ArfLog, ArfReference, ArfReport, FixMeta, RuleMeta } from './arf-types.ts';
-import { ArfParseError, ArfReportTooLargeError } from './arf-errors.ts';
+import { arfReportTooLarge, arfUnparseable } from './arf-errors.ts';
 import { ReportSizer } from './arf-json-size.ts';
 
 /** Results Foreman never sees: they are neither listed nor counted. */
@@ -15,7 +15,7 @@ const DROPPED_RESULTS = new Set(['notapplicable', 'notselected']);
 export const MAX_ARF_REPORT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Builds the report, refusing it (ArfReportTooLargeError) as soon as the logs so far would pass
+ * Builds the report, refusing it (PROXYHUB_ARF_REPORT_TOO_LARGE) as soon as the logs so far would pass
  * `maxBytes` of JSON: each log is counted before it is built, so an ARF that expands into
  * gigabytes never allocates more than the bound.
  */
@@ -35,7 +35,7 @@ export function buildReport(collected: ArfCollector, digest: string, context: Ar
     if (rule === undefined) {
       // Upstream crashes here (nil rule); a result we cannot describe means
       // the benchmark part of the ARF is missing or does not match.
-      throw new ArfParseError(`rule-result ${id} refers to a rule missing from the XCCDF benchmark`);
+      throw arfUnparseable(`rule-result ${id} refers to a rule missing from the XCCDF benchmark`);
     }
     let parts = shared.get(rule);
     if (parts === undefined) {
@@ -43,7 +43,7 @@ export function buildReport(collected: ArfCollector, digest: string, context: Ar
       shared.set(rule, parts);
     }
     bytes += sizer.logBytes(id, result, rule, parts.references) + (logs.length > 0 ? 1 : 0);
-    if (bytes > maxBytes) throw new ArfReportTooLargeError(maxBytes);
+    if (bytes > maxBytes) throw arfReportTooLarge(maxBytes);
     // Fix texts are built once per rule and shared by its logs.
     parts.fixes ??= rule.fixes.map((fix) => toFix(fix, collected.setValues));
     logs.push(toLog(id, result, rule, parts.references, parts.fixes));
@@ -51,7 +51,7 @@ export function buildReport(collected: ArfCollector, digest: string, context: Ar
     else if (result === 'fail') metrics.failed += 1;
     else metrics.othered += 1;
   }
-  if (bytes - emptyEnvelope + envelopeBytes() > maxBytes) throw new ArfReportTooLargeError(maxBytes);
+  if (bytes - emptyEnvelope + envelopeBytes() > maxBytes) throw arfReportTooLarge(maxBytes);
   return report;
 }
 

@@ -8,12 +8,12 @@
  * with the reason (never deleted silently), and Foreman being down only delays delivery.
  */
 import { createHash } from 'node:crypto';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 import type { ArfUpload } from '../../contracts/events/arf-uploaded.ts';
 import type { ArfStore } from '../../hub/storage/arf-store.ts';
 import { defineFeature, type Feature } from '../runtime/feature.ts';
 import { isForemanCallError } from '../runtime/foreman-client.ts';
-import { ArfParseError, ArfReportTooLargeError, parseArf, type ArfReport } from './arf-parser.ts';
+import { parseArf, type ArfReport } from './arf-parser.ts';
 
 export const foremanArfPath = (upload: Pick<ArfUpload, 'cname' | 'policyId' | 'reportedAt'>): string =>
   `/api/v2/compliance/arf_reports/${encodeURIComponent(upload.cname)}/${upload.policyId}/${upload.reportedAt}`;
@@ -44,17 +44,9 @@ async function* slices(bytes: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
   }
 }
 
-async function parse(bytes: Buffer, proxyName: string, settings: OpenscapSettings): Promise<ArfReport> {
-  try {
-    return await parseArf(slices(bytes), { proxyName, proxyUrl: settings.proxyUrl }, settings.maxReportBytes === undefined ? {} : { maxReportBytes: settings.maxReportBytes });
-  } catch (error) {
-    if (error instanceof ArfReportTooLargeError) {
-      throw new ProxyhubError('PROXYHUB_ARF_REPORT_TOO_LARGE', `${error.message} (PROXYHUB_ARF_REPORT_LIMIT); not sent to Foreman`, { cause: error });
-    }
-    if (!(error instanceof ArfParseError)) throw error;
-    const cause = error.cause instanceof Error ? `: ${error.cause.message.split('\n')[0]?.slice(0, 300)}` : '';
-    throw new ProxyhubError('PROXYHUB_ARF_UNPARSEABLE', `${error.message}${cause}`, { cause: error });
-  }
+/** Rejects with PROXYHUB_ARF_UNPARSEABLE or PROXYHUB_ARF_REPORT_TOO_LARGE, both dead-lettered at once. */
+function parse(bytes: Buffer, proxyName: string, settings: OpenscapSettings): Promise<ArfReport> {
+  return parseArf(slices(bytes), { proxyName, proxyUrl: settings.proxyUrl }, settings.maxReportBytes === undefined ? {} : { maxReportBytes: settings.maxReportBytes });
 }
 
 /** Foreman answers `{"result":"ok","id":"<arf_report_id>"}`; the id names the stored copy. */
@@ -90,7 +82,7 @@ export function createOpenscapFeature(settings: OpenscapSettings): Feature<'open
       }
       // Foreman has the report: a failure here must not post it a second time.
       await settings.store.link({ cname: upload.cname, id, date: String(upload.reportedAt), digest }).catch((error: unknown) => {
-        context.logger.error({ eventId: event.id, err: (error as Error).message }, 'ARF report delivered but not recorded in the store; Foreman cannot download it');
+        context.logger.error({ eventId: event.id, err: errorMessage(error) }, 'ARF report delivered but not recorded in the store; Foreman cannot download it');
       });
     },
   }, { maxPrefetch: OPENSCAP_MAX_PREFETCH });

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DiskLruCache } from '../../hub/storage/disk-lru-cache.ts';
-import { errorCodeOf } from '../../contracts/errors.ts';
+import { errorCodeOf, errorMessage } from '../../contracts/errors.ts';
 import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import { policyFileRequestSchema, type PolicyFileRequest } from '../../contracts/rpc/policy-file.ts';
 import type { Logger } from '../../hub/bus/logger.ts';
@@ -41,7 +41,7 @@ async function remember(cache: DiskLruCache, key: string, file: Buffer, logger: 
   try {
     await cache.write(key, file);
   } catch (error) {
-    logger.warn({ err: (error as Error).message, key }, 'policy file not cached');
+    logger.warn({ err: errorMessage(error), key }, 'policy file not cached');
   }
 }
 
@@ -52,7 +52,7 @@ export function createPolicyFileAnswerer(settings: PolicyFileSettings): (body: B
     try {
       request = policyFileRequestSchema.parse(JSON.parse(body.toString('utf8')));
     } catch (error) {
-      return { error: 'PROXYHUB_EVENT_INVALID', detail: (error as Error).message.slice(0, 500) };
+      return { error: 'PROXYHUB_EVENT_INVALID', detail: errorMessage(error).slice(0, 500) };
     }
     const key = cacheKey(request);
     const hit = await cache.read(key).catch(() => undefined);
@@ -76,7 +76,7 @@ export function createPolicyFileAnswerer(settings: PolicyFileSettings): (body: B
       else settings.logger.info({ policyId: request.policyId, kind: request.kind, digest: request.digest }, 'policy file does not match the digest asked for; passed on, not cached');
       return fileReply(answer.body);
     } catch (error) {
-      settings.logger.warn({ err: (error as Error).message, policyId: request.policyId, kind: request.kind }, 'Foreman could not be asked for a policy file');
+      settings.logger.warn({ err: errorMessage(error), policyId: request.policyId, kind: request.kind }, 'Foreman could not be asked for a policy file');
       return { error: errorCodeOf(error), detail: 'Foreman could not be reached' };
     }
   };

@@ -3,7 +3,7 @@
  * ingress's requests by calling Foreman with this worker's own client certificate, and replies
  * with Foreman's status and body, or with why Foreman could not be asked.
  */
-import { ProxyhubError, errorCodeOf } from '../../contracts/errors.ts';
+import { ProxyhubError, errorCodeOf, errorMessage } from '../../contracts/errors.ts';
 import { foremanRequestSchema, type ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import type { Logger } from '../../hub/bus/logger.ts';
@@ -51,14 +51,14 @@ async function answer(options: RegistrationWorkerOptions, body: Buffer): Promise
   try {
     call = foremanCallFor(request.data, options.forwarding, Math.min(options.foremanTimeoutMs, remaining));
   } catch (error) {
-    return { error: 'PROXYHUB_EVENT_INVALID', detail: (error as Error).message };
+    return { error: 'PROXYHUB_EVENT_INVALID', detail: errorMessage(error) };
   }
   try {
     const result = await options.foreman.forward(call);
     return { status: result.status, ...(result.contentType ? { contentType: result.contentType } : {}), ...(result.location ? { location: result.location } : {}), body: result.body.toString('base64') };
   } catch (error) {
     // The detail goes to this log, not to the unauthenticated client (addresses, TLS names).
-    options.logger.warn({ err: (error as Error).message, kind: request.data.kind }, 'Foreman could not be asked');
+    options.logger.warn({ err: errorMessage(error), kind: request.data.kind }, 'Foreman could not be asked');
     const timedOut = error instanceof ProxyhubError && /within \d+ ms/.test(error.message);
     return { error: timedOut ? 'PROXYHUB_RPC_TIMEOUT' : errorCodeOf(error), detail: timedOut ? 'Foreman did not answer in time' : 'Foreman could not be reached' };
   }

@@ -1,4 +1,4 @@
-import { InvalidReportError, RubyRaise, field, isRecord, reportId, requireHost, rescued } from './host-report.ts';
+import { RubyRaise, invalidReport, field, isRecord, reportId, requireHost, rescued } from './host-report.ts';
 import { rubyUtcTimestamp, toHostReport, truthy } from './host-report.ts';
 import { rubyConcat as plus, rubyOr as either, rubyToS as s } from './host-report.ts';
 import type { AnsibleReportBody, ForemanCounts, HostReport, PlainRecord, ReportContext } from './host-report.ts';
@@ -211,7 +211,7 @@ function buildBody(report: PlainRecord, host: string, ctx: ReportContext): Ansib
 }
 
 function requireReport(report: unknown): PlainRecord {
-  if (!isRecord(report)) throw new InvalidReportError('report', 'Ansible report is not a JSON object');
+  if (!isRecord(report)) throw invalidReport('report', 'Ansible report is not a JSON object');
   return report;
 }
 
@@ -219,7 +219,7 @@ function requireReport(report: unknown): PlainRecord {
  * Convert an Ansible callback report into the host report smart_proxy_reports would send to
  * Foreman. The input is not modified.
  *
- * @throws InvalidReportError when the upload is not an object or has no host.
+ * @throws ProxyhubError PROXYHUB_EVENT_INVALID when the upload is not an object or has no host.
  */
 export function ansibleReportToHostReport(report: unknown, ctx: ReportContext): HostReport<AnsibleReportBody> {
   const data = requireReport(report);
@@ -230,7 +230,7 @@ export function ansibleReportToHostReport(report: unknown, ctx: ReportContext): 
  * The facts upload for a run whose results include gathered `ansible_facts` (the first such
  * task wins); null when no task gathered facts.
  *
- * @throws InvalidReportError when facts exist but the report has no host.
+ * @throws ProxyhubError PROXYHUB_EVENT_INVALID when facts exist but the report has no host.
  */
 export function ansibleFactsFromReport(report: unknown): AnsibleFactsUpload | null {
   const data = requireReport(report);

@@ -2,6 +2,7 @@
  * The `POST /api/v2/host_reports` payload that smart_proxy_reports builds, and the Ruby
  * semantics its processors rely on, so the puppet and ansible converters stay byte-compatible.
  */
+import { ProxyhubError } from '../../contracts/errors.ts';
 
 export const REPORT_FORMATS = ['puppet', 'ansible'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -80,16 +81,12 @@ export interface HostReport<B extends HostReportBody = HostReportBody> {
   };
 }
 
-/** A permanent error: retrying the same upload can never succeed. */
-export class InvalidReportError extends Error {
-  override readonly name = 'InvalidReportError';
-  /** The upload field that is missing or unusable, e.g. `host`. */
-  readonly field: string;
-
-  constructor(field: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.field = field;
-  }
+/**
+ * A report no converter can turn into a host report: permanent (retrying the same upload can
+ * never succeed), so it is dead-lettered. `field` names the unusable part, e.g. `host`.
+ */
+export function invalidReport(field: string, message: string): ProxyhubError {
+  return new ProxyhubError('PROXYHUB_EVENT_INVALID', message, { field });
 }
 
 /**
@@ -141,7 +138,7 @@ function rubyInspect(value: unknown): string {
 export function rubyUtcTimestamp(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) {
-    throw new RangeError(`reportedAtProxy is not an ISO 8601 time: ${iso}`);
+    throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `reportedAtProxy is not an ISO 8601 time: ${iso}`, { field: 'time' });
   }
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
@@ -150,7 +147,7 @@ export function rubyUtcTimestamp(iso: string): string {
 export function requireHost(report: PlainRecord): string {
   const host = report['host'];
   if (typeof host !== 'string' || host === '') {
-    throw new InvalidReportError('host', 'report has no host name');
+    throw invalidReport('host', 'report has no host name');
   }
   return host;
 }
@@ -163,9 +160,13 @@ export function reportId(candidate: unknown, ctx: ReportContext): string {
 /**
  * Stands for an exception the Ruby processor raises and then rescues: the part it was reading
  * is dropped or replaced by a fallback, and the report is still sent. Never leaves this module
- * group; a converter that cannot produce a report at all throws InvalidReportError instead.
+ * group; a converter that cannot produce a report at all throws invalidReport() instead. A class
+ * of its own, not a catalog code, because `rescued()` must catch exactly these and let every
+ * other error (a ProxyhubError included) end the conversion.
  */
-export class RubyRaise extends Error {}
+export class RubyRaise extends Error {
+  override readonly name = 'RubyRaise';
+}
 
 /**
  * Runs one section of the conversion; when it raises, records upstream's

@@ -1,4 +1,4 @@
-import { InvalidReportError, RubyRaise, field, isRecord, reportId, requireHost, rescued } from './host-report.ts';
+import { RubyRaise, invalidReport, field, isRecord, reportId, requireHost, rescued } from './host-report.ts';
 import { rubyToS, rubyUtcTimestamp, toHostReport, truthy } from './host-report.ts';
 import type { HostReport, PlainRecord, PuppetLogLine, PuppetReportBody } from './host-report.ts';
 import type { ReportContext, ReportSummary } from './host-report.ts';
@@ -166,9 +166,9 @@ function buildBody(report: PlainRecord, host: string, ctx: ReportContext): Puppe
  * Convert a parsed Puppet `Transaction::Report` (see `parseRubyYaml`) into the host report
  * smart_proxy_reports would send to Foreman.
  *
- * @throws InvalidReportError when the upload is not a map or has no host.
+ * @throws ProxyhubError PROXYHUB_EVENT_INVALID when the upload is not a map or has no host.
  */
 export function puppetReportToHostReport(report: unknown, ctx: ReportContext): HostReport<PuppetReportBody> {
-  if (!isRecord(report)) throw new InvalidReportError('report', 'Puppet report is not a YAML map');
+  if (!isRecord(report)) throw invalidReport('report', 'Puppet report is not a YAML map');
   return toHostReport(buildBody(report, requireHost(report), ctx));
 }

@@ -5,7 +5,7 @@
  * through the facts queue with its retries and dead letters.
  */
 import { createHash } from 'node:crypto';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, isProxyhubError } from '../../contracts/errors.ts';
 import { createEvent } from '../../contracts/events/create-event.ts';
 import type { ReportUpload } from '../../contracts/events/report-uploaded.ts';
 import { defineFeature } from '../runtime/feature.ts';
@@ -19,9 +19,9 @@ function convert(upload: ReportUpload, context: ReportContext): HostReport {
   try {
     return upload.format === 'puppet' ? puppetReportToHostReport(upload.report, context) : ansibleReportToHostReport(upload.report, context);
   } catch (error) {
-    if ((error as Error).name !== 'InvalidReportError') throw error;
-    const field = (error as { field?: string }).field;
-    throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `${upload.format} report: ${(error as Error).message}`, { cause: error, ...(field ? { field: `report.${field}` } : {}) });
+    if (!isProxyhubError(error) || error.code !== 'PROXYHUB_EVENT_INVALID') throw error;
+    // The reason names the format and the field's place in the event (`report.host`).
+    throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `${upload.format} report: ${error.message}`, { cause: error, ...(error.field ? { field: `report.${error.field}` } : {}) });
   }
 }
 

@@ -5,6 +5,7 @@
  * §2.7.
  */
 import { readFile } from 'node:fs/promises';
+import { errorCatalog, errorMessage } from '../../contracts/errors.ts';
 import { hostRequestSchema, legacyUpdateSchema, v1UpdateSchema, type HostReply, type HostRequest } from '../../contracts/rex/host-rpc.ts';
 import { pullHostName } from '../../contracts/rex/launch.ts';
 import { epochSeconds, type OutputChunk, type RexProgress } from '../../contracts/rex/job.ts';
@@ -22,7 +23,9 @@ export interface HostRequestDeps {
 }
 
 const text = (status: number, body: string, contentType = 'text/plain'): HostReply => ({ status, contentType, body });
-const notFound = (): HostReply => text(404, 'Job not found');
+const refusal = (problem: NonNullable<HostReply['problem']>, detail: string): HostReply => ({ ...text(errorCatalog[problem.code].status, detail), problem });
+// One answer for a job that is not there and one that is another host's: nothing to probe.
+const notFound = (): HostReply => refusal({ code: 'PROXYHUB_REX_TASK_NOT_FOUND' }, 'Job not found');
 const OPEN_STATES = new Set(['ready_for_pickup', 'notified', 'delivered', 'running', 'queued']);
 
 type Update = { chunks: Array<Omit<OutputChunk, 'timestamp'> & { at: number }>; exit: { code: number; at: number } | undefined };
@@ -94,7 +97,7 @@ export function createHostRequestAnswerer(deps: HostRequestDeps): (body: Buffer)
         const job = await ownJob(request.cn, request.uuid);
         if (!job) return notFound();
         const update = parseUpdate(request.body);
-        if (!update) return text(400, 'Unrecognised update body: send {"version":"1","updates":[...]}');
+        if (!update) return refusal({ code: 'PROXYHUB_INPUT_INVALID', location: 'body', field: 'body' }, 'Unrecognised update body: send {"version":"1","updates":[...]}');
         const progress = await moveTo(job, 'running');
         for (const chunk of update.chunks) await deps.lifecycle.hostChunk(job.data, { output_type: chunk.output_type, output: chunk.output, timestamp: epochSeconds(chunk.at) });
         if (update.exit) {
@@ -116,12 +119,16 @@ export function createHostRequestAnswerer(deps: HostRequestDeps): (body: Buffer)
 
   return async (body) => {
     const parsed = hostRequestSchema.safeParse(JSON.parse(body.toString('utf8')));
-    if (!parsed.success) return text(400, 'invalid request');
+    if (!parsed.success) {
+      // The ingress fills every field but the job uuid from what it checked itself.
+      const onUuid = parsed.error.issues.some((issue) => issue.path[0] === 'uuid');
+      return refusal({ code: 'PROXYHUB_INPUT_INVALID', ...(onUuid ? { location: 'params', field: 'uuid' } : {}) }, onUuid ? 'the job uuid is not a valid id' : 'invalid request');
+    }
     try {
       return await answer(parsed.data);
     } catch (error) {
-      deps.logger.warn({ err: (error as Error).message, kind: parsed.data.kind }, 'rex host request failed');
-      return text(503, 'Job store unavailable, try again later');
+      deps.logger.warn({ err: errorMessage(error), kind: parsed.data.kind }, 'rex host request failed');
+      return refusal({ code: 'PROXYHUB_REX_STORE_UNAVAILABLE' }, 'Job store unavailable, try again later');
     }
   };
 }

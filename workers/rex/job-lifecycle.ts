@@ -14,6 +14,7 @@ import type { RexJobStore } from '../../hub/bus/rex-jobs.ts';
 import type { Publisher } from '../../hub/bus/transport.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';
 import { pullHostName } from '../../contracts/rex/launch.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 
 export interface LifecycleDeps {
   readonly store: RexJobStore;
@@ -92,7 +93,7 @@ export function createCallbackSender(store: RexJobStore, foreman: ForemanClient,
     try {
       await foreman.post('/foreman_tasks/api/tasks/callback', { callback: job.callback, data });
     } catch (error) {
-      logger.warn({ err: (error as Error).message, planId: job.planId }, 'Foreman did not take the callback; retrying');
+      logger.warn({ err: errorMessage(error), planId: job.planId }, 'Foreman did not take the callback; retrying');
       throw error;
     }
   };

@@ -8,6 +8,7 @@ import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
+import { ProxyhubError } from '../../contracts/errors.ts';
 
 export interface SshKeyPair {
   readonly privateKey: Buffer;
@@ -60,14 +61,14 @@ export async function loadOrCreateKeyPair(options: { readonly keyPath: string | 
   const path = options.keyPath ?? defaultKeyPath(options.dataDir);
   let privateKey = await readIfThere(path);
   if (privateKey === undefined) {
-    if (options.keyPath !== undefined) throw new Error(`PROXYHUB_SSH_KEY ${path} does not exist`);
+    if (options.keyPath !== undefined) throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `PROXYHUB_SSH_KEY ${path} does not exist`);
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `proxyhub@${hostname()}` });
     await createOnce(path, pair.private, 0o600);
     privateKey = await readFile(path);
   }
   const parsed = ssh2.utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw new Error(`SSH key ${path} cannot be read: ${parsed.message}`);
+  if (parsed instanceof Error) throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `SSH key ${path} cannot be read: ${parsed.message}`, { cause: parsed });
   // Derived from the private key, never read from `.pub`: the two can never disagree.
   const publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')} ${parsed.comment || 'proxyhub'}`;
   // For operators and ssh-copy-id; proxyhub itself never reads it.

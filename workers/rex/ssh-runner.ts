@@ -7,6 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import ssh2, { type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { ErrorCode } from '../../contracts/errors.ts';
 import type { ExitStatus } from '../../contracts/rex/job.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 import type { HostKeyCheck } from './known-hosts.ts';
 import { createPromptAnswerer, type PromptAnswerer } from './password-prompt.ts';
 import { cleanupCommand, killCommand, promptsForPassword, runCommand, uploadCommand, type CommandSettings } from './remote-command.ts';
@@ -187,7 +188,7 @@ export async function runOverSsh(target: SshTarget, job: SshScript, hooks: SshRu
     }
     return await streamScript(client, job, hooks, pending);
   } catch (error) {
-    const reason = `SSH session to ${target.host} failed: ${(error as Error).message}`;
+    const reason = `SSH session to ${target.host} failed: ${errorMessage(error)}`;
     hooks.onOutput('debug', reason);
     return { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason };
   } finally {

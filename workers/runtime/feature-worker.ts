@@ -5,7 +5,7 @@
  */
 import { createEvent } from '../../contracts/events/create-event.ts';
 import { setMaxListeners } from 'node:events';
-import { ProxyhubError, errorCodeOf, isProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, errorCodeOf, errorMessage, isRetryable } from '../../contracts/errors.ts';
 import type { DeliveryOutcome } from '../../contracts/events/delivery-outcome.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import { decodeEvent, encodeEvent, type DecodedEvent } from '../../hub/bus/event-codec.ts';
@@ -75,7 +75,7 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
     try {
       return (await options.redis.exists(topology.deliveredKey(feature.name, eventId))) === 1;
     } catch (error) {
-      log.warn({ err: (error as Error).message }, 'dedup lookup failed; delivering anyway (at-least-once)');
+      log.warn({ err: errorMessage(error) }, 'dedup lookup failed; delivering anyway (at-least-once)');
       return false;
     }
   }
@@ -83,7 +83,7 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   async function rememberDelivered(eventId: string): Promise<void> {
     await options.redis
       .set(topology.deliveredKey(feature.name, eventId), '1', 'EX', settings.dedupTtlSeconds)
-      .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'dedup record not written; a redelivery may repeat this event'));
+      .catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'dedup record not written; a redelivery may repeat this event'));
   }
 
   async function runHandler(event: DecodedEvent): Promise<void> {
@@ -103,11 +103,11 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   }
 
   const patiently = (publish: () => Promise<void>) =>
-    withBrokerPatience(publish, shutdown.signal, (error, pauseMs) => log.warn({ err: (error as Error).message, pauseMs }, 'broker not taking publishes; holding the delivery'));
+    withBrokerPatience(publish, shutdown.signal, (error, pauseMs) => log.warn({ err: errorMessage(error), pauseMs }, 'broker not taking publishes; holding the delivery'));
 
   async function onFailure(delivery: Delivery, event: DecodedEvent | undefined, error: unknown, attempt: number): Promise<void> {
-    const base = { eventId: event?.id ?? delivery.messageId ?? '', eventType: event?.type ?? delivery.type ?? '', feature: feature.name, attempt, code: errorCodeOf(error), reason: (error as Error).message };
-    const retryable = !isProxyhubError(error) || error.retryable;
+    const base = { eventId: event?.id ?? delivery.messageId ?? '', eventType: event?.type ?? delivery.type ?? '', feature: feature.name, attempt, code: errorCodeOf(error), reason: errorMessage(error) };
+    const retryable = isRetryable(error);
     // A replayed dead letter gets a fresh deadline, or an old one would bounce straight back.
     const replayedAt = delivery.headers[deliveryHeaders.replayedAt];
     const acceptedAt = typeof replayedAt === 'string' ? Date.parse(replayedAt) : event ? Date.parse(event.time) : Date.now();
@@ -122,8 +122,8 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
     const finalError = retryable ? new ProxyhubError('PROXYHUB_DELIVERY_EXHAUSTED', `gave up after ${attempt} attempts: ${base.reason}`, { cause: error }) : error;
     await patiently(() => rerouter.deadLetter(delivery, finalError, attempt));
     delivery.ack();
-    log.warn({ eventId: base.eventId, code: errorCodeOf(finalError), err: (finalError as Error).message }, 'event dead-lettered');
-    announce('delivery.dead-lettered.v1', { ...base, code: errorCodeOf(finalError), reason: (finalError as Error).message, outcome: 'dead-lettered' });
+    log.warn({ eventId: base.eventId, code: errorCodeOf(finalError), err: errorMessage(finalError) }, 'event dead-lettered');
+    announce('delivery.dead-lettered.v1', { ...base, code: errorCodeOf(finalError), reason: errorMessage(finalError), outcome: 'dead-lettered' });
   }
 
   async function processDelivery(delivery: Delivery): Promise<void> {
@@ -146,7 +146,7 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
         await onFailure(delivery, event, error, attempt);
       } catch (rerouteError) {
         // The broker could not take the copy: leave the original where it is.
-        log.warn({ err: (rerouteError as Error).message }, 'could not reroute a failed delivery; requeueing');
+        log.warn({ err: errorMessage(rerouteError) }, 'could not reroute a failed delivery; requeueing');
         delivery.requeue();
       }
     }

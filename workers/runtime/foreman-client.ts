@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { ProxyhubError } from '../../contracts/errors.ts';
+import { ProxyhubError, coerceError, errorMessage } from '../../contracts/errors.ts';
 
 export interface ForemanClientOptions {
   readonly url: string;
@@ -103,7 +103,7 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
           signal: AbortSignal.timeout(options.timeoutMs),
         });
       } catch (error) {
-        throw new ForemanCallError(true, `POST ${target.pathname}: ${(error as Error).message}`, undefined, error);
+        throw new ForemanCallError(true, `POST ${target.pathname}: ${errorMessage(error)}`, undefined, error);
       }
       const text = await response.body.text().catch(() => '');
       if (response.statusCode >= 200 && response.statusCode < 300) return { status: response.statusCode, body: text };
@@ -125,8 +125,8 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
         const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
         return { status: response.statusCode, contentType: first(response.headers['content-type']), location: first(response.headers.location), body };
       } catch (error) {
-        const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
-        throw new ForemanCallError(true, `${call.method} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : (error as Error).message}`, undefined, error);
+        const timedOut = coerceError(error).name === 'TimeoutError' || coerceError(error).name === 'AbortError';
+        throw new ForemanCallError(true, `${call.method} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : errorMessage(error)}`, undefined, error);
       }
     },
     close: () => dispatcher.close(),

@@ -7,6 +7,7 @@ import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import { FOREMAN_REPLY_TYPE } from '../../contracts/rpc/foreman-request.ts';
 import type { Logger } from '../../hub/bus/logger.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
+import { errorMessage } from '../../contracts/errors.ts';
 import { createInFlight } from './in-flight.ts';
 
 export interface RpcServerOptions {
@@ -35,7 +36,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     if (delivery.replyTo) {
       await options.publisher
         .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: options.replyType ?? FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })
-        .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'reply not delivered; the caller times out'));
+        .catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'reply not delivered; the caller times out'));
     }
     delivery.ack();
   }

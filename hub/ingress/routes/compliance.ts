@@ -9,7 +9,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { policyIdSchema, type ArfUpload } from '../../../contracts/events/arf-uploaded.ts';
-import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
+import { ProxyhubError, errorCodeOf, coerceError, errorMessage } from '../../../contracts/errors.ts';
 import { foremanReplySchema } from '../../../contracts/rpc/foreman-request.ts';
 import { POLICY_FILE_REQUEST_TYPE, policyFileDigestSchema, type PolicyFileKind, type PolicyFileRequest } from '../../../contracts/rpc/policy-file.ts';
 import type { RpcClient } from '../../bus/transport.ts';
@@ -71,7 +71,7 @@ function readBody(body: Readable, sink: (chunk: Buffer) => void): Promise<void> 
         body.off('data', onData);
         body.off('end', resolve);
         body.resume();
-        reject(error as Error);
+        reject(coerceError(error));
       }
     };
     let ended = false;
@@ -138,7 +138,7 @@ export const complianceRoutes: FastifyPluginAsync<ComplianceRouteOptions> = asyn
       answer = await cache.get(`${kind}/${policyId}/${digest.data}`, () => fetchPolicyFile({ kind, policyId, digest: digest.data, deadline: Date.now() + options.rpcTimeoutMs }));
     } catch (error) {
       const code = errorCodeOf(error);
-      return sendProblem(reply, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_BUS_UNAVAILABLE' : code, (error as Error).message);
+      return sendProblem(reply, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_BUS_UNAVAILABLE' : code, errorMessage(error));
     }
     // A 200 is the file (as application/xml, like the smart-proxy); Foreman's refusal of an
     // unknown policy is passed on with its status, as the smart-proxy does.

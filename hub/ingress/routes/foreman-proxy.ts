@@ -4,7 +4,7 @@
  * smart-proxy: the registration token and Foreman's own checks authenticate.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
+import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/errors.ts';
 import { foremanHeaders } from '../../../contracts/rpc/foreman-headers.ts';
 import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
 import type { RpcClient } from '../../bus/transport.ts';
@@ -79,7 +79,7 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
       answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     } catch (error) {
       const code = errorCodeOf(error);
-      return sendFailure(reply, kind, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_BUS_UNAVAILABLE' : code, (error as Error).message);
+      return sendFailure(reply, kind, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_BUS_UNAVAILABLE' : code, errorMessage(error));
     }
     if ('error' in answer) return sendFailure(reply, kind, answer.error, answer.detail);
     if (kind === 'template-server' && answer.status === 200) templateServer = { at: Date.now(), answer };

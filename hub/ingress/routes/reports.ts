@@ -35,11 +35,7 @@ function mediaKind(contentType: string | undefined): 'yaml' | 'json' | 'other' {
 function parseReportBody(kind: 'yaml' | 'json', body: unknown): unknown {
   if (kind === 'json') return body;
   assertYamlFlowBounds(body as string);
-  try {
-    return parseRubyYaml(body as string);
-  } catch (error) {
-    throw new ProxyhubError('PROXYHUB_INPUT_MALFORMED', `report is not valid YAML: ${(error as Error).message}`, { cause: error, field: 'body' });
-  }
+  return parseRubyYaml(body as string);
 }
 
 export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, options) => {
@@ -50,10 +46,8 @@ export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, 
     const { format } = request.params;
     const kind = mediaKind(request.headers['content-type']);
     if (kind !== expectedMediaType[format]) {
-      throw Object.assign(new Error(`${format} reports must be sent as ${expectedMediaType[format] === 'yaml' ? 'application/x-yaml' : 'application/json'}`), {
-        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
-        statusCode: 415,
-      });
+      const wanted = expectedMediaType[format] === 'yaml' ? 'application/x-yaml' : 'application/json';
+      throw new ProxyhubError('PROXYHUB_INPUT_MEDIA_TYPE', `${format} reports must be sent as ${wanted}`, { field: 'content-type', location: 'headers' });
     }
     const document = parseReportBody(kind, request.body);
     assertNesting(document);

@@ -4,7 +4,7 @@
  * worker over the broker: the ingress holds no job state, no key and no route to Redis.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ProxyhubError, errorCodeOf } from '../../../contracts/errors.ts';
+import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/errors.ts';
 import { HOST_REQUEST_TYPE, hostReplySchema, type HostReply, type HostRequest } from '../../../contracts/rex/host-rpc.ts';
 import type { RpcClient } from '../../bus/transport.ts';
 import { sendProblem } from '../../http/problem.ts';
@@ -40,28 +40,43 @@ export const rexRoutes: FastifyPluginAsync<RexRouteOptions> = async (app, option
     return hostReplySchema.parse(JSON.parse(raw.toString('utf8')));
   }
 
-  async function relay(reply: FastifyReply, request: HostRequest): Promise<FastifyReply> {
-    let answer: HostReply;
-    try {
-      answer = await ask(request);
-    } catch (error) {
-      const code = errorCodeOf(error);
-      return sendProblem(reply, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_RPC_NO_WORKER' : code, (error as Error).message);
+  /** The worker's answer as it is, or its refusal as a catalog problem. */
+  function send(reply: FastifyReply, answer: HostReply): FastifyReply {
+    if (answer.problem) {
+      const { code, location, field } = answer.problem;
+      return sendProblem(reply, code, answer.body, location === undefined || field === undefined ? undefined : [{ location, field, message: answer.body }]);
     }
     if (answer.effectiveUser) reply.header('x-foreman-effective-user', answer.effectiveUser);
     return reply.code(answer.status).type(answer.contentType).send(answer.body);
   }
 
+  /** No worker consuming the request queue is a refusal to retry, like a worker that is busy. */
+  function sendAskFailure(reply: FastifyReply, error: unknown): FastifyReply {
+    const code = errorCodeOf(error);
+    return sendProblem(reply, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_RPC_NO_WORKER' : code, errorMessage(error));
+  }
+
+  async function relay(reply: FastifyReply, request: HostRequest): Promise<FastifyReply> {
+    let answer: HostReply;
+    try {
+      answer = await ask(request);
+    } catch (error) {
+      return sendAskFailure(reply, error);
+    }
+    return send(reply, answer);
+  }
+
   async function key(reply: FastifyReply, kind: 'pubkey' | 'ca-pubkey'): Promise<FastifyReply> {
     const cached = keyCache.get(kind);
-    if (cached && Date.now() - cached.at < KEY_CACHE_MS) return reply.code(cached.reply.status).type(cached.reply.contentType).send(cached.reply.body);
+    if (cached && Date.now() - cached.at < KEY_CACHE_MS) return send(reply, cached.reply);
+    let answer: HostReply;
     try {
-      const answer = await ask({ kind });
-      if (answer.status === 200) keyCache.set(kind, { at: Date.now(), reply: answer });
-      return reply.code(answer.status).type(answer.contentType).send(answer.body);
+      answer = await ask({ kind });
     } catch (error) {
-      return sendProblem(reply, errorCodeOf(error) === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_RPC_NO_WORKER' : errorCodeOf(error), (error as Error).message);
+      return sendAskFailure(reply, error);
     }
+    if (answer.status === 200) keyCache.set(kind, { at: Date.now(), reply: answer });
+    return send(reply, answer);
   }
 
   // Open, as in the smart-proxy: registration snippets curl them before a host has a certificate.
