@@ -13,7 +13,7 @@ import {
   type QueueFeature,
   type Topology,
 } from '../../contracts/topology.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/logger.ts';
 
 export interface TopologyScope {
   /** Work queues, their bindings and dead-letter queues (every role declares these). */

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS, smartProxyFeatures } from '../../contracts/capabilities.ts';
-import { addressSchemes } from '../bus/amqp10-addresses.ts';
+import { addressSchemes } from '../bus/amqp10/addresses.ts';
 import { transportKinds } from '../bus/transport.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { httpSettingsFrom } from '../../cli/http-settings.ts';
 import type { ForemanRequest } from '../../contracts/rpc/foreman-request.ts';
-import { createLogger } from '../../hub/bus/logger.ts';
+import { createLogger } from '../../hub/log/logger.ts';
 import type { Publisher, RpcClient, RpcRequest } from '../../hub/bus/transport.ts';
 import { buildIngressApp } from '../../hub/ingress/app.ts';
 import { testConfig, testPrefix } from '../helpers/hub-harness.ts';

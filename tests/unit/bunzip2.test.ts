@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
+import { Bunzip2Decoder } from '../../hub/codec/bzip2/decoder.ts';
 
 const compress = (input: Buffer, level = 9): Buffer => execFileSync('bzip2', ['-c', `-${level}`], { input, maxBuffer: 1 << 30 });
 

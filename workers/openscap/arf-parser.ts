@@ -9,7 +9,7 @@ import type { ArfContext, ArfReport } from './arf-types.ts';
 import { ArfCollector } from './arf-collector.ts';
 import { ArfParseError } from './arf-errors.ts';
 import { buildReport } from './arf-report.ts';
-import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
+import { Bunzip2Decoder } from '../../hub/codec/bzip2/decoder.ts';
 
 export { ArfParseError, ArfReportTooLargeError } from './arf-errors.ts';
 export { MAX_ARF_REPORT_BYTES } from './arf-report.ts';

@@ -3,8 +3,8 @@
  * jittered backoff and re-runs `setup` (channels, topology, consumers) after every connect.
  */
 import amqplib, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import type { Logger } from './logger.ts';
-import { redactUrl } from './logger.ts';
+import type { Logger } from '../../log/logger.ts';
+import { redactUrl } from '../../log/logger.ts';
 
 export interface RecoveringConnectionOptions {
   readonly url: string;

@@ -6,14 +6,14 @@
  * settled any more and the broker redelivers it, which idempotent handlers make harmless.
  */
 import type { Connection, EventContext, Receiver, ReceiverOptions } from 'rhea';
-import type { Topology } from '../../contracts/topology.ts';
-import type { Addresses } from './amqp10-addresses.ts';
-import { RecoveringAmqp10Connection, asError, openReceiver } from './amqp10-connection.ts';
-import { receivedFields } from './amqp10-message.ts';
-import type { TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import type { Addresses } from './addresses.ts';
+import { RecoveringAmqp10Connection, asError, openReceiver } from './connection.ts';
+import { receivedFields } from './message.ts';
+import type { TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from './transport.ts';
+import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface Amqp10ConsumerOptions {
   readonly url: string;

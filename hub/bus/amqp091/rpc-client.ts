@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
-import { ProxyhubError } from '../../contracts/errors.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import type { Logger } from './logger.ts';
+import { ProxyhubError } from '../../../contracts/errors.ts';
+import { openRecoveringConnection } from './connection.ts';
+import type { Logger } from '../../log/logger.ts';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 const CONSUMER_CHECK_MS = 2000;
 
-import type { RpcClient, RpcRequest } from './transport.ts';
+import type { RpcClient, RpcRequest } from '../transport.ts';
 
 export interface AmqpRpcClientOptions {
   readonly url: string;

@@ -5,17 +5,17 @@
  * and `modified` become PROXYHUB_BUS_* errors (503).
  */
 import type { Connection, Delivery as RheaDelivery, EventContext, Sender, SenderOptions } from 'rhea';
-import { ProxyhubError } from '../../contracts/errors.ts';
-import type { Topology } from '../../contracts/topology.ts';
-import type { Addresses } from './amqp10-addresses.ts';
-import { RecoveringAmqp10Connection, asError, openSender } from './amqp10-connection.ts';
-import { toRheaMessage } from './amqp10-message.ts';
-import { ConfirmWindow, confirmDeadline } from './confirm-window.ts';
-import type { TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
+import { ProxyhubError } from '../../../contracts/errors.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import type { Addresses } from './addresses.ts';
+import { RecoveringAmqp10Connection, asError, openSender } from './connection.ts';
+import { toRheaMessage } from './message.ts';
+import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
+import type { TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 import { RouteGuard, type RouteTarget } from './route-guard.ts';
-import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
+import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
 
 export interface Amqp10PublisherOptions {
   readonly url: string;

@@ -4,13 +4,13 @@
  * as failures, and every failure turned into a PROXYHUB_BUS_* error at once rather than a hang.
  */
 import type { ChannelModel, ConfirmChannel, Message, RecoveringChannelModel } from 'amqplib';
-import { ProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
-import type { Topology } from '../../contracts/topology.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import { ConfirmWindow, confirmDeadline } from './confirm-window.ts';
-import { ensureTopology, type TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
-import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
+import { ProxyhubError, type ErrorCode } from '../../../contracts/errors.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import { openRecoveringConnection } from './connection.ts';
+import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
+import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
 
 export interface AmqpPublisherOptions {
   readonly url: string;

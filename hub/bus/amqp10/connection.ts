@@ -4,9 +4,9 @@
  * reply queue, links) after every connect, the same shape as the 0-9-1 recovery hook.
  */
 import rhea, { type Connection, type ConnectionOptions, type EventContext, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
-import type { AddressScheme } from './amqp10-addresses.ts';
-import type { Logger } from './logger.ts';
-import { redactUrl } from './logger.ts';
+import type { AddressScheme } from './addresses.ts';
+import type { Logger } from '../../log/logger.ts';
+import { redactUrl } from '../../log/logger.ts';
 
 /** A dead peer is noticed within about two heartbeats instead of the OS's 11-minute default. */
 const IDLE_TIMEOUT_MS = 10_000;

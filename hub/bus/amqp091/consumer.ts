@@ -4,11 +4,11 @@
  * settled; the broker redelivers it, which idempotent handlers make harmless.
  */
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
-import type { Topology } from '../../contracts/topology.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import { ensureTopology, type TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
-import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from './transport.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import { openRecoveringConnection } from './connection.ts';
+import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface AmqpConsumerOptions {
   readonly url: string;

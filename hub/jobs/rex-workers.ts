@@ -11,8 +11,9 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import { rexQueueNames } from '../../contracts/topology.ts';
 import { rexProgressSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
 import type { Redis } from 'ioredis';
-import { bullConnection, type RexJobStore } from './rex-jobs.ts';
-import type { Logger } from './logger.ts';
+import type { RexJobStore } from './rex-job-store.ts';
+import { createRedisConnection } from './redis.ts';
+import type { Logger } from '../log/logger.ts';
 
 export interface RexJobHandle {
   readonly id: string;
@@ -79,7 +80,7 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
   // BullMQ leaves connections it was handed open at close: these are ours to quit.
   const connections: Redis[] = [];
   const connection = (name: string): Redis => {
-    const redis = bullConnection(settings.redisUrl, `proxyhub rex ${name}`, settings.logger);
+    const redis = createRedisConnection(settings.redisUrl, { name: `proxyhub rex ${name}`, profile: 'jobs', logger: settings.logger });
     connections.push(redis);
     return redis;
   };

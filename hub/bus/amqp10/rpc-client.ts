@@ -8,14 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Connection, Delivery as RheaDelivery, EventContext, ReceiverOptions, Sender, SenderOptions } from 'rhea';
-import { ProxyhubError } from '../../contracts/errors.ts';
-import type { Addresses } from './amqp10-addresses.ts';
-import { RecoveringAmqp10Connection, openReceiver, openSender } from './amqp10-connection.ts';
-import { bodyOf, toRheaMessage } from './amqp10-message.ts';
-import { outcomeError } from './amqp10-publisher.ts';
-import type { Logger } from './logger.ts';
+import { ProxyhubError } from '../../../contracts/errors.ts';
+import type { Addresses } from './addresses.ts';
+import { RecoveringAmqp10Connection, openReceiver, openSender } from './connection.ts';
+import { bodyOf, toRheaMessage } from './message.ts';
+import { outcomeError } from './publisher.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import type { RpcClient, RpcRequest } from './transport.ts';
+import type { RpcClient, RpcRequest } from '../transport.ts';
 
 const CONSUMER_CHECK_MS = 2000;
 /** An unused reply queue (its client gone for good) is removed by the broker after this. */

@@ -5,12 +5,11 @@
  * settled until the operator's tool acks, and everything taken goes back when the browser closes.
  */
 import rhea, { type Connection, type EventContext, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
-import type { Addresses } from './amqp10-addresses.ts';
-import { asError, connectionOptionsFrom, openReceiver, openSender } from './amqp10-connection.ts';
-import { receivedFields, toRheaMessage } from './amqp10-message.ts';
-import type { QueueBrowser } from './queue-browser.ts';
+import type { Addresses } from './addresses.ts';
+import { asError, connectionOptionsFrom, openReceiver, openSender } from './connection.ts';
+import { receivedFields, toRheaMessage } from './message.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import type { BrowsedMessage, OutgoingMessage } from './transport.ts';
+import type { BrowsedMessage, OutgoingMessage, QueueBrowser } from '../transport.ts';
 
 /** With no message count to ask for (brokers other than RabbitMQ), an empty queue is this long a silence. */
 const TAKE_WAIT_MS = 2000;

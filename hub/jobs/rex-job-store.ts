@@ -6,11 +6,12 @@
  * Only hub/bus talks to Redis, so the BullMQ workers are built here too (rex-workers.ts).
  */
 import { FlowProducer, Queue, type JobState } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { rexQueueNames, type Topology } from '../../contracts/topology.ts';
 import { outputChunkSchema, rexProgressSchema, rexResultSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/logger.ts';
+import { createRedisConnection } from './redis.ts';
 import { APPEND_CAPPED_OUTPUT, cappedAppendArguments, storedChunks, type CappedAppendReply } from './rex-output-cap.ts';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
@@ -52,23 +53,6 @@ export interface RexStoreOptions {
   readonly maxOutputBytes?: number;
 }
 
-/** Redis connection for BullMQ: blocking commands need maxRetriesPerRequest null. */
-export function bullConnection(url: string, name: string, logger: Logger, failFast = false): Redis {
-  const retryStrategy = (attempt: number): number => Math.min(100 * 2 ** attempt, 5000);
-  const redis = failFast
-    ? new Redis(url, { connectionName: name, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5000, retryStrategy })
-    : new Redis(url, { connectionName: name, maxRetriesPerRequest: null, retryStrategy });
-  let warned = false;
-  redis.on('error', (error: Error) => {
-    if (!warned) logger.warn({ err: error.message, connection: name }, 'redis unavailable; retrying');
-    warned = true;
-  });
-  redis.on('ready', () => {
-    warned = false;
-  });
-  return redis;
-}
-
 const unavailable = (error: unknown): ProxyhubError => new ProxyhubError('PROXYHUB_REX_STORE_UNAVAILABLE', `job store: ${(error as Error).message}`, { cause: error });
 
 const parsed = <T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }, value: unknown): T | undefined => {
@@ -89,7 +73,7 @@ export class RexJobStore {
 
   constructor(options: RexStoreOptions) {
     this.#options = options;
-    this.#redis = bullConnection(options.redisUrl, `proxyhub rex store ${options.topology.prefix}`, options.logger, options.failFast ?? false);
+    this.#redis = createRedisConnection(options.redisUrl, { name: `proxyhub rex store ${options.topology.prefix}`, profile: options.failFast === true ? 'jobs-fail-fast' : 'jobs', logger: options.logger });
     const common = { connection: this.#redis, prefix: options.topology.bullPrefix };
     const keep = { removeOnComplete: { age: options.keepFinishedSeconds }, removeOnFail: { age: options.keepFinishedSeconds } };
     this.jobs = new Queue(rexQueueNames.jobs, { ...common, defaultJobOptions: keep });
