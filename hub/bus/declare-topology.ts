@@ -74,7 +74,7 @@ export function isAccessRefused(error: unknown): boolean {
 }
 
 /** Runs `fn` on a channel of its own: a refused or failed check closes that channel, nothing else. */
-async function onOwnChannel<T>(model: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
+export async function onOwnChannel<T>(model: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
   const channel = await model.createChannel();
   channel.on('error', () => undefined);
   try {

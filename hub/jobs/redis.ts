@@ -4,6 +4,7 @@
  * differs only in how a command behaves while Redis is away, so each is a named profile here.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { RECONNECT_BACKOFF, backoffDelay } from '../bus/backoff.ts';
 import type { Logger } from '../log/logger.ts';
 
 /** The Redis commands the workers use, so that nothing above hub/jobs depends on ioredis itself. */
@@ -17,8 +18,7 @@ export type RedisClient = Pick<Redis, 'exists' | 'set' | 'quit' | 'disconnect'>;
  */
 export type RedisProfile = 'short-commands' | 'jobs' | 'jobs-fail-fast' | 'one-off';
 
-/** Reconnect pauses: doubling from 100 ms, at most 5 s. */
-const retryStrategy = (attempt: number): number => Math.min(100 * 2 ** attempt, 5000);
+const retryStrategy = (attempt: number): number => backoffDelay(RECONNECT_BACKOFF, attempt);
 
 type ProfileOptions = Pick<RedisOptions, 'lazyConnect' | 'maxRetriesPerRequest' | 'commandTimeout' | 'enableOfflineQueue' | 'retryStrategy'>;
 

@@ -1,5 +1,5 @@
 /**
- * The BullMQ workers of the rex feature, built here so that nothing above hub/bus imports
+ * The BullMQ workers of the rex feature, built here so that nothing above hub/jobs imports
  * BullMQ: the rex worker hands in plain functions and gets `start`/`close`.
  *
  * A job whose worker died is not run again: BullMQ finds it stalled (its lock expired) and puts
@@ -13,6 +13,7 @@ import { rexProgressSchema, type CallbackJob, type OutputChunk, type RexJobData,
 import type { Redis } from 'ioredis';
 import type { RexJobStore } from './rex-job-store.ts';
 import { createRedisConnection } from './redis.ts';
+import { backoffDelay } from '../bus/backoff.ts';
 import type { Logger } from '../log/logger.ts';
 
 export interface RexJobHandle {
@@ -99,7 +100,7 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
     ...common,
     connection: connection('callbacks'),
     concurrency: 16,
-    settings: { backoffStrategy: (attemptsMade: number) => Math.min(500 * 2 ** Math.min(attemptsMade, 20), settings.callbackBackoffMaxMs) },
+    settings: { backoffStrategy: (attemptsMade: number) => backoffDelay({ initialMs: 500, maxMs: settings.callbackBackoffMaxMs }, attemptsMade) },
   });
   workers.push(jobs, batches, callbacks);
   for (const worker of workers) worker.on('error', (error) => settings.logger.warn({ err: error.message, queue: worker.name }, 'rex worker error'));

@@ -6,7 +6,7 @@
  */
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import type { Topology } from '../../../contracts/topology.ts';
-import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
+import { ensureTopology, onOwnChannel, type TopologyScope } from '../declare-topology.ts';
 import type { Logger } from '../../log/logger.ts';
 import { amqp091UrlOf } from '../transport.ts';
 
@@ -54,14 +54,7 @@ export class RabbitAdmin {
 
   /** One channel per operation: a failed passive check closes its channel, not the others. */
   async #withChannel<T>(fn: (channel: Channel) => Promise<T>): Promise<T> {
-    const model = await this.#connect();
-    const channel = await model.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      return await fn(channel);
-    } finally {
-      await channel.close().catch(() => undefined);
-    }
+    return onOwnChannel(await this.#connect(), fn);
   }
 
   /**
