@@ -9,8 +9,9 @@
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
 import { rexQueueNames } from '../../contracts/topology.ts';
-import { rexProgressSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
+import { rexProgressSchema, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
 import type { Redis } from 'ioredis';
+import { batchDataOf, callbackDataOf, rexJobDataOf, type CallbackData } from './rex-job-data.ts';
 import type { RexJobStore } from './rex-job-store.ts';
 import { createRedisConnection } from './redis.ts';
 import { backoffDelay } from '../bus/backoff.ts';
@@ -49,7 +50,7 @@ export interface RexWorkers {
 export interface RexWorkerHandlers {
   readonly process: RexProcessor;
   /** Sends one callback; throws to be retried with backoff. */
-  readonly sendCallback: (job: CallbackJob & { result: RexResult }) => Promise<void>;
+  readonly sendCallback: (job: CallbackData) => Promise<void>;
   /** BullMQ failed a job outright (stalled twice): report it. */
   readonly onFailed: (planId: string, data: RexJobData, reason: string) => Promise<void>;
 }
@@ -58,7 +59,7 @@ function handleOf(job: Job, token: string | undefined, store: RexJobStore): RexJ
   const progress = rexProgressSchema.safeParse(job.progress);
   return {
     id: String(job.id),
-    data: job.data as RexJobData,
+    data: rexJobDataOf(job),
     progress: progress.success ? progress.data : undefined,
     setProgress: (next) => job.updateProgress(next),
     appendOutput: async (chunk) => {
@@ -92,11 +93,13 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
   jobs.on('failed', (job, error) => {
     // A parked job "fails" with DelayedError inside BullMQ's bookkeeping only; real failures report.
     if (!job || error instanceof DelayedError || error.name === 'DelayedError') return;
-    void handlers.onFailed(String(job.id), job.data as RexJobData, error.message).catch((failure: unknown) => settings.logger.error({ err: String(failure), planId: job.id }, 'failed job not reported'));
+    void Promise.resolve()
+      .then(() => handlers.onFailed(String(job.id), rexJobDataOf(job), error.message))
+      .catch((failure: unknown) => settings.logger.error({ err: String(failure), planId: job.id }, 'failed job not reported'));
   });
   // The batch parent runs once every host finished: nothing to do but to exist as Foreman's task.
-  const batches = new Worker(rexQueueNames.batches, async (job) => ({ planIds: (job.data as { planIds?: string[] }).planIds?.length ?? 0 }), { ...common, connection: connection('batches') });
-  const callbacks = new Worker(rexQueueNames.callbacks, (job) => handlers.sendCallback(job.data as CallbackJob & { result: RexResult }), {
+  const batches = new Worker(rexQueueNames.batches, async (job) => ({ planIds: batchDataOf(job).planIds.length }), { ...common, connection: connection('batches') });
+  const callbacks = new Worker(rexQueueNames.callbacks, (job) => handlers.sendCallback(callbackDataOf(job)), {
     ...common,
     connection: connection('callbacks'),
     concurrency: 16,
