@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { accountName, accountRoles, brokerPermissions, redisAclRules, type AccountRole } from '../contracts/broker-accounts.ts';
 import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
-import { declareWholeTopology, setRedisAclUsers } from '../hub/bus/provision.ts';
-import { amqp091UrlOf } from '../hub/bus/rabbit-admin.ts';
+import { declareWholeTopology } from '../hub/bus/provision.ts';
+import { setRedisAclUsers } from '../hub/jobs/redis.ts';
+import { amqp091UrlOf } from '../hub/bus/transport.ts';
 import type { Config } from '../hub/config/schema.ts';
 
 export interface SetupOptions {

@@ -1,4 +1,4 @@
-import type { Logger } from '../hub/bus/logger.ts';
+import type { Logger } from '../hub/log/logger.ts';
 
 /** A resource the composition root closes at shutdown, in reverse order of starting. */
 export type Closer = { readonly name: string; close(): Promise<unknown> };

@@ -3,7 +3,7 @@
  * client, with the proxy's client certificate, plus HTTP basic credentials of a Foreman user
  * allowed to `edit_smart_proxies`) and the debounced refresher watching the registry.
  */
-import type { Logger } from '../hub/bus/logger.ts';
+import type { Logger } from '../hub/log/logger.ts';
 import type { Config } from '../hub/config/schema.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import { createRefresher, leadsControlReplicas, refreshOnFeatureChanges } from '../hub/control/foreman-refresh.ts';

@@ -4,8 +4,8 @@
  */
 import { createTopology } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
-import { createLogger } from '../hub/bus/logger.ts';
-import { RexJobStore, type RexJobView } from '../hub/bus/rex-jobs.ts';
+import { createLogger } from '../hub/log/logger.ts';
+import { RexJobStore, type RexJobView } from '../hub/jobs/rex-job-store.ts';
 
 async function withStore<T>(work: (store: RexJobStore) => Promise<T>): Promise<T> {
   const config = loadConfig();

@@ -6,9 +6,9 @@
  */
 import type { RouteEntry } from '../hub/http/route-table.ts';
 import { createTopology } from '../contracts/topology.ts';
-import { createLogger, redactUrl } from '../hub/bus/logger.ts';
+import { createLogger, redactUrl } from '../hub/log/logger.ts';
 import { transportKindOf, type Publisher, type RpcClient } from '../hub/bus/transport.ts';
-import type { RexTaskStore } from '../hub/bus/rex-jobs.ts';
+import type { RexTaskStore } from '../hub/jobs/rex-job-store.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';

@@ -5,7 +5,7 @@
  * even if the call it waits on never returns (a broker that accepts TCP and never answers).
  */
 import { ProxyhubError } from '../contracts/errors.ts';
-import type { Logger } from '../hub/bus/logger.ts';
+import type { Logger } from '../hub/log/logger.ts';
 
 export interface StartSteps {
   /** Runs `fn` as the step `what`; rejects as soon as the start is abandoned, even if `fn` never settles. */

@@ -7,8 +7,8 @@ import { queueFeatures, type QueueFeature, type Topology } from '../contracts/to
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import type { BusTransport } from '../hub/bus/transport-factory.ts';
 import type { Publisher } from '../hub/bus/transport.ts';
-import type { Logger } from '../hub/bus/logger.ts';
-import { createRedis } from '../hub/bus/redis.ts';
+import type { Logger } from '../hub/log/logger.ts';
+import { createRedisConnection } from '../hub/jobs/redis.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
@@ -20,7 +20,7 @@ import { createRegistrationWorker } from '../workers/registration/registration-w
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
 import type { StartSteps } from './start-steps.ts';
-import { redactUrl } from '../hub/bus/logger.ts';
+import { redactUrl } from '../hub/log/logger.ts';
 import { createRexFeature } from '../workers/rex/rex-feature.ts';
 
 export interface WorkerWiring {
@@ -39,7 +39,7 @@ export interface WorkerWiring {
 
 export async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
   const { logger, topology, instanceId, closers, steps } = wiring;
-  const redis = createRedis(config.redisUrl, logger, `proxyhub ${instanceId}`);
+  const redis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId}`, profile: 'short-commands', logger });
   // Only the work-queue features keep dedup records: a registration or rex worker's account then
   // needs no Redis access for them (rex opens its own BullMQ connections).
   if (roles.workers.some((name) => isQueueFeature(name))) {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
+import { Bunzip2Decoder } from '../../hub/codec/bzip2/decoder.ts';
 import type { ExpectedReport } from './arf-foreman.ts';
 
 export const ARF_FIXTURE = 'smart_proxy_openscap-rhel7-rht-ccp';

@@ -7,9 +7,9 @@
 import type { Connection, EventContext } from 'rhea';
 import rhea from 'rhea';
 import { createTopology, queueFeatures } from '../../contracts/topology.ts';
-import { addressesFor } from '../../hub/bus/amqp10-addresses.ts';
-import { connectionOptionsFrom, openSender } from '../../hub/bus/amqp10-connection.ts';
-import { toRheaMessage } from '../../hub/bus/amqp10-message.ts';
+import { addressesFor } from '../../hub/bus/amqp10/addresses.ts';
+import { connectionOptionsFrom, openSender } from '../../hub/bus/amqp10/connection.ts';
+import { toRheaMessage } from '../../hub/bus/amqp10/message.ts';
 import { declareTopology } from '../../hub/bus/declare-topology.ts';
 import amqplib from 'amqplib';
 import { percentile, type RawResult, type RawSpec } from './raw-publish.ts';

@@ -48,6 +48,12 @@ export class ConfirmWindow<K> {
     clearInterval(this.#timer);
   }
 
+  /** Waits (at most `timeoutMs`) until the broker has settled every publish, before a publisher closes. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#pending.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
   /** Takes a slot, waiting behind earlier publishes; `track` or `release` must follow. */
   async acquire(deadline: number): Promise<void> {
     if (this.#waiters.length === 0 && this.#pending.size + this.#reserved < this.#max) {

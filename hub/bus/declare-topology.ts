@@ -13,7 +13,7 @@ import {
   type QueueFeature,
   type Topology,
 } from '../../contracts/topology.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/logger.ts';
 
 export interface TopologyScope {
   /** Work queues, their bindings and dead-letter queues (every role declares these). */
@@ -83,7 +83,7 @@ export function isAccessRefused(error: unknown): boolean {
 }
 
 /** Runs `fn` on a channel of its own: a refused or failed check closes that channel, nothing else. */
-async function onOwnChannel<T>(model: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
+export async function onOwnChannel<T>(model: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
   const channel = await model.createChannel();
   channel.on('error', () => undefined);
   try {

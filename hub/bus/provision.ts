@@ -1,24 +1,11 @@
 /**
- * The operator's one-off broker and Redis work for `proxyhub broker setup`, run with an
- * administrator's account: set ACL users, declare the whole topology.
+ * The operator's one-off broker work for `proxyhub broker setup`, run with an administrator's
+ * account: declare the whole topology (the Redis ACL users are set by hub/jobs/redis.ts).
  */
 import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 import type { Topology } from '../../contracts/topology.ts';
 import { declareTopology, type TopologyScope } from './declare-topology.ts';
-import { amqp091UrlOf } from './rabbit-admin.ts';
-
-/** `ACL SETUSER` with each argument list, on one connection. */
-export async function setRedisAclUsers(redisUrl: string, users: readonly (readonly string[])[]): Promise<void> {
-  if (users.length === 0) return;
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    for (const args of users) await redis.call('ACL', 'SETUSER', ...args);
-  } finally {
-    redis.disconnect();
-  }
-}
+import { amqp091UrlOf } from './transport.ts';
 
 export async function declareWholeTopology(amqpUrl: string, topology: Topology, scope: TopologyScope): Promise<void> {
   const connection = await amqplib.connect(amqp091UrlOf(amqpUrl), { clientProperties: { connection_name: 'proxyhub broker setup' } });

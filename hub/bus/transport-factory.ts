@@ -4,19 +4,19 @@
  * composition root asks this for publishers, consumers and RPC clients and never names a class.
  */
 import type { Topology } from '../../contracts/topology.ts';
-import { addressesFor, type AddressScheme } from './amqp10-addresses.ts';
-import { Amqp10Consumer } from './amqp10-consumer.ts';
-import { Amqp10Publisher } from './amqp10-publisher.ts';
-import { openAmqp10QueueBrowser } from './amqp10-queue-browser.ts';
-import { Amqp10RpcClient } from './amqp10-rpc-client.ts';
-import { AmqpConsumer } from './amqp-consumer.ts';
-import { AmqpPublisher } from './amqp-publisher.ts';
-import { AmqpRpcClient } from './amqp-rpc-client.ts';
+import { addressesFor, type AddressScheme } from './amqp10/addresses.ts';
+import { Amqp10Consumer } from './amqp10/consumer.ts';
+import { Amqp10Publisher } from './amqp10/publisher.ts';
+import { openAmqp10QueueBrowser } from './amqp10/queue-browser.ts';
+import { Amqp10RpcClient } from './amqp10/rpc-client.ts';
+import { AmqpConsumer } from './amqp091/consumer.ts';
+import { AmqpPublisher } from './amqp091/publisher.ts';
+import { AmqpRpcClient } from './amqp091/rpc-client.ts';
 import type { TopologyScope } from './declare-topology.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { openQueueBrowser, type QueueBrowser } from './queue-browser.ts';
-import { RabbitAdmin, amqp091UrlOf } from './rabbit-admin.ts';
-import { transportKindOf, type Consumer, type Publisher, type RpcClient, type TransportKind } from './transport.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { openQueueBrowser } from './amqp091/queue-browser.ts';
+import { RabbitAdmin } from './amqp10/rabbit-admin.ts';
+import { amqp091UrlOf, transportKindOf, type Consumer, type QueueBrowser, type Publisher, type RpcClient, type TransportKind } from './transport.ts';
 
 const silentLogger = createLogger('silent');
 

@@ -14,6 +14,11 @@ export function transportKindOf(url: string, requested: TransportKind | undefine
   return requested ?? 'amqp091';
 }
 
+/** `amqp10(s)://` names the protocol for proxyhub; amqplib needs the 0-9-1 scheme of the same broker. */
+export function amqp091UrlOf(url: string): string {
+  return url.replace(/^amqp10(s?):\/\//, 'amqp$1://');
+}
+
 export interface OutgoingMessage {
   /** Exchange name; '' is the default exchange, which routes by queue name. */
   readonly exchange: string;
@@ -75,6 +80,20 @@ export interface Consumer {
 export interface BrowsedMessage {
   readonly delivery: Delivery;
   readonly properties: { readonly timestamp?: number; readonly contentType?: string };
+}
+
+/**
+ * Taking messages out of a queue one by one without a consumer, for operator tools (dead-letter
+ * listing and replay). Everything taken and not acked goes back to the queue when the browser
+ * closes, so an interrupted tool loses nothing.
+ */
+export interface QueueBrowser {
+  /** Null when the queue has nothing left that this browser has not taken. */
+  take(queue: string): Promise<BrowsedMessage | null>;
+  messageCount(queue: string): Promise<number>;
+  /** Publishes with a broker confirm (mandatory: an unroutable message is an error). */
+  publish(message: OutgoingMessage): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** One message of a stream (an append-only log read from an offset, not a work queue). */

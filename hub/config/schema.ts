@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../contracts/capabilities.ts';
-import { addressSchemes } from '../bus/amqp10-addresses.ts';
+import { addressSchemes } from '../bus/amqp10/addresses.ts';
 import { transportKinds } from '../bus/transport.ts';
 import { setting } from './setting.ts';
 import { csvList, delayList, featureList, flag, milliseconds, port, positiveInt } from './values.ts';

@@ -3,7 +3,7 @@
  * with trusted_hosts declare it (`trustedHosts: true`) together with a required certificate.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from '../bus/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { listenerOptions } from '../http/fastify-options.ts';
 import { registerGuards } from '../http/guards.ts';
@@ -16,7 +16,7 @@ import { deadLetterRoutes } from './dead-letter-routes.ts';
 import type { DeadLetterService } from './dead-letters.ts';
 import type { ArfStore } from '../storage/arf-store.ts';
 import { complianceControlRoutes } from './compliance-routes.ts';
-import type { RexTaskStore } from '../bus/rex-jobs.ts';
+import type { RexTaskStore } from '../jobs/rex-job-store.ts';
 import { dynflowRoutes } from './dynflow-routes.ts';
 
 export interface ControlDependencies {

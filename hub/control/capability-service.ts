@@ -11,7 +11,7 @@ import { createEvent } from '../../contracts/events/create-event.ts';
 import type { CapabilityChange, FeatureView } from '../../contracts/events/capability.ts';
 import type { CapabilitySnapshot } from '../../contracts/http/capabilities.ts';
 import { decodeEvent, encodeEvent } from '../bus/event-codec.ts';
-import type { Logger } from '../bus/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import type { Publisher, StreamReader, StreamReaderFactory } from '../bus/transport.ts';
 import { errorMessage } from '../../contracts/errors.ts';
 import { CapabilityRegistry, type InstanceRecord, type RegistryChange } from './capability-registry.ts';

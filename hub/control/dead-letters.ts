@@ -6,7 +6,7 @@
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { queueFeatures, type QueueFeature, type Topology } from '../../contracts/topology.ts';
-import type { QueueBrowser } from '../bus/queue-browser.ts';
+import type { QueueBrowser } from '../bus/transport.ts';
 import type { BrowsedMessage } from '../bus/transport.ts';
 
 export interface DeadLetterSummary {

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { ProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
 import { launchRequestSchema, planIdSchema, rexOperations, taskIdsSchema } from '../../contracts/rex/launch.ts';
 import type { RexJobData } from '../../contracts/rex/job.ts';
-import type { RexTaskStore } from '../bus/rex-jobs.ts';
+import type { RexTaskStore } from '../jobs/rex-job-store.ts';
 import { sendProblem } from '../http/problem.ts';
 import { batchPlan, jobPlan, planState } from './dynflow-status.ts';
 

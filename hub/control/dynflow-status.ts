@@ -5,7 +5,7 @@
  * chunks and exit status from `output`.
  */
 import type { OutputChunk } from '../../contracts/rex/job.ts';
-import type { RexBatchView, RexJobView } from '../bus/rex-jobs.ts';
+import type { RexBatchView, RexJobView } from '../jobs/rex-job-store.ts';
 
 type Plan = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
  * growing pause until it answers, and a call that is under way is followed by one more if
  * anything changed meanwhile.
  */
-import type { Logger } from '../bus/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import { errorMessage } from '../../contracts/errors.ts';
 
 export interface RefreshAnswer {

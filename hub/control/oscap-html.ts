@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ProxyhubError, coerceError } from '../../contracts/errors.ts';
-import { Bunzip2Decoder } from '../storage/bunzip2.ts';
+import { Bunzip2Decoder } from '../codec/bzip2/decoder.ts';
 
 /** oscap on a 2 MB report takes about a second; this bounds a stuck one. */
 const RENDER_TIMEOUT_MS = 120_000;

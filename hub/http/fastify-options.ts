@@ -1,5 +1,5 @@
 import { LogController, type FastifyBaseLogger } from 'fastify';
-import type { Logger } from '../bus/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import type { HttpsOptions } from './tls.ts';
 import { handleError } from './problem.ts';
 

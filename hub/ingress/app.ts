@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { listenerOptions } from '../http/fastify-options.ts';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Logger } from '../bus/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { registerGuards } from '../http/guards.ts';
 import { trackRoutes } from '../http/route-table.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { queueFeatures, rpcQueueNames, createTopology } from '../../contracts/topology.ts';
-import { createLogger } from '../../hub/bus/logger.ts';
+import { createLogger } from '../../hub/log/logger.ts';
 import { transportKinds } from '../../hub/bus/transport.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
 import { configSchema, type Config, type ConfigInput } from '../../hub/config/schema.ts';

@@ -9,7 +9,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import t from 'tap';
 import { httpSettingsFrom } from '../../cli/http-settings.ts';
 import type { CapabilityChange } from '../../contracts/events/capability.ts';
-import { createLogger } from '../../hub/bus/logger.ts';
+import { createLogger } from '../../hub/log/logger.ts';
 import type { Publisher } from '../../hub/bus/transport.ts';
 import { buildControlApp } from '../../hub/control/app.ts';
 import type { CapabilityService, ChangeRecord } from '../../hub/control/capability-service.ts';

@@ -10,9 +10,9 @@ import { accountName, redisAclRules, type AccountRole } from '../../contracts/br
 import { createTopology } from '../../contracts/topology.ts';
 import type { CallbackJob, RexResult } from '../../contracts/rex/job.ts';
 import { roleUrl } from '../../cli/broker-setup.ts';
-import { createLogger } from '../../hub/bus/logger.ts';
-import { RexJobStore } from '../../hub/bus/rex-jobs.ts';
-import { createRexWorkers } from '../../hub/bus/rex-workers.ts';
+import { createLogger } from '../../hub/log/logger.ts';
+import { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
+import { createRexWorkers } from '../../hub/jobs/rex-workers.ts';
 import { REDIS_URL, deleteRedisKeys, testPrefix } from '../helpers/hub-harness.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 

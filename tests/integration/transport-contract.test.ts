@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { isProxyhubError } from '../../contracts/errors.ts';
 import { createTopology, queueFeatures, type Topology } from '../../contracts/topology.ts';
-import { createLogger } from '../../hub/bus/logger.ts';
+import { createLogger } from '../../hub/log/logger.ts';
 import { createBusTransport, type BusTransport } from '../../hub/bus/transport-factory.ts';
 import { transportKinds, type Consumer, type Delivery, type OutgoingMessage, type Publisher } from '../../hub/bus/transport.ts';
 import { AMQP_URL, deleteTopology, queueDepth, testPrefix } from '../helpers/hub-harness.ts';

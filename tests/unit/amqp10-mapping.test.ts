@@ -7,9 +7,9 @@ import t from 'tap';
 import type { Message } from 'rhea';
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { createTopology } from '../../contracts/topology.ts';
-import { addressesFor } from '../../hub/bus/amqp10-addresses.ts';
-import { TYPE_PROPERTY, bodyOf, receivedFields, toApplicationProperties, toRheaMessage } from '../../hub/bus/amqp10-message.ts';
-import { boundQueues } from '../../hub/bus/route-guard.ts';
+import { addressesFor } from '../../hub/bus/amqp10/addresses.ts';
+import { TYPE_PROPERTY, bodyOf, receivedFields, toApplicationProperties, toRheaMessage } from '../../hub/bus/amqp10/message.ts';
+import { boundQueues } from '../../hub/bus/amqp10/route-guard.ts';
 import { transportKindOf } from '../../hub/bus/transport.ts';
 import { configSchema } from '../../hub/config/schema.ts';
 

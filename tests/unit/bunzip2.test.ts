@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
+import { Bunzip2Decoder } from '../../hub/codec/bzip2/decoder.ts';
 
 const compress = (input: Buffer, level = 9): Buffer => execFileSync('bzip2', ['-c', `-${level}`], { input, maxBuffer: 1 << 30 });
 
@@ -54,6 +54,9 @@ t.test('cut or corrupt input fails clearly', async (t) => {
   t.throws(() => decode(Buffer.from('BZh9 not really')), /corrupt|truncated/);
   t.throws(() => decode(Buffer.from('plain text, long enough')), /not bzip2/);
   t.throws(() => decode(Buffer.concat([compress(Buffer.from('x')), Buffer.from('trailing garbage')])), /not bzip2/, 'garbage after the end');
+  for (const bad of [compressed.subarray(0, compressed.length >> 1), flipped, Buffer.from('plain text, long enough')]) {
+    t.throws(() => decode(bad), { code: 'PROXYHUB_ARF_UNPARSEABLE' }, 'an error of the catalog');
+  }
 });
 
 t.test('input that yields almost no output is refused (per-block work is not free)', async (t) => {

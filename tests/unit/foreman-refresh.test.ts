@@ -3,7 +3,7 @@
  * refusal is not, and a trigger during a call leads to exactly one more.
  */
 import t from 'tap';
-import { createLogger } from '../../hub/bus/logger.ts';
+import { createLogger } from '../../hub/log/logger.ts';
 import { createRefresher, type RefreshAnswer } from '../../hub/control/foreman-refresh.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 

@@ -4,7 +4,7 @@
  * for each answer of the script.
  */
 import t from 'tap';
-import { cappedAppendArguments, storedChunks, truncationNotice } from '../../hub/bus/rex-output-cap.ts';
+import { cappedAppendArguments, storedChunks, truncationNotice } from '../../hub/jobs/rex-output-cap.ts';
 import type { OutputChunk } from '../../contracts/rex/job.ts';
 
 const chunk: OutputChunk = { output_type: 'stderr', output: 'héllo "world"\n', timestamp: 1712345678.123 };

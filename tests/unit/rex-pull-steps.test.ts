@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import type { RexJobData, RexProgress, RexResult } from '../../contracts/rex/job.ts';
-import type { RexJobStore } from '../../hub/bus/rex-jobs.ts';
-import type { RexJobHandle } from '../../hub/bus/rex-workers.ts';
+import type { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
+import type { RexJobHandle } from '../../hub/jobs/rex-workers.ts';
 import type { Lifecycle } from '../../workers/rex/job-lifecycle.ts';
 import { runPullJob, type PullSettings } from '../../workers/rex/pull-job.ts';
 

@@ -11,7 +11,7 @@ import t from 'tap';
 import { rexCapabilities } from '../../contracts/rex/capabilities.ts';
 import { launchRequestSchema, pullHostName, type ActionInput } from '../../contracts/rex/launch.ts';
 import { pullNotification, pullNotificationSchema, pullTopic } from '../../contracts/rex/mqtt.ts';
-import type { RexJobView } from '../../hub/bus/rex-jobs.ts';
+import type { RexJobView } from '../../hub/jobs/rex-job-store.ts';
 import { jobPlan, planState } from '../../hub/control/dynflow-status.ts';
 import { parseUpdate } from '../../workers/rex/host-requests.ts';
 import { loadOrCreateKeyPair } from '../../workers/rex/ssh-keys.ts';

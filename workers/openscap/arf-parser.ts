@@ -10,7 +10,7 @@ import { ArfCollector } from './arf-collector.ts';
 import { isProxyhubError, type ProxyhubError } from '../../contracts/errors.ts';
 import { arfUnparseable } from './arf-errors.ts';
 import { buildReport } from './arf-report.ts';
-import { Bunzip2Decoder } from '../../hub/storage/bunzip2.ts';
+import { Bunzip2Decoder } from '../../hub/codec/bzip2/decoder.ts';
 
 export { MAX_ARF_REPORT_BYTES } from './arf-report.ts';
 export type { ArfContext, ArfFix, ArfLog, ArfMetrics, ArfReference, ArfReport } from './arf-types.ts';

@@ -12,7 +12,7 @@ import { DiskLruCache } from '../../hub/storage/disk-lru-cache.ts';
 import { errorCodeOf, errorMessage } from '../../contracts/errors.ts';
 import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import { policyFileRequestSchema, type PolicyFileRequest } from '../../contracts/rpc/policy-file.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
+import type { Logger } from '../../hub/log/logger.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';
 
 export interface PolicyFileSettings {

@@ -6,7 +6,7 @@
 import { ProxyhubError, errorCodeOf, errorMessage } from '../../contracts/errors.ts';
 import { foremanRequestSchema, type ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import type { Topology } from '../../contracts/topology.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
+import type { Logger } from '../../hub/log/logger.ts';
 import type { Consumer, Publisher } from '../../hub/bus/transport.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';
 import { foremanCallFor, type ForwardingSettings } from './forwarding.ts';

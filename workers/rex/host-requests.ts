@@ -9,8 +9,8 @@ import { errorCatalog, errorMessage } from '../../contracts/errors.ts';
 import { hostRequestSchema, legacyUpdateSchema, v1UpdateSchema, type HostReply, type HostRequest } from '../../contracts/rex/host-rpc.ts';
 import { pullHostName } from '../../contracts/rex/launch.ts';
 import { epochSeconds, type OutputChunk, type RexProgress } from '../../contracts/rex/job.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
-import type { RexJobStore, RexJobView } from '../../hub/bus/rex-jobs.ts';
+import type { Logger } from '../../hub/log/logger.ts';
+import type { RexJobStore, RexJobView } from '../../hub/jobs/rex-job-store.ts';
 import type { Lifecycle } from './job-lifecycle.ts';
 import { PULL_RUNNING_FOREVER } from './pull-job.ts';
 

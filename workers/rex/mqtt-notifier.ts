@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pullNotification, pullTopic } from '../../contracts/rex/mqtt.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
+import type { Logger } from '../../hub/log/logger.ts';
 
 export interface PullNotifier {
   start(): Promise<void>;

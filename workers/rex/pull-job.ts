@@ -9,8 +9,8 @@
  */
 import type { RexResult, RexProgress } from '../../contracts/rex/job.ts';
 import { pullHostName } from '../../contracts/rex/launch.ts';
-import type { RexJobStore } from '../../hub/bus/rex-jobs.ts';
-import type { RexJobHandle } from '../../hub/bus/rex-workers.ts';
+import type { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
+import type { RexJobHandle } from '../../hub/jobs/rex-workers.ts';
 import type { Lifecycle } from './job-lifecycle.ts';
 import type { PullNotifier } from './mqtt-notifier.ts';
 

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import type { Topology } from '../../contracts/topology.ts';
 import type { RexMode } from '../../contracts/rex/job.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
-import { RexJobStore } from '../../hub/bus/rex-jobs.ts';
-import { createRexWorkers } from '../../hub/bus/rex-workers.ts';
+import type { Logger } from '../../hub/log/logger.ts';
+import { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
+import { createRexWorkers } from '../../hub/jobs/rex-workers.ts';
 import type { Consumer, Publisher } from '../../hub/bus/transport.ts';
 import { HOST_REPLY_TYPE } from '../../contracts/rex/host-rpc.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';

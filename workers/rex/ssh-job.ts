@@ -6,8 +6,8 @@
 import { join } from 'node:path/posix';
 import type { ActionInput } from '../../contracts/rex/launch.ts';
 import type { RexResult } from '../../contracts/rex/job.ts';
-import type { RexJobStore } from '../../hub/bus/rex-jobs.ts';
-import type { RexJobHandle } from '../../hub/bus/rex-workers.ts';
+import type { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
+import type { RexJobHandle } from '../../hub/jobs/rex-workers.ts';
 import type { Lifecycle } from './job-lifecycle.ts';
 import { preferredHostKeyAlgorithms, type KnownHosts } from './known-hosts.ts';
 import { newPasswordPrompt } from './password-prompt.ts';

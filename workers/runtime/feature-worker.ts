@@ -9,8 +9,8 @@ import { ProxyhubError, errorCodeOf, errorMessage, isRetryable } from '../../con
 import type { DeliveryOutcome } from '../../contracts/events/delivery-outcome.ts';
 import type { Topology } from '../../contracts/topology.ts';
 import { decodeEvent, encodeEvent, type DecodedEvent } from '../../hub/bus/event-codec.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
-import type { RedisClient } from '../../hub/bus/redis.ts';
+import type { Logger } from '../../hub/log/logger.ts';
+import type { RedisClient } from '../../hub/jobs/redis.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
 import { attemptOf, createRerouter, retryDelayFor } from './dead-letters.ts';
 import type { AnyFeature, FeatureContext, EventHandler } from './feature.ts';

@@ -5,7 +5,7 @@
 import type { Envelope } from '../../contracts/envelope.ts';
 import type { EventData, EventType } from '../../contracts/events/registry.ts';
 import type { BoundEventType, QueueFeature } from '../../contracts/topology.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
+import type { Logger } from '../../hub/log/logger.ts';
 import type { ForemanClient } from './foreman-client.ts';
 
 export interface FeatureContext {

@@ -5,7 +5,7 @@
  */
 import type { ForemanReply } from '../../contracts/rpc/foreman-request.ts';
 import { FOREMAN_REPLY_TYPE } from '../../contracts/rpc/foreman-request.ts';
-import type { Logger } from '../../hub/bus/logger.ts';
+import type { Logger } from '../../hub/log/logger.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
 import { errorMessage } from '../../contracts/errors.ts';
 import { createInFlight } from './in-flight.ts';

@@ -4,6 +4,8 @@
  * paused, deliveries wait here holding their messages; the first to pass after the pause is the
  * probe, and the rest wait for its verdict.
  */
+import { backoffDelay, withJitter } from '../../hub/bus/backoff.ts';
+
 export interface UpstreamGateOptions {
   /** First pause after a failure. @defaultValue 500 */
   readonly basePauseMs?: number;
@@ -59,9 +61,9 @@ export class UpstreamGate {
   failed(countsTowardPause = true): void {
     if (!countsTowardPause && this.#failures > 0) return;
     this.#failures += 1;
-    const ceiling = Math.min(this.#maxPauseMs, this.#basePauseMs * 2 ** (this.#failures - 1));
-    // Full-range jitter on the top half keeps several workers from probing in lockstep.
-    this.#pausedUntil = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+    const ceiling = backoffDelay({ initialMs: this.#basePauseMs, maxMs: this.#maxPauseMs }, this.#failures - 1);
+    // Jitter keeps several workers from probing in lockstep.
+    this.#pausedUntil = Date.now() + withJitter(ceiling);
     this.#probeInFlight = false;
     this.#notify();
   }

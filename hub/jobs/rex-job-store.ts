@@ -5,20 +5,22 @@
  * The control role reads and cancels through this store; the rex worker writes through it.
  * Only hub/bus talks to Redis, so the BullMQ workers are built here too (rex-workers.ts).
  */
-import { FlowProducer, Queue, type JobState } from 'bullmq';
-import { Redis } from 'ioredis';
+import { FlowProducer, Queue, type JobType } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import { rexQueueNames, type Topology } from '../../contracts/topology.ts';
-import { outputChunkSchema, rexProgressSchema, rexResultSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
-import type { Logger } from './logger.ts';
-import { APPEND_CAPPED_OUTPUT, cappedAppendArguments, storedChunks, type CappedAppendReply } from './rex-output-cap.ts';
+import { outputChunkSchema, rexJobDataSchema, rexProgressSchema, rexResultSchema, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
+import type { Logger } from '../log/logger.ts';
+import { createRedisConnection } from './redis.ts';
+import { batchDataOf, callbackDataSchema, rexJobDataOf, storedJobState, type BatchData, type CallbackData, type StoredJobState } from './rex-job-data.ts';
+import { appendCappedOutput } from './rex-output-cap.ts';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
 export interface RexJobView {
   readonly id: string;
   readonly data: RexJobData;
-  readonly state: JobState | 'unknown';
+  readonly state: StoredJobState;
   readonly progress: RexProgress | undefined;
   readonly result: RexResult | undefined;
   /** Set when BullMQ failed the job (a worker died twice, or a bug): reported as EXCEPTION. */
@@ -30,7 +32,7 @@ export interface RexJobView {
 
 export interface RexBatchView {
   readonly id: string;
-  readonly state: JobState | 'unknown';
+  readonly state: StoredJobState;
   readonly planIds: readonly string[];
   readonly createdAt: number;
   readonly finishedAt: number | undefined;
@@ -50,23 +52,6 @@ export interface RexStoreOptions {
   readonly failFast?: boolean;
   /** Output bytes stored per job (rex-output-cap.ts); readers of the store need none. @defaultValue 4194304 */
   readonly maxOutputBytes?: number;
-}
-
-/** Redis connection for BullMQ: blocking commands need maxRetriesPerRequest null. */
-export function bullConnection(url: string, name: string, logger: Logger, failFast = false): Redis {
-  const retryStrategy = (attempt: number): number => Math.min(100 * 2 ** attempt, 5000);
-  const redis = failFast
-    ? new Redis(url, { connectionName: name, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5000, retryStrategy })
-    : new Redis(url, { connectionName: name, maxRetriesPerRequest: null, retryStrategy });
-  let warned = false;
-  redis.on('error', (error: Error) => {
-    if (!warned) logger.warn({ err: error.message, connection: name }, 'redis unavailable; retrying');
-    warned = true;
-  });
-  redis.on('ready', () => {
-    warned = false;
-  });
-  return redis;
 }
 
 const unavailable = (error: unknown): ProxyhubError => new ProxyhubError('PROXYHUB_REX_STORE_UNAVAILABLE', `job store: ${errorMessage(error)}`, { cause: error });
@@ -89,7 +74,7 @@ export class RexJobStore {
 
   constructor(options: RexStoreOptions) {
     this.#options = options;
-    this.#redis = bullConnection(options.redisUrl, `proxyhub rex store ${options.topology.prefix}`, options.logger, options.failFast ?? false);
+    this.#redis = createRedisConnection(options.redisUrl, { name: `proxyhub rex store ${options.topology.prefix}`, profile: options.failFast === true ? 'jobs-fail-fast' : 'jobs', logger: options.logger });
     const common = { connection: this.#redis, prefix: options.topology.bullPrefix };
     const keep = { removeOnComplete: { age: options.keepFinishedSeconds }, removeOnFail: { age: options.keepFinishedSeconds } };
     this.jobs = new Queue(rexQueueNames.jobs, { ...common, defaultJobOptions: keep });
@@ -112,6 +97,8 @@ export class RexJobStore {
    */
   async launch(batchId: string, children: readonly RexJobData[]): Promise<{ batchId: string; added: number }> {
     try {
+      // Checked before anything is written: a worker must never meet data outside the contract.
+      rexJobDataSchema.array().parse(children);
       const existing = await Promise.all(children.map((child) => this.jobs.getJob(child.planId)));
       const fresh = children.filter((_, index) => existing[index] === undefined);
       if (fresh.length === 0) {
@@ -121,12 +108,12 @@ export class RexJobStore {
       await this.#flows.add({
         name: 'batch',
         queueName: rexQueueNames.batches,
-        data: { batchId, planIds: fresh.map((child) => child.planId), launchedAt: Date.now() },
+        data: { batchId, planIds: fresh.map((child) => child.planId), launchedAt: Date.now() } satisfies BatchData,
         opts: { jobId: batchId },
         children: fresh.map((child) => ({
           name: 'run',
           queueName: rexQueueNames.jobs,
-          data: { ...child, batchId },
+          data: { ...child, batchId } satisfies RexJobData,
           // A child that BullMQ fails (worker died twice) must not hold its batch open forever.
           opts: { jobId: child.planId, ignoreDependencyOnFailure: true, attempts: 1 },
         })),
@@ -141,10 +128,10 @@ export class RexJobStore {
     try {
       const job = await this.jobs.getJob(planId);
       if (!job) return undefined;
-      const state = await job.getState();
+      const state = storedJobState(await job.getState());
       return {
         id: planId,
-        data: job.data as RexJobData,
+        data: rexJobDataOf(job),
         state,
         progress: parsed(rexProgressSchema, job.progress),
         result: parsed(rexResultSchema, job.returnvalue),
@@ -160,7 +147,7 @@ export class RexJobStore {
 
   /** Newest first: host jobs not finished (`running`), finished (`stopped`), or both. */
   async list(state: 'running' | 'stopped' | 'all', limit: number): Promise<RexJobView[]> {
-    const types: JobState[] = [];
+    const types: JobType[] = [];
     if (state !== 'stopped') types.push('active', 'waiting', 'delayed', 'prioritized');
     if (state !== 'running') types.push('completed', 'failed');
     try {
@@ -176,8 +163,7 @@ export class RexJobStore {
     try {
       const job = await this.batches.getJob(batchId);
       if (!job) return undefined;
-      const data = job.data as { planIds?: string[] };
-      return { id: batchId, state: await job.getState(), planIds: data.planIds ?? [], createdAt: job.timestamp, finishedAt: job.finishedOn ?? undefined };
+      return { id: batchId, state: storedJobState(await job.getState()), planIds: batchDataOf(job).planIds, createdAt: job.timestamp, finishedAt: job.finishedOn ?? undefined };
     } catch (error) {
       throw unavailable(error);
     }
@@ -234,8 +220,9 @@ export class RexJobStore {
     return (await this.#redis.exists(this.topology.rexCancelKey(planId))) === 1;
   }
 
+  /** Records where a job is; a job already removed has nothing left to record it on. */
   async setProgress(planId: string, progress: RexProgress): Promise<void> {
-    await this.#redis.hset(`${this.topology.bullPrefix}:${rexQueueNames.jobs}:${planId}`, 'progress', JSON.stringify(progress));
+    await this.jobs.updateJobProgress(planId, progress).catch(ignoreMissingJob);
   }
 
   /** Wakes a parked job (pull mode) so its processor runs now. */
@@ -249,19 +236,16 @@ export class RexJobStore {
    * own notices (few and short, and they say why a job ended). Returns what was stored.
    */
   async appendOutput(planId: string, chunk: OutputChunk, counted: 'counted' | 'notice' = 'counted'): Promise<OutputChunk[]> {
-    const job = `${this.topology.bullPrefix}:${rexQueueNames.jobs}:${planId}`;
     if (counted === 'notice') {
-      await this.#redis.rpush(`${job}:logs`, JSON.stringify(chunk));
-      return [chunk];
+      const stored = await this.jobs.addJobLog(planId, JSON.stringify(chunk)).then(() => true, (error: unknown) => ignoreMissingJob(error) ?? false);
+      return stored ? [chunk] : [];
     }
-    const cap = this.#options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    const reply = (await this.#redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk))) as CappedAppendReply;
-    return storedChunks(reply, cap, chunk);
+    return appendCappedOutput(this.#redis, this.jobs, planId, chunk, this.#options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   }
 
   /** Idempotent per plan: a repeated finish (a worker died after queueing it) sends one callback. */
-  async enqueueCallback(job: CallbackJob & { result: RexResult }): Promise<void> {
-    await this.callbacks.add('callback', job, { jobId: `callback-${job.planId}`, attempts: 10_000, backoff: { type: 'capped' } });
+  async enqueueCallback(job: CallbackData): Promise<void> {
+    await this.callbacks.add('callback', callbackDataSchema.parse(job), { jobId: `callback-${job.planId}`, attempts: 10_000, backoff: { type: 'capped' } });
   }
 
   async hostJobs(host: string): Promise<string[]> {
@@ -301,6 +285,12 @@ export class RexJobStore {
     await Promise.allSettled([this.#flows.close(), this.jobs.close(), this.batches.close(), this.callbacks.close()]);
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
+}
+
+/** BullMQ's scripts refuse to touch a job that is gone ("Missing key for job"); nothing is lost then. */
+function ignoreMissingJob(error: unknown): undefined {
+  if (error instanceof Error && /Missing key for job/.test(error.message)) return undefined;
+  throw error;
 }
 
 function safeJson(text: string): unknown {

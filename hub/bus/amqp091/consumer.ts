@@ -4,11 +4,12 @@
  * settled; the broker redelivers it, which idempotent handlers make harmless.
  */
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
-import type { Topology } from '../../contracts/topology.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import { ensureTopology, type TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
-import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from './transport.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import { openRecoveringConnection } from './connection.ts';
+import { ConsumerRegistrations, type Registration } from '../consumer-registrations.ts';
+import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface AmqpConsumerOptions {
   readonly url: string;
@@ -18,28 +19,21 @@ export interface AmqpConsumerOptions {
   readonly logger: Logger;
 }
 
-interface Registration {
-  readonly queue: string;
-  readonly handler: DeliveryHandler;
-  readonly prefetch: number;
-  channel?: Channel;
+/** One channel per consumer: a channel error in one queue does not stop the others. */
+interface ChannelRegistration extends Registration<Channel> {
   consumerTag?: string;
-  cancelled: boolean;
-  /** Set while a channel is being opened, so a racing setup does not attach twice. */
-  attaching: boolean;
-  /** Consecutive failed attaches, for the reattach backoff. */
-  failures: number;
 }
 
 export class AmqpConsumer implements Consumer {
   #connection: RecoveringChannelModel | undefined;
   #model: ChannelModel | undefined;
   #state: BusState = 'connecting';
-  readonly #registrations: Registration[] = [];
   readonly #options: AmqpConsumerOptions;
+  readonly #registrations: ConsumerRegistrations<ChannelModel, Channel, ChannelRegistration>;
 
   constructor(options: AmqpConsumerOptions) {
     this.#options = options;
+    this.#registrations = new ConsumerRegistrations({ logger: options.logger, open: (model, registration) => this.#openConsumer(model, registration), current: () => this.#model });
   }
 
   get state(): BusState {
@@ -55,7 +49,7 @@ export class AmqpConsumer implements Consumer {
       onDisconnect: () => {
         this.#model = undefined;
         if (this.#state !== 'closed') this.#state = 'down';
-        for (const registration of this.#registrations) delete registration.channel;
+        this.#registrations.forgetLinks();
       },
     });
     await this.#connection.waitForConnect();
@@ -64,61 +58,34 @@ export class AmqpConsumer implements Consumer {
   async #setup(model: ChannelModel): Promise<void> {
     await ensureTopology(model, this.#options.topology, this.#options.scope, this.#options.logger);
     this.#model = model;
-    for (const registration of this.#registrations) {
-      if (!registration.cancelled) await this.#attach(model, registration);
-    }
+    await this.#registrations.attachAll(model);
     this.#state = 'ready';
   }
 
   /** Starts consuming; rejects when the queue cannot be consumed now (the caller should not run without it). */
   async consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): Promise<ConsumerHandle> {
-    const registration: Registration = { queue, handler, prefetch: options.prefetch, cancelled: false, attaching: false, failures: 0 };
-    this.#registrations.push(registration);
-    if (this.#model) await this.#attach(this.#model, registration);
+    const registration: ChannelRegistration = { queue, handler, prefetch: options.prefetch, cancelled: false, attaching: false, failures: 0 };
+    this.#registrations.add(registration);
+    if (this.#model) await this.#registrations.attach(this.#model, registration);
     return {
       cancel: async () => {
         registration.cancelled = true;
-        const { channel, consumerTag } = registration;
+        const { link: channel, consumerTag } = registration;
         if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
       },
     };
   }
 
-  /** After a channel closed under a live connection: try again, with growing pauses. */
-  #reattachLater(model: ChannelModel, registration: Registration): void {
-    if (this.#model !== model || registration.cancelled || this.#state === 'closed') return;
-    const delayMs = Math.min(30_000, 500 * 2 ** registration.failures);
-    setTimeout(() => {
-      this.#attach(model, registration).catch((error: unknown) => {
-        registration.failures += 1;
-        this.#options.logger.warn({ err: String(error), queue: registration.queue, retryInMs: Math.min(30_000, 500 * 2 ** registration.failures) }, 'cannot consume; retrying');
-        this.#reattachLater(model, registration);
-      });
-    }, delayMs).unref();
-  }
-
-  /** One channel per consumer, so a channel error in one queue does not stop the others. */
-  async #attach(model: ChannelModel, registration: Registration): Promise<void> {
-    if (registration.cancelled || registration.attaching || registration.channel) return;
-    registration.attaching = true;
-    try {
-      await this.#openConsumer(model, registration);
-      registration.failures = 0;
-    } finally {
-      registration.attaching = false;
-    }
-  }
-
-  async #openConsumer(model: ChannelModel, registration: Registration): Promise<void> {
+  async #openConsumer(model: ChannelModel, registration: ChannelRegistration): Promise<void> {
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message, queue: registration.queue }, 'consume channel error'));
     channel.on('close', () => {
-      if (registration.channel !== channel) return;
-      delete registration.channel;
-      this.#reattachLater(model, registration);
+      if (registration.link !== channel) return;
+      delete registration.link;
+      this.#registrations.reattachLater(model, registration);
     });
     await channel.prefetch(registration.prefetch);
-    registration.channel = channel;
+    registration.link = channel;
     const reply = await channel.consume(registration.queue, (message) => {
       // A null message is the broker cancelling the consumer (queue deleted): reattach later.
       if (message === null) {
@@ -131,7 +98,7 @@ export class AmqpConsumer implements Consumer {
     registration.consumerTag = reply.consumerTag;
   }
 
-  async #dispatch(channel: Channel, registration: Registration, message: ConsumeMessage): Promise<void> {
+  async #dispatch(channel: Channel, registration: ChannelRegistration, message: ConsumeMessage): Promise<void> {
     try {
       await registration.handler(toDelivery(channel, message));
     } catch (error) {
@@ -144,6 +111,7 @@ export class AmqpConsumer implements Consumer {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#registrations.close();
     await this.#connection?.close().catch(() => undefined);
   }
 }

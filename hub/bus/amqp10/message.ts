@@ -6,8 +6,8 @@
  */
 import type { Message } from 'rhea';
 import rhea from 'rhea';
-import type { Addresses } from './amqp10-addresses.ts';
-import type { OutgoingMessage } from './transport.ts';
+import type { Addresses } from './addresses.ts';
+import type { OutgoingMessage } from '../transport.ts';
 
 /** The event type: 0-9-1 has a `type` property, AMQP 1.0 does not (CloudEvents AMQP binding name). */
 export const TYPE_PROPERTY = 'cloudEvents_type';

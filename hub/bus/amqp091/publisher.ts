@@ -4,13 +4,14 @@
  * as failures, and every failure turned into a PROXYHUB_BUS_* error at once rather than a hang.
  */
 import type { ChannelModel, ConfirmChannel, Message, RecoveringChannelModel } from 'amqplib';
-import { ProxyhubError, type ErrorCode } from '../../contracts/errors.ts';
-import type { Topology } from '../../contracts/topology.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import { ConfirmWindow, confirmDeadline } from './confirm-window.ts';
-import { ensureTopology, type TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
-import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
+import { ProxyhubError, type ErrorCode } from '../../../contracts/errors.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import { openRecoveringConnection } from './connection.ts';
+import { RECONNECT_BACKOFF, backoffDelay } from '../backoff.ts';
+import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
+import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
 
 export interface AmqpPublisherOptions {
   readonly url: string;
@@ -91,7 +92,7 @@ export class AmqpPublisher implements Publisher {
   /** Retries opening the channel with growing pauses while this connection is the current one. */
   #reopen(model: ChannelModel, attempt: number): void {
     if (this.#state === 'closed' || this.#model !== model) return;
-    const delayMs = Math.min(5000, 100 * 2 ** attempt);
+    const delayMs = backoffDelay(RECONNECT_BACKOFF, attempt);
     setTimeout(() => {
       if (this.#state === 'closed' || this.#model !== model || this.#channel) return;
       this.#setup(model).catch((error: unknown) => {
@@ -169,8 +170,7 @@ export class AmqpPublisher implements Publisher {
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const deadline = Date.now() + this.#options.confirmTimeoutMs;
-    while (this.#window.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await this.#window.drain(this.#options.confirmTimeoutMs);
     this.#state = 'closed';
     this.#window.stop();
     this.#lose('PROXYHUB_BUS_UNAVAILABLE', 'publisher closed');

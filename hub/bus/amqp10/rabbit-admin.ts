@@ -5,18 +5,14 @@
  * unroutable messages; so topology is declared, and nodes and routes verified, through 0-9-1.
  */
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
-import type { Topology } from '../../contracts/topology.ts';
-import { ensureTopology, type TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import { ensureTopology, onOwnChannel, type TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
+import { amqp091UrlOf } from '../transport.ts';
 
 export interface QueueInfo {
   readonly messageCount: number;
   readonly consumerCount: number;
-}
-
-/** `amqp10(s)://` names the protocol for proxyhub; amqplib needs the 0-9-1 scheme of the same broker. */
-export function amqp091UrlOf(url: string): string {
-  return url.replace(/^amqp10(s?):\/\//, 'amqp$1://');
 }
 
 export class RabbitAdmin {
@@ -58,14 +54,7 @@ export class RabbitAdmin {
 
   /** One channel per operation: a failed passive check closes its channel, not the others. */
   async #withChannel<T>(fn: (channel: Channel) => Promise<T>): Promise<T> {
-    const model = await this.#connect();
-    const channel = await model.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      return await fn(channel);
-    } finally {
-      await channel.close().catch(() => undefined);
-    }
+    return onOwnChannel(await this.#connect(), fn);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The BullMQ workers of the rex feature, built here so that nothing above hub/bus imports
+ * The BullMQ workers of the rex feature, built here so that nothing above hub/jobs imports
  * BullMQ: the rex worker hands in plain functions and gets `start`/`close`.
  *
  * A job whose worker died is not run again: BullMQ finds it stalled (its lock expired) and puts
@@ -9,10 +9,13 @@
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
 import { rexQueueNames } from '../../contracts/topology.ts';
-import { rexProgressSchema, type CallbackJob, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
+import { rexProgressSchema, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
 import type { Redis } from 'ioredis';
-import { bullConnection, type RexJobStore } from './rex-jobs.ts';
-import type { Logger } from './logger.ts';
+import { batchDataOf, callbackDataOf, rexJobDataOf, type CallbackData } from './rex-job-data.ts';
+import type { RexJobStore } from './rex-job-store.ts';
+import { createRedisConnection } from './redis.ts';
+import { backoffDelay } from '../bus/backoff.ts';
+import type { Logger } from '../log/logger.ts';
 
 export interface RexJobHandle {
   readonly id: string;
@@ -47,7 +50,7 @@ export interface RexWorkers {
 export interface RexWorkerHandlers {
   readonly process: RexProcessor;
   /** Sends one callback; throws to be retried with backoff. */
-  readonly sendCallback: (job: CallbackJob & { result: RexResult }) => Promise<void>;
+  readonly sendCallback: (job: CallbackData) => Promise<void>;
   /** BullMQ failed a job outright (stalled twice): report it. */
   readonly onFailed: (planId: string, data: RexJobData, reason: string) => Promise<void>;
 }
@@ -56,7 +59,7 @@ function handleOf(job: Job, token: string | undefined, store: RexJobStore): RexJ
   const progress = rexProgressSchema.safeParse(job.progress);
   return {
     id: String(job.id),
-    data: job.data as RexJobData,
+    data: rexJobDataOf(job),
     progress: progress.success ? progress.data : undefined,
     setProgress: (next) => job.updateProgress(next),
     appendOutput: async (chunk) => {
@@ -79,7 +82,7 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
   // BullMQ leaves connections it was handed open at close: these are ours to quit.
   const connections: Redis[] = [];
   const connection = (name: string): Redis => {
-    const redis = bullConnection(settings.redisUrl, `proxyhub rex ${name}`, settings.logger);
+    const redis = createRedisConnection(settings.redisUrl, { name: `proxyhub rex ${name}`, profile: 'jobs', logger: settings.logger });
     connections.push(redis);
     return redis;
   };
@@ -90,15 +93,17 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
   jobs.on('failed', (job, error) => {
     // A parked job "fails" with DelayedError inside BullMQ's bookkeeping only; real failures report.
     if (!job || error instanceof DelayedError || error.name === 'DelayedError') return;
-    void handlers.onFailed(String(job.id), job.data as RexJobData, error.message).catch((failure: unknown) => settings.logger.error({ err: String(failure), planId: job.id }, 'failed job not reported'));
+    void Promise.resolve()
+      .then(() => handlers.onFailed(String(job.id), rexJobDataOf(job), error.message))
+      .catch((failure: unknown) => settings.logger.error({ err: String(failure), planId: job.id }, 'failed job not reported'));
   });
   // The batch parent runs once every host finished: nothing to do but to exist as Foreman's task.
-  const batches = new Worker(rexQueueNames.batches, async (job) => ({ planIds: (job.data as { planIds?: string[] }).planIds?.length ?? 0 }), { ...common, connection: connection('batches') });
-  const callbacks = new Worker(rexQueueNames.callbacks, (job) => handlers.sendCallback(job.data as CallbackJob & { result: RexResult }), {
+  const batches = new Worker(rexQueueNames.batches, async (job) => ({ planIds: batchDataOf(job).planIds.length }), { ...common, connection: connection('batches') });
+  const callbacks = new Worker(rexQueueNames.callbacks, (job) => handlers.sendCallback(callbackDataOf(job)), {
     ...common,
     connection: connection('callbacks'),
     concurrency: 16,
-    settings: { backoffStrategy: (attemptsMade: number) => Math.min(500 * 2 ** Math.min(attemptsMade, 20), settings.callbackBackoffMaxMs) },
+    settings: { backoffStrategy: (attemptsMade: number) => backoffDelay({ initialMs: 500, maxMs: settings.callbackBackoffMaxMs }, attemptsMade) },
   });
   workers.push(jobs, batches, callbacks);
   for (const worker of workers) worker.on('error', (error) => settings.logger.warn({ err: error.message, queue: worker.name }, 'rex worker error'));

@@ -4,11 +4,11 @@
  * manual acks, which for a stream only grant credit: nothing is removed.
  */
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
-import type { Topology } from '../../contracts/topology.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import { ensureTopology, type TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
-import type { BusState, StreamEntry, StreamReader } from './transport.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import { openRecoveringConnection } from './connection.ts';
+import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BusState, StreamEntry, StreamReader } from '../transport.ts';
 
 export interface AmqpStreamReaderOptions {
   readonly url: string;

@@ -4,9 +4,10 @@
  * reply queue, links) after every connect, the same shape as the 0-9-1 recovery hook.
  */
 import rhea, { type Connection, type ConnectionOptions, type EventContext, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
-import type { AddressScheme } from './amqp10-addresses.ts';
-import type { Logger } from './logger.ts';
-import { redactUrl } from './logger.ts';
+import { RECONNECT_BACKOFF, backoffDelay, withJitter } from '../backoff.ts';
+import type { AddressScheme } from './addresses.ts';
+import type { Logger } from '../../log/logger.ts';
+import { redactUrl } from '../../log/logger.ts';
 
 /** A dead peer is noticed within about two heartbeats instead of the OS's 11-minute default. */
 const IDLE_TIMEOUT_MS = 10_000;
@@ -132,12 +133,12 @@ export class RecoveringAmqp10Connection {
 
   #scheduleReconnect(): void {
     if (this.#closed || this.#timer) return;
-    const base = Math.min(5000, 100 * 2 ** this.#attempt);
+    const delayMs = withJitter(backoffDelay(RECONNECT_BACKOFF, this.#attempt));
     this.#attempt += 1;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#connect();
-    }, base / 2 + Math.random() * (base / 2));
+    }, delayMs);
     // While waiting for the first connect the process must stay alive to keep trying.
     if (this.#connection !== undefined) this.#timer.unref();
   }
@@ -158,16 +159,20 @@ export class RecoveringAmqp10Connection {
     const connection = this.#connection;
     this.#connection = undefined;
     this.#firstUp?.resolve();
-    if (!connection) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 1000);
-      connection.once('connection_close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      connection.close();
-    });
+    if (connection) await closeConnection(connection);
   }
+}
+
+/** Closes and waits for the broker's close frame, at most a second: a dead broker does not answer. */
+export function closeConnection(connection: Connection): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    connection.once('connection_close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.close();
+  });
 }
 
 /**
@@ -197,6 +202,11 @@ export function asError(value: unknown, fallback: string): Error {
 /** Opens a link and waits for the broker's attach; rejects with the broker's reason otherwise. */
 export function openSender(connection: Connection, options: SenderOptions): Promise<Sender> {
   return openLink(connection.open_sender(options), 'sender');
+}
+
+/** A sender to `address` whose every message the broker settles with its outcome. */
+export function openSenderTo(connection: Connection, address: string): Promise<Sender> {
+  return openSender(connection, { target: { address }, autosettle: true, treat_modified_as_released: false } as SenderOptions);
 }
 
 export function openReceiver(connection: Connection, options: ReceiverOptions): Promise<Receiver> {

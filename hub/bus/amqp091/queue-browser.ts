@@ -1,20 +1,10 @@
 /**
- * Taking messages out of a queue one by one without a consumer, for operator tools (dead-letter
- * listing and replay). Everything taken and not acked goes back to the queue when the browser
- * closes, so an interrupted tool loses nothing.
+ * The AMQP 0-9-1 queue browser (the interface is in ../transport.ts): taking messages out of a
+ * queue one by one without a consumer, for operator tools (dead-letter listing and replay).
  */
 import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { toDelivery } from './amqp-consumer.ts';
-import type { BrowsedMessage, OutgoingMessage } from './transport.ts';
-
-export interface QueueBrowser {
-  /** Null when the queue has nothing left that this browser has not taken. */
-  take(queue: string): Promise<BrowsedMessage | null>;
-  messageCount(queue: string): Promise<number>;
-  /** Publishes with a broker confirm (mandatory: an unroutable message is an error). */
-  publish(message: OutgoingMessage): Promise<void>;
-  close(): Promise<void>;
-}
+import { toDelivery } from './consumer.ts';
+import type { QueueBrowser } from '../transport.ts';
 
 /** A missing queue means nothing of this prefix has run yet: say so instead of a broker code. */
 function explain(error: unknown, queue: string): Error {

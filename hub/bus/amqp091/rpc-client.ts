@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
-import { ProxyhubError } from '../../contracts/errors.ts';
-import { openRecoveringConnection } from './amqp-connection.ts';
-import type { Logger } from './logger.ts';
+import { ProxyhubError } from '../../../contracts/errors.ts';
+import { openRecoveringConnection } from './connection.ts';
+import type { Logger } from '../../log/logger.ts';
+import { ConsumerCountCache } from '../consumer-count-cache.ts';
+import { PendingReplies } from '../pending-replies.ts';
+import type { RpcClient, RpcRequest } from '../transport.ts';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
-const CONSUMER_CHECK_MS = 2000;
-
-import type { RpcClient, RpcRequest } from './transport.ts';
 
 export interface AmqpRpcClientOptions {
   readonly url: string;
@@ -26,19 +26,12 @@ export interface AmqpRpcClientOptions {
   readonly exchange: string;
 }
 
-interface Waiting {
-  resolve(body: Buffer): void;
-  reject(error: ProxyhubError): void;
-  timer: NodeJS.Timeout;
-}
-
 export class AmqpRpcClient implements RpcClient {
   #connection: RecoveringChannelModel | undefined;
   #channel: Channel | undefined;
   #closed = false;
-  readonly #waiting = new Map<string, Waiting>();
-  /** Consumer counts per queue, looked up at most every CONSUMER_CHECK_MS. */
-  readonly #consumers = new Map<string, { at: number; count: Promise<number> }>();
+  readonly #pending = new PendingReplies();
+  readonly #consumers = new ConsumerCountCache();
   readonly #options: AmqpRpcClientOptions;
 
   constructor(options: AmqpRpcClientOptions) {
@@ -49,7 +42,7 @@ export class AmqpRpcClient implements RpcClient {
     this.#connection = await openRecoveringConnection({
       ...this.#options,
       setup: (model) => this.#setup(model),
-      onDisconnect: () => this.#failAll('broker connection lost'),
+      onDisconnect: () => this.#pending.failAll('broker connection lost'),
     });
     await this.#connection.waitForConnect();
   }
@@ -60,7 +53,7 @@ export class AmqpRpcClient implements RpcClient {
     channel.on('close', () => {
       if (this.#channel === channel) {
         this.#channel = undefined;
-        this.#failAll('rpc channel closed');
+        this.#pending.failAll('rpc channel closed');
       }
     });
     // A message no queue takes comes back before anything else could answer it.
@@ -69,24 +62,9 @@ export class AmqpRpcClient implements RpcClient {
     this.#channel = channel;
   }
 
-  /**
-   * Whether anyone consumes the queue. A request nobody will take would otherwise wait out the
-   * whole timeout; the answer is cached briefly so the check costs one round trip now and then.
-   */
-  #hasConsumers(channel: Channel, queue: string): Promise<boolean> {
-    const cached = this.#consumers.get(queue);
-    if (cached && Date.now() - cached.at < CONSUMER_CHECK_MS) return cached.count.then((count) => count > 0);
-    const count = channel.checkQueue(queue).then(
-      (reply) => reply.consumerCount,
-      () => 0,
-    );
-    this.#consumers.set(queue, { at: Date.now(), count });
-    return count.then((n) => n > 0);
-  }
-
   async request(request: RpcRequest): Promise<Buffer> {
     const channel = this.#channel;
-    if (channel && !this.#closed && !(await this.#hasConsumers(channel, request.queue))) {
+    if (channel && !this.#closed && !(await this.#consumers.hasConsumers(request.queue, (queue) => channel.checkQueue(queue).then((reply) => reply.consumerCount)))) {
       throw new ProxyhubError('PROXYHUB_RPC_NO_WORKER', `no worker consumes ${request.queue}`);
     }
     return this.#send(request);
@@ -96,21 +74,7 @@ export class AmqpRpcClient implements RpcClient {
     const channel = this.#channel;
     if (!channel || this.#closed) return Promise.reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected'));
     const correlationId = randomUUID();
-    return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(correlationId);
-        reject(new ProxyhubError('PROXYHUB_RPC_TIMEOUT', `no answer within ${request.timeoutMs} ms`));
-      }, request.timeoutMs);
-      this.#waiting.set(correlationId, { resolve, reject, timer });
-      try {
-        this.#publish(channel, request, correlationId);
-      } catch (error) {
-        // The channel closed between the check above and the write.
-        clearTimeout(timer);
-        this.#waiting.delete(correlationId);
-        reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'rpc channel closed', { cause: error }));
-      }
-    });
+    return this.#pending.wait(correlationId, request.timeoutMs, () => this.#publish(channel, request, correlationId), 'rpc channel closed');
   }
 
   #publish(channel: Channel, request: RpcRequest, correlationId: string): void {
@@ -127,26 +91,12 @@ export class AmqpRpcClient implements RpcClient {
   }
 
   #settle(message: Message, error?: ProxyhubError): void {
-    const id = String(message.properties.correlationId);
-    const waiting = this.#waiting.get(id);
-    if (!waiting) return;
-    this.#waiting.delete(id);
-    clearTimeout(waiting.timer);
-    if (error) waiting.reject(error);
-    else waiting.resolve(message.content);
-  }
-
-  #failAll(reason: string): void {
-    for (const [id, waiting] of this.#waiting) {
-      clearTimeout(waiting.timer);
-      waiting.reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', reason));
-      this.#waiting.delete(id);
-    }
+    this.#pending.settle(String(message.properties.correlationId), error ?? message.content);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#failAll('rpc client closed');
+    this.#pending.failAll('rpc client closed');
     await this.#connection?.close().catch(() => undefined);
   }
 }

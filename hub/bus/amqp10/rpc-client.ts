@@ -7,17 +7,19 @@
  * arrival: a lost one is harmless, the caller repeats the request.
  */
 import { randomUUID } from 'node:crypto';
-import type { Connection, Delivery as RheaDelivery, EventContext, ReceiverOptions, Sender, SenderOptions } from 'rhea';
-import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
-import type { Addresses } from './amqp10-addresses.ts';
-import { RecoveringAmqp10Connection, openReceiver, openSender } from './amqp10-connection.ts';
-import { bodyOf, toRheaMessage } from './amqp10-message.ts';
-import { outcomeError } from './amqp10-publisher.ts';
-import type { Logger } from './logger.ts';
+import type { Connection, Delivery as RheaDelivery, EventContext, ReceiverOptions, Sender } from 'rhea';
+import { ProxyhubError, errorMessage } from '../../../contracts/errors.ts';
+import type { Addresses } from './addresses.ts';
+import { ConsumerCountCache } from '../consumer-count-cache.ts';
+import { PendingReplies } from '../pending-replies.ts';
+import { RecoveringAmqp10Connection, openReceiver, openSenderTo } from './connection.ts';
+import { bodyOf, toRheaMessage } from './message.ts';
+import { outcomeError } from './publisher.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import type { RpcClient, RpcRequest } from './transport.ts';
+import { SenderLinks } from './sender-links.ts';
+import type { RpcClient, RpcRequest } from '../transport.ts';
 
-const CONSUMER_CHECK_MS = 2000;
 /** An unused reply queue (its client gone for good) is removed by the broker after this. */
 const REPLY_QUEUE_EXPIRES_MS = 5 * 60_000;
 
@@ -31,20 +33,14 @@ export interface Amqp10RpcClientOptions {
   readonly admin?: RabbitAdmin;
 }
 
-interface Waiting {
-  resolve(body: Buffer): void;
-  reject(error: ProxyhubError): void;
-  timer: NodeJS.Timeout;
-}
-
 export class Amqp10RpcClient implements RpcClient {
   readonly #connection: RecoveringAmqp10Connection;
   #closed = false;
   #replyTo: string | undefined;
-  #senders = new Map<string, Promise<Sender>>();
-  readonly #waiting = new Map<string, Waiting>();
+  readonly #senders = new SenderLinks();
+  readonly #pending = new PendingReplies();
   readonly #inFlight = new Map<RheaDelivery, string>();
-  readonly #consumers = new Map<string, { at: number; count: Promise<number> }>();
+  readonly #consumers = new ConsumerCountCache();
   readonly #options: Amqp10RpcClientOptions;
 
   constructor(options: Amqp10RpcClientOptions) {
@@ -69,69 +65,29 @@ export class Amqp10RpcClient implements RpcClient {
 
   async #setup(connection: Connection): Promise<void> {
     const { admin, addresses, replyQueue } = this.#options;
-    this.#senders = new Map();
+    this.#senders.reset();
     if (admin) await admin.declareReplyQueue(replyQueue, REPLY_QUEUE_EXPIRES_MS);
     const source = admin ? { address: addresses.queue(replyQueue) } : { dynamic: true };
     const receiver = await openReceiver(connection, { source, autoaccept: true, credit_window: 100 } as ReceiverOptions);
     receiver.on('message', (context: EventContext) => {
       const correlationId = context.message?.correlation_id;
-      if (context.message && correlationId !== undefined) this.#settle(String(correlationId), bodyOf(context.message));
+      if (context.message && correlationId !== undefined) this.#pending.settle(String(correlationId), bodyOf(context.message));
     });
     this.#replyTo = admin ? addresses.replyTo(replyQueue) : receiver.source.address;
   }
 
-  /** Whether anyone consumes the queue; cached briefly so the check costs one round trip now and then. */
-  #hasConsumers(admin: RabbitAdmin, queue: string): Promise<boolean> {
-    const cached = this.#consumers.get(queue);
-    if (cached && Date.now() - cached.at < CONSUMER_CHECK_MS) return cached.count.then((count) => count > 0);
-    const count = admin.queueInfo(queue).then(
-      (info) => info?.consumerCount ?? 0,
-      () => 0,
-    );
-    this.#consumers.set(queue, { at: Date.now(), count });
-    return count.then((n) => n > 0);
-  }
-
   async request(request: RpcRequest): Promise<Buffer> {
     const { admin } = this.#options;
-    if (admin && this.#replyTo !== undefined && !this.#closed && !(await this.#hasConsumers(admin, request.queue))) {
+    if (admin && this.#replyTo !== undefined && !this.#closed && !(await this.#consumers.hasConsumers(request.queue, (queue) => admin.queueInfo(queue).then((info) => info?.consumerCount ?? 0)))) {
       throw new ProxyhubError('PROXYHUB_RPC_NO_WORKER', `no worker consumes ${request.queue}`);
     }
     const replyTo = this.#replyTo;
     if (replyTo === undefined || this.#closed) throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
-    const sender = await this.#senderFor(request.queue);
+    const sender = await this.#senders.get(request.queue, () => this.#attach(request.queue));
     const correlationId = randomUUID();
-    return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(correlationId);
-        reject(new ProxyhubError('PROXYHUB_RPC_TIMEOUT', `no answer within ${request.timeoutMs} ms`));
-      }, request.timeoutMs);
-      this.#waiting.set(correlationId, { resolve, reject, timer });
-      const message = { exchange: '', routingKey: request.queue, body: request.body, messageId: correlationId, correlationId, type: request.type, contentType: 'application/json' };
-      try {
-        this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId);
-      } catch (error) {
-        // The link went away between the lookup and the send.
-        clearTimeout(timer);
-        this.#waiting.delete(correlationId);
-        reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'rpc link closed', { cause: error }));
-      }
-    });
-  }
-
-  #senderFor(queue: string): Promise<Sender> {
-    let sender = this.#senders.get(queue);
-    if (!sender) {
-      const senders = this.#senders;
-      sender = this.#attach(queue);
-      const attached = sender;
-      const forget = (): void => {
-        if (senders.get(queue) === attached) senders.delete(queue);
-      };
-      attached.then((link) => link.on('sender_close', forget), forget);
-      senders.set(queue, sender);
-    }
-    return sender;
+    const message = { exchange: '', routingKey: request.queue, body: request.body, messageId: correlationId, correlationId, type: request.type, contentType: 'application/json' };
+    // A send that throws means the link went away between the lookup and the send.
+    return this.#pending.wait(correlationId, request.timeoutMs, () => void this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId), 'rpc link closed');
   }
 
   async #attach(queue: string): Promise<Sender> {
@@ -139,7 +95,7 @@ export class Amqp10RpcClient implements RpcClient {
     if (admin && (await admin.queueInfo(queue)) === undefined) throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `no queue ${queue} on the broker`);
     const connection = this.#connection.current;
     if (!connection) throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
-    const sender = await openSender(connection, { target: { address: addresses.target('', queue) }, autosettle: true, treat_modified_as_released: false } as SenderOptions).catch((error: unknown) => {
+    const sender = await openSenderTo(connection, addresses.target('', queue)).catch((error: unknown) => {
       throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `the broker refused a link to ${queue}: ${errorMessage(error)}`, { cause: error });
     });
     sender.on('accepted', (context: EventContext) => context.delivery && this.#inFlight.delete(context.delivery));
@@ -148,28 +104,15 @@ export class Amqp10RpcClient implements RpcClient {
         const correlationId = context.delivery && this.#inFlight.get(context.delivery);
         if (!context.delivery || correlationId === undefined) return;
         this.#inFlight.delete(context.delivery);
-        this.#settle(correlationId, outcomeError(context, outcome));
+        this.#pending.settle(correlationId, outcomeError(context, outcome));
       });
     }
     return sender;
   }
 
-  #settle(correlationId: string, outcome: Buffer | ProxyhubError): void {
-    const waiting = this.#waiting.get(correlationId);
-    if (!waiting) return;
-    this.#waiting.delete(correlationId);
-    clearTimeout(waiting.timer);
-    if (outcome instanceof ProxyhubError) waiting.reject(outcome);
-    else waiting.resolve(outcome);
-  }
-
   #failAll(reason: string): void {
     this.#inFlight.clear();
-    for (const [id, waiting] of this.#waiting) {
-      clearTimeout(waiting.timer);
-      waiting.reject(new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', reason));
-      this.#waiting.delete(id);
-    }
+    this.#pending.failAll(reason);
   }
 
   async close(): Promise<void> {

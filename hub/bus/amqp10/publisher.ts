@@ -4,18 +4,19 @@
  * by the broker's outcome: `accepted` resolves (the ingress answers 202), `rejected`, `released`
  * and `modified` become PROXYHUB_BUS_* errors (503).
  */
-import type { Connection, Delivery as RheaDelivery, EventContext, Sender, SenderOptions } from 'rhea';
-import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
-import type { Topology } from '../../contracts/topology.ts';
-import type { Addresses } from './amqp10-addresses.ts';
-import { RecoveringAmqp10Connection, asError, openSender } from './amqp10-connection.ts';
-import { toRheaMessage } from './amqp10-message.ts';
-import { ConfirmWindow, confirmDeadline } from './confirm-window.ts';
-import type { TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
+import type { Connection, Delivery as RheaDelivery, EventContext, Sender } from 'rhea';
+import { ProxyhubError, errorMessage } from '../../../contracts/errors.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import type { Addresses } from './addresses.ts';
+import { RecoveringAmqp10Connection, asError, openSenderTo } from './connection.ts';
+import { toRheaMessage } from './message.ts';
+import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
+import type { TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 import { RouteGuard, type RouteTarget } from './route-guard.ts';
-import type { BusState, OutgoingMessage, Publisher } from './transport.ts';
+import { SenderLinks } from './sender-links.ts';
+import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
 
 export interface Amqp10PublisherOptions {
   readonly url: string;
@@ -59,10 +60,8 @@ function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
 export class Amqp10Publisher implements Publisher {
   readonly #connection: RecoveringAmqp10Connection;
   #state: BusState = 'connecting';
-  /** Per connection: address → the sender link (or its attach in progress). */
-  #senders = new Map<string, Promise<Sender>>();
-  /** The same links once attached, for a send without awaiting anything. */
-  #attached = new Map<string, Sender>();
+  /** Per connection: a sender link per target address. */
+  readonly #senders = new SenderLinks();
   readonly #window: ConfirmWindow<RheaDelivery>;
   readonly #guard: RouteGuard | undefined;
   readonly #options: Amqp10PublisherOptions;
@@ -95,8 +94,7 @@ export class Amqp10Publisher implements Publisher {
   async #setup(_connection: Connection): Promise<void> {
     await this.#options.admin?.declare(this.#options.topology, this.#options.scope);
     this.#guard?.forget();
-    this.#senders = new Map();
-    this.#attached = new Map();
+    this.#senders.reset();
     this.#state = 'ready';
   }
 
@@ -122,7 +120,8 @@ export class Amqp10Publisher implements Publisher {
     let sender: Sender;
     try {
       this.#assertWritable();
-      sender = this.#attached.get(this.#options.addresses.target(target.exchange, target.routingKey)) ?? (await beforeDeadline(this.#senderFor(target.exchange, target.routingKey), deadline));
+      const address = this.#options.addresses.target(target.exchange, target.routingKey);
+      sender = this.#senders.ready(address) ?? (await beforeDeadline(this.#senders.get(address, () => this.#attach(target.exchange, target.routingKey, address)), deadline));
       this.#assertWritable();
     } catch (error) {
       this.#window.release();
@@ -146,30 +145,6 @@ export class Amqp10Publisher implements Publisher {
     }
   }
 
-  #senderFor(exchange: string, routingKey: string): Promise<Sender> {
-    const address = this.#options.addresses.target(exchange, routingKey);
-    let sender = this.#senders.get(address);
-    if (!sender) {
-      const senders = this.#senders;
-      const ready = this.#attached;
-      sender = this.#attach(exchange, routingKey, address);
-      senders.set(address, sender);
-      // A failed attach is not remembered: the node may exist on the next try.
-      const attached = sender;
-      const forget = (): void => {
-        if (senders.get(address) !== attached) return;
-        senders.delete(address);
-        ready.delete(address);
-      };
-      // A link the broker detaches (its node deleted) is dropped; the next publish attaches anew.
-      attached.then((link) => {
-        if (senders.get(address) === attached) ready.set(address, link);
-        link.on('sender_close', forget);
-      }, forget);
-    }
-    return sender;
-  }
-
   async #attach(exchange: string, routingKey: string, address: string): Promise<Sender> {
     const { admin } = this.#options;
     // On RabbitMQ a link to a missing node ends the whole session: look before attaching.
@@ -179,7 +154,7 @@ export class Amqp10Publisher implements Publisher {
     }
     const connection = this.#connection.current;
     if (!connection) throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
-    const sender = await openSender(connection, { target: { address }, autosettle: true, treat_modified_as_released: false } as SenderOptions).catch((error: unknown) => {
+    const sender = await openSenderTo(connection, address).catch((error: unknown) => {
       throw new ProxyhubError('PROXYHUB_BUS_UNROUTABLE', `the broker refused a link to ${address}: ${errorMessage(error)}`, { cause: error });
     });
     sender.on('accepted', (context: EventContext) => context.delivery && this.#window.settle(context.delivery));
@@ -192,15 +167,13 @@ export class Amqp10Publisher implements Publisher {
 
   #lose(reason: string): void {
     if (this.#state !== 'closed') this.#state = 'down';
-    this.#senders = new Map();
-    this.#attached = new Map();
+    this.#senders.reset();
     this.#window.failAll('PROXYHUB_BUS_UNAVAILABLE', reason);
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const deadline = Date.now() + this.#options.confirmTimeoutMs;
-    while (this.#window.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await this.#window.drain(this.#options.confirmTimeoutMs);
     this.#state = 'closed';
     this.#window.stop();
     this.#window.failAll('PROXYHUB_BUS_UNAVAILABLE', 'publisher closed');

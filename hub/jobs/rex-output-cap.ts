@@ -7,7 +7,15 @@
  * counted chunk is dropped (even one small enough for what is left, which would read as if
  * nothing had been cut). The job itself goes on: the host's
  * updates are still answered and its exit status still recorded.
+ *
+ * This is the one place proxyhub writes BullMQ's keys itself. BullMQ's own `addJobLog` appends
+ * a line but cannot check a byte budget in the same step: a read-then-append from here would let
+ * two concurrent chunks both pass the check. So the script appends to the job's log list exactly
+ * where `addJobLog` would (the keys come from BullMQ's `toKey`), and keeps its counters as extra
+ * fields of the job hash, which BullMQ leaves alone and deletes with the job.
  */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { OutputChunk } from '../../contracts/rex/job.ts';
 
 /**
@@ -73,4 +81,11 @@ export function storedChunks(reply: CappedAppendReply, cap: number, chunk: Outpu
       return unreachable;
     }
   }
+}
+
+/** Appends one counted chunk within the cap, atomically; returns what was stored. */
+export async function appendCappedOutput(redis: Redis, jobs: Queue, planId: string, chunk: OutputChunk, cap: number): Promise<OutputChunk[]> {
+  const job = jobs.toKey(planId);
+  const reply = (await redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk))) as CappedAppendReply;
+  return storedChunks(reply, cap, chunk);
 }

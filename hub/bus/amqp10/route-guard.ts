@@ -6,8 +6,8 @@
  * queues proven to exist; none existing is PROXYHUB_BUS_UNROUTABLE. Existence is checked through
  * 0-9-1 and remembered briefly, one round trip per queue now and then, not per message.
  */
-import { ProxyhubError } from '../../contracts/errors.ts';
-import { featureBindings, queueFeatures, type Topology } from '../../contracts/topology.ts';
+import { ProxyhubError } from '../../../contracts/errors.ts';
+import { featureBindings, queueFeatures, type Topology } from '../../../contracts/topology.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 
 /** Where one message is sent: an exchange and key, or ('', queue) for a queue itself. */

@@ -4,13 +4,13 @@
  * the dead letters are read with the protocol that wrote them. One credit per take, nothing
  * settled until the operator's tool acks, and everything taken goes back when the browser closes.
  */
-import rhea, { type Connection, type EventContext, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
-import type { Addresses } from './amqp10-addresses.ts';
-import { asError, connectionOptionsFrom, openReceiver, openSender } from './amqp10-connection.ts';
-import { receivedFields, toRheaMessage } from './amqp10-message.ts';
-import type { QueueBrowser } from './queue-browser.ts';
+import rhea, { type Connection, type EventContext, type Receiver, type ReceiverOptions } from 'rhea';
+import type { Addresses } from './addresses.ts';
+import { asError, closeConnection, connectionOptionsFrom, openReceiver, openSenderTo } from './connection.ts';
+import { receivedFields, toRheaMessage } from './message.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import type { BrowsedMessage, OutgoingMessage } from './transport.ts';
+import { SenderLinks } from './sender-links.ts';
+import type { BrowsedMessage, OutgoingMessage, QueueBrowser } from '../transport.ts';
 
 /** With no message count to ask for (brokers other than RabbitMQ), an empty queue is this long a silence. */
 const TAKE_WAIT_MS = 2000;
@@ -29,7 +29,7 @@ export async function openAmqp10QueueBrowser(options: { readonly url: string; re
   const { addresses, admin } = options;
   const connection = await connect(options.url, addresses);
   const receivers = new Map<string, Receiver>();
-  const senders = new Map<string, Sender>();
+  const senders = new SenderLinks();
 
   async function exists(queue: string): Promise<{ messageCount: number } | undefined> {
     if (!admin) return { messageCount: Number.POSITIVE_INFINITY };
@@ -86,13 +86,10 @@ export async function openAmqp10QueueBrowser(options: { readonly url: string; re
     },
     async publish(message: OutgoingMessage) {
       const address = addresses.target(message.exchange, message.routingKey);
-      let sender = senders.get(address);
-      if (!sender) {
+      const link = await senders.get(address, async () => {
         if (admin && message.exchange === '' && (await admin.queueInfo(message.routingKey)) === undefined) throw new Error(`no queue accepted ${message.routingKey}`);
-        sender = await openSender(connection, { target: { address }, autosettle: true, treat_modified_as_released: false } as SenderOptions);
-        senders.set(address, sender);
-      }
-      const link = sender;
+        return openSenderTo(connection, address);
+      });
       await new Promise<void>((resolve, reject) => {
         const delivery = link.send(toRheaMessage(message));
         const onOutcome = (outcome: string) => (context: EventContext): void => {
@@ -106,14 +103,7 @@ export async function openAmqp10QueueBrowser(options: { readonly url: string; re
       });
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        connection.once('connection_close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        connection.close();
-      });
+      await closeConnection(connection);
       await admin?.close();
     },
   };

@@ -4,13 +4,13 @@
  * heartbeats stop (killed, cut off) is expired by the control role's registry instead.
  */
 import { randomUUID } from 'node:crypto';
-import type { FeatureAnnouncement } from '../../contracts/capabilities.ts';
-import { createEvent } from '../../contracts/events/create-event.ts';
-import type { CapabilityAnnouncement } from '../../contracts/events/capability.ts';
-import { errorMessage } from '../../contracts/errors.ts';
-import { encodeEvent } from './event-codec.ts';
-import type { Logger } from './logger.ts';
-import type { Publisher } from './transport.ts';
+import type { FeatureAnnouncement } from '../contracts/capabilities.ts';
+import { createEvent } from '../contracts/events/create-event.ts';
+import type { CapabilityAnnouncement } from '../contracts/events/capability.ts';
+import { errorMessage } from '../contracts/errors.ts';
+import { encodeEvent } from '../hub/bus/event-codec.ts';
+import type { Logger } from '../hub/log/logger.ts';
+import type { Publisher } from '../hub/bus/transport.ts';
 
 export interface AnnouncerOptions {
   readonly publisher: Publisher;

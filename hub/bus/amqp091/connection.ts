@@ -3,8 +3,9 @@
  * jittered backoff and re-runs `setup` (channels, topology, consumers) after every connect.
  */
 import amqplib, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import type { Logger } from './logger.ts';
-import { redactUrl } from './logger.ts';
+import type { Logger } from '../../log/logger.ts';
+import { RECONNECT_BACKOFF } from '../backoff.ts';
+import { redactUrl } from '../../log/logger.ts';
 
 export interface RecoveringConnectionOptions {
   readonly url: string;
@@ -35,8 +36,9 @@ export async function openRecoveringConnection(options: RecoveringConnectionOpti
     // and raised p99 (more broker CPU per message).
     noDelay: false,
     recovery: {
-      initialDelay: 100,
-      maxDelay: 5000,
+      // amqplib's own jittered doubling, with the pauses of every other reconnect in proxyhub.
+      initialDelay: RECONNECT_BACKOFF.initialMs,
+      maxDelay: RECONNECT_BACKOFF.maxMs,
       waitForConnect: false,
       // amqplib binds its own listeners only after setup: one of ours must be there first, or a
       // connection error during setup (a reset, a refused declaration) crashes the process.

@@ -6,14 +6,15 @@
  * settled any more and the broker redelivers it, which idempotent handlers make harmless.
  */
 import type { Connection, EventContext, Receiver, ReceiverOptions } from 'rhea';
-import type { Topology } from '../../contracts/topology.ts';
-import type { Addresses } from './amqp10-addresses.ts';
-import { RecoveringAmqp10Connection, asError, openReceiver } from './amqp10-connection.ts';
-import { receivedFields } from './amqp10-message.ts';
-import type { TopologyScope } from './declare-topology.ts';
-import type { Logger } from './logger.ts';
+import type { Topology } from '../../../contracts/topology.ts';
+import type { Addresses } from './addresses.ts';
+import { RecoveringAmqp10Connection, asError, openReceiver } from './connection.ts';
+import { receivedFields } from './message.ts';
+import { ConsumerRegistrations, type Registration } from '../consumer-registrations.ts';
+import type { TopologyScope } from '../declare-topology.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
-import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from './transport.ts';
+import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface Amqp10ConsumerOptions {
   readonly url: string;
@@ -25,22 +26,15 @@ export interface Amqp10ConsumerOptions {
   readonly admin?: RabbitAdmin;
 }
 
-interface Registration {
-  readonly queue: string;
-  readonly handler: DeliveryHandler;
-  readonly prefetch: number;
-  receiver?: Receiver;
+interface ReceiverRegistration extends Registration<Receiver> {
   /** Deliveries handed to the handler and not settled yet. */
   unsettled: number;
-  cancelled: boolean;
-  attaching: boolean;
-  failures: number;
 }
 
 export class Amqp10Consumer implements Consumer {
   readonly #connection: RecoveringAmqp10Connection;
   #state: BusState = 'connecting';
-  readonly #registrations: Registration[] = [];
+  readonly #registrations: ConsumerRegistrations<Connection, Receiver, ReceiverRegistration>;
   readonly #options: Amqp10ConsumerOptions;
 
   constructor(options: Amqp10ConsumerOptions) {
@@ -53,10 +47,11 @@ export class Amqp10Consumer implements Consumer {
       setup: (connection) => this.#setup(connection),
       onDisconnect: () => {
         if (this.#state !== 'closed') this.#state = 'down';
-        for (const registration of this.#registrations) delete registration.receiver;
+        this.#registrations.forgetLinks();
       },
     });
     options.admin?.onForcedClose((reason) => this.#connection.drop(reason));
+    this.#registrations = new ConsumerRegistrations({ logger: options.logger, open: (connection, registration) => this.#openReceiver(connection, registration), current: () => this.#connection.current });
   }
 
   get state(): BusState {
@@ -69,76 +64,50 @@ export class Amqp10Consumer implements Consumer {
 
   async #setup(connection: Connection): Promise<void> {
     await this.#options.admin?.declare(this.#options.topology, this.#options.scope);
-    for (const registration of this.#registrations) {
-      if (!registration.cancelled) await this.#attach(connection, registration);
-    }
+    await this.#registrations.attachAll(connection);
     this.#state = 'ready';
   }
 
   async consume(queue: string, handler: DeliveryHandler, options: { prefetch: number }): Promise<ConsumerHandle> {
-    const registration: Registration = { queue, handler, prefetch: options.prefetch, unsettled: 0, cancelled: false, attaching: false, failures: 0 };
+    const registration: ReceiverRegistration = { queue, handler, prefetch: options.prefetch, unsettled: 0, cancelled: false, attaching: false, failures: 0 };
     const connection = this.#connection.current;
-    if (connection) await this.#attach(connection, registration);
-    this.#registrations.push(registration);
+    if (connection) await this.#registrations.attach(connection, registration);
+    this.#registrations.add(registration);
     return {
       cancel: async () => {
         // Drain: the broker uses up or cancels the credit it holds, so no new deliveries come
         // (anything already on its way is released back). The link detaches once the deliveries
         // in flight are settled: settling needs the link.
         registration.cancelled = true;
-        registration.receiver?.drain_credit();
+        registration.link?.drain_credit();
         this.#detachWhenIdle(registration);
       },
     };
   }
 
-  async #attach(connection: Connection, registration: Registration): Promise<void> {
-    if (registration.cancelled || registration.attaching || registration.receiver) return;
-    registration.attaching = true;
-    try {
-      await this.#openReceiver(connection, registration);
-      registration.failures = 0;
-    } finally {
-      registration.attaching = false;
-    }
-  }
-
-  async #openReceiver(connection: Connection, registration: Registration): Promise<void> {
+  async #openReceiver(connection: Connection, registration: ReceiverRegistration): Promise<void> {
     const { admin, addresses, logger } = this.#options;
     // On RabbitMQ a link to a missing queue ends the whole session: look before attaching.
     if (admin && (await admin.queueInfo(registration.queue)) === undefined) throw new Error(`queue ${registration.queue} does not exist`);
     const receiver = await openReceiver(connection, { source: { address: addresses.queue(registration.queue) }, autoaccept: false, credit_window: 0 } as ReceiverOptions);
-    registration.receiver = receiver;
+    registration.link = receiver;
     receiver.on('message', (context: EventContext) => void this.#dispatch(receiver, registration, context));
     receiver.on('receiver_error', (context: EventContext) => logger.warn({ err: asError(context.receiver?.error, 'receiver error').message, queue: registration.queue }, 'consume link error'));
     // The broker detached the link (queue deleted, consumer cancelled): attach again later.
     receiver.on('receiver_close', () => {
-      if (registration.receiver !== receiver) return;
-      delete registration.receiver;
+      if (registration.link !== receiver) return;
+      delete registration.link;
       if (!registration.cancelled) logger.warn({ queue: registration.queue }, 'consumer cancelled by the broker');
-      this.#reattachLater(connection, registration);
+      this.#registrations.reattachLater(connection, registration);
     });
     receiver.add_credit(registration.prefetch);
   }
 
-  #detachWhenIdle(registration: Registration): void {
-    if (registration.cancelled && registration.unsettled === 0 && registration.receiver?.is_open()) registration.receiver.close();
+  #detachWhenIdle(registration: ReceiverRegistration): void {
+    if (registration.cancelled && registration.unsettled === 0 && registration.link?.is_open()) registration.link.close();
   }
 
-  #reattachLater(connection: Connection, registration: Registration): void {
-    if (this.#connection.current !== connection || registration.cancelled || this.#state === 'closed') return;
-    const delayMs = Math.min(30_000, 500 * 2 ** registration.failures);
-    setTimeout(() => {
-      if (this.#connection.current !== connection) return;
-      this.#attach(connection, registration).catch((error: unknown) => {
-        registration.failures += 1;
-        this.#options.logger.warn({ err: String(error), queue: registration.queue }, 'cannot consume; retrying');
-        this.#reattachLater(connection, registration);
-      });
-    }, delayMs).unref();
-  }
-
-  async #dispatch(receiver: Receiver, registration: Registration, context: EventContext): Promise<void> {
+  async #dispatch(receiver: Receiver, registration: ReceiverRegistration, context: EventContext): Promise<void> {
     const { delivery, message } = context;
     if (!delivery || !message) return;
     if (registration.cancelled) {
@@ -153,7 +122,7 @@ export class Amqp10Consumer implements Consumer {
       action();
       registration.unsettled -= 1;
       // One settled delivery, one new credit: at most `prefetch` are ever unsettled.
-      if (registration.receiver === receiver && !registration.cancelled && receiver.is_open()) receiver.add_credit(1);
+      if (registration.link === receiver && !registration.cancelled && receiver.is_open()) receiver.add_credit(1);
       this.#detachWhenIdle(registration);
     };
     const fields = receivedFields(message, this.#options.addresses);
@@ -182,6 +151,7 @@ export class Amqp10Consumer implements Consumer {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#registrations.close();
     await this.#connection.close();
     await this.#options.admin?.close();
   }

@@ -1,0 +1,90 @@
+/**
+ * The inverse Burrows–Wheeler transform and the initial run-length pass undone, written out in
+ * 64 KiB slices of one reusable buffer; the CRC of what was written is checked by the stream.
+ */
+import { CRC_TABLE } from './crc.ts';
+import { corrupt } from './errors.ts';
+
+const OUT_SIZE = 64 * 1024;
+
+/**
+ * Links `tt` into the BWT chain: each entry keeps its byte in the low 8 bits and gets the index
+ * of the next one above them. Returns where the chain starts.
+ */
+export function inverseBwt(tt: Uint32Array, nblock: number, counts: Int32Array, origPtr: number): number {
+  if (origPtr >= nblock) throw corrupt('bzip2 data is corrupt: origin pointer outside the block');
+  const cumulative = new Int32Array(256);
+  for (let i = 0, sum = 0; i < 256; i += 1) {
+    cumulative[i] = sum;
+    sum += counts[i] as number;
+  }
+  for (let i = 0; i < nblock; i += 1) {
+    const byte = (tt[i] as number) & 0xff;
+    const at = cumulative[byte] as number;
+    cumulative[byte] = at + 1;
+    tt[at] = ((tt[at] as number) | (i << 8)) >>> 0;
+  }
+  return (tt[origPtr] as number) >>> 8;
+}
+
+export class BlockOutput {
+  readonly #onData: (bytes: Buffer) => void;
+  readonly #out = Buffer.allocUnsafe(OUT_SIZE);
+  #length = 0;
+  /** Bytes handed out so far, for the stream's expansion check. */
+  emitted = 0;
+
+  constructor(onData: (bytes: Buffer) => void) {
+    this.#onData = onData;
+  }
+
+  /** Walks the BWT chain from `start`, undoes the initial run-length pass, writes out, returns the CRC. */
+  emit(tt: Uint32Array, nblock: number, start: number): number {
+    // Locals, not fields, in this loop: it runs once per output byte.
+    const out = this.#out;
+    let length = this.#length;
+    let crc = -1;
+    let pointer = start;
+    let previous = -1;
+    let same = 0;
+    for (let i = 0; i < nblock; i += 1) {
+      const entry = tt[pointer] as number;
+      pointer = entry >>> 8;
+      const byte = entry & 0xff;
+      if (same !== 4) {
+        same = byte === previous ? same + 1 : 1;
+        previous = byte;
+        crc = (crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] as number);
+        out[length++] = byte;
+        if (length === OUT_SIZE) length = this.#flushFull();
+        continue;
+      }
+      // After four equal bytes the next one counts further copies (0–255); a new run follows.
+      same = 0;
+      for (let k = 0; k < byte; k += 1) {
+        crc = (crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ previous) & 0xff] as number);
+        out[length++] = previous;
+        if (length === OUT_SIZE) length = this.#flushFull();
+      }
+      previous = -1;
+    }
+    this.#length = length;
+    this.flush();
+    return ~crc >>> 0;
+  }
+
+  /** Hands out a full buffer; returns the new fill (0). */
+  #flushFull(): number {
+    this.#length = OUT_SIZE;
+    this.flush();
+    return 0;
+  }
+
+  flush(): void {
+    if (this.#length === 0) return;
+    const length = this.#length;
+    this.#length = 0;
+    this.emitted += length;
+    this.#onData(this.#out.subarray(0, length));
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The one place Redis connections are made (ioredis), for every use proxyhub has: the workers'
+ * dedup records, BullMQ's queues and workers, and the operator's one-off ACL set-up. Each use
+ * differs only in how a command behaves while Redis is away, so each is a named profile here.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { RECONNECT_BACKOFF, backoffDelay } from '../bus/backoff.ts';
+import type { Logger } from '../log/logger.ts';
+
+/** The Redis commands the workers use, so that nothing above hub/jobs depends on ioredis itself. */
+export type RedisClient = Pick<Redis, 'exists' | 'set' | 'quit' | 'disconnect'>;
+
+/**
+ * - `short-commands`: dedup records; fail fast while Redis is down instead of queueing without bound.
+ * - `jobs`: BullMQ; blocking commands need `maxRetriesPerRequest: null`, and a job's writes wait for Redis.
+ * - `jobs-fail-fast`: BullMQ read by the control role; Foreman gets a 503 at once and retries.
+ * - `one-off`: an operator command; one attempt, no reconnect loop to keep the process alive.
+ */
+export type RedisProfile = 'short-commands' | 'jobs' | 'jobs-fail-fast' | 'one-off';
+
+const retryStrategy = (attempt: number): number => backoffDelay(RECONNECT_BACKOFF, attempt);
+
+type ProfileOptions = Pick<RedisOptions, 'lazyConnect' | 'maxRetriesPerRequest' | 'commandTimeout' | 'enableOfflineQueue' | 'retryStrategy'>;
+
+const profiles: Record<RedisProfile, ProfileOptions> = {
+  'short-commands': { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 1000, enableOfflineQueue: false, retryStrategy },
+  jobs: { maxRetriesPerRequest: null, retryStrategy },
+  'jobs-fail-fast': { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5000, retryStrategy },
+  'one-off': { lazyConnect: true, maxRetriesPerRequest: 1 },
+};
+
+export interface RedisConnectionOptions {
+  /** Shown by `CLIENT LIST`, so operators can tell the connections apart. */
+  readonly name: string;
+  readonly profile: RedisProfile;
+  /** Without one, errors are left to the commands' own promises (one-off use). */
+  readonly logger?: Logger;
+}
+
+/** A connection of the given profile; ioredis reconnects on its own, logged once per outage. */
+export function createRedisConnection(url: string, options: RedisConnectionOptions): Redis {
+  const redis = new Redis(url, { connectionName: options.name, ...profiles[options.profile] });
+  const { logger } = options;
+  if (logger === undefined) return redis;
+  let warned = false;
+  redis.on('error', (error: Error) => {
+    if (!warned) logger.warn({ err: error.message, connection: options.name }, 'redis unavailable; retrying');
+    warned = true;
+  });
+  redis.on('ready', () => {
+    if (warned) logger.info({ connection: options.name }, 'redis reconnected');
+    warned = false;
+  });
+  return redis;
+}
+
+/** `ACL SETUSER` with each argument list, on one connection (`proxyhub broker setup`). */
+export async function setRedisAclUsers(redisUrl: string, users: readonly (readonly string[])[]): Promise<void> {
+  if (users.length === 0) return;
+  const redis = createRedisConnection(redisUrl, { name: 'proxyhub broker setup', profile: 'one-off' });
+  try {
+    await redis.connect();
+    for (const args of users) await redis.call('ACL', 'SETUSER', ...args);
+  } finally {
+    redis.disconnect();
+  }
+}
