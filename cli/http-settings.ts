@@ -14,6 +14,7 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
-    maxEventLoopUtilization: config.limits.maxEventLoopUtilization,
+    // PROXYHUB_MAX_EVENT_LOOP_UTILIZATION is still parsed but no longer sheds (hub/http/admission.ts says why).
+    maxInflightRequests: config.limits.maxInflightRequests,
   };
 }

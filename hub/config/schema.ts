@@ -236,11 +236,15 @@ export const configSchema = z.strictObject({
       }),
       maxEventLoopDelayMs: setting(z.coerce.number().int().min(0).default(1000), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_DELAY_MS',
-        doc: 'load shedding: above this event-loop delay new requests get 503 (0 = off)',
+        doc: 'load shedding: once a request would wait longer than this for the event loop, new requests get 503 until the loop has run below ¾ of it for a second (0 = off)',
+      }),
+      maxInflightRequests: setting(z.coerce.number().int().min(0).default(512), {
+        env: 'PROXYHUB_MAX_INFLIGHT_REQUESTS',
+        doc: 'load shedding: once a listener holds this many unanswered requests, new ones get 503 until it holds ¾ of it or fewer (0 = off)',
       }),
       maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',
-        doc: 'load shedding: above this event-loop utilisation (0–1) new requests get 503 (0 = off)',
+        doc: 'deprecated, accepted and ignored: utilisation stays high while the process refuses work, so shedding on it fed itself (see `PROXYHUB_MAX_INFLIGHT_REQUESTS`)',
       }),
       rpcInflightBytes: setting(positiveInt.default(64 * MiB), {
         env: 'PROXYHUB_RPC_INFLIGHT_BYTES',

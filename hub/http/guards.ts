@@ -1,17 +1,17 @@
 /**
  * What every listener gets before its routes: problem+json errors, the client identity,
- * trusted_hosts, per-identity rate limits and load shedding. Registered on the root instance
+ * trusted_hosts, per-identity rate limits and load shedding (hub/http/admission.ts). Registered on the root instance
  * (fastify-plugin), so the hooks cover every route of the listener.
  */
 import rateLimit from '@fastify/rate-limit';
-import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyhubError, errorCatalog } from '../../contracts/errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/problem.ts';
+import { installAdmission } from './admission-hook.ts';
 import { clientIdentityPlugin, type FrontProxySettings } from './client-identity.ts';
-import { handleError, handleNotFound, sendProblem } from './problem.ts';
+import { handleError, handleNotFound } from './problem.ts';
 import { trustedHostsPlugin } from './trusted-hosts.ts';
 
 export interface GuardSettings {
@@ -24,12 +24,15 @@ export interface GuardSettings {
   /** 0 turns rate limiting off. */
   readonly ratePerMinute: number;
   readonly headersTimeoutMs: number;
+  /** Event-loop lag that starts shedding; 0 turns this signal off. */
   readonly maxEventLoopDelayMs: number;
-  /** 0 turns utilisation-based shedding off. */
-  readonly maxEventLoopUtilization: number;
+  /** Requests held at once that start shedding; 0 turns this signal off. */
+  readonly maxInflightRequests: number;
 }
 
 export async function registerGuards(app: FastifyInstance, settings: GuardSettings): Promise<void> {
+  // First of all hooks: a refusal must cost nothing beyond answering.
+  installAdmission(app, { maxInflight: settings.maxInflightRequests, maxDelayMs: settings.maxEventLoopDelayMs });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   // Slow-header clients (slowloris) are cut off long before the whole-request timeout.
@@ -41,17 +44,6 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
   });
   await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy: settings.frontProxy });
   await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, devOpen: settings.devOpenControl, tls: settings.tls });
-  await app.register(underPressure, {
-    maxEventLoopDelay: settings.maxEventLoopDelayMs,
-    // Utilisation catches a saturated loop that the delay histogram's mean can smooth away.
-    ...(settings.maxEventLoopUtilization > 0 ? { maxEventLoopUtilization: settings.maxEventLoopUtilization } : {}),
-    // Per sample, not since start: a long-running process must still shed when it saturates.
-    eventLoopUtilizationMode: 'interval',
-    retryAfter: errorCatalog.PROXYHUB_OVERLOADED.retryAfterSeconds,
-    pressureHandler: (_request, reply, type) => {
-      void sendProblem(reply, 'PROXYHUB_OVERLOADED', `shedding load (${type})`);
-    },
-  });
   if (settings.ratePerMinute > 0) {
     await app.register(rateLimit, {
       max: settings.ratePerMinute,

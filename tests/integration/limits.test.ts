@@ -1,6 +1,6 @@
 /**
  * Per-identity rate limits answer 429 with Retry-After (problem+json), counted per certificate
- * CN so hosts do not share a budget; load shedding answers 503 while the event loop lags.
+ * CN so hosts do not share a budget; load shedding answers 503 after the event loop lagged.
  */
 import t from 'tap';
 import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
@@ -42,7 +42,8 @@ t.test('past the limit a host gets 429 with Retry-After; another host is unaffec
 });
 
 t.test('a lagging event loop sheds load with 503 instead of queueing requests', async (t) => {
-  // Saturate the loop for longer than one 1 s sample, as a CPU-bound burst would.
+  // Hold the loop as a CPU-bound burst would: the lag sampler then runs 2.5 s late, and the
+  // listener sheds until the loop has been calm for a second (hub/http/admission.ts).
   const until = Date.now() + 2500;
   while (Date.now() < until) {
     /* busy */
