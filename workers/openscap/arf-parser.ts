@@ -57,8 +57,8 @@ export async function parseArf(bzip2Body: Body, context: ArfContext, limits: Arf
     try {
       step();
     } catch (err) {
-      // The XML side fails with its own catalog error while the decoder calls it; anything else
-      // the decoder threw is about the bzip2 data.
+      // The decoder (hub/codec/bzip2) and the XML side fail with their own catalog errors, whose
+      // messages say which; anything else is about the bzip2 data.
       failure = isProxyhubError(err) ? err : arfUnparseable('ARF body is not valid bzip2 data', err);
     }
   };
