@@ -47,6 +47,9 @@ export default defineConfig(
       '@typescript-eslint/require-await': 'off',
       // tsc reports these already (noUnusedLocals, noUnusedParameters), with its `_name` convention.
       '@typescript-eslint/no-unused-vars': 'off',
+      // Passing on what a catch or an AbortSignal gave (unknown, or rhea's and Node's `any`) keeps
+      // the original error; wrapping it would hide its class from the callers that classify it.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
       '@typescript-eslint/no-floating-promises': [
         'error',
         // A top-level `t.test(…)` is tap's way: tap awaits its subtests itself.
