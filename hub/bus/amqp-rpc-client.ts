@@ -9,11 +9,10 @@ import type { Channel, ChannelModel, ConsumeMessage, Message, RecoveringChannelM
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { openRecoveringConnection } from './amqp-connection.ts';
 import type { Logger } from './logger.ts';
+import type { RpcClient, RpcRequest } from './transport.ts';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 const CONSUMER_CHECK_MS = 2000;
-
-import type { RpcClient, RpcRequest } from './transport.ts';
 
 export interface AmqpRpcClientOptions {
   readonly url: string;

@@ -4,7 +4,7 @@
  * the dead letters are read with the protocol that wrote them. One credit per take, nothing
  * settled until the operator's tool acks, and everything taken goes back when the browser closes.
  */
-import rhea, { type Connection, type EventContext, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
+import rhea, { type Connection, type EventContext, type Receiver, type Sender, type SenderOptions } from 'rhea';
 import type { Addresses } from './amqp10-addresses.ts';
 import { asError, connectionOptionsFrom, openReceiver, openSender } from './amqp10-connection.ts';
 import { receivedFields, toRheaMessage } from './amqp10-message.ts';
@@ -39,7 +39,7 @@ export async function openAmqp10QueueBrowser(options: { readonly url: string; re
   async function receiverFor(queue: string): Promise<Receiver> {
     let receiver = receivers.get(queue);
     if (!receiver) {
-      receiver = await openReceiver(connection, { source: { address: addresses.queue(queue) }, autoaccept: false, credit_window: 0 } as ReceiverOptions);
+      receiver = await openReceiver(connection, { source: { address: addresses.queue(queue) }, autoaccept: false, credit_window: 0 });
       receivers.set(queue, receiver);
     }
     return receiver;

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
+import type { Logger } from './logger.ts';
 
 /** The Redis commands the workers use, so that nothing above hub/bus depends on ioredis itself. */
 export type RedisClient = Pick<Redis, 'exists' | 'set' | 'quit' | 'disconnect'>;
-import type { Logger } from './logger.ts';
 
 /**
  * A Redis connection for short commands (dedup records). Commands fail fast while Redis is down

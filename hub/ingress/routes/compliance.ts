@@ -71,7 +71,7 @@ function readBody(body: Readable, sink: (chunk: Buffer) => void): Promise<void> 
         body.off('data', onData);
         body.off('end', resolve);
         body.resume();
-        reject(error as Error);
+        reject(error);
       }
     };
     let ended = false;
