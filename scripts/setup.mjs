@@ -23,7 +23,7 @@ function haveCommand(name) {
 
 // Building and testing need the dev dependencies: `npm ci` skips them without a word under
 // NODE_ENV=production (or npm's omit=dev), and a build then fails on a missing tsc.
-const buildTools = [['typescript', 'tsc'], ['tap', 'tap']];
+const buildTools = [['typescript', 'tsc'], ['tap', 'tap'], ['eslint', 'eslint']];
 const missingBuildTools = () => buildTools.filter(([, bin]) => !existsSync(`${root}/node_modules/.bin/${bin}`)).map(([name]) => name);
 
 function ensureDependencies() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The test command: type-check, the parallel suite (unit + integration), then the fault suite one
+// The test command: type-check, lint, the parallel suite (unit + integration), then the fault suite one
 // file at a time (it restarts shared services). Test files marked `@every-transport` run a second
 // time over AMQP 1.0 (PROXYHUB_TEST_TRANSPORT=amqp10), with the same assertions. Prints one
 // closing line `N passed, N failed` that counts every run.
@@ -33,6 +33,14 @@ function typecheck() {
   if (result.status === 0) passed += 1;
   else failed += 1;
   process.stdout.write(`${result.status === 0 ? 'ok' : 'not ok'} - typecheck (tsc --noEmit)\n`);
+}
+
+// Type-aware lint (eslint.config.js) over the whole checkout: one check, like the type check.
+function lint() {
+  const result = spawnSync(`${root}/node_modules/.bin/eslint`, ['.'], { cwd: root, stdio: 'inherit' });
+  if (result.status === 0) passed += 1;
+  else failed += 1;
+  process.stdout.write(`${result.status === 0 ? 'ok' : 'not ok'} - lint (eslint)\n`);
 }
 
 // Subtests of each test file are reported one level in: count those, so a file's tests count singly.
@@ -86,6 +94,7 @@ const only = process.argv.slice(2);
 ensureComposeValidator();
 ensureSshd();
 typecheck();
+lint();
 let exitCode = 0;
 if (only.length > 0) {
   exitCode = await runTap('selected tests', ['--disable-coverage', ...only]);

@@ -125,6 +125,7 @@ export async function startPurging(amqpUrl: string, queue: string, everyMs = 100
     await running;
     await purge();
     await connection.close().catch(() => undefined);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever amqplib failed with, as text
     if (failure !== undefined) throw new Error(`purging ${queue} failed: ${String(failure)}`);
     return purged;
   };

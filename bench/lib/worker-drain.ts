@@ -88,7 +88,6 @@ export function watchDrain(spec: DrainSpec): DrainWatch {
   let firstReportAt: number | undefined;
   let lastReportAt = performance.now();
   let settled = false;
-  let sampler: NodeJS.Timeout | undefined;
   let settle: (outcome: DrainResult | Error) => void = () => undefined;
 
   const finished = new Promise<DrainResult>((resolve, reject) => {
@@ -102,7 +101,7 @@ export function watchDrain(spec: DrainSpec): DrainWatch {
     };
   });
 
-  sampler = setInterval(() => {
+  const sampler = setInterval(() => {
     if (baseline !== undefined) peak = Math.max(peak, rssNow() || 0);
     if (performance.now() - lastReportAt > spec.stallTimeoutMs) {
       settle(new Error(`no report delivered for ${spec.stallTimeoutMs / 1000} s (${spec.foreman.delivered()}/${reports} so far)`));

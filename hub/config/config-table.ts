@@ -34,6 +34,7 @@ export function shownDefault(setting: Setting, applied: unknown): string {
     const unit = readable(setting.path, applied);
     return unit === undefined ? `\`${applied}\`` : `\`${applied}\` (${unit})`;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the scalar defaults left (strings) print as themselves
   return `\`${String(applied)}\``;
 }
 

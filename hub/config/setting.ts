@@ -30,6 +30,6 @@ export const settingDocs = z.registry<SettingDoc>();
 export function setting<T extends z.ZodType>(schema: T, doc: SettingDoc): T {
   // A shared schema instance would carry one key's variable into another's.
   if (settingDocs.has(schema)) throw new Error(`${doc.env}: this schema instance already declares ${settingDocs.get(schema)?.env}`);
-  settingDocs.add(schema as z.ZodType, doc);
+  settingDocs.add(schema, doc);
   return schema;
 }

@@ -67,6 +67,7 @@ function toVariable(setting: Setting, value: unknown): string | undefined {
     return items.join(',');
   }
   if (typeof value === 'boolean') return value ? '1' : '0';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- scalars (strings, numbers) are all that is left here
   return String(value);
 }
 

@@ -45,9 +45,12 @@ export function summarize(feature: QueueFeature, message: BrowsedMessage): DeadL
     id: message.delivery.messageId ?? '(none)',
     type: message.delivery.type ?? '(none)',
     feature,
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- our own headers, written as strings
     code: String(headers[deliveryHeaders.errorCode] ?? (byBrokerLimit ? 'PROXYHUB_DELIVERY_LIMIT' : `broker:${String(brokerReason)}`)),
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- our own headers, written as strings
     reason: String(headers[deliveryHeaders.reason] ?? (byBrokerLimit ? 'redelivered past the quorum delivery limit (a worker kept failing before settling it)' : '')),
     attempts: Number(headers[deliveryHeaders.attempt] ?? headers['x-delivery-count'] ?? 1),
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- our own headers, written as strings
     failedAt: String(headers[deliveryHeaders.failedAt] ?? ''),
     ...(typeof status === 'number' ? { upstreamStatus: status } : {}),
   };

@@ -39,7 +39,7 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string
 const LOCATIONS = new Set<FieldError['location']>(['body', 'params', 'querystring', 'headers']);
 
 function validationErrors(error: FastifyError): FieldError[] {
-  const context = error.validationContext as FieldError['location'] | undefined;
+  const context = error.validationContext;
   const location = context !== undefined && LOCATIONS.has(context) ? context : 'body';
   return (error.validation ?? []).map((issue) => {
     const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');

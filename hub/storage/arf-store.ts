@@ -29,6 +29,7 @@ export interface ArfReportRef {
 const DIGEST = /^[0-9a-f]{64}$/;
 const NUMBER = /^\d{1,20}$/;
 /** Host names, and the odd CN with other characters (kept as one escaped path segment). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern refuses
 const CNAME = /^(?!\.{1,2}$)[^\u0000-\u001f\u007f/\\]{1,255}$/u;
 
 /** Throws a 400 naming the field when a component could escape its directory or is malformed. */

@@ -11,6 +11,7 @@ export interface FactsFixture {
 function hostNameOf(facts: Record<string, unknown>, file: string): string {
   const networking = facts.networking as { fqdn?: string } | undefined;
   const ansible = facts.ansible_facts as { ansible_fqdn?: string } | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- fixture facts hold the fqdn as a string
   return String(facts.fqdn ?? networking?.fqdn ?? ansible?.ansible_fqdn ?? file.replace(/\.json$/, ''));
 }
 
@@ -51,8 +52,8 @@ export function reportFixtures(): ReportFixture[] {
         format: puppet ? 'puppet' : 'ansible',
         contentType: puppet ? 'application/x-yaml' : 'application/json',
         payload: readFileSync(join(dir, name), 'utf8'),
-        expectedReport: JSON.parse(readFileSync(join(expected, reportSnapshot), 'utf8')),
-        expectedFacts: expectedFiles.includes(factsSnapshot) ? JSON.parse(readFileSync(join(expected, factsSnapshot), 'utf8')) : null,
+        expectedReport: JSON.parse(readFileSync(join(expected, reportSnapshot), 'utf8')) as unknown,
+        expectedFacts: expectedFiles.includes(factsSnapshot) ? (JSON.parse(readFileSync(join(expected, factsSnapshot), 'utf8')) as unknown) : null,
       } as const;
     });
 }

@@ -75,7 +75,7 @@ async function asIngress(operation: (channel: amqplib.ConfirmChannel) => Promise
 }
 
 const publish = (exchange: string, routingKey: string) => (channel: amqplib.ConfirmChannel) =>
-  new Promise<void>((resolve, reject) => channel.publish(exchange, routingKey, Buffer.from('{}'), { persistent: true }, (error: unknown) => (error ? reject(error as Error) : resolve())));
+  new Promise<void>((resolve, reject) => channel.publish(exchange, routingKey, Buffer.from('{}'), { persistent: true }, (error: Error | null | undefined) => (error ? reject(error) : resolve())));
 
 t.test('the ingress account is refused everything beyond publishing uploads and RPC requests', async (t) => {
   t.match(await asIngress(publish('', topology.workQueue('facts'))), /ACCESS_REFUSED/, 'publish straight into a worker queue');

@@ -29,7 +29,7 @@ t.test('capabilities prints the live table, --watch each change', async (t) => {
   t.match(once.stdout, /worker:registration/);
 
   const json = await runCli(config, ['capabilities', '--json']);
-  t.equal(JSON.parse(json.stdout).features.registration.state, 'running');
+  t.equal((JSON.parse(json.stdout) as { features: Partial<Record<string, { state: string }>> }).features.registration?.state, 'running');
 
   const watch = spawn(process.execPath, ['bin/proxyhub.mjs', 'capabilities', '--watch'], { cwd: REPO_ROOT, env: hubEnvironment(config), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -5,7 +5,7 @@
  * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
-import { v2FeatureSchema, MISSED_HEARTBEATS } from '../../contracts/capabilities.ts';
+import { v2FeatureSchema, MISSED_HEARTBEATS, type V2Feature } from '../../contracts/capabilities.ts';
 import type { CapabilityChange } from '../../contracts/events/capability.ts';
 import { SWEEP_INTERVAL_MS } from '../../hub/control/capability-service.ts';
 import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
@@ -19,9 +19,10 @@ const PROXY_ID = 7;
 const changeOf = (event: SseEvent): CapabilityChange => event.data as CapabilityChange;
 const isChange = (feature: string, change: string) => (event: SseEvent) => event.event === 'changed' && changeOf(event).feature === feature && changeOf(event).change === change;
 
-async function getJson(url: string): Promise<{ status: number; body: any }> {
+/** A JSON answer, by default /v2/features' (the contract itself is checked below). */
+async function getJson<T = Partial<Record<string, V2Feature>>>(url: string): Promise<{ status: number; body: T }> {
   const response = await fetch(url);
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 t.test('workers in other processes appear, leave and expire; Foreman is refreshed once per burst', async (t) => {
@@ -43,8 +44,8 @@ t.test('workers in other processes appear, leave and expire; Foreman is refreshe
   // No worker yet: the expected features are failed, the rest disabled. Foreman would refuse a
   // proxy with nothing running (and drop what it stored), so it is not asked.
   const empty = await getJson(`${controlUrl}/v2/features`);
-  t.equal(empty.body.registration.state, 'failed');
-  t.equal(empty.body.script.state, 'disabled', 'a feature this deployment does not expect');
+  t.equal(empty.body.registration?.state, 'failed');
+  t.equal(empty.body.script?.state, 'disabled', 'a feature this deployment does not expect');
   t.strictSame((await getJson(`${controlUrl}/features`)).body, []);
 
   const sse = await openSse(`${controlUrl}/capabilities/events`);
@@ -65,9 +66,9 @@ t.test('workers in other processes appear, leave and expire; Foreman is refreshe
   await sse.next(isChange('registration', 'up'), { what: 'registration up' });
   await sse.next(isChange('templates', 'up'), { what: 'templates up' });
   const running = await getJson(`${controlUrl}/v2/features`);
-  t.equal(running.body.registration.state, 'running');
-  t.strictSame(running.body.registration.settings, { registration_url: null });
-  t.strictSame(running.body.templates.settings, { template_url: null });
+  t.equal(running.body.registration?.state, 'running');
+  t.strictSame(running.body.registration?.settings, { registration_url: null });
+  t.strictSame(running.body.templates?.settings, { template_url: null });
   t.strictSame((await getJson(`${controlUrl}/features`)).body, ['registration', 'reports', 'templates']);
   t.equal(running.body.facts, undefined, 'the facts relay is never offered to Foreman');
 
@@ -81,7 +82,7 @@ t.test('workers in other processes appear, leave and expire; Foreman is refreshe
   await registration.stop('SIGTERM');
   const down = await sse.next(isChange('registration', 'down'), { from, what: 'registration down' });
   t.equal(changeOf(down).cause, 'withdrawn');
-  t.equal((await getJson(`${controlUrl}/v2/features`)).body.registration.state, 'failed', 'an expected feature without a worker is failed');
+  t.equal((await getJson(`${controlUrl}/v2/features`)).body.registration?.state, 'failed', 'an expected feature without a worker is failed');
   await waitFor(() => foreman.refreshes().length === 3, { what: 'a refresh after the worker stopped' });
   t.ok(await holdsFor(() => foreman.refreshes().length === 3, 1500), 'one refresh for the stop');
   t.strictSame(Object.keys(foreman.smartProxies.get(PROXY_ID)?.features ?? {}), ['Reports']);
@@ -122,7 +123,7 @@ t.test('/v2/features has the smart-proxy shape, running, failed and disabled ali
   t.strictSame(body.reports, { http_enabled: true, https_enabled: false, settings: {}, state: 'running', capabilities: [] });
   t.strictSame(body.openscap, { http_enabled: false, https_enabled: false, settings: {}, state: 'failed', capabilities: [] });
   t.strictSame(body.dynflow, { http_enabled: false, https_enabled: false, settings: {}, state: 'disabled', capabilities: [] });
-  t.strictSame((await getJson(`${hub.controlUrl}/version`)).body, { version: (await getJson(`${hub.controlUrl}/version`)).body.version, modules: { reports: '0.1.0' } });
+  t.strictSame((await getJson<{ version: string }>(`${hub.controlUrl}/version`)).body, { version: (await getJson<{ version: string }>(`${hub.controlUrl}/version`)).body.version, modules: { reports: '0.1.0' } });
 });
 
 t.test('two control replicas: one refresh per burst; the survivor takes over the push', async (t) => {
@@ -150,7 +151,7 @@ t.test('two control replicas: one refresh per burst; the survivor takes over the
   t.ok(await holdsFor(() => foreman.refreshes().length === settled + 1, 1500), 'one refresh, not one per replica');
 
   // The leader is the live control instance with the smallest id; stop it.
-  const snapshot = await getJson(`${first.controlUrl}/capabilities`);
+  const snapshot = await getJson<{ instances: unknown }>(`${first.controlUrl}/capabilities`);
   const controls = (snapshot.body.instances as Array<{ instanceId: string; roles: string[]; urls: { control?: string } }>).filter((i) => i.roles.includes('control')).sort((a, b) => a.instanceId.localeCompare(b.instanceId));
   t.equal(controls.length, 2);
   const leader = controls[0]?.urls.control === first.controlUrl ? first : second;

@@ -6,6 +6,7 @@
  */
 import amqplib from 'amqplib';
 import t from 'tap';
+import type { V2Feature } from '../../contracts/capabilities.ts';
 import { createTopology } from '../../contracts/topology.ts';
 import type { CapabilityChange } from '../../contracts/events/capability.ts';
 import { AMQP_URL, deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
@@ -16,8 +17,9 @@ import { waitFor } from '../helpers/wait-for.ts';
 const HEARTBEAT_MS = 300;
 const isChange = (feature: string, change: string) => (event: SseEvent) => event.event === 'changed' && (event.data as CapabilityChange).feature === feature && (event.data as CapabilityChange).change === change;
 
-async function getJson(url: string): Promise<any> {
-  return (await fetch(url)).json();
+/** A JSON answer, by default /v2/features'. */
+async function getJson<T = Partial<Record<string, V2Feature>>>(url: string): Promise<T> {
+  return (await (await fetch(url)).json()) as T;
 }
 
 t.test('late subscribers get the state first; a restarted control knows it at once', async (t) => {
@@ -35,7 +37,7 @@ t.test('late subscribers get the state first; a restarted control knows it at on
     await foreman.stop();
     await deleteTopology(prefix);
   });
-  await waitFor(async () => (await getJson(`${control.controlUrl}/features`)).includes('registration'), { what: 'registration running' });
+  await waitFor(async () => (await getJson<string[]>(`${control.controlUrl}/features`)).includes('registration'), { what: 'registration running' });
 
   // A late SSE subscriber: the whole state first.
   const late = await openSse(`${control.controlUrl}/capabilities/events`);
@@ -53,13 +55,13 @@ t.test('late subscribers get the state first; a restarted control knows it at on
   t.teardown(() => connection.close().catch(() => undefined));
   const channel = await connection.createChannel();
   await channel.prefetch(100);
-  const seen: Array<{ type: string; data: any }> = [];
+  const seen: Array<{ type: string; data: { roles?: string[]; feature?: string; change?: string } }> = [];
   await channel.consume(topology.capabilitiesStream, (message) => {
     if (!message) return;
-    seen.push(JSON.parse(message.content.toString()));
+    seen.push(JSON.parse(message.content.toString()) as (typeof seen)[number]);
     channel.ack(message);
   }, { arguments: { 'x-stream-offset': { '!': 'timestamp', value: Math.floor((Date.now() - 12_000) / 1000) } } });
-  await waitFor(() => seen.some((e) => e.type === 'capability.announced.v1' && e.data.roles.includes('worker:registration')), { what: 'the live worker announcement on the stream' });
+  await waitFor(() => seen.some((e) => e.type === 'capability.announced.v1' && e.data.roles?.includes('worker:registration')), { what: 'the live worker announcement on the stream' });
 
   // A change while the SSE subscriber is away: resuming with Last-Event-ID replays just it.
   const reports = await spawnHub(config, 'worker:reports');
@@ -83,12 +85,12 @@ t.test('late subscribers get the state first; a restarted control knows it at on
   control = await startTestHub(config, 'control');
   const after = await getJson(`${control.controlUrl}/v2/features`);
   t.strictSame(after, before, 'the restarted control serves the same /v2/features right away');
-  t.equal(after.registration.state, 'running');
-  t.equal(after.reports.state, 'running');
+  t.equal(after.registration?.state, 'running');
+  t.equal(after.reports?.state, 'running');
 
   // A second replica, started now, agrees.
   const replica = await startTestHub(config, 'control');
   t.teardown(() => replica.close());
   t.strictSame(await getJson(`${replica.controlUrl}/v2/features`), after, 'two control replicas agree');
-  t.strictSame((await getJson(`${replica.controlUrl}/capabilities`)).features, (await getJson(`${control.controlUrl}/capabilities`)).features);
+  t.strictSame((await getJson<{ features: unknown }>(`${replica.controlUrl}/capabilities`)).features, (await getJson<{ features: unknown }>(`${control.controlUrl}/capabilities`)).features);
 });

@@ -207,7 +207,7 @@ t.test("Foreman's 422 dead-letters the report with Foreman's message; replay del
   const fixture = arfFixtures()[0];
   if (!fixture) throw new Error('no ARF fixtures');
   foreman.unknownPolicies.add(70);
-  const id = json((await upload(70, fixture.bzip2)).body).id;
+  const id = json((await upload(70, fixture.bzip2)).body).id as string;
   const letter = await waitFor(async () => (await deadLetters()).find((l) => l.id === id), { what: 'the dead letter' });
   t.equal(letter.code, 'PROXYHUB_FOREMAN_REJECTED');
   t.match(letter.reason, /Policy with id 70 not found/, "Foreman's own message");

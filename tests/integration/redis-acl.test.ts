@@ -68,7 +68,7 @@ t.test('the control store and the rex worker work with their own users', async (
   await workers.start();
   const planId = `plan-${prefix}`;
   const input = { hostname: 'acl.example.com', script: 'true', callback: { task_id: 'task', step_id: 1 } };
-  t.same(await control.launch(`batch-${prefix}`, [{ planId, batchId: `batch-${prefix}`, actionClass: 'ssh', input, launchedAt: Date.now() } as never]), { batchId: `batch-${prefix}`, added: 1 });
+  t.same(await control.launch(`batch-${prefix}`, [{ planId, batchId: `batch-${prefix}`, actionClass: 'ssh', input, launchedAt: Date.now() }]), { batchId: `batch-${prefix}`, added: 1 });
   await waitFor(() => callbacks.length === 1, { what: 'the callback' });
   const job = await waitFor(async () => {
     const view = await control.job(planId);

@@ -4,7 +4,6 @@
  * onto application properties (and back).
  */
 import t from 'tap';
-import type { Message } from 'rhea';
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { createTopology } from '../../contracts/topology.ts';
 import { addressesFor } from '../../hub/bus/amqp10/addresses.ts';
@@ -86,7 +85,7 @@ t.test('delivery headers become application properties and come back unchanged',
   t.equal(sent.subject, 'ph.facts');
   t.same(bodyOf(sent), body, 'one data section holding the envelope');
 
-  const received = receivedFields({ ...sent, first_acquirer: false } as Message, addressesFor('rabbitmq3'));
+  const received = receivedFields({ ...sent, first_acquirer: false }, addressesFor('rabbitmq3'));
   t.equal(received.type, 'facts.uploaded.v1');
   t.equal(received.headers[deliveryHeaders.attempt], 3);
   t.equal(received.headers[TYPE_PROPERTY], undefined, 'the type is not repeated among the headers');

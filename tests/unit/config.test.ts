@@ -126,7 +126,7 @@ t.test('the result is deeply frozen', async (t) => {
   t.throws(() => {
     (config.ingress as { port: number }).port = 1;
   }, TypeError);
-  t.throws(() => (config.worker.retryDelaysMs as number[]).push(1), TypeError);
+  t.throws(() => config.worker.retryDelaysMs.push(1), TypeError);
 });
 
 t.test('parseRoles', async (t) => {

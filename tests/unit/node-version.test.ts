@@ -18,16 +18,16 @@ t.test('the running Node and any later one pass', async (t) => {
 t.test('an old Node is told to take the system package when it is recent enough', async (t) => {
   const message = nodeVersionMessage('18.19.0', engines, { version: '20.19.2', major: 20 });
   t.match(message, /^Node\.js 18\.19\.0 is too old: proxyhub needs Node\.js >=20/);
-  t.match(message, /\n  sudo apt-get install -y nodejs\n/, 'the exact line, on its own');
+  t.match(message, /\n {2}sudo apt-get install -y nodejs\n/, 'the exact line, on its own');
   t.notMatch(message, /nvm/);
 });
 
 t.test('otherwise nvm, whatever the distribution offers', async (t) => {
   const message = nodeVersionMessage('v12.22.9', engines, { version: '12.22.9', major: 12 });
   t.match(message, /offer only nodejs 12\.22\.9/);
-  t.match(message, /\n  nvm install 20\n/);
+  t.match(message, /\n {2}nvm install 20\n/);
   t.notMatch(message, /apt-get/);
-  t.match(nodeVersionMessage('16.0.0', engines, null), /\n  nvm install 20\n/, 'no apt at all');
+  t.match(nodeVersionMessage('16.0.0', engines, null), /\n {2}nvm install 20\n/, 'no apt at all');
 });
 
 t.test("apt-cache's candidate is read from its policy output", async (t) => {

@@ -29,7 +29,7 @@ function harness(options: { progress?: RexProgress; launchedAt?: number; inFligh
     batchId: 'b-1',
     actionClass: 'RunScript',
     launchedAt: options.launchedAt ?? Date.now(),
-    input: { hostname: '192.0.2.1', script: 'true', callback: { task_id: 't', step_id: 1 }, alternative_names: { fqdn: 'web1.example' }, ...options.input } as RexJobData['input'],
+    input: { hostname: '192.0.2.1', script: 'true', callback: { task_id: 't', step_id: 1 }, alternative_names: { fqdn: 'web1.example' }, ...options.input },
   };
   const store = {
     cancelRequested: async () => options.cancelled ?? false,

@@ -19,7 +19,7 @@ import { KnownHosts, hostPattern, preferredHostKeyAlgorithms } from '../../worke
 import { cleanupCommand, killCommand, quote, runCommand, uploadCommand, type CommandSettings } from '../../workers/rex/remote-command.ts';
 
 const input = (overrides: Partial<ActionInput> = {}): ActionInput =>
-  ({ hostname: 'web1.example.com', script: 'echo hi', callback: { task_id: 'f-1', step_id: 3 }, ...overrides }) as ActionInput;
+  ({ hostname: 'web1.example.com', script: 'echo hi', callback: { task_id: 'f-1', step_id: 3 }, ...overrides });
 
 const makeJob = (overrides: Partial<RexJobView> = {}): RexJobView => ({
   id: 'plan-1',

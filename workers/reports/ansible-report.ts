@@ -170,7 +170,7 @@ function convertResults(results: unknown, counts: ForemanCounts, keywords: Set<s
     errors.push('Unable to parse results: results is not a list');
     return results;
   }
-  const converted: unknown[] = [...results];
+  const converted: unknown[] = [...(results as unknown[])];
   rescued(errors, 'results', undefined, () => {
     results.forEach((entry: unknown, index) => (converted[index] = convertResult(entry, counts, keywords)));
   });

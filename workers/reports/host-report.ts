@@ -131,6 +131,7 @@ function rubyInspect(value: unknown): string {
     const pairs = Object.entries(value).map(([k, v]) => `${rubyInspect(k)}=>${rubyInspect(v)}`);
     return `{${pairs.join(', ')}}`;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the scalars left (booleans, fractions) print as Ruby's inspect does
   return String(value);
 }
 

@@ -137,7 +137,7 @@ export function toDelivery(channel: Channel, message: ConsumeMessage): Delivery 
     messageId: message.properties.messageId as string | undefined,
     type: message.properties.type as string | undefined,
     routingKey: message.fields.routingKey,
-    headers: (message.properties.headers ?? {}) as Record<string, unknown>,
+    headers: message.properties.headers ?? {},
     redelivered: message.fields.redelivered,
     replyTo: message.properties.replyTo as string | undefined,
     correlationId: message.properties.correlationId as string | undefined,

@@ -148,7 +148,7 @@ export class AmqpPublisher implements Publisher {
   }
 
   #onReturn(message: Message): void {
-    const sequence = message.properties.headers?.[SEQUENCE_HEADER];
+    const sequence: unknown = message.properties.headers?.[SEQUENCE_HEADER];
     if (typeof sequence === 'number') this.#returned.add(sequence);
   }
 

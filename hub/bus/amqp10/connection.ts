@@ -90,7 +90,7 @@ export class RecoveringAmqp10Connection {
     if (this.#closed) return;
     const { logger, name } = this.#options;
     const container = rhea.create_container({ id: name });
-    const connection = container.connect({ ...connectionOptionsFrom(this.#options.url, this.#options.scheme, name), session_buffer_size: Math.max(2048, this.#options.sessionBufferSize ?? 0) } as ConnectionOptions);
+    const connection = container.connect({ ...connectionOptionsFrom(this.#options.url, this.#options.scheme, name), session_buffer_size: Math.max(2048, this.#options.sessionBufferSize ?? 0) });
     batchWrites(connection);
     let lost = false;
     const lose = (error: Error): void => {
@@ -126,9 +126,9 @@ export class RecoveringAmqp10Connection {
     connection.on('connection_error', (context: EventContext) => logger.warn({ err: asError(context.connection.error, 'connection error').message }, 'broker connection error'));
     // Without listeners rhea would throw these from its event emitter; the links handle their own.
     connection.on('error', (error: unknown) => logger.warn({ err: String(error) }, 'broker protocol error'));
-    connection.on('session_error', (context: EventContext) => logger.warn({ err: String(context.session?.error) }, 'broker session error'));
-    connection.on('sender_error', (context: EventContext) => logger.warn({ err: String(context.sender?.error) }, 'broker sender link error'));
-    connection.on('receiver_error', (context: EventContext) => logger.warn({ err: String(context.receiver?.error) }, 'broker receiver link error'));
+    connection.on('session_error', (context: EventContext) => logger.warn({ err: asError(context.session?.error, 'session error').message }, 'broker session error'));
+    connection.on('sender_error', (context: EventContext) => logger.warn({ err: asError(context.sender?.error, 'sender error').message }, 'broker sender link error'));
+    connection.on('receiver_error', (context: EventContext) => logger.warn({ err: asError(context.receiver?.error, 'receiver error').message }, 'broker receiver link error'));
   }
 
   #scheduleReconnect(): void {
@@ -195,7 +195,8 @@ function batchWrites(connection: Connection): void {
 
 export function asError(value: unknown, fallback: string): Error {
   if (value instanceof Error) return value;
-  if (value && typeof value === 'object' && 'description' in value) return new Error(String((value as { description: unknown }).description));
+  if (value && typeof value === 'object' && 'description' in value) return new Error(String(value.description));
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last resort for a value that is neither an Error nor an AMQP error
   return new Error(value === undefined ? fallback : String(value));
 }
 

@@ -39,7 +39,7 @@ export async function openAmqp10QueueBrowser(options: { readonly url: string; re
   async function receiverFor(queue: string): Promise<Receiver> {
     let receiver = receivers.get(queue);
     if (!receiver) {
-      receiver = await openReceiver(connection, { source: { address: addresses.queue(queue) }, autoaccept: false, credit_window: 0 } as ReceiverOptions);
+      receiver = await openReceiver(connection, { source: { address: addresses.queue(queue) }, autoaccept: false, credit_window: 0 });
       receivers.set(queue, receiver);
     }
     return receiver;

@@ -38,6 +38,7 @@ function clientAddress(request: FastifyRequest): string {
  * worker calls Foreman with the proxy's certificate, and a path that resolved elsewhere would
  * make the ingress a relay to any Foreman route.
  */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern refuses
 const SEGMENT = /^(?!\.{1,2}$)[^\u0000-\u001f\u007f]{1,255}$/u;
 
 function segments(...values: string[]): string {
