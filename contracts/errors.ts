@@ -134,7 +134,8 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value !== 'object' || value === null) return String(value);
   try {
-    return JSON.stringify(value) ?? String(value);
+    // JSON.stringify answers undefined only for values it cannot represent; name their kind.
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -5,7 +5,7 @@
  * Links are re-attached after every reconnect; a delivery whose connection died cannot be
  * settled any more and the broker redelivers it, which idempotent handlers make harmless.
  */
-import type { Connection, EventContext, Receiver, ReceiverOptions } from 'rhea';
+import type { Connection, EventContext, Receiver } from 'rhea';
 import type { Topology } from '../../../contracts/topology.ts';
 import type { Addresses } from './addresses.ts';
 import { RecoveringAmqp10Connection, asError, openReceiver } from './connection.ts';
@@ -89,7 +89,7 @@ export class Amqp10Consumer implements Consumer {
     const { admin, addresses, logger } = this.#options;
     // On RabbitMQ a link to a missing queue ends the whole session: look before attaching.
     if (admin && (await admin.queueInfo(registration.queue)) === undefined) throw new Error(`queue ${registration.queue} does not exist`);
-    const receiver = await openReceiver(connection, { source: { address: addresses.queue(registration.queue) }, autoaccept: false, credit_window: 0 } as ReceiverOptions);
+    const receiver = await openReceiver(connection, { source: { address: addresses.queue(registration.queue) }, autoaccept: false, credit_window: 0 });
     registration.link = receiver;
     receiver.on('message', (context: EventContext) => void this.#dispatch(receiver, registration, context));
     receiver.on('receiver_error', (context: EventContext) => logger.warn({ err: asError(context.receiver?.error, 'receiver error').message, queue: registration.queue }, 'consume link error'));

@@ -4,7 +4,7 @@
  * the dead letters are read with the protocol that wrote them. One credit per take, nothing
  * settled until the operator's tool acks, and everything taken goes back when the browser closes.
  */
-import rhea, { type Connection, type EventContext, type Receiver, type ReceiverOptions } from 'rhea';
+import rhea, { type Connection, type EventContext, type Receiver } from 'rhea';
 import type { Addresses } from './addresses.ts';
 import { asError, closeConnection, connectionOptionsFrom, openReceiver, openSenderTo } from './connection.ts';
 import { receivedFields, toRheaMessage } from './message.ts';
