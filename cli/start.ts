@@ -181,6 +181,7 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
     policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
     rex: { queue: topology.rpcQueue('rex') },
     relayClients: config.relayClients,
+    parse: config.parse,
   });
   closers.push({ name: 'ingress listener', close: () => app.close() });
   return listen(app, config.ingress);

@@ -5,7 +5,7 @@
  * Also the unsafe combinations that are refused. `loadConfig` parses it once at boot and freezes
  * the result.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../contracts/capabilities.ts';
 import { addressSchemes } from '../bus/amqp10-addresses.ts';
@@ -263,6 +263,25 @@ export const configSchema = z.strictObject({
       upstreamPauseMaxMs: setting(milliseconds.default(30_000), { env: 'PROXYHUB_UPSTREAM_PAUSE_MAX_MS', doc: 'longest pause of all deliveries to Foreman after it failed' }),
       dedupTtlSeconds: setting(positiveInt.default(7 * 24 * 3600), { env: 'PROXYHUB_DEDUP_TTL_SECONDS', doc: 'how long a delivered event id is remembered to ignore redeliveries' }),
       shutdownGraceMs: setting(milliseconds.default(10_000), { env: 'PROXYHUB_SHUTDOWN_GRACE_MS', doc: 'grace period for in-flight work at shutdown' }),
+    })
+    .prefault({}),
+  // CPU-heavy parsing (ARF bzip2 + XML in the openscap worker, large YAML reports at the ingress)
+  // runs in worker threads, so it never holds the event loop that answers clients.
+  parse: z
+    .strictObject({
+      threads: setting(z.coerce.number().int().min(0).max(64).default(Math.min(2, availableParallelism())), {
+        env: 'PROXYHUB_PARSE_THREADS',
+        doc: 'parse threads per process (started on first use; 0 = parse on the main thread)',
+        shownDefault: 'min(2, CPUs)',
+      }),
+      queueLimit: setting(z.coerce.number().int().min(0).default(16), {
+        env: 'PROXYHUB_PARSE_QUEUE_LIMIT',
+        doc: 'bodies waiting for a busy parse thread per process; past it a large YAML report gets 503 `PROXYHUB_PARSE_QUEUE_FULL`',
+      }),
+      yamlThresholdBytes: setting(z.coerce.number().int().min(0).default(256 * 1024), {
+        env: 'PROXYHUB_YAML_THREAD_THRESHOLD_BYTES',
+        doc: 'YAML reports above this size are parsed in a parse thread; smaller ones inline, where a thread hand-off would cost more than the parse',
+      }),
     })
     .prefault({}),
 }).superRefine((config, context) => {

@@ -19,6 +19,7 @@ export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   PROXYHUB_RPC_NO_WORKER: 5,
   PROXYHUB_RPC_INFLIGHT_LIMIT: 2,
   PROXYHUB_SSE_STREAM_LIMIT: 30,
+  PROXYHUB_PARSE_QUEUE_FULL: 2,
 };
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
