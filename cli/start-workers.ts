@@ -13,6 +13,7 @@ import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { createFeatures } from '../workers/index.ts';
+import { parseSettingsFrom } from './parse-settings.ts';
 import { createArfParser } from '../workers/openscap/arf-parse-pool.ts';
 import { createPolicyFileAnswerer } from '../workers/openscap/policy-files.ts';
 import { createRpcServer } from '../workers/runtime/rpc-server.ts';
@@ -56,7 +57,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   closers.push({ name: 'consumer', close: () => consumer.close() });
   await steps.run(`${wiring.broker} (consumer connection)`, () => consumer.start());
   // Closed after the workers (closers run in reverse): their in-flight parses finish first.
-  const arfParser = roles.workers.includes('openscap') ? createArfParser({ threads: config.parse.threads, queueLimit: config.parse.queueLimit, logger: logger.child({ feature: 'openscap' }) }) : undefined;
+  const arfParser = roles.workers.includes('openscap') ? createArfParser({ ...parseSettingsFrom(config), logger: logger.child({ feature: 'openscap' }) }) : undefined;
   if (arfParser !== undefined) closers.push({ name: 'arf parse threads', close: () => arfParser.close() });
   const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.

@@ -5,7 +5,7 @@
  * Also the unsafe combinations that are refused. `loadConfig` parses it once at boot and freezes
  * the result.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../contracts/capabilities.ts';
 import { addressSchemes } from '../bus/amqp10-addresses.ts';
@@ -269,7 +269,9 @@ export const configSchema = z.strictObject({
   // runs in worker threads, so it never holds the event loop that answers clients.
   parse: z
     .strictObject({
-      threads: setting(z.coerce.number().int().min(0).max(64).default(Math.min(2, availableParallelism())), {
+      // Unset is resolved at start (cli/parse-settings.ts): a default computed here would put
+      // this machine's CPU count in the generated README table.
+      threads: setting(z.coerce.number().int().min(0).max(64).optional(), {
         env: 'PROXYHUB_PARSE_THREADS',
         doc: 'parse threads per process (started on first use; 0 = parse on the main thread)',
         shownDefault: 'min(2, CPUs)',

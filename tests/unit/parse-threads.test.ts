@@ -23,7 +23,7 @@ function bigYamlReport(bytes: number): string {
   return `---\nhost: big.example.com\ntime: '2024-01-01T00:00:00Z'\nlogs:\n${line.repeat(Math.ceil(bytes / line.length))}`;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code?: string; field?: string; proxyhub: boolean; retryable?: boolean }> {
+async function codeOf(promise: Promise<unknown>): Promise<{ code?: string | undefined; field?: string | undefined; proxyhub: boolean; retryable?: boolean | undefined }> {
   try {
     await promise;
   } catch (error) {
