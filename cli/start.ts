@@ -252,6 +252,8 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
   })]);
   logger.info({ signal }, 'shutting down');
   const closed = await hub.close();
+  // The IPC channel to the supervisor would hold the process open until exitSoon ends it.
+  if (options.supervised === true && process.connected) process.disconnect();
   exitSoon(closed ? 0 : 1);
   return closed ? 0 : 1;
 }
