@@ -43,6 +43,8 @@ const options = {
   password: { type: 'string', multiple: true },
   out: { type: 'string' },
   rabbitmqctl: { type: 'string' },
+  // Internal: a child of a supervised `start` (cli/supervisor.ts), not for operators.
+  supervised: { type: 'boolean', default: false },
 } as const;
 
 async function runDlq(action: string | undefined, rest: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
@@ -89,7 +91,7 @@ export async function main(args: string[]): Promise<number> {
     }
     switch (command) {
       case 'start':
-        return await runStart(values.role);
+        return await runStart(values.role, { supervised: values.supervised });
       case 'config':
         if (sub !== 'check') throw new Error('usage: proxyhub config check [--role ...]');
         return await runConfigCheck(values.role);

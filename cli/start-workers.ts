@@ -13,6 +13,8 @@ import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { createFeatures } from '../workers/index.ts';
+import { parseSettingsFrom } from './parse-settings.ts';
+import { createArfParser } from '../workers/openscap/arf-parse-pool.ts';
 import { createPolicyFileAnswerer } from '../workers/openscap/policy-files.ts';
 import { createRpcServer } from '../workers/runtime/rpc-server.ts';
 import { createFeatureWorker } from '../workers/runtime/feature-worker.ts';
@@ -54,10 +56,13 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   const consumer = wiring.bus.createConsumer({ name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
   closers.push({ name: 'consumer', close: () => consumer.close() });
   await steps.run(`${wiring.broker} (consumer connection)`, () => consumer.start());
+  // Closed after the workers (closers run in reverse): their in-flight parses finish first.
+  const arfParser = roles.workers.includes('openscap') ? createArfParser({ ...parseSettingsFrom(config), logger: logger.child({ feature: 'openscap' }) }) : undefined;
+  if (arfParser !== undefined) closers.push({ name: 'arf parse threads', close: () => arfParser.close() });
   const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.
   closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
-  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null, openscapMaxReportBytes: config.openscap.maxReportBytes });
+  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null, openscapMaxReportBytes: config.openscap.maxReportBytes, ...(arfParser === undefined ? {} : { arfParser }) });
   for (const name of roles.workers) {
     if (name === 'openscap') {
       // The openscap worker also answers the policy file requests hosts make before a scan.

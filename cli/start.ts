@@ -23,11 +23,13 @@ import { createDeadLetterService } from '../hub/control/dead-letters.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { RexJobStore } from '../hub/jobs/rex-job-store.ts';
 import { httpSettingsFrom } from './http-settings.ts';
+import { parseSettingsFrom } from './parse-settings.ts';
 import { CLOSE_MARGIN_MS, closeInReverse, type Closer } from './closer.ts';
 import { createStartSteps, type StartSteps } from './start-steps.ts';
 import { describePlan } from './plan.ts';
 import { packageVersion } from './version.ts';
 import { errorCodeOf } from '../contracts/errors.ts';
+import type { RoleStartedMessage } from './child-role.ts';
 
 
 export interface RunningHub {
@@ -40,6 +42,8 @@ export interface RunningHub {
 export interface StartOptions {
   /** Aborted (with the signal's name as reason) when a stop is requested while starting. */
   readonly stop?: AbortSignal | undefined;
+  /** Run as one role of a supervised hub (cli/supervisor.ts): logs `role started`, not `proxyhub started`. */
+  readonly supervised?: boolean | undefined;
 }
 
 /**
@@ -78,7 +82,7 @@ export async function startHub(config: Config, roles: RoleSet, logger: Logger, o
   const closers: Closer[] = [];
   const closeWithin = (): Promise<boolean> => closeInReverse(closers, logger, config.worker.shutdownGraceMs + CLOSE_MARGIN_MS);
   try {
-    const urls = await startRoles(config, roles, logger, steps, closers);
+    const urls = await startRoles(config, roles, logger, steps, closers, options.supervised === true);
     return { ...urls, close: closeWithin };
   } catch (error) {
     steps.finish();
@@ -104,7 +108,7 @@ interface RoleWiring {
   readonly broker: string;
 }
 
-async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[]): Promise<{ ingressUrl?: string; controlUrl?: string }> {
+async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[], supervised: boolean): Promise<{ ingressUrl?: string; controlUrl?: string }> {
   const topology = createTopology(config.prefix);
   const instanceId = `${hostname()}-${process.pid}`;
   // Unique even for several hubs in one process (tests): the registry keys instances by it.
@@ -142,7 +146,7 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   if (roles.control && config.devOpenControl && config.trustedHosts === undefined) {
     logger.warn({ control: result.controlUrl }, 'DEVELOPMENT MODE (PROXYHUB_DEV_OPEN_CONTROL): the control routes that launch REX jobs, replay dead letters and expose host data are open to every caller on this loopback listener; set PROXYHUB_TRUSTED_HOSTS for anything else');
   }
-  logger.info({ roles, transport: bus.kind, ...result }, 'proxyhub started');
+  logger.info({ roles, transport: bus.kind, ...result }, supervised ? 'role started' : 'proxyhub started');
   return result;
 }
 
@@ -180,37 +184,54 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
     policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
     rex: { queue: topology.rpcQueue('rex') },
     relayClients: config.relayClients,
+    parse: parseSettingsFrom(config),
   });
   closers.push({ name: 'ingress listener', close: () => app.close() });
   return listen(app, config.ingress);
 }
 
-/** The `start` command: runs until a signal, then shuts down gracefully. */
-export async function runStart(roleSpec: string): Promise<number> {
+/**
+ * The `start` command: runs until a signal, then shuts down gracefully. Several roles run as one
+ * supervised child process each (cli/supervisor.ts); `supervised` is such a child.
+ */
+export async function runStart(roleSpec: string, options: { readonly supervised?: boolean } = {}): Promise<number> {
   const config = loadConfig();
   const roles = parseRoles(roleSpec);
-  const problems = deploymentProblems(config, roles);
+  // A supervised child's role was checked with the whole set by its supervisor (and an ingress
+  // child runs without the Foreman settings the set's workers need).
+  const problems = options.supervised === true ? [] : deploymentProblems(config, roles);
   if (problems.length > 0) {
     process.stderr.write(`proxyhub: refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
     return 2;
   }
   const logger = createLogger(config.logLevel);
+  const names = roleNames(roles);
+  if (options.supervised !== true && names.length > 1) {
+    const { runSupervisor } = await import('./supervisor.ts');
+    // Each child closes within the grace plus the close margin, then drains its log.
+    const code = await runSupervisor({ roles: names, logger, stopTimeoutMs: config.worker.shutdownGraceMs + CLOSE_MARGIN_MS + EXIT_DRAIN_MS + 1000 });
+    exitSoon(code);
+    return code;
+  }
   // Listening for signals before anything starts: a signal during the start (which waits on the
   // broker for seconds, or for ever on a wedged one) abandons it and closes what it opened,
   // instead of being noticed only once the start is over. `once`: a second signal gets the
   // default action, so an impatient operator's second Ctrl-C still ends the process at once.
+  // A supervised child also stops when its supervisor is gone (the IPC channel closes), so that
+  // a supervisor killed outright leaves no role running on its own.
   const stop = new AbortController();
   const stopRequested = new Promise<string>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
+    const onSignal = (signal: NodeJS.Signals | 'supervisor gone'): void => {
       stop.abort(signal);
       resolve(signal);
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    if (options.supervised === true) process.once('disconnect', () => onSignal('supervisor gone'));
   });
   let hub: RunningHub;
   try {
-    hub = await startHub(config, roles, logger, { stop: stop.signal });
+    hub = await startHub(config, roles, logger, { stop: stop.signal, supervised: options.supervised });
   } catch (error) {
     // What the start opened is closed (within the grace), but a call that never returned may
     // still hold a socket open: the process ends now rather than when its event loop drains.
@@ -219,6 +240,10 @@ export async function runStart(roleSpec: string): Promise<number> {
     if (interrupted) return 0;
     throw error;
   }
+  if (options.supervised === true) {
+    const started: RoleStartedMessage = { type: 'proxyhub:role-started', ...(hub.ingressUrl === undefined ? {} : { ingressUrl: hub.ingressUrl }), ...(hub.controlUrl === undefined ? {} : { controlUrl: hub.controlUrl }) };
+    process.send?.(started);
+  }
   const signal = await Promise.race([stopRequested, describePlan(config, roles).then((plan) => {
     // What this process is, in the same words as `proxyhub config check` prints.
     logger.info({ plan: plan.split('\n') }, 'deployment plan');
@@ -226,6 +251,8 @@ export async function runStart(roleSpec: string): Promise<number> {
   })]);
   logger.info({ signal }, 'shutting down');
   const closed = await hub.close();
+  // The IPC channel to the supervisor would hold the process open until exitSoon ends it.
+  if (options.supervised === true && process.connected) process.disconnect();
   exitSoon(closed ? 0 : 1);
   return closed ? 0 : 1;
 }

@@ -28,6 +28,7 @@ export const errorCatalog = {
   PROXYHUB_OVERLOADED: { status: 503, retryable: true, retryAfterSeconds: 1, title: 'Too many uploads in flight' },
   PROXYHUB_RPC_INFLIGHT_LIMIT: { status: 503, retryable: true, retryAfterSeconds: 2, title: 'Too many request bytes are waiting for workers' },
   PROXYHUB_SSE_STREAM_LIMIT: { status: 503, retryable: true, retryAfterSeconds: 30, title: 'Too many event streams are open' },
+  PROXYHUB_PARSE_QUEUE_FULL: { status: 503, retryable: true, retryAfterSeconds: 2, title: 'Too many large bodies are waiting to be parsed' },
   PROXYHUB_EVENT_INVALID: { status: 422, retryable: false, title: 'Event failed its contract' },
   PROXYHUB_EVENT_UNKNOWN_TYPE: { status: 422, retryable: false, title: 'No handler for this event type' },
   PROXYHUB_ARF_UNPARSEABLE: { status: 422, retryable: false, title: 'ARF report could not be decompressed or parsed' },

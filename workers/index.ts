@@ -1,6 +1,7 @@
 import type { QueueFeature } from '../contracts/topology.ts';
 import type { ArfStore } from '../hub/storage/arf-store.ts';
 import { factsFeature } from './facts/facts-feature.ts';
+import type { ArfParser } from './openscap/arf-parse-pool.ts';
 import { createOpenscapFeature } from './openscap/openscap-feature.ts';
 import type { Feature } from './runtime/feature.ts';
 import { reportsFeature } from './reports/reports-feature.ts';
@@ -11,6 +12,8 @@ export interface FeatureSettings {
   readonly openscapProxyUrl: string | null;
   /** Largest report JSON the openscap worker builds. @defaultValue 64 MiB */
   readonly openscapMaxReportBytes?: number;
+  /** Where ARF reports are parsed (a thread pool). @defaultValue inline */
+  readonly arfParser?: Pick<ArfParser, 'parse'>;
 }
 
 /** Every queue feature has a worker: a feature added to the topology without one fails to compile. */
@@ -18,6 +21,6 @@ export function createFeatures(settings: FeatureSettings): { readonly [F in Queu
   return {
     facts: factsFeature,
     reports: reportsFeature,
-    openscap: createOpenscapFeature({ store: settings.arfStore, proxyUrl: settings.openscapProxyUrl, ...(settings.openscapMaxReportBytes === undefined ? {} : { maxReportBytes: settings.openscapMaxReportBytes }) }),
+    openscap: createOpenscapFeature({ store: settings.arfStore, proxyUrl: settings.openscapProxyUrl, ...(settings.openscapMaxReportBytes === undefined ? {} : { maxReportBytes: settings.openscapMaxReportBytes }), ...(settings.arfParser === undefined ? {} : { parser: settings.arfParser }) }),
   };
 }

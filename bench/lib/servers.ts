@@ -111,7 +111,7 @@ export interface HubTlsFiles {
 }
 
 /** `GET url` over HTTPS trusting `ca`, without a client certificate: true on a 200. */
-function httpsAnswers200(url: string, ca: Buffer): Promise<boolean> {
+export function httpsAnswers200(url: string, ca: Buffer): Promise<boolean> {
   return new Promise((resolve) => {
     const request = httpsGet(url, { ca }, (response) => {
       response.resume();

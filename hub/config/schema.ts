@@ -269,6 +269,27 @@ export const configSchema = z.strictObject({
       shutdownGraceMs: setting(milliseconds.default(10_000), { env: 'PROXYHUB_SHUTDOWN_GRACE_MS', doc: 'grace period for in-flight work at shutdown' }),
     })
     .prefault({}),
+  // CPU-heavy parsing (ARF bzip2 + XML in the openscap worker, large YAML reports at the ingress)
+  // runs in worker threads, so it never holds the event loop that answers clients.
+  parse: z
+    .strictObject({
+      // Unset is resolved at start (cli/parse-settings.ts): a default computed here would put
+      // this machine's CPU count in the generated README table.
+      threads: setting(z.coerce.number().int().min(0).max(64).optional(), {
+        env: 'PROXYHUB_PARSE_THREADS',
+        doc: 'parse threads per process (started on first use; 0 = parse on the main thread)',
+        shownDefault: 'min(2, CPUs)',
+      }),
+      queueLimit: setting(z.coerce.number().int().min(0).default(16), {
+        env: 'PROXYHUB_PARSE_QUEUE_LIMIT',
+        doc: 'bodies waiting for a busy parse thread per process; past it a large YAML report gets 503 `PROXYHUB_PARSE_QUEUE_FULL`',
+      }),
+      yamlThresholdBytes: setting(z.coerce.number().int().min(0).default(256 * 1024), {
+        env: 'PROXYHUB_YAML_THREAD_THRESHOLD_BYTES',
+        doc: 'YAML reports above this size are parsed in a parse thread; smaller ones inline, where a thread hand-off would cost more than the parse',
+      }),
+    })
+    .prefault({}),
 }).superRefine((config, context) => {
   // Said once, at parse time: an amqp10:// URL cannot be spoken over 0-9-1.
   if (config.transport === 'amqp091' && /^amqp10s?:\/\//.test(config.amqpUrl)) {

@@ -18,6 +18,7 @@ import { complianceRoutes } from './routes/compliance.ts';
 import type { RpcClient } from '../bus/transport.ts';
 import { rexRoutes } from './routes/rex.ts';
 import { createRpcByteBudget } from './rpc-byte-budget.ts';
+import { createYamlReader, type ParseSettings } from './yaml-reader.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
@@ -35,6 +36,8 @@ export interface IngressDependencies {
   readonly rex: { readonly queue: string };
   /** CNs that may upload facts and reports for other hosts (PROXYHUB_RELAY_CLIENTS). */
   readonly relayClients: readonly string[];
+  /** Parse threads for large YAML reports. @defaultValue none: every body parsed inline */
+  readonly parse?: ParseSettings;
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
@@ -50,7 +53,9 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   const source = `proxyhub/ingress/${deps.instanceId}`;
   const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source, binding: createHostBinding(deps.relayClients) };
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
-  await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes });
+  const yaml = createYamlReader(deps.parse, deps.logger);
+  app.addHook('onClose', () => yaml.close());
+  await app.register(reportRoutes, { ...accept, bodyLimit: deps.limits.reportBodyBytes, yaml });
   await app.register(complianceRoutes, {
     ...accept,
     arfBodyLimit: deps.limits.arfBodyBytes,

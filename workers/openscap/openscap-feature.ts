@@ -13,14 +13,15 @@ import type { ArfUpload } from '../../contracts/events/arf-uploaded.ts';
 import type { ArfStore } from '../../hub/storage/arf-store.ts';
 import { defineFeature, type Feature } from '../runtime/feature.ts';
 import { isForemanCallError } from '../runtime/foreman-client.ts';
-import { parseArf, type ArfReport } from './arf-parser.ts';
+import { createArfParser, type ArfParser } from './arf-parse-pool.ts';
 
 export const foremanArfPath = (upload: Pick<ArfUpload, 'cname' | 'policyId' | 'reportedAt'>): string =>
   `/api/v2/compliance/arf_reports/${encodeURIComponent(upload.cname)}/${upload.policyId}/${upload.reportedAt}`;
 
 /**
- * Each delivery holds a whole upload (up to 85 MB as base64) and parsing is CPU-bound on one
- * thread: a few at a time keep the core busy while Foreman answers, without holding dozens.
+ * Each delivery holds a whole upload (up to 85 MB as base64) and parsing is CPU-bound: a few at a
+ * time keep the parse threads busy while Foreman answers, without holding dozens. It also bounds
+ * what one worker queues for its parse pool: at most this many parses wait or run at once.
  */
 export const OPENSCAP_MAX_PREFETCH = 4;
 
@@ -30,23 +31,8 @@ export interface OpenscapSettings {
   readonly proxyUrl: string | null;
   /** Largest report JSON built for Foreman. @defaultValue MAX_ARF_REPORT_BYTES (64 MiB) */
   readonly maxReportBytes?: number;
-}
-
-/**
- * The parser reads a stream; the bytes are handed over in slices so it keeps its bounded pace,
- * with a real event-loop turn between them, so that a large report never holds the worker's
- * loop (broker heartbeats, other deliveries) for its whole parse.
- */
-async function* slices(bytes: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
-  for (let at = 0; at < bytes.length; at += size) {
-    yield bytes.subarray(at, at + size);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Rejects with PROXYHUB_ARF_UNPARSEABLE or PROXYHUB_ARF_REPORT_TOO_LARGE, both dead-lettered at once. */
-function parse(bytes: Buffer, proxyName: string, settings: OpenscapSettings): Promise<ArfReport> {
-  return parseArf(slices(bytes), { proxyName, proxyUrl: settings.proxyUrl }, settings.maxReportBytes === undefined ? {} : { maxReportBytes: settings.maxReportBytes });
+  /** Where the parse runs (a thread pool). @defaultValue inline, on the worker's thread */
+  readonly parser?: Pick<ArfParser, 'parse'>;
 }
 
 /** Foreman answers `{"result":"ok","id":"<arf_report_id>"}`; the id names the stored copy. */
@@ -60,11 +46,15 @@ function reportIdOf(body: string): string | undefined {
 }
 
 export function createOpenscapFeature(settings: OpenscapSettings): Feature<'openscap'> {
+  const parser = settings.parser ?? createArfParser({ threads: 0, queueLimit: 0 });
   return defineFeature('openscap', {
     'openscap.arf.uploaded.v1': async (event, context) => {
       const upload = event.data;
       const bytes = Buffer.from(upload.arf, 'base64');
-      const report = await parse(bytes, context.proxyName, settings);
+      const jobContext = { proxyName: context.proxyName, proxyUrl: settings.proxyUrl, maxReportBytes: settings.maxReportBytes };
+      // The JSON text, built where the parse ran: a report object would cost a structured clone
+      // back from the thread and a JSON.stringify here, both on the worker's loop.
+      const report = await parser.parse(bytes, jobContext);
       const digest = createHash('sha256').update(bytes).digest('hex');
       // Stored before Foreman hears of it: once Foreman has the report it may ask for the file.
       await settings.store.putBlob(digest, bytes);

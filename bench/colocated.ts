@@ -1,0 +1,146 @@
+/**
+ * `node --import tsx bench/colocated.ts [--duration 5] [--warmup 2] [--connections 8]`: the
+ * co-located hub (`--role all`) over HTTPS with 8 keep-alive mTLS clients uploading the rhel7
+ * ARF report while the workers consume, as issue 12 measured it. Run twice on the same machine:
+ * "before", every role in one process with the ARF parse on its event loop (the layout until
+ * roles became child processes; bench/single-process-hub.ts, PROXYHUB_PARSE_THREADS=0), and
+ * "after", `proxyhub start --role all` as an operator runs it. Writes bench/results/colocated.*.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createTestPki } from '../tests/helpers/pki.ts';
+import { startArfForeman, type ArfForeman } from './lib/arf-foreman.ts';
+import { loadArfFixture } from './lib/arf-fixture.ts';
+import { runUploads, type UploadResult } from './lib/arf-load.ts';
+import { removeBenchTopology } from './lib/broker.ts';
+import { machineInfo } from './lib/machine.ts';
+import { createPhaseLog } from './lib/phase-log.ts';
+import { machineBusyOver } from './lib/proc-stats.ts';
+import { removePrefixKeys } from './lib/redis-keys.ts';
+import { freePort, httpsAnswers200, track, waitReady, type ServerProcess } from './lib/servers.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const HOST = 'bench-host.example.com';
+const AMQP_URL = process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Retry tiers the workers declare by default, for removing their queues afterwards. */
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000];
+const log = createPhaseLog();
+
+type Layout = 'before' | 'after';
+
+interface LayoutResult {
+  readonly layout: Layout;
+  readonly description: string;
+  readonly accepted: number;
+  readonly refused503: number;
+  readonly otherAnswers: number;
+  readonly errors: number;
+  readonly acceptedPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly reportsDeliveredToForeman: number;
+  readonly firstRefusal: string | null;
+  readonly loadAverageBefore: number;
+}
+
+const DESCRIPTIONS: Record<Layout, string> = {
+  before: 'one process, ARF parse on its event loop (startHub, PROXYHUB_PARSE_THREADS=0)',
+  after: '`proxyhub start --role all`: one child process per role, ARF parse in parse threads',
+};
+
+function spawnLayout(layout: Layout, env: NodeJS.ProcessEnv): ChildProcess {
+  const nodeFlags = (JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } }).proxyhub?.nodeFlags ?? [];
+  const args = layout === 'before' ? ['--import', 'tsx', 'bench/single-process-hub.ts', 'all'] : ['bin/proxyhub.mjs', 'start', '--role', 'all'];
+  return spawn(process.execPath, [...nodeFlags, ...args], { cwd: REPO_ROOT, env: { ...env, ...(layout === 'before' ? { PROXYHUB_PARSE_THREADS: '0' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function measure(layout: Layout, foreman: ArfForeman, spec: { connections: number; warmupSec: number; durationSec: number }, files: { ca: string; cert: string; key: string; host: { cert: string; key: string }; body: string; dir: string }): Promise<LayoutResult> {
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const port = await freePort();
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PROXYHUB_')));
+  const env = {
+    ...inherited,
+    PROXYHUB_PREFIX: prefix, PROXYHUB_AMQP_URL: AMQP_URL, PROXYHUB_REDIS_URL: REDIS_URL, PROXYHUB_LOG_LEVEL: 'warn',
+    PROXYHUB_RATE_LIMIT_PER_MINUTE: '0', PROXYHUB_DEV_OPEN_CONTROL: '1', PROXYHUB_FOREMAN_URL: foreman.url,
+    PROXYHUB_TLS_CERT: files.cert, PROXYHUB_TLS_KEY: files.key, PROXYHUB_TLS_CA: files.ca,
+    PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_CONTROL_PORT: String(await freePort()), PROXYHUB_DATA_DIR: join(files.dir, `data-${layout}`),
+  };
+  const loadAverageBefore = loadavg()[0] ?? 0;
+  log(`${layout}: ${DESCRIPTIONS[layout]} under prefix ${prefix}; load average ${loadAverageBefore.toFixed(2)}`);
+  const child = spawnLayout(layout, env);
+  const hub: ServerProcess = track(child, `https://127.0.0.1:${port}`);
+  const deliveredBefore = foreman.delivered();
+  try {
+    const ca = readFileSync(files.ca);
+    await waitReady(hub, child, `${hub.url}/healthz answering 200`, () => httpsAnswers200(`${hub.url}/healthz`, ca), 90_000);
+    const load: UploadResult = await runUploads({ url: `${hub.url}/compliance/arf/1`, caFile: files.ca, certFile: files.host.cert, keyFile: files.host.key, bodyFile: files.body, ...spec });
+    const refused503 = load.statusCodes['503'] ?? 0;
+    const result: LayoutResult = {
+      layout, description: DESCRIPTIONS[layout], accepted: load.accepted, refused503, otherAnswers: load.answered - load.accepted - refused503, errors: load.errors,
+      acceptedPerSec: load.acceptedPerSec, p50Ms: load.latency.p50Ms, p99Ms: load.latency.p99Ms, maxMs: load.latency.maxMs,
+      reportsDeliveredToForeman: foreman.delivered() - deliveredBefore, firstRefusal: load.firstRejection, loadAverageBefore,
+    };
+    log(`${layout}: ${result.accepted} × 202, ${refused503} × 503, ${result.otherAnswers} other, ${result.errors} errors in ${spec.durationSec} s; p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms; ${result.reportsDeliveredToForeman} reports reached Foreman meanwhile`);
+    return result;
+  } finally {
+    await hub.stop();
+    await removeBenchTopology(AMQP_URL, prefix, RETRY_DELAYS_MS).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    await removePrefixKeys(REDIS_URL, prefix).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+  }
+}
+
+function markdown(results: readonly LayoutResult[], settings: Record<string, unknown>, busyBefore: number): string {
+  const rows = results.map((r) => `| ${r.layout} | ${r.description} | ${r.accepted} | ${r.refused503} | ${r.otherAnswers + r.errors} | ${r.acceptedPerSec.toFixed(1)} | ${r.p50Ms.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.reportsDeliveredToForeman} | ${r.loadAverageBefore.toFixed(2)} |`);
+  return [
+    '# Co-located hub under ARF uploads (issue 12)',
+    '',
+    `${String(settings.connections)} keep-alive mTLS clients upload ${String(settings.fixture)} for ${String(settings.durationSec)} s (after ${String(settings.warmupSec)} s warm-up) to the ingress of a \`--role all\` hub whose workers consume meanwhile. Machine ${busyBefore.toFixed(0)} % busy before the run (a shared machine: figures are indicative).`,
+    '',
+    '| layout | what runs | 202 | 503 | other/errors | 202/s | p50 ms | p99 ms | reports at Foreman | load avg before |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    'Produced by `node --import tsx bench/colocated.ts`.',
+    '',
+  ].join('\n');
+}
+
+export async function runColocatedBench(options: { connections: number; warmupSec: number; durationSec: number }): Promise<void> {
+  const fixture = loadArfFixture();
+  const machine = await machineInfo(AMQP_URL);
+  const busyBefore = await machineBusyOver(1000);
+  log(`colocated benchmark: ${fixture.name} (${fixture.bzip2.length} B); ${options.connections} clients, ${options.warmupSec} s + ${options.durationSec} s; machine ${busyBefore.toFixed(0)} % busy`);
+  const pki = createTestPki();
+  const dir = await mkdtemp(join(tmpdir(), 'proxyhub-bench-colocated-'));
+  const foreman = await startArfForeman(fixture.expected);
+  const results: LayoutResult[] = [];
+  try {
+    const body = join(dir, `${fixture.name}.xml.bz2`);
+    await writeFile(body, fixture.bzip2);
+    const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST), body, dir };
+    for (const layout of ['before', 'after'] as const) results.push(await measure(layout, foreman, options, files));
+  } finally {
+    await foreman.stop();
+    await rm(dir, { recursive: true, force: true });
+    pki.remove();
+  }
+  const settings = { ...options, fixture: `${fixture.name}.xml.bz2`, fixtureBytes: fixture.bzip2.length };
+  const text = markdown(results, settings, busyBefore);
+  await writeFile(join(RESULTS, 'colocated.json'), `${JSON.stringify({ benchmark: 'colocated', date: new Date().toISOString(), machine, machineBusyBeforePercent: busyBefore, settings, results }, null, 2)}\n`);
+  await writeFile(join(RESULTS, 'colocated.md'), text);
+  process.stdout.write(`\n${text}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' } } });
+  await runColocatedBench({ connections: Number(values.connections), warmupSec: Number(values.warmup), durationSec: Number(values.duration) });
+}
