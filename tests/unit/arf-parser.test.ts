@@ -8,7 +8,7 @@ import { ArfParseError, parseArf } from '../../workers/openscap/arf-parser.ts';
 import type { ArfReport } from '../../workers/openscap/arf-parser.ts';
 
 const run = promisify(execFile);
-const fixtures = new URL('../../../shared/fixtures/arf/', import.meta.url);
+const fixtures = new URL('../fixtures/arf/', import.meta.url);
 const expected = new URL('expected/', fixtures);
 const context = { proxyName: null, proxyUrl: null };
 

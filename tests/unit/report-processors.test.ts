@@ -6,7 +6,7 @@ import { InvalidReportError } from '../../workers/reports/host-report.ts';
 import type { ReportContext } from '../../workers/reports/host-report.ts';
 import { puppetReportToHostReport } from '../../workers/reports/puppet-report.ts';
 
-const fixtures = new URL('../../../shared/fixtures/reports/', import.meta.url);
+const fixtures = new URL('../fixtures/reports/', import.meta.url);
 const expected = new URL('expected/', fixtures);
 
 const makeContext = (overrides: Partial<ReportContext> = {}): ReportContext => ({
