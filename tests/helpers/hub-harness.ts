@@ -102,6 +102,17 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * The environment of a `proxyhub` child process. Children record no coverage: they compile the
+ * TypeScript with tsx, the test processes with tap's ts-node, and the coverage report merges
+ * every process's byte ranges by file and keeps one process's source map per file (whichever
+ * coverage file it reads last, in directory order). Mixed, a file's ranges no longer fit its
+ * map and the report silently drops or garbles it: the runs that "lost two thirds of the files".
+ */
+export function childEnvironment(config: Config, extraEnv: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...hubEnvironment(config), ...extraEnv, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+}
+
 export interface ChildHub {
   readonly process: ChildProcess;
   readonly output: string[];
@@ -110,7 +121,7 @@ export interface ChildHub {
 
 /** Starts `proxyhub start --role <roles>` as a separate process and waits until it runs. */
 export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildHub> {
-  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: { ...hubEnvironment(config), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: childEnvironment(config, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -54,11 +54,13 @@ export function usePrefix(t: Teardown, retryDelaysMs: () => readonly number[] | 
   return prefix;
 }
 
-/** An in-process hub of `roles`, closed when `t` ends. */
+/** An in-process hub of `roles`, closed when `t` ends unless the test closed it first (to restart it, say). */
 export async function startHubFor(t: Teardown, config: Config, roles = 'all'): Promise<RunningHub> {
   const hub = await startTestHub(config, roles);
-  t.teardown(() => hub.close());
-  return hub;
+  let closed: Promise<void> | undefined;
+  const once: RunningHub = { ...hub, close: () => (closed ??= hub.close()) };
+  t.teardown(() => once.close());
+  return once;
 }
 
 /** `proxyhub start --role <roles>` as a child process, stopped as an operator would (SIGTERM) when `t` ends, if the test has not. */
