@@ -117,7 +117,7 @@ function runTap(label, tapArgs, env = {}) {
 
 // Integration tests mostly wait on the broker, Foreman stand-ins and timers: more files at once
 // than cores keeps the machine busy. PROXYHUB_TEST_JOBS overrides.
-const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || Math.max(4, 3 * availableParallelism());
+const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || 2 * availableParallelism();
 
 const only = process.argv.slice(2);
 ensureComposeValidator();

@@ -126,7 +126,11 @@ export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.P
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: 30_000, what: `proxyhub ${roles} to start` });
+  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: 30_000, what: `proxyhub ${roles} to start` }).catch((error: unknown) => {
+    // Nobody else holds this child yet: left running it would outlive the test (and its consumers the leak check).
+    child.kill('SIGKILL');
+    throw error;
+  });
   if (child.exitCode !== null) throw new Error(`proxyhub ${roles} exited: ${output.join('')}`);
   return {
     process: child,
