@@ -3,12 +3,12 @@
  * ends, and the test's prefix is then checked for leaks and removed. Teardowns run last-registered
  * first, so the prefix (registered before any hub) is checked only after every hub has closed.
  */
+import amqplib from 'amqplib';
 import type { Test } from 'tap';
 import type { RunningHub } from '../../cli/start.ts';
 import { createTopology, queueFeatures, rpcQueueNames } from '../../contracts/topology.ts';
 import type { Config } from '../../hub/config/schema.ts';
 import { AMQP_URL, deleteTopology, spawnHub, startTestHub, testPrefix, TEST_RETRY_DELAYS_MS, type ChildHub } from './hub-harness.ts';
-import amqplib from 'amqplib';
 
 type Teardown = Pick<Test, 'teardown'>;
 
