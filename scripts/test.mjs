@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The test command: type-check, lint, the parallel suite (unit + integration), then the fault suite one
-// file at a time (it restarts shared services). Test files marked `@every-transport` run a second
-// time over AMQP 1.0 (PROXYHUB_TEST_TRANSPORT=amqp10), with the same assertions. Prints one
+// The test command. Everything that can share the machine runs at once, in one tap run with one
+// coverage report: unit tests, integration tests, the `@every-transport` files a second time over
+// AMQP 1.0 (PROXYHUB_TEST_TRANSPORT=amqp10, same assertions), and the fault tests that restart
+// nothing shared; the type-check and the lint run beside it. Then the fault tests marked `@runs-alone` (they
+// restart or block RabbitMQ or Redis) run one at a time, with nothing else running. Prints one
 // closing line `N passed, N failed` that counts every run.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -28,19 +31,40 @@ function ensureSshd() {
   spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server'], { stdio: 'inherit' });
 }
 
+/** tsc in the background: it is CPU-bound while the tests mostly wait on I/O. */
 function typecheck() {
-  const result = spawnSync(`${root}/node_modules/.bin/tsc`, ['--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-  if (result.status === 0) passed += 1;
-  else failed += 1;
-  process.stdout.write(`${result.status === 0 ? 'ok' : 'not ok'} - typecheck (tsc --noEmit)\n`);
+  return new Promise((resolve) => {
+    const child = spawn(`${root}/node_modules/.bin/tsc`, ['--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => resolve({ ok: code === 0, output }));
+  });
 }
 
-// Type-aware lint (eslint.config.js) over the whole checkout: one check, like the type check.
-function lint() {
-  const result = spawnSync(`${root}/node_modules/.bin/eslint`, ['.'], { cwd: root, stdio: 'inherit' });
-  if (result.status === 0) passed += 1;
+function reportTypecheck({ ok, output }) {
+  if (output) process.stdout.write(output);
+  if (ok) passed += 1;
   else failed += 1;
-  process.stdout.write(`${result.status === 0 ? 'ok' : 'not ok'} - lint (eslint)\n`);
+  process.stdout.write(`${ok ? 'ok' : 'not ok'} - typecheck (tsc --noEmit)\n`);
+}
+
+/** Type-aware lint (eslint.config.js) over the whole checkout, in the background like tsc. */
+function lint() {
+  return new Promise((resolve) => {
+    const child = spawn(`${root}/node_modules/.bin/eslint`, ['.'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => resolve({ ok: code === 0, output }));
+  });
+}
+
+function reportLint({ ok, output }) {
+  if (output) process.stdout.write(output);
+  if (ok) passed += 1;
+  else failed += 1;
+  process.stdout.write(`${ok ? 'ok' : 'not ok'} - lint (eslint)\n`);
 }
 
 // Subtests of each test file are reported one level in: count those, so a file's tests count singly.
@@ -48,7 +72,7 @@ function lint() {
 // as one failure, so the closing line never says 0 failed while the run fails.
 let fileFailures = 0;
 function countLine(line) {
-  const file = /^(not )?ok \d+ - tests\//.exec(line);
+  const file = /^(not )?ok \d+ - (?:\.tap\/amqp10\/)?tests\//.exec(line);
   if (file) {
     if (file[1] && fileFailures === 0) failed += 1;
     fileFailures = 0;
@@ -63,12 +87,31 @@ function countLine(line) {
   } else passed += 1;
 }
 
-/** The files of `dir` that carry the marker: to include a test file in the AMQP 1.0 pass, add it to its header comment. */
-function everyTransportFiles(dir) {
+/** The test files of `dir`, sorted. */
+function testFiles(dir) {
   return readdirSync(`${root}/${dir}`)
-    .filter((name) => name.endsWith('.test.ts') && readFileSync(`${root}/${dir}/${name}`, 'utf8').includes('@every-transport'))
+    .filter((name) => name.endsWith('.test.ts'))
     .map((name) => `${dir}/${name}`)
     .sort();
+}
+
+/** Whether a test file's header carries `marker` (`@every-transport`, `@runs-alone`). */
+const marked = (marker) => (file) => readFileSync(`${root}/${file}`, 'utf8').includes(marker);
+
+/**
+ * A wrapper per file that runs it over AMQP 1.0, so both transports share one tap run (and one
+ * coverage report). The transport is read when the test's helpers load, after the wrapper set it.
+ */
+function amqp10Wrappers(files) {
+  const dir = `${root}/.tap/amqp10`;
+  rmSync(dir, { recursive: true, force: true });
+  return files.map((file) => {
+    const wrapper = `.tap/amqp10/${file.replace(/\.ts$/, '.mjs')}`;
+    mkdirSync(`${root}/${wrapper.slice(0, wrapper.lastIndexOf('/'))}`, { recursive: true });
+    const target = `${'../'.repeat(wrapper.split('/').length - 1)}${file}`;
+    writeFileSync(`${root}/${wrapper}`, `// Generated by scripts/test.mjs: ${file} over AMQP 1.0.\nprocess.env.PROXYHUB_TEST_TRANSPORT = 'amqp10';\nawait import('${target}');\n`);
+    return wrapper;
+  });
 }
 
 function runTap(label, tapArgs, env = {}) {
@@ -90,21 +133,33 @@ function runTap(label, tapArgs, env = {}) {
   });
 }
 
+// Integration tests mostly wait on the broker, Foreman stand-ins and timers: more files at once
+// than cores keeps the machine busy. PROXYHUB_TEST_JOBS overrides.
+const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || 2 * availableParallelism();
+
 const only = process.argv.slice(2);
 ensureComposeValidator();
 ensureSshd();
-typecheck();
-lint();
 let exitCode = 0;
 if (only.length > 0) {
+  reportTypecheck(await typecheck());
   exitCode = await runTap('selected tests', ['--disable-coverage', ...only]);
 } else {
-  const amqp10 = { PROXYHUB_TEST_TRANSPORT: 'amqp10' };
-  const parallel = await runTap('unit and integration suite (parallel)', ['--coverage-report=text-summary', 'tests/unit/*.test.ts', 'tests/integration/*.test.ts'], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
-  const parallel10 = await runTap('integration files again over AMQP 1.0 (parallel)', ['--disable-coverage', ...everyTransportFiles('tests/integration')], amqp10);
-  const fault = await runTap('fault suite (one file at a time)', ['--jobs=1', '--disable-coverage', 'tests/fault/*.test.ts'], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
-  const fault10 = await runTap('fault files again over AMQP 1.0 (one at a time)', ['--jobs=1', '--disable-coverage', ...everyTransportFiles('tests/fault')], amqp10);
-  exitCode = parallel || parallel10 || fault || fault10;
+  const typechecked = typecheck();
+  const linted = lint();
+  // PROXYHUB_TEST_NO_FAULT=1 leaves tests/fault out: for a machine whose services others are using.
+  const noFault = process.env.PROXYHUB_TEST_NO_FAULT === '1';
+  const fault = noFault ? [] : testFiles('tests/fault');
+  if (noFault) process.stdout.write('# tests/fault skipped (PROXYHUB_TEST_NO_FAULT=1)\n');
+  const alone = fault.filter(marked('@runs-alone'));
+  // Files start in this order: the long integration files first, the short CPU-bound unit files last.
+  const io = [...testFiles('tests/integration'), ...fault.filter((file) => !alone.includes(file))];
+  const files = [...io, ...amqp10Wrappers(io.filter(marked('@every-transport'))), ...testFiles('tests/unit')];
+  const parallel = await runTap('unit, integration and fault tests that share the machine, both transports (parallel)', [`--jobs=${jobs}`, '--coverage-report=text-summary', ...files], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
+  reportTypecheck(await typechecked);
+  reportLint(await linted);
+  const serial = alone.length === 0 ? 0 : await runTap('fault tests that restart or block a shared service (one at a time)', ['--jobs=1', '--disable-coverage', ...alone, ...amqp10Wrappers(alone.filter(marked('@every-transport')))], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
+  exitCode = parallel || serial;
 }
 if (failed > 0 && exitCode === 0) exitCode = 1;
 process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);

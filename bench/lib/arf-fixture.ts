@@ -1,5 +1,5 @@
 /**
- * The one ARF report every upload sends: the largest shared fixture, with its decompressed size
+ * The one ARF report every upload sends: the largest ARF fixture in tests/fixtures, with its decompressed size
  * (what the worker parses) and the reading Foreman must get of it (the fixture's expected JSON).
  */
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { Bunzip2Decoder } from '../../hub/codec/bzip2/decoder.ts';
 import type { ExpectedReport } from './arf-foreman.ts';
 
 export const ARF_FIXTURE = 'smart_proxy_openscap-rhel7-rht-ccp';
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/arf/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../tests/fixtures/arf/', import.meta.url));
 
 export interface ArfFixture {
   readonly name: string;

@@ -2,6 +2,7 @@
  * A broker under a memory alarm blocks publishers (connection.blocked). The ingress turns that
  * into an immediate 503 instead of letting uploads wait on a socket the broker stopped reading,
  * and accepts again once the alarm clears.
+ * Runs alone (@runs-alone; see scripts/test.mjs): the alarm blocks every publisher on the broker.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

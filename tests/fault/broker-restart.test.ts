@@ -2,7 +2,8 @@
  * A broker restart in the middle of a stream of uploads: every upload answered 202 reaches
  * Foreman; uploads during the outage get 503 with Retry-After quickly; none hangs past a second;
  * publishing and consuming resume on their own.
- * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs), and
+ * alone (@runs-alone): it restarts the broker every other test uses.
  */
 import t from 'tap';
 import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';

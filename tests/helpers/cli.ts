@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Config } from '../../hub/config/schema.ts';
-import { REPO_ROOT, hubEnvironment } from './hub-harness.ts';
+import { REPO_ROOT, childEnvironment } from './hub-harness.ts';
 
 export interface CliResult {
   readonly code: number | null;
@@ -11,7 +11,7 @@ export interface CliResult {
 /** Runs the real `proxyhub` command with the test's configuration in its environment. */
 export function runCli(config: Config, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/proxyhub.mjs', ...args], { cwd: REPO_ROOT, env: { ...hubEnvironment(config), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/proxyhub.mjs', ...args], { cwd: REPO_ROOT, env: childEnvironment(config, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

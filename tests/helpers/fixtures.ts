@@ -1,4 +1,4 @@
-/** The shared real-world fixtures, as the clients would send them. */
+/** The real-world fixtures in tests/fixtures/, as the clients would send them. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from './hub-harness.ts';

@@ -22,7 +22,7 @@ import { waitFor } from './wait-for.ts';
 export const AMQP_URL = process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /**
  * The transport the hub under test speaks: scripts/test.mjs runs the transport-parametrised
@@ -80,6 +80,17 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
   return { ...Object.fromEntries([...inherited, ...set]), PROXYHUB_LOG_LEVEL: process.env.PROXYHUB_TEST_LOG ?? 'info' };
 }
 
+/**
+ * The environment of a `proxyhub` child process. Children record no coverage: they compile the
+ * TypeScript with tsx, the test processes with tap's ts-node, and the coverage report merges
+ * every process's byte ranges by file and keeps one process's source map per file (whichever
+ * coverage file it reads last, in directory order). Mixed, a file's ranges no longer fit its
+ * map and the report silently drops or garbles it: the runs that "lost two thirds of the files".
+ */
+export function childEnvironment(config: Config, extraEnv: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...hubEnvironment(config), ...extraEnv, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+}
+
 export interface ChildHub {
   readonly process: ChildProcess;
   readonly output: string[];
@@ -88,12 +99,16 @@ export interface ChildHub {
 
 /** Starts `proxyhub start --role <roles>` as a separate process and waits until it runs. */
 export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildHub> {
-  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: { ...hubEnvironment(config), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: childEnvironment(config, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: 30_000, what: `proxyhub ${roles} to start` });
+  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: 30_000, what: `proxyhub ${roles} to start` }).catch((error: unknown) => {
+    // Nobody else holds this child yet: left running it would outlive the test (and its consumers the leak check).
+    child.kill('SIGKILL');
+    throw error;
+  });
   if (child.exitCode !== null) throw new Error(`proxyhub ${roles} exited: ${output.join('')}`);
   return {
     process: child,

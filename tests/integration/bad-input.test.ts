@@ -4,17 +4,16 @@
  */
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
-import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { queueDepth, testConfig } from '../helpers/hub-harness.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const prefix = testPrefix();
-const config = testConfig(prefix, 'http://127.0.0.1:9', { limits: { factsBodyBytes: 64 * 1024, reportBodyBytes: 64 * 1024 } });
-const hub = await startTestHub(config, 'ingress');
+const prefix = usePrefix(t);
+// `limits` replaces testConfig's whole block: load shedding stays off, as in every test not about it
+// (on a busy machine it answered these requests 503 before their input was read).
+const config = testConfig(prefix, 'http://127.0.0.1:9', { limits: { ratePerMinute: 0, maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, factsBodyBytes: 64 * 1024, reportBodyBytes: 64 * 1024 } });
+const hub = await startHubFor(t, config, 'ingress');
 const topology = createTopology(prefix);
-t.teardown(async () => {
-  await hub.close();
-  await deleteTopology(prefix);
-});
 
 interface Case {
   readonly name: string;

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
 import { applyAccounts, envName, planAccounts } from '../../cli/broker-setup.ts';
-import { REDIS_URL, REPO_ROOT, deleteTopology, hubEnvironment, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { REDIS_URL, REPO_ROOT, childEnvironment, deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -94,7 +94,7 @@ t.test('the ingress account is refused everything beyond publishing uploads and 
 t.test('a role whose account may not declare names what is missing, and keeps trying', async (t) => {
   const other = testPrefix();
   const config = testConfig(other, 'http://127.0.0.1:9', { transport: 'amqp091', amqpUrl: ingressUrl, ingress: { host: '127.0.0.1', port: 0 } });
-  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', 'ingress'], { cwd: REPO_ROOT, env: { ...hubEnvironment(config), PROXYHUB_FOREMAN_URL: '', PROXYHUB_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', 'ingress'], { cwd: REPO_ROOT, env: childEnvironment(config, { PROXYHUB_FOREMAN_URL: '', PROXYHUB_LOG_LEVEL: 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));

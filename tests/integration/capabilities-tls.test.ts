@@ -4,22 +4,19 @@
  * `https_enabled`, as the smart-proxy's do on its HTTPS port.
  */
 import t from 'tap';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
 import { createTestPki } from '../helpers/pki.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { tlsClient } from '../helpers/tls-client.ts';
 
 const pki = createTestPki();
-const prefix = testPrefix();
+t.teardown(() => pki.remove());
+const prefix = usePrefix(t);
 const config = testConfig(prefix, 'http://127.0.0.1:9', { tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.caCert }, trustedHosts: ['foreman.example.com'] });
 // Certificates first: openssl runs synchronously and would stall the in-process hub's loop.
 const clients = { foreman: tlsClient(pki, pki.client('foreman.example.com')), host: tlsClient(pki, pki.client('host1.example.com')), anonymous: tlsClient(pki) };
-const hub = await startTestHub(config, 'control,worker:reports');
-t.teardown(async () => {
-  await Promise.all(Object.values(clients).map((c) => c.close()));
-  await hub.close();
-  await deleteTopology(prefix);
-  pki.remove();
-});
+const hub = await startHubFor(t, config, 'control,worker:reports');
+t.teardown(() => Promise.all(Object.values(clients).map((c) => c.close())));
 
 t.test('Foreman reads /v2/features with its certificate; running features are https_enabled', async (t) => {
   const answer = await clients.foreman.send('GET', `${hub.controlUrl}/v2/features`);

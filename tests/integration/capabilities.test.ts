@@ -8,9 +8,10 @@ import t from 'tap';
 import { v2FeatureSchema, MISSED_HEARTBEATS, type V2Feature } from '../../contracts/capabilities.ts';
 import type { CapabilityChange } from '../../contracts/events/capability.ts';
 import { SWEEP_INTERVAL_MS } from '../../hub/control/capability-service.ts';
-import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { openSse, type SseEvent } from '../helpers/sse-client.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
 const HEARTBEAT_MS = 300;
@@ -26,20 +27,11 @@ async function getJson<T = Partial<Record<string, V2Feature>>>(url: string): Pro
 }
 
 t.test('workers in other processes appear, leave and expire; Foreman is refreshed once per burst', async (t) => {
-  const foreman = new TestForeman();
-  await foreman.start();
-  const prefix = testPrefix();
-  const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
-  const control = await startTestHub(config, 'control');
+  const foreman = await startForemanFor(t);
+  const config = testConfig(usePrefix(t), foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
+  const control = await startHubFor(t, config, 'control');
   const controlUrl = control.controlUrl as string;
   foreman.smartProxies.set(PROXY_ID, { url: controlUrl, features: {} });
-  const children: Array<{ stop(signal?: NodeJS.Signals): Promise<number | null> }> = [];
-  t.teardown(async () => {
-    for (const child of children) await child.stop('SIGKILL');
-    await control.close();
-    await foreman.stop();
-    await deleteTopology(prefix);
-  });
 
   // No worker yet: the expected features are failed, the rest disabled. Foreman would refuse a
   // proxy with nothing running (and drop what it stored), so it is not asked.
@@ -56,13 +48,11 @@ t.test('workers in other processes appear, leave and expire; Foreman is refreshe
   t.strictSame((first.data as { features: unknown }).features, {});
   t.ok(await holdsFor(() => foreman.refreshes().length === 0, 1000), 'no refresh while nothing runs');
 
-  const reports = await spawnHub(config, 'worker:reports');
-  children.push(reports);
+  const reports = await spawnHubFor(t, config, 'worker:reports');
   await sse.next(isChange('reports', 'up'), { what: 'reports up' });
   await waitFor(() => foreman.refreshes().length === 1, { what: 'a refresh once reports runs' });
 
-  const registration = await spawnHub(config, 'worker:registration');
-  children.push(registration);
+  const registration = await spawnHubFor(t, config, 'worker:registration');
   await sse.next(isChange('registration', 'up'), { what: 'registration up' });
   await sse.next(isChange('templates', 'up'), { what: 'templates up' });
   const running = await getJson(`${controlUrl}/v2/features`);
@@ -99,16 +89,9 @@ t.test('workers in other processes appear, leave and expire; Foreman is refreshe
 });
 
 t.test('/v2/features has the smart-proxy shape, running, failed and disabled alike', async (t) => {
-  const foreman = new TestForeman();
-  await foreman.start();
-  const prefix = testPrefix();
-  const config = testConfig(prefix, foreman.url, { features: ['registration', 'templates', 'openscap'], capabilities: { heartbeatMs: HEARTBEAT_MS } });
-  const hub = await startTestHub(config, 'control,worker:reports');
-  t.teardown(async () => {
-    await hub.close();
-    await foreman.stop();
-    await deleteTopology(prefix);
-  });
+  const foreman = await startForemanFor(t);
+  const config = testConfig(usePrefix(t), foreman.url, { features: ['registration', 'templates', 'openscap'], capabilities: { heartbeatMs: HEARTBEAT_MS } });
+  const hub = await startHubFor(t, config, 'control,worker:reports');
   const { status, body } = await getJson(`${hub.controlUrl}/v2/features`);
   t.equal(status, 200);
   t.strictSame(Object.keys(body).sort(), ['dynflow', 'openscap', 'registration', 'reports', 'script', 'templates']);
@@ -127,26 +110,15 @@ t.test('/v2/features has the smart-proxy shape, running, failed and disabled ali
 });
 
 t.test('two control replicas: one refresh per burst; the survivor takes over the push', async (t) => {
-  const foreman = new TestForeman();
-  await foreman.start();
-  const prefix = testPrefix();
-  const config = testConfig(prefix, foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
-  const first = await startTestHub(config, 'control');
-  const second = await startTestHub(config, 'control');
+  const foreman = await startForemanFor(t);
+  const config = testConfig(usePrefix(t), foreman.url, { foreman: { url: foreman.url, timeoutMs: 5000, proxyId: PROXY_ID }, capabilities: { heartbeatMs: HEARTBEAT_MS, refreshDebounceMs: 300 } });
+  const first = await startHubFor(t, config, 'control');
+  const second = await startHubFor(t, config, 'control');
   foreman.smartProxies.set(PROXY_ID, { url: first.controlUrl as string, features: {} });
-  const hubs = new Set([first, second]);
-  const children: Array<{ stop(signal?: NodeJS.Signals): Promise<number | null> }> = [];
-  t.teardown(async () => {
-    for (const child of children) await child.stop('SIGKILL');
-    for (const hub of hubs) await hub.close();
-    await foreman.stop();
-    await deleteTopology(prefix);
-  });
   // Nothing runs yet, so neither replica refreshes; by the first change both know each other.
   const settled = 0;
 
-  const worker = await spawnHub(config, 'worker:registration');
-  children.push(worker);
+  await spawnHubFor(t, config, 'worker:registration');
   await waitFor(() => foreman.refreshes().length === settled + 1, { what: 'one refresh for the new worker' });
   t.ok(await holdsFor(() => foreman.refreshes().length === settled + 1, 1500), 'one refresh, not one per replica');
 
@@ -158,10 +130,8 @@ t.test('two control replicas: one refresh per burst; the survivor takes over the
   const survivor = leader === first ? second : first;
   foreman.smartProxies.set(PROXY_ID, { url: survivor.controlUrl as string, features: {} });
   await leader.close();
-  hubs.delete(leader);
   await waitFor(() => foreman.refreshes().length === settled + 2, { what: 'the survivor refreshing once as it takes over' });
-  const reports = await spawnHub(config, 'worker:reports');
-  children.push(reports);
+  await spawnHubFor(t, config, 'worker:reports');
   await waitFor(() => foreman.refreshes().length === settled + 3, { what: 'the survivor pushing the next change' });
   t.ok(await holdsFor(() => foreman.refreshes().length === settled + 3, 1500));
 });

@@ -9,9 +9,10 @@ import t from 'tap';
 import type { V2Feature } from '../../contracts/capabilities.ts';
 import { createTopology } from '../../contracts/topology.ts';
 import type { CapabilityChange } from '../../contracts/events/capability.ts';
-import { AMQP_URL, deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { AMQP_URL, testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { openSse, type SseEvent } from '../helpers/sse-client.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const HEARTBEAT_MS = 300;
@@ -23,20 +24,12 @@ async function getJson<T = Partial<Record<string, V2Feature>>>(url: string): Pro
 }
 
 t.test('late subscribers get the state first; a restarted control knows it at once', async (t) => {
-  const foreman = new TestForeman();
-  await foreman.start();
-  const prefix = testPrefix();
+  const foreman = await startForemanFor(t);
+  const prefix = usePrefix(t);
   const topology = createTopology(prefix);
   const config = testConfig(prefix, foreman.url, { capabilities: { heartbeatMs: HEARTBEAT_MS } });
-  let control = await startTestHub(config, 'control');
-  const worker = await spawnHub(config, 'worker:registration');
-  const children = [worker];
-  t.teardown(async () => {
-    for (const child of children) await child.stop('SIGKILL');
-    await control.close();
-    await foreman.stop();
-    await deleteTopology(prefix);
-  });
+  let control = await startHubFor(t, config, 'control');
+  await spawnHubFor(t, config, 'worker:registration');
   await waitFor(async () => (await getJson<string[]>(`${control.controlUrl}/features`)).includes('registration'), { what: 'registration running' });
 
   // A late SSE subscriber: the whole state first.
@@ -64,8 +57,7 @@ t.test('late subscribers get the state first; a restarted control knows it at on
   await waitFor(() => seen.some((e) => e.type === 'capability.announced.v1' && e.data.roles?.includes('worker:registration')), { what: 'the live worker announcement on the stream' });
 
   // A change while the SSE subscriber is away: resuming with Last-Event-ID replays just it.
-  const reports = await spawnHub(config, 'worker:reports');
-  children.push(reports);
+  await spawnHubFor(t, config, 'worker:reports');
   await waitFor(() => seen.some((e) => e.type === 'capability.changed.v1' && e.data.feature === 'reports' && e.data.change === 'up'), { what: 'capability.changed.v1 for reports on the stream' });
   const resumed = await openSse(`${control.controlUrl}/capabilities/events`, { 'last-event-id': snapshot.id as string });
   t.teardown(() => resumed.close());
@@ -82,15 +74,14 @@ t.test('late subscribers get the state first; a restarted control knows it at on
   // Restart: the new control replays the stream up to its own marker before it listens.
   const before = await getJson(`${control.controlUrl}/v2/features`);
   await control.close();
-  control = await startTestHub(config, 'control');
+  control = await startHubFor(t, config, 'control');
   const after = await getJson(`${control.controlUrl}/v2/features`);
   t.strictSame(after, before, 'the restarted control serves the same /v2/features right away');
   t.equal(after.registration?.state, 'running');
   t.equal(after.reports?.state, 'running');
 
   // A second replica, started now, agrees.
-  const replica = await startTestHub(config, 'control');
-  t.teardown(() => replica.close());
+  const replica = await startHubFor(t, config, 'control');
   t.strictSame(await getJson(`${replica.controlUrl}/v2/features`), after, 'two control replicas agree');
   t.strictSame((await getJson<{ features: unknown }>(`${replica.controlUrl}/capabilities`)).features, (await getJson<{ features: unknown }>(`${control.controlUrl}/capabilities`)).features);
 });

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { queueDepth } from '../helpers/hub-harness.ts';
 import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
-import { waitFor } from '../helpers/wait-for.ts';
+import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
 const FACTS = '/api/v2/hosts/facts';
 const { foreman, hub, topology } = await startHubWithForeman(t, { overrides: (url) => ({ foreman: { url, timeoutMs: 300 } }) });
@@ -58,8 +58,7 @@ t.test('403 (this proxy not authorized yet) pauses and retries instead of dead-l
 t.test('refused connections are retried until Foreman listens again', async (t) => {
   await foreman.stop();
   await upload('refused.example.com');
-  await new Promise((r) => setTimeout(r, 1500));
-  t.equal(deliveredNamed('refused.example.com').length, 0, 'nothing can be delivered while refused');
+  t.ok(await holdsFor(() => deliveredNamed('refused.example.com').length === 0, 1500), 'nothing can be delivered while refused');
   await foreman.start();
   await waitFor(() => deliveredNamed('refused.example.com').length === 1, { what: 'delivery after refusal' });
   t.equal(await queueDepth(topology.deadLetterQueue('facts')), 0, 'transient failures never dead-letter');

@@ -4,9 +4,8 @@
  * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
-import { createTopology } from '../../contracts/topology.ts';
-import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { queueDepth } from '../helpers/hub-harness.ts';
+import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
 const OUTAGE_MS = 30_000;
@@ -14,17 +13,7 @@ const EVENTS = 120;
 const PAUSE_MAX_MS = 5000;
 const FACTS = '/api/v2/hosts/facts';
 
-const foreman = new TestForeman();
-await foreman.start();
-const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url, { worker: { retryDelaysMs: [200, 400, 800, 1600, 3200], upstreamPauseMaxMs: PAUSE_MAX_MS, shutdownGraceMs: 2000 } });
-const hub = await startTestHub(config);
-const topology = createTopology(prefix);
-t.teardown(async () => {
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix, [200, 400, 800, 1600, 3200]);
-});
+const { foreman, hub, topology } = await startHubWithForeman(t, { overrides: () => ({ worker: { retryDelaysMs: [200, 400, 800, 1600, 3200], upstreamPauseMaxMs: PAUSE_MAX_MS, shutdownGraceMs: 2000 } }) });
 
 async function upload(name: string): Promise<number> {
   const response = await fetch(`${hub.ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, facts: { uptime: name } }) });

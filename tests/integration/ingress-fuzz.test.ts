@@ -12,7 +12,8 @@ import { uploadedReportSchema } from '../../contracts/events/report-uploaded.ts'
 import { createTopology } from '../../contracts/topology.ts';
 import { parseRubyYaml } from '../../hub/ingress/ruby-yaml.ts';
 import { assertYamlFlowBounds } from '../../hub/ingress/input-shape.ts';
-import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { queueDepth, testConfig } from '../helpers/hub-harness.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -396,21 +397,17 @@ const categories = [
   generate('header floods', 350, headerProbe),
 ];
 
-const prefix = testPrefix();
+const prefix = usePrefix(t);
 // A rate limit far above the fuzz's volume: a 429 is a 4xx, but the final valid upload must get 202.
 // No utilisation-based shedding: the fuzz client shares the hub's event loop and keeps it busy by
 // construction, which would measure the test. Delay-based shedding stays on: one request stalling
 // the loop for a second is a finding.
 const limits = { factsBodyBytes: LIMIT, reportBodyBytes: LIMIT, ratePerMinute: 1_000_000, maxEventLoopUtilization: 0 };
 const config = testConfig(prefix, 'http://127.0.0.1:9', { limits });
-const hub = await startTestHub(config, 'ingress');
+const hub = await startHubFor(t, config, 'ingress');
 const base = hub.ingressUrl ?? '';
 const port = Number(new URL(base).port);
 const topology = createTopology(prefix);
-t.teardown(async () => {
-  await hub.close();
-  await deleteTopology(prefix);
-});
 
 for (const { name, probes, accepted } of categories) {
   t.test(name, async (t) => {

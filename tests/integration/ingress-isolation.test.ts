@@ -3,27 +3,21 @@
  * connection to Redis, to Foreman or anywhere but RabbitMQ, and listens only on its own port.
  */
 import t from 'tap';
-import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { tcpSocketsOf } from '../helpers/sockets.ts';
+import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const BROKER_PORT = Number(new URL(process.env.PROXYHUB_AMQP_URL ?? 'amqp://127.0.0.1:5672').port || 5672);
-const prefix = testPrefix();
+const prefix = usePrefix(t);
 const INGRESS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
 // No Foreman URL: an ingress-only process refuses to start with one (config check rule).
 const config = testConfig(prefix, 'http://127.0.0.1:9', { ingress: { host: '127.0.0.1', port: INGRESS_PORT }, foreman: { timeoutMs: 1000 } });
-const ingress = await spawnHub(config, 'ingress', { PROXYHUB_FOREMAN_URL: '' });
+const ingress = await spawnHubFor(t, config, 'ingress', { PROXYHUB_FOREMAN_URL: '' });
 // Registration is answered by a worker elsewhere (here, in the test process) that reaches Foreman.
-const foreman = new TestForeman();
-await foreman.start();
-const worker = await startTestHub(testConfig(prefix, foreman.url), 'worker:registration');
-t.teardown(async () => {
-  await ingress.stop();
-  await worker.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-});
+const foreman = await startForemanFor(t);
+await startHubFor(t, testConfig(prefix, foreman.url), 'worker:registration');
 
 t.test('after serving uploads and a registration, the ingress is connected to the broker only', async (t) => {
   for (let i = 0; i < 20; i += 1) {

@@ -3,12 +3,14 @@
  * CN so hosts do not share a budget; load shedding answers 503 after the event loop lagged.
  */
 import t from 'tap';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
 import { createTestPki } from '../helpers/pki.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { tlsClient } from '../helpers/tls-client.ts';
 
 const pki = createTestPki();
-const prefix = testPrefix();
+t.teardown(() => pki.remove());
+const prefix = usePrefix(t);
 const LIMIT = 5;
 const config = testConfig(prefix, 'http://127.0.0.1:9', {
   tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.caCert },
@@ -17,13 +19,10 @@ const config = testConfig(prefix, 'http://127.0.0.1:9', {
 // Certificates first: openssl runs synchronously and would trip the 200 ms delay limit.
 const first = tlsClient(pki, pki.client('first.example.com'));
 const second = tlsClient(pki, pki.client('second.example.com'));
-const hub = await startTestHub(config, 'ingress');
+const hub = await startHubFor(t, config, 'ingress');
 t.teardown(async () => {
   await first.close();
   await second.close();
-  await hub.close();
-  await deleteTopology(prefix);
-  pki.remove();
 });
 
 const upload = (client: typeof first, name: string) => client.send('POST', `${hub.ingressUrl}/api/v2/hosts/facts`, { name, facts: {} });

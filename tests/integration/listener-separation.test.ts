@@ -4,16 +4,13 @@
  */
 import t from 'tap';
 import { routeTables } from '../../cli/plan.ts';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 
-const prefix = testPrefix();
+const prefix = usePrefix(t);
 const config = testConfig(prefix, 'http://127.0.0.1:9');
-const hub = await startTestHub(config, 'all');
+const hub = await startHubFor(t, config, 'all');
 const tables = await routeTables(config);
-t.teardown(async () => {
-  await hub.close();
-  await deleteTopology(prefix);
-});
 
 const concrete = (url: string) => url.replace(':format', 'puppet').replace(':id', 'some-id').replace(':kind', 'provision').replace(':template', 'default').replace(':hostgroup', 'base');
 // /unattended/templateServer is asked by hosts (ingress) and by Foreman (control), as on the smart-proxy.

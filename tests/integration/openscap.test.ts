@@ -15,11 +15,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
 import { arfFixtures, bunzip2, bzip2, countRuleResults } from '../helpers/arf.ts';
-import { deleteTopology, queueDepth, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { queueDepth, testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { createTestPki } from '../helpers/pki.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
 import { tlsClient } from '../helpers/tls-client.ts';
-import { waitFor } from '../helpers/wait-for.ts';
+import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
 const HOST = 'scap-host.example.com';
 const ARF_LIMIT = 256 * 1024;
@@ -28,10 +29,11 @@ const pki = createTestPki();
 const host = tlsClient(pki, pki.client(HOST));
 const foremanClient = tlsClient(pki, pki.client('foreman.example.com'));
 const anonymous = tlsClient(pki);
-const foreman = new TestForeman();
-await foreman.start();
+t.teardown(() => pki.remove());
+const foreman = await startForemanFor(t);
 const dataDir = mkdtempSync(join(tmpdir(), 'proxyhub-openscap-'));
-const prefix = testPrefix();
+t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+const prefix = usePrefix(t);
 const config = testConfig(prefix, foreman.url, {
   tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.caCert },
   trustedHosts: ['foreman.example.com'],
@@ -39,16 +41,9 @@ const config = testConfig(prefix, foreman.url, {
   openscap: { proxyUrl: 'https://proxyhub.example.com:8443' },
   limits: { ratePerMinute: 0, maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, arfBodyBytes: ARF_LIMIT },
 });
-const hub = await startTestHub(config, 'all');
+const hub = await startHubFor(t, config, 'all');
 const topology = createTopology(prefix);
-t.teardown(async () => {
-  await Promise.all([host.close(), foremanClient.close(), anonymous.close()]);
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-  rmSync(dataDir, { recursive: true, force: true });
-  pki.remove();
-});
+t.teardown(() => Promise.all([host.close(), foremanClient.close(), anonymous.close()]));
 
 const SCAP_HEADERS = { 'content-type': 'text/xml', 'content-encoding': 'x-bzip2' };
 const upload = (policy: string | number, body: Buffer | Readable, headers: Record<string, string> = SCAP_HEADERS, client = host) =>
@@ -163,8 +158,7 @@ t.test('bad uploads get a 4xx naming the field, and nothing reaches Foreman', as
   t.equal(noCertificate.status, 403, 'no certificate: no host identity');
   t.equal(json(noCertificate.body).code, 'PROXYHUB_AUTH_CERT_REQUIRED');
   // Every refused upload was refused before publishing: an accepted one would reach Foreman.
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  t.equal(arfPosts().length, posts, 'Foreman saw none of them');
+  t.ok(await holdsFor(() => arfPosts().length === posts, 500), 'Foreman saw none of them');
   t.equal(await queueDepth(topology.workQueue('openscap')), 0, 'nothing waits in the queue');
 });
 

@@ -8,17 +8,14 @@
  */
 import t from 'tap';
 import { createTopology, workQueueArguments } from '../../contracts/topology.ts';
-import { TEST_TRANSPORT, deleteTopology, queueDepth, startTestHub, testConfig, testPrefix, withChannel } from '../helpers/hub-harness.ts';
+import { TEST_TRANSPORT, queueDepth, testConfig, withChannel } from '../helpers/hub-harness.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 
-const prefix = testPrefix();
+const prefix = usePrefix(t);
 const config = testConfig(prefix, 'http://127.0.0.1:9');
-const hub = await startTestHub(config, 'ingress');
+const hub = await startHubFor(t, config, 'ingress');
 const topology = createTopology(prefix);
 const facts = topology.workQueue('facts');
-t.teardown(async () => {
-  await hub.close();
-  await deleteTopology(prefix);
-});
 
 const upload = () => fetch(`${hub.ingressUrl}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "a.example.com", "facts": {}}' });
 

@@ -5,21 +5,13 @@
  * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 
 const TIMEOUT_MS = 1500;
-const foreman = new TestForeman();
-await foreman.start();
-const prefix = testPrefix();
-const config = testConfig(prefix, foreman.url, { rpcTimeoutMs: TIMEOUT_MS, registrationUrl: 'https://proxy.example.com:8443', templateUrl: 'http://proxy.example.com:8000' });
-const hub = await startTestHub(config);
-t.teardown(async () => {
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-});
+const { foreman, hub } = await startHubWithForeman(t, { overrides: () => ({ rpcTimeoutMs: TIMEOUT_MS, registrationUrl: 'https://proxy.example.com:8443', templateUrl: 'http://proxy.example.com:8000' }) });
 
 const last = () => foreman.requests.at(-1);
 const query = (path: string) => new URL(path, 'http://x').searchParams;
@@ -171,12 +163,7 @@ t.test('Foreman is asked for the template server at the control listener, as For
 });
 
 t.test('with no registration worker running, the answer is an immediate 503, not a timeout', async (t) => {
-  const lonePrefix = testPrefix();
-  const lone = await startTestHub(testConfig(lonePrefix, 'http://127.0.0.1:9', { rpcTimeoutMs: 20_000 }), 'ingress');
-  t.teardown(async () => {
-    await lone.close();
-    await deleteTopology(lonePrefix);
-  });
+  const lone = await startHubFor(t, testConfig(usePrefix(t), 'http://127.0.0.1:9', { rpcTimeoutMs: 20_000 }), 'ingress');
   const started = Date.now();
   const registration = await fetch(`${lone.ingressUrl}/register`, { headers: { authorization: 'Bearer x' } });
   t.equal(registration.status, 503);

@@ -5,47 +5,40 @@
  * the callback. Another host's certificate sees nothing but 404s; an unpicked job is notified
  * again; a cancel before pickup ends the job.
  */
-import { rmSync } from 'node:fs';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { pullNotificationSchema, pullTopic, type PullNotification } from '../../contracts/rex/mqtt.ts';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { createTestPki } from '../helpers/pki.ts';
 import { callbackFor, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
 import { tlsClient } from '../helpers/tls-client.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const OUTPUT_CAP = 4096;
 const MQTT_URL = process.env.PROXYHUB_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-const prefix = testPrefix();
+const prefix = usePrefix(t);
 const HOST = `pull-${prefix}.example.com`;
 const pki = createTestPki();
+t.teardown(() => pki.remove());
 const host = tlsClient(pki, pki.client(HOST));
 const intruder = tlsClient(pki, pki.client(`other-${prefix}.example.com`));
 const foremanClient = tlsClient(pki, pki.client('foreman.example.com'));
-const foreman = new TestForeman();
-await foreman.start();
+t.teardown(() => Promise.all([host.close(), intruder.close(), foremanClient.close()]));
+const foreman = await startForemanFor(t);
 const config = testConfig(prefix, foreman.url, {
   tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.caCert },
   trustedHosts: ['foreman.example.com'],
   rex: { mode: 'pull-mqtt', mqttTtlSeconds: 1, mqttResendIntervalSeconds: 2, callbackBackoffMaxMs: 1000, maxOutputBytes: OUTPUT_CAP },
 });
-const hub = await startTestHub(config, 'all');
+const hub = await startHubFor(t, config, 'all');
 // The host's yggdrasild: one MQTT subscription on its own topic.
 const notifications: PullNotification[] = [];
 const broker = await mqtt.connectAsync(MQTT_URL, { clientId: `test-host-${prefix}` });
 broker.on('message', (_topic, payload) => notifications.push(pullNotificationSchema.parse(JSON.parse(payload.toString('utf8')))));
 await broker.subscribeAsync(pullTopic(HOST), { qos: 1 });
-t.teardown(async () => {
-  await broker.endAsync();
-  await Promise.all([host.close(), intruder.close(), foremanClient.close()]);
-  await hub.close();
-  await foreman.stop();
-  await deleteTopology(prefix);
-  rmSync(config.dataDir, { recursive: true, force: true });
-  pki.remove();
-});
+t.teardown(() => broker.endAsync());
 
 const PROXY_URL = 'https://proxy.example.com:9090';
 const pullJob = (script: string, overrides: Record<string, unknown> = {}): HostJob =>

@@ -6,35 +6,27 @@
  * a callback Foreman refuses is retried until it takes it. Only this test's own processes die.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import t from 'tap';
-import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
+import { testConfig, type ChildHub } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
+import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const foreman = new TestForeman();
-await foreman.start();
+const foreman = await startForemanFor(t);
 const sshd = await startSshd();
-const prefix = testPrefix();
+t.teardown(() => sshd.stop());
+const prefix = usePrefix(t);
 const config = testConfig(prefix, foreman.url, { control: { host: '127.0.0.1', port: 0 }, rex: { lockMs: 2000, callbackBackoffMaxMs: 500 } });
-const ingress = await startTestHub(config, 'ingress');
 const sleeper = `sleep 60.${Math.floor(Math.random() * 1e9)}`;
-const children: ChildHub[] = [];
-t.teardown(async () => {
-  for (const child of children) await child.stop('SIGKILL');
-  await ingress.close();
-  await sshd.stop();
-  await foreman.stop();
+t.teardown(() => {
   if (running()) execFileSync('pkill', ['-f', sleeper]);
-  await deleteTopology(prefix);
-  rmSync(config.dataDir, { recursive: true, force: true });
 });
+const ingress = await startHubFor(t, config, 'ingress');
 
 async function spawn(roles: string, port = 0): Promise<{ child: ChildHub; url: string }> {
-  const child = await spawnHub(config, roles, { PROXYHUB_CONTROL_PORT: String(port) });
-  children.push(child);
+  const child = await spawnHubFor(t, config, roles, { PROXYHUB_CONTROL_PORT: String(port) });
   const started = child.output.join('').match(/"controlUrl":"([^"]+)"/);
   return { child, url: started?.[1] ?? '' };
 }

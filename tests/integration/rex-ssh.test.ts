@@ -6,25 +6,25 @@
  * host-key policy each end the way the smart-proxy's would.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import amqplib from 'amqplib';
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
-import { AMQP_URL, deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { AMQP_URL, testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { runCli } from '../helpers/cli.ts';
 import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
 import { fakeSudo } from '../helpers/fake-sudo.ts';
 import { startSshd } from '../helpers/sshd.ts';
-import { TestForeman } from '../helpers/test-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
-const foreman = new TestForeman();
-await foreman.start();
+const foreman = await startForemanFor(t);
 const sshd = await startSshd();
-const prefix = testPrefix();
+t.teardown(() => sshd.stop());
+const prefix = usePrefix(t);
 const OUTPUT_CAP = 64 * 1024;
 const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000, maxOutputBytes: OUTPUT_CAP } });
-const hub = await startTestHub(config, 'all');
+const hub = await startHubFor(t, config, 'all');
 const topology = createTopology(prefix);
 // A subscriber streaming the REX events, as a Foreman plugin would.
 const events: Array<{ type: string; data: Record<string, unknown> }> = [];
@@ -33,14 +33,7 @@ const channel = await amqp.createChannel();
 const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
 await channel.bindQueue(queue, topology.eventsExchange, 'rex.job.#');
 await channel.consume(queue, (message) => message && events.push(JSON.parse(message.content.toString('utf8')) as { type: string; data: Record<string, unknown> }), { noAck: true });
-t.teardown(async () => {
-  await amqp.close().catch(() => undefined);
-  await hub.close();
-  await sshd.stop();
-  await foreman.stop();
-  await deleteTopology(prefix);
-  rmSync(config.dataDir, { recursive: true, force: true });
-});
+t.teardown(() => amqp.close().catch(() => undefined));
 
 const control = (path: string, init: { method?: string; body?: unknown } = {}) =>
   fetch(`${hub.controlUrl}${path}`, { method: init.method ?? 'GET', ...(init.body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) }) });

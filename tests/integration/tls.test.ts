@@ -5,12 +5,14 @@
  */
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
-import { deleteTopology, startTestHub, testConfig, testPrefix, withChannel } from '../helpers/hub-harness.ts';
+import { testConfig, withChannel } from '../helpers/hub-harness.ts';
 import { createTestPki } from '../helpers/pki.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { tlsClient } from '../helpers/tls-client.ts';
 
 const pki = createTestPki();
-const prefix = testPrefix();
+t.teardown(() => pki.remove());
+const prefix = usePrefix(t);
 const config = testConfig(prefix, 'http://127.0.0.1:9', {
   tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.caCert },
   // Mixed case on purpose: the smart-proxy compares lowercased names.
@@ -25,14 +27,9 @@ const clients = {
   otherCa: tlsClient(pki, pki.client('host1.example.com', { ca: 'other' })),
   expired: tlsClient(pki, pki.client('host1.example.com', { expired: true })),
 };
-const hub = await startTestHub(config, 'ingress,control');
+const hub = await startHubFor(t, config, 'ingress,control');
 const topology = createTopology(prefix);
-t.teardown(async () => {
-  await Promise.all(Object.values(clients).map((c) => c.close()));
-  await hub.close();
-  await deleteTopology(prefix);
-  pki.remove();
-});
+t.teardown(() => Promise.all(Object.values(clients).map((c) => c.close())));
 
 const facts = { name: 'host1.example.com', facts: { os: 'linux' } };
 

@@ -5,7 +5,8 @@
  * address, compared in any case. `localhost` is the case `dns.reverse` never matched.
  */
 import t from 'tap';
-import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 
 const cases = [
   { name: 'unset refuses everyone', trustedHosts: undefined, devOpenControl: false, status: 403 },
@@ -17,13 +18,9 @@ const cases = [
 
 for (const testCase of cases) {
   t.test(testCase.name, async (t) => {
-    const prefix = testPrefix();
+    const prefix = usePrefix(t);
     const config = testConfig(prefix, 'http://127.0.0.1:9', { devOpenControl: testCase.devOpenControl, ...(testCase.trustedHosts === undefined ? {} : { trustedHosts: [...testCase.trustedHosts] }) });
-    const hub = await startTestHub(config, 'control');
-    t.teardown(async () => {
-      await hub.close();
-      await deleteTopology(prefix);
-    });
+    const hub = await startHubFor(t, config, 'control');
     for (const [method, path] of [['GET', '/dead-letters'], ['POST', '/dead-letters/replay'], ['GET', '/dynflow/tasks/count']] as const) {
       const response = await fetch(`${hub.controlUrl}${path}`, { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{"feature":"facts","all":true}' } : {}) });
       if (testCase.status === 403) {

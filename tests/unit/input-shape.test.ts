@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import t from 'tap';
 import { MAX_NESTING, MAX_YAML_FLOW_ITEMS, assertNesting, assertYamlFlowBounds } from '../../hub/ingress/input-shape.ts';
 
-const reports = new URL('../../../shared/fixtures/reports/', import.meta.url);
+const reports = new URL('../fixtures/reports/', import.meta.url);
 
 function nested(depth: number): unknown {
   let value: unknown = 'leaf';

@@ -13,7 +13,7 @@ import { createYamlReader } from '../../hub/ingress/yaml-reader.ts';
 import { createArfParser } from '../../workers/openscap/arf-parse-pool.ts';
 import type { ProbeTask } from '../helpers/probe-thread.ts';
 
-const ARF = readFileSync(new URL('../../../shared/fixtures/arf/smart_proxy_openscap-rhel7-rht-ccp.xml.bz2', import.meta.url));
+const ARF = readFileSync(new URL('../fixtures/arf/smart_proxy_openscap-rhel7-rht-ccp.xml.bz2', import.meta.url));
 const context = { proxyName: 'proxy.test', proxyUrl: null };
 const probeModule = new URL('../helpers/probe-thread.ts', import.meta.url);
 

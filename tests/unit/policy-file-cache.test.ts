@@ -19,12 +19,17 @@ const file = (text: string, status = 200): PolicyFileAnswer => ({ status, conten
 t.test('concurrent misses share one fetch; later hits fetch nothing', async (t) => {
   const cache = new PolicyFileCache(1000);
   let fetches = 0;
+  // The fetch stays outstanding until every caller has asked, whatever the timing.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
   const fetch = async (): Promise<PolicyFileAnswer> => {
     fetches += 1;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await released;
     return file('<xml/>');
   };
-  const answers = await Promise.all(Array.from({ length: 10 }, () => cache.get('a', fetch)));
+  const pending = Array.from({ length: 10 }, () => cache.get('a', fetch));
+  release();
+  const answers = await Promise.all(pending);
   t.equal(fetches, 1);
   t.ok(answers.every((a) => a.body.toString() === '<xml/>'));
   await cache.get('a', fetch);

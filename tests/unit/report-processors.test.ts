@@ -5,7 +5,7 @@ import { ansibleFactsFromReport, ansibleReportToHostReport } from '../../workers
 import type { ReportContext } from '../../workers/reports/host-report.ts';
 import { puppetReportToHostReport } from '../../workers/reports/puppet-report.ts';
 
-const fixtures = new URL('../../../shared/fixtures/reports/', import.meta.url);
+const fixtures = new URL('../fixtures/reports/', import.meta.url);
 const expected = new URL('expected/', fixtures);
 
 const makeContext = (overrides: Partial<ReportContext> = {}): ReportContext => ({

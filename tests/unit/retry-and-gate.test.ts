@@ -3,11 +3,11 @@
  * upstream gate that pauses every delivery after Foreman failed, with small real timings.
  */
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { attemptOf, retryDelayFor } from '../../workers/runtime/dead-letters.ts';
 import { UpstreamGate, type UpstreamGateOptions } from '../../workers/runtime/upstream-gate.ts';
+import { holdsFor } from '../helpers/wait-for.ts';
 
 const BASE_MS = 20;
 const MAX_MS = 80;
@@ -80,8 +80,7 @@ t.test('one probe passes; the others wait for its verdict', async (t) => {
   gate.failed();
   const callers = [trackPass(gate), trackPass(gate), trackPass(gate)];
   await Promise.race(callers.map((c) => c.promise));
-  await sleep(MAX_MS);
-  t.equal(callers.filter((c) => c.state.passed).length, 1, 'exactly one probe, well after the pause');
+  t.ok(await holdsFor(() => callers.filter((c) => c.state.passed).length === 1, MAX_MS), 'exactly one probe, well after the pause');
   gate.succeeded();
   await Promise.all(callers.map((c) => c.promise));
   t.ok(callers.every((c) => c.state.passed), 'all pass once the probe succeeded');
@@ -116,8 +115,7 @@ t.test('abandon() lets the next caller probe', async (t) => {
   t.equal(second?.state.passed, true, 'it becomes the probe');
   t.equal(gate.open, false, 'abandoning is no verdict: still paused');
   const third = trackPass(gate);
-  await sleep(MAX_MS);
-  t.equal(third.state.passed, false, 'a third caller waits for the new probe');
+  t.ok(await holdsFor(() => !third.state.passed, MAX_MS), 'a third caller waits for the new probe');
   gate.succeeded();
   await third.promise;
   t.equal(third.state.passed, true);
@@ -128,8 +126,7 @@ t.test('an aborted signal rejects a waiting pass()', async (t) => {
   gate.failed();
   const controller = new AbortController();
   const waiter = trackPass(gate, controller.signal);
-  await sleep(5);
-  t.equal(waiter.state.passed, false, 'still waiting out the pause');
+  t.ok(await holdsFor(() => !waiter.state.passed, 5, 1), 'still waiting out the pause');
   const reason = new Error('worker shutting down');
   controller.abort(reason);
   await waiter.promise;
