@@ -31,40 +31,30 @@ function ensureSshd() {
   spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server'], { stdio: 'inherit' });
 }
 
-/** tsc in the background: it is CPU-bound while the tests mostly wait on I/O. */
-function typecheck() {
+/**
+ * A whole-tree check (tsc, the type-aware lint) in the background: CPU-bound, while the tests
+ * mostly wait on I/O. Resolves with its label, verdict and output, reported by reportCheck.
+ */
+function backgroundCheck(label, bin, args) {
   return new Promise((resolve) => {
-    const child = spawn(`${root}/node_modules/.bin/tsc`, ['--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(`${root}/node_modules/.bin/${bin}`, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => resolve({ ok: code === 0, output }));
+    child.on('exit', (code) => resolve({ label, ok: code === 0, output }));
   });
 }
 
-function reportTypecheck({ ok, output }) {
+const typecheck = () => backgroundCheck('typecheck (tsc --noEmit)', 'tsc', ['--noEmit', '-p', 'tsconfig.json']);
+// eslint.config.js: typescript-eslint's type-aware rules over the whole checkout.
+const lint = () => backgroundCheck('lint (eslint)', 'eslint', ['.']);
+
+/** One check counts as one test in the closing line. */
+function reportCheck({ label, ok, output }) {
   if (output) process.stdout.write(output);
   if (ok) passed += 1;
   else failed += 1;
-  process.stdout.write(`${ok ? 'ok' : 'not ok'} - typecheck (tsc --noEmit)\n`);
-}
-
-/** Type-aware lint (eslint.config.js) over the whole checkout, in the background like tsc. */
-function lint() {
-  return new Promise((resolve) => {
-    const child = spawn(`${root}/node_modules/.bin/eslint`, ['.'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => resolve({ ok: code === 0, output }));
-  });
-}
-
-function reportLint({ ok, output }) {
-  if (output) process.stdout.write(output);
-  if (ok) passed += 1;
-  else failed += 1;
-  process.stdout.write(`${ok ? 'ok' : 'not ok'} - lint (eslint)\n`);
+  process.stdout.write(`${ok ? 'ok' : 'not ok'} - ${label}\n`);
 }
 
 // Subtests of each test file are reported one level in: count those, so a file's tests count singly.
@@ -142,7 +132,7 @@ ensureComposeValidator();
 ensureSshd();
 let exitCode = 0;
 if (only.length > 0) {
-  reportTypecheck(await typecheck());
+  reportCheck(await typecheck());
   exitCode = await runTap('selected tests', ['--disable-coverage', ...only]);
 } else {
   const typechecked = typecheck();
@@ -156,8 +146,8 @@ if (only.length > 0) {
   const io = [...testFiles('tests/integration'), ...fault.filter((file) => !alone.includes(file))];
   const files = [...io, ...amqp10Wrappers(io.filter(marked('@every-transport'))), ...testFiles('tests/unit')];
   const parallel = await runTap('unit, integration and fault tests that share the machine, both transports (parallel)', [`--jobs=${jobs}`, '--coverage-report=text-summary', ...files], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
-  reportTypecheck(await typechecked);
-  reportLint(await linted);
+  reportCheck(await typechecked);
+  reportCheck(await linted);
   const serial = alone.length === 0 ? 0 : await runTap('fault tests that restart or block a shared service (one at a time)', ['--jobs=1', '--disable-coverage', ...alone, ...amqp10Wrappers(alone.filter(marked('@every-transport')))], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
   exitCode = parallel || serial;
 }
