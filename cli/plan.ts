@@ -13,7 +13,7 @@ import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
-import { tlsConfigured } from '../hub/config/roles.ts';
+import { identityConfigured, tlsConfigured } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
@@ -77,7 +77,7 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
     `    ${tlsLine(config)}`,
     ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : [`    ${relayLine(config)}`]),
     '    routes:',
-    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, tlsConfigured(config) || config.frontProxy.addresses.length > 0)}`),
+    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, identityConfigured(config))}`),
     `    reaches: ${reaches}`,
   ];
 }

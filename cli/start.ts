@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
-import { deploymentProblems, parseRoles, tlsConfigured, type RoleSet } from '../hub/config/roles.ts';
+import { deploymentProblems, identityConfigured, parseRoles, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { createBusTransport, type BusTransport } from '../hub/bus/transport-factory.ts';
 import { AmqpStreamReader } from '../hub/bus/amqp091/stream-reader.ts';
@@ -148,7 +148,7 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   }
   // Loopback plain HTTP with no front proxy listed has no client identity at all: a proxy on this
   // machine that terminates TLS for hosts must be named, or every host could upload for any other.
-  if (roles.ingress && !tlsConfigured(config) && config.frontProxy.addresses.length === 0) {
+  if (roles.ingress && !identityConfigured(config)) {
     logger.warn({ ingress: result.ingressUrl }, 'no client identity on this plain-HTTP loopback ingress: uploads are not bound to a host certificate; a TLS-terminating proxy on this machine must be listed in PROXYHUB_FRONT_PROXIES (e.g. 127.0.0.1)');
   }
   logger.info({ roles, transport: bus.kind, ...result }, supervised ? 'role started' : 'proxyhub started');

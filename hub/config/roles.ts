@@ -47,6 +47,11 @@ export function tlsConfigured(config: Config): boolean {
   return Boolean(config.tls.cert && config.tls.key);
 }
 
+/** Whether listeners can tell who a client is: its TLS certificate, or a listed front proxy's header. */
+export function identityConfigured(config: Config): boolean {
+  return tlsConfigured(config) || config.frontProxy.addresses.length > 0;
+}
+
 function unreadable(variable: string, path: string | undefined): string[] {
   if (path === undefined) return [];
   try {

@@ -8,6 +8,7 @@ import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/err
 import { foremanHeaders } from '../../../contracts/rpc/foreman-headers.ts';
 import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
 import type { RpcClient } from '../../bus/transport.ts';
+import { plainAddress } from '../../http/client-identity.ts';
 import { sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
 import type { RpcByteBudget } from '../rpc-byte-budget.ts';
 
@@ -27,9 +28,9 @@ function queryPairs(request: FastifyRequest): Array<[string, string]> {
   return [...search.entries()];
 }
 
-/** An IPv4 client on a dual-stack listener shows as ::ffff:a.b.c.d; Foreman looks hosts up by a.b.c.d. */
+/** Foreman looks hosts up by a.b.c.d, never by the ::ffff: form of a dual-stack listener. */
 function clientAddress(request: FastifyRequest): string {
-  return request.ip.startsWith('::ffff:') && request.ip.includes('.') ? request.ip.slice('::ffff:'.length) : request.ip;
+  return plainAddress(request.ip) ?? request.ip;
 }
 
 /**
