@@ -9,6 +9,7 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     tls: https !== undefined,
     trustedHosts: config.trustedHosts,
     devOpenControl: config.devOpenControl,
+    devAnonymousUploads: config.devAnonymousUploads,
     frontProxy: config.frontProxy,
     ratePerMinute: config.limits.ratePerMinute,
     headersTimeoutMs: config.limits.headersTimeoutMs,

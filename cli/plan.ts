@@ -64,9 +64,10 @@ function relayLine(config: Config): string {
 }
 
 /** On plain HTTP there is no certificate to require; trusted_hosts falls back to resolved addresses. */
-function guardLabel(guard: RouteEntry['guard'], identity: boolean): string {
-  if (identity || guard === 'open') return guard;
-  return guard === 'client certificate' ? 'open (a client certificate once TLS is on)' : 'trusted_hosts by the addresses their names resolve to (no TLS)';
+function guardLabel(guard: RouteEntry['guard'], config: Config): string {
+  if (identityConfigured(config) || guard === 'open') return guard;
+  if (guard !== 'client certificate') return 'trusted_hosts by the addresses their names resolve to (no TLS)';
+  return config.devAnonymousUploads ? 'open (PROXYHUB_DEV_ANONYMOUS_UPLOADS: bound to no certificate)' : 'refused (no client identity: no TLS, no PROXYHUB_FRONT_PROXIES)';
 }
 
 function listenerLines(name: string, listener: { host: string; port: number }, config: Config, routes: readonly RouteEntry[], reaches: string): string[] {
@@ -77,7 +78,7 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
     `    ${tlsLine(config)}`,
     ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : [`    ${relayLine(config)}`]),
     '    routes:',
-    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, identityConfigured(config))}`),
+    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, config)}`),
     `    reaches: ${reaches}`,
   ];
 }

@@ -146,10 +146,11 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   if (roles.control && config.devOpenControl && config.trustedHosts === undefined) {
     logger.warn({ control: result.controlUrl }, 'DEVELOPMENT MODE (PROXYHUB_DEV_OPEN_CONTROL): the control routes that launch REX jobs, replay dead letters and expose host data are open to every caller on this loopback listener; set PROXYHUB_TRUSTED_HOSTS for anything else');
   }
-  // Loopback plain HTTP with no front proxy listed has no client identity at all: a proxy on this
-  // machine that terminates TLS for hosts must be named, or every host could upload for any other.
+  // Loopback plain HTTP with no front proxy listed has no client identity at all: uploads are
+  // refused unless the development flag lets them through unbound.
   if (roles.ingress && !identityConfigured(config)) {
-    logger.warn({ ingress: result.ingressUrl }, 'no client identity on this plain-HTTP loopback ingress: uploads are not bound to a host certificate; a TLS-terminating proxy on this machine must be listed in PROXYHUB_FRONT_PROXIES (e.g. 127.0.0.1)');
+    if (config.devAnonymousUploads) logger.warn({ ingress: result.ingressUrl }, 'DEVELOPMENT MODE (PROXYHUB_DEV_ANONYMOUS_UPLOADS): this plain-HTTP loopback ingress accepts uploads bound to no host certificate, so any local caller may upload for any host');
+    else logger.warn({ ingress: result.ingressUrl }, 'this plain-HTTP loopback ingress has no client identity (no TLS, no PROXYHUB_FRONT_PROXIES): uploads, ARF and REX pull are refused with 403; registration and templates still answer');
   }
   logger.info({ roles, transport: bus.kind, ...result }, supervised ? 'role started' : 'proxyhub started');
   return result;

@@ -227,15 +227,25 @@ if (!scripts[command]) {
   process.exit(2);
 }
 // The quick start (`npm start` with nothing configured) serves Foreman on loopback with the
-// protected control routes open, and says so; any deployment that sets trusted_hosts, a control
-// address or a config file gets the secure defaults (protected routes refuse until it lists Foreman).
+// protected control routes open, and a plain-HTTP loopback ingress that takes uploads bound to no
+// certificate, and says so; any deployment that sets trusted_hosts, a control address, TLS, front
+// proxies or a config file gets the secure defaults (protected routes refuse until it lists
+// Foreman; an ingress with no client identity refuses uploads).
 function quickStartEnvironment() {
   const env = process.env;
-  const loopbackControl = ['127.0.0.1', 'localhost', '::1', undefined].includes(env.PROXYHUB_CONTROL_HOST);
-  if (command !== 'start' || !loopbackControl || env.PROXYHUB_TRUSTED_HOSTS !== undefined || env.PROXYHUB_DEV_OPEN_CONTROL !== undefined || env.PROXYHUB_CONFIG !== undefined) return env;
+  if (command !== 'start' || env.PROXYHUB_CONFIG !== undefined) return env;
+  const loopback = (host) => ['127.0.0.1', 'localhost', '::1', undefined].includes(host);
+  const openControl = loopback(env.PROXYHUB_CONTROL_HOST) && env.PROXYHUB_TRUSTED_HOSTS === undefined && env.PROXYHUB_DEV_OPEN_CONTROL === undefined;
+  const noIdentity = env.PROXYHUB_TLS_CERT === undefined && env.PROXYHUB_FRONT_PROXIES === undefined;
+  const anonymousUploads = loopback(env.PROXYHUB_INGRESS_HOST) && noIdentity && env.PROXYHUB_DEV_ANONYMOUS_UPLOADS === undefined;
+  if (!openControl && !anonymousUploads) return env;
   const rule = '!'.repeat(78);
-  process.stderr.write(`${rule}\n  proxyhub quick start: DEVELOPMENT MODE (PROXYHUB_DEV_OPEN_CONTROL=1)\n  The control listener stays on loopback, and every local caller may launch REX\n  jobs, replay dead letters and read host data on it. For a real deployment set\n  PROXYHUB_TRUSTED_HOSTS to Foreman's certificate name (README, "Security model").\n${rule}\n`);
-  return { ...env, PROXYHUB_DEV_OPEN_CONTROL: '1' };
+  const lines = ['  proxyhub quick start: DEVELOPMENT MODE'];
+  if (openControl) lines.push('  PROXYHUB_DEV_OPEN_CONTROL=1: the control listener stays on loopback, and every', '  local caller may launch REX jobs, replay dead letters and read host data on it.', "  For a real deployment set PROXYHUB_TRUSTED_HOSTS to Foreman's certificate name.");
+  if (anonymousUploads) lines.push('  PROXYHUB_DEV_ANONYMOUS_UPLOADS=1: the plain-HTTP loopback ingress accepts facts,', '  reports and ARF bound to no host certificate. For a real deployment use TLS', '  (PROXYHUB_TLS_CERT/KEY/CA) or list the TLS-terminating proxy in PROXYHUB_FRONT_PROXIES.');
+  lines.push('  README, "Security model".');
+  process.stderr.write(`${rule}\n${lines.join('\n')}\n${rule}\n`);
+  return { ...env, ...(openControl ? { PROXYHUB_DEV_OPEN_CONTROL: '1' } : {}), ...(anonymousUploads ? { PROXYHUB_DEV_ANONYMOUS_UPLOADS: '1' } : {}) };
 }
 
 const child = spawn(process.execPath, scripts[command], { cwd: root, stdio: 'inherit', env: quickStartEnvironment() });

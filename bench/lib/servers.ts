@@ -87,6 +87,8 @@ function spawnHub(role: string, prefix: string, amqpUrl: string, settings: Reado
     PROXYHUB_RATE_LIMIT_PER_MINUTE: '0',
     // The benchmark plays Foreman on a loopback control listener without a trusted host list.
     PROXYHUB_DEV_OPEN_CONTROL: '1',
+    // Plain-HTTP benchmark clients carry no certificate (the TLS runs set their own identity).
+    PROXYHUB_DEV_ANONYMOUS_UPLOADS: '1',
     ...settings,
   };
   const packageJson = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } };

@@ -73,7 +73,11 @@ function fileProblems(config: Config, roles: RoleSet): string[] {
 
 /** Plain HTTP beyond loopback only behind a front proxy that tells who each client is. */
 function ingressExposureProblems(config: Config, tls: boolean): string[] {
-  if (tls || isLoopback(config.ingress.host)) return [];
+  const loopback = isLoopback(config.ingress.host);
+  if (!loopback && config.devAnonymousUploads) {
+    return [`PROXYHUB_DEV_ANONYMOUS_UPLOADS is for a loopback-only plain-HTTP ingress, not ${config.ingress.host}`];
+  }
+  if (tls || loopback) return [];
   if (!config.allowInsecure) {
     return [`ingress listener on ${config.ingress.host} would speak plain HTTP beyond loopback: set PROXYHUB_TLS_CERT/KEY/CA, or PROXYHUB_ALLOW_INSECURE=1 with PROXYHUB_FRONT_PROXIES behind a TLS-terminating proxy`];
   }

@@ -96,6 +96,10 @@ export const configSchema = z.strictObject({
     env: 'PROXYHUB_DEV_OPEN_CONTROL',
     doc: "loopback development only: with trusted_hosts unset, those routes are open to every caller; refused beyond loopback (`npm start`'s quick start sets it and says so)",
   }),
+  devAnonymousUploads: setting(flag.default(false), {
+    env: 'PROXYHUB_DEV_ANONYMOUS_UPLOADS',
+    doc: "loopback development only: a plain-HTTP ingress with no `PROXYHUB_FRONT_PROXIES` (so no client identity) accepts uploads bound to no certificate; without it such an ingress refuses them (`npm start`'s quick start sets it and says so)",
+  }),
   relayClients: setting(csvList.default([]), {
     env: 'PROXYHUB_RELAY_CLIENTS',
     doc: 'certificate CNs that may upload facts and reports for other hosts (the Puppet server running node.rb, an Ansible controller)',

@@ -41,7 +41,7 @@ export interface ControlDependencies {
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
   const app = Fastify(listenerOptions({ logger: deps.logger, ...deps.http }));
   trackRoutes(app);
-  await registerGuards(app, deps.http);
+  await registerGuards(app, deps.http, 'control');
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'control', broker: state });

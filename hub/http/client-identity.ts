@@ -6,8 +6,11 @@
  *
  * Routes declare what they need: `config: { identity: 'required' }` answers 403 without an
  * identity whenever the listener has a source of one (TLS, or configured front proxies). A
- * plain-HTTP listener with neither is loopback-only (deployment rules refuse anything else), and
- * there, as in the smart-proxy on HTTP, no identity is checked.
+ * plain-HTTP listener with neither is loopback-only (deployment rules refuse anything else). There
+ * the routes still refuse, unless the listener says anonymous callers are decided elsewhere (the
+ * control listener's trusted_hosts check by address) or allowed (the ingress's development flag,
+ * which makes it behave like the smart-proxy on HTTP). A TLS-terminating proxy on the same machine
+ * that was not listed as a front proxy therefore gets refusals, not every host's uploads.
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -31,6 +34,8 @@ export interface FrontProxySettings {
 export interface ClientIdentityOptions {
   readonly tls: boolean;
   readonly frontProxy: FrontProxySettings;
+  /** With no identity source, let `identity: 'required'` routes through (see the header). */
+  readonly anonymousWithoutSource: boolean;
 }
 
 declare module 'fastify' {
@@ -83,14 +88,14 @@ export function hasIdentitySource(options: ClientIdentityOptions): boolean {
 
 const plugin: FastifyPluginAsync<ClientIdentityOptions> = async (app, options) => {
   const resolve = createIdentityResolver(options);
-  const enforced = hasIdentitySource(options);
+  const hasSource = hasIdentitySource(options);
   app.decorateRequest('clientIdentity', undefined);
   app.addHook('onRequest', async (request, reply) => {
     request.clientIdentity = resolve(request);
-    if (enforced && request.routeOptions.config.identity === 'required' && !request.clientIdentity) {
-      return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
-    }
-    return undefined;
+    if (request.routeOptions.config.identity !== 'required' || request.clientIdentity) return undefined;
+    if (hasSource) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
+    if (options.anonymousWithoutSource) return undefined;
+    return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this plain-HTTP ingress has no source of client identity (no TLS, no PROXYHUB_FRONT_PROXIES), so it cannot tell which host is calling: use TLS, list the TLS-terminating proxy in PROXYHUB_FRONT_PROXIES, or set PROXYHUB_DEV_ANONYMOUS_UPLOADS=1 for local development');
   });
 };
 

@@ -19,6 +19,8 @@ export interface GuardSettings {
   readonly trustedHosts: readonly string[] | undefined;
   /** Loopback development: protected control routes open while trusted_hosts is unset. */
   readonly devOpenControl: boolean;
+  /** Loopback development: a plain-HTTP ingress with no identity source accepts uploads anyway. */
+  readonly devAnonymousUploads: boolean;
   /** TLS-terminating proxies whose identity header is believed (plain HTTP behind them). */
   readonly frontProxy: FrontProxySettings;
   /** 0 turns rate limiting off. */
@@ -30,7 +32,7 @@ export interface GuardSettings {
   readonly maxInflightRequests: number;
 }
 
-export async function registerGuards(app: FastifyInstance, settings: GuardSettings): Promise<void> {
+export async function registerGuards(app: FastifyInstance, settings: GuardSettings, listener: 'ingress' | 'control'): Promise<void> {
   // First of all hooks: a refusal must cost nothing beyond answering.
   installAdmission(app, { maxInflight: settings.maxInflightRequests, maxDelayMs: settings.maxEventLoopDelayMs });
   app.setErrorHandler(handleError);
@@ -42,7 +44,11 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
     const body = JSON.stringify({ type: problemTypeUri('PROXYHUB_ROUTE_NOT_FOUND'), title: errorCatalog.PROXYHUB_ROUTE_NOT_FOUND.title, status: 404, code: 'PROXYHUB_ROUTE_NOT_FOUND', detail: `no route CONNECT ${request.url ?? ''}`.slice(0, 300) });
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
-  await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy: settings.frontProxy });
+  // Without TLS or a front proxy no caller has an identity. On the control listener trusted_hosts
+  // then decides by address; on the ingress nothing could tell one host from another, so uploads
+  // are refused unless the development flag says otherwise.
+  const anonymousWithoutSource = listener === 'control' || settings.devAnonymousUploads;
+  await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy: settings.frontProxy, anonymousWithoutSource });
   await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, devOpen: settings.devOpenControl, tls: settings.tls });
   if (settings.ratePerMinute > 0) {
     await app.register(rateLimit, {

@@ -45,7 +45,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   trackRoutes(app);
-  await registerGuards(app, deps.http);
+  await registerGuards(app, deps.http, 'ingress');
   // Every client route takes JSON or YAML; fastify's default text/plain parser would let a
   // wrongly labelled body reach validation instead of answering 415.
   app.removeContentTypeParser('text/plain');

@@ -50,6 +50,9 @@ export function testConfig(prefix: string, foremanUrl: string, overrides: Partia
     // Most tests drive the control routes as Foreman would without listing a trusted host; the
     // tests of trusted_hosts itself turn this off (tests/integration/trusted-hosts.test.ts).
     devOpenControl: true,
+    // Most tests upload over a plain loopback ingress without certificates; the tests of client
+    // identity turn this off (tests/integration/anonymous-uploads.test.ts) or use TLS.
+    devAnonymousUploads: true,
     logLevel: process.env.PROXYHUB_TEST_LOG ?? 'silent',
     // Per test: the rex worker makes its SSH key pair and known_hosts here.
     dataDir: join(tmpdir(), `proxyhub-${prefix}`),

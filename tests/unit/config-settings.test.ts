@@ -55,6 +55,7 @@ t.test('configToEnvironment gives loadConfig back the same configuration', async
     ingress: { host: '0.0.0.0', port: 0 },
     allowInsecure: true,
     devOpenControl: true,
+    devAnonymousUploads: true,
     trustedHosts: [],
     relayClients: ['puppet.example.com', 'ansible.example.com'],
     frontProxy: { addresses: ['10.0.0.1'], identityHeader: 'X-Client-CN' },

@@ -164,6 +164,8 @@ t.test('deploymentProblems refuses plain HTTP beyond loopback, and an open contr
   t.strictSame(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: ['foreman.example.com'] }), roles), [], 'TLS configured and trusted_hosts listed');
   t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: [] }), roles), [/has no PROXYHUB_TRUSTED_HOSTS/], 'an empty list beyond loopback is refused too');
   t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: ['f'], devOpenControl: true }), roles), [/PROXYHUB_DEV_OPEN_CONTROL is for a loopback-only control listener/]);
+  t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable, ca: readable }, trustedHosts: ['f'], devAnonymousUploads: true }), roles), [/PROXYHUB_DEV_ANONYMOUS_UPLOADS is for a loopback-only plain-HTTP ingress/]);
+  t.strictSame(deploymentProblems(makeConfig({ devAnonymousUploads: true }), roles), [], 'the upload development flag on a loopback ingress');
   t.match(deploymentProblems(makeConfig({ ...exposed, tls: { cert: readable, key: readable } }), roles), [/TLS without PROXYHUB_TLS_CA/], 'TLS needs a CA to verify clients');
   t.match(deploymentProblems(makeConfig({ tls: { cert: '/nonexistent/c.pem', key: readable, ca: readable } }), roles), [/PROXYHUB_TLS_CERT \/nonexistent\/c\.pem cannot be read/]);
   t.match(deploymentProblems(makeConfig({ tls: { cert: readable } }), roles), [/TLS_CERT and PROXYHUB_TLS_KEY must be set together/]);
