@@ -32,6 +32,28 @@ function ensureSshd() {
 }
 
 /**
+ * .taprc removes tap's TypeScript plugin (the tests load through scripts/test-loader/), and tap
+ * applies a plugin change only when its Test class is rebuilt: a fresh `npm ci` installs it built
+ * with the plugin. Rebuild once, when the built class still imports it.
+ */
+function ensureTapBuilt() {
+  const built = `${root}/node_modules/@tapjs/test/test-built/dist/esm/index.js`;
+  let source = '';
+  try {
+    source = readFileSync(built, 'utf8');
+  } catch {
+    // Not built yet: tap build makes it.
+  }
+  if (source !== '' && !source.includes('"@tapjs/typescript"')) return;
+  process.stderr.write('proxyhub test: rebuilding tap without its TypeScript plugin (tap build, once after npm ci)\n');
+  const result = spawnSync(tap, ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) {
+    process.stderr.write('proxyhub test: tap build failed\n');
+    process.exit(1);
+  }
+}
+
+/**
  * A whole-tree check (tsc, the type-aware lint) in the background: CPU-bound, while the tests
  * mostly wait on I/O. Resolves with its label, verdict and output, reported by reportCheck.
  */
@@ -130,6 +152,7 @@ const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || 2 * availableParallelism(
 const only = process.argv.slice(2);
 ensureComposeValidator();
 ensureSshd();
+ensureTapBuilt();
 let exitCode = 0;
 if (only.length > 0) {
   reportCheck(await typecheck());
