@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
@@ -32,6 +32,22 @@ export const TEST_TRANSPORT = transportKinds.find((kind) => kind === process.env
 
 /** Short retry tiers so that tests see several attempts in seconds, not minutes. */
 export const TEST_RETRY_DELAYS_MS = [200, 400, 800, 1600];
+
+/**
+ * A port for a child hub that must keep it across restarts (port 0 would give a restarted child
+ * a new one). Drawn below the kernel's ephemeral range: a random port inside it collided with
+ * the outgoing connections of other tests running at the same time (EADDRINUSE).
+ */
+export function fixedTestPort(): number {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // Not Linux: the IANA range starts higher still.
+  }
+  const low = 10_000;
+  return low + Math.floor(Math.random() * Math.max(1000, ephemeralLow - low));
+}
 
 export function testPrefix(): string {
   return `test-${randomUUID().slice(0, 8)}`;

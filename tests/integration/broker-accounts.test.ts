@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
 import { applyAccounts, envName, planAccounts } from '../../cli/broker-setup.ts';
-import { REDIS_URL, REPO_ROOT, childEnvironment, deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { childEnvironment, deleteTopology, fixedTestPort, REDIS_URL, REPO_ROOT, spawnHub, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -22,7 +22,7 @@ const prefix = testPrefix();
 const topology = createTopology(prefix);
 const foreman = new TestForeman();
 await foreman.start();
-const INGRESS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
+const INGRESS_PORT = fixedTestPort();
 // The operator's account (the test broker's guest) runs the setup; the roles never see it.
 const setupConfig = testConfig(prefix, foreman.url, { transport: 'amqp091' });
 const accounts = planAccounts(topology, { roles: ['ingress', 'facts'], passwords: {}, vhost: '/' });

@@ -9,7 +9,9 @@ import { createTestPki } from '../helpers/pki.ts';
 
 const pki = createTestPki();
 t.teardown(() => pki.remove());
-const config = testConfig(testPrefix(), 'https://foreman.example.com', { devOpenControl: false });
+// Each case starts the real command (about a second of CPU): four at a time.
+t.jobs = 4;
+const config = testConfig(testPrefix(), 'https://foreman.example.com', { devOpenControl: false, devAnonymousUploads: false });
 // hubEnvironment sets ports 0 and a Foreman URL; each case states what differs.
 const check = (roles: string, env: NodeJS.ProcessEnv) => runCli(config, ['config', 'check', '--role', roles], env);
 const tlsEnv = { PROXYHUB_TLS_CERT: pki.server.cert, PROXYHUB_TLS_KEY: pki.server.key, PROXYHUB_TLS_CA: pki.caCert };

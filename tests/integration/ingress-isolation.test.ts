@@ -3,7 +3,7 @@
  * connection to Redis, to Foreman or anywhere but RabbitMQ, and listens only on its own port.
  */
 import t from 'tap';
-import { testConfig } from '../helpers/hub-harness.ts';
+import { fixedTestPort, testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { tcpSocketsOf } from '../helpers/sockets.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait-for.ts';
 
 const BROKER_PORT = Number(new URL(process.env.PROXYHUB_AMQP_URL ?? 'amqp://127.0.0.1:5672').port || 5672);
 const prefix = usePrefix(t);
-const INGRESS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
+const INGRESS_PORT = fixedTestPort();
 // No Foreman URL: an ingress-only process refuses to start with one (config check rule).
 const config = testConfig(prefix, 'http://127.0.0.1:9', { ingress: { host: '127.0.0.1', port: INGRESS_PORT }, foreman: { timeoutMs: 1000 } });
 const ingress = await spawnHubFor(t, config, 'ingress', { PROXYHUB_FOREMAN_URL: '' });

@@ -5,14 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { deleteTopology, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const foreman = new TestForeman();
 await foreman.start();
 const prefix = testPrefix();
-const INGRESS_PORT = 20_000 + Math.floor(Math.random() * 20_000);
+const INGRESS_PORT = fixedTestPort();
 const config = testConfig(prefix, foreman.url, { ingress: { host: '127.0.0.1', port: INGRESS_PORT }, worker: { retryDelaysMs: [200, 400, 800, 1600], upstreamPauseMaxMs: 2000, shutdownGraceMs: 2000 } });
 const hub = await spawnHub(config, 'ingress,worker:facts');
 t.teardown(async () => {
