@@ -46,7 +46,10 @@ function bunzip2Transform(): Transform {
 
 function runOscap(oscapPath: string, xmlPath: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(oscapPath, ['xccdf', 'generate', 'report', xmlPath], { stdio: ['ignore', 'pipe', 'pipe'], timeout: RENDER_TIMEOUT_MS });
+    const child = spawn(oscapPath, ['xccdf', 'generate', 'report', xmlPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Not spawn's own `timeout`: its timer is cleared on 'exit' only, which a tool that cannot be
+    // started never emits, so every render without oscap left a two-minute timer behind.
+    const deadline = setTimeout(() => child.kill('SIGKILL'), RENDER_TIMEOUT_MS);
     const out: Buffer[] = [];
     let size = 0;
     let stderr = '';
@@ -59,11 +62,13 @@ function runOscap(oscapPath: string, xmlPath: string): Promise<Buffer> {
       stderr = `${stderr}${chunk.toString('utf8')}`.slice(-2000);
     });
     child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
       reject(error.code === 'ENOENT' || error.code === 'EACCES'
         ? new ProxyhubError('PROXYHUB_OSCAP_UNAVAILABLE', `cannot run ${oscapPath}: install openscap-scanner on this host (or set PROXYHUB_OSCAP_PATH)`, { cause: error })
         : new ProxyhubError('PROXYHUB_INTERNAL', `oscap failed to start: ${error.message}`, { cause: error }));
     });
     child.once('close', (code, signal) => {
+      clearTimeout(deadline);
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new ProxyhubError('PROXYHUB_INTERNAL', `oscap could not render the report (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
     });

@@ -7,7 +7,7 @@
 import type { Message } from 'rhea';
 import rhea from 'rhea';
 import type { Addresses } from './addresses.ts';
-import type { OutgoingMessage } from '../transport.ts';
+import type { Delivery, OutgoingMessage } from '../transport.ts';
 
 /** The event type: 0-9-1 has a `type` property, AMQP 1.0 does not (CloudEvents AMQP binding name). */
 export const TYPE_PROPERTY = 'cloudEvents_type';
@@ -68,15 +68,8 @@ function idOf(value: unknown): string | undefined {
   return Buffer.isBuffer(value) ? value.toString('hex') : String(value);
 }
 
-export interface ReceivedFields {
-  readonly body: Buffer;
-  readonly messageId: string | undefined;
-  readonly type: string | undefined;
-  readonly routingKey: string;
-  readonly headers: Readonly<Record<string, unknown>>;
-  readonly redelivered: boolean;
-  readonly replyTo: string | undefined;
-  readonly correlationId: string | undefined;
+/** A Delivery's fields (every one present, possibly undefined), plus two that only the stream reader needs. */
+export interface ReceivedFields extends Required<Omit<Delivery, 'ack' | 'requeue'>> {
   readonly timestamp: number | undefined;
   readonly contentType: string | undefined;
 }
