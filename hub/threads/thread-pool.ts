@@ -41,17 +41,26 @@ export function threadModule(base: string, name: string): URL {
 }
 
 /**
- * What a thread runs first. A worker thread does not inherit the tsx loader the main thread was
- * started with (Node 20 neither for `register()` nor for `--import`), so a `.ts` module is
- * loaded after registering it in the thread; the compiled `.js` needs nothing.
+ * What a thread runs first. A worker thread does not inherit the TypeScript loader the main
+ * thread was started with (Node 20 neither for `register()` nor for `--import`), so a `.ts`
+ * module is loaded after registering one in the thread; the compiled `.js` needs nothing. The
+ * loader is the process's own when it names one in PROXYHUB_TS_LOADER (the tests' esbuild loader
+ * does: a file compiled twice, differently, in one process would corrupt its coverage), else tsx.
  */
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
+  if (workerData.ownLoader !== undefined) await import(workerData.ownLoader);
+  else if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
   await import(workerData.module);
 })();
 `;
+
+function typescriptLoader(module: URL): { tsx?: string; ownLoader?: string } {
+  if (!module.href.endsWith('.ts')) return {};
+  const own = process.env.PROXYHUB_TS_LOADER;
+  return own ? { ownLoader: own } : { tsx: import.meta.resolve('tsx/esm/api') };
+}
 
 interface Task<I, O> {
   readonly id: number;
@@ -69,7 +78,7 @@ export function createThreadPool<I, O>(options: ThreadPoolOptions): ThreadPool<I
   if (options.size < 1) throw new Error('a thread pool needs at least one thread');
   const slots: Array<Slot<I, O>> = [];
   const waiting: Array<Task<I, O>> = [];
-  const workerData = { module: options.module.href, tsx: options.module.href.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined };
+  const workerData = { module: options.module.href, ...typescriptLoader(options.module) };
   let nextId = 1;
   let closed = false;
 
