@@ -100,8 +100,9 @@ export function hubEnvironment(config: Config): NodeJS.ProcessEnv {
 }
 
 /**
- * The environment of a `proxyhub` child process. Children record no coverage: they compile the
- * TypeScript with tsx, the test processes with tap's ts-node, and the coverage report merges
+ * The environment of a `proxyhub` child process (every child a test starts must use it). Children
+ * record no coverage: they compile the TypeScript with tsx, the test processes with esbuild
+ * (scripts/test-loader/), and the coverage report merges
  * every process's byte ranges by file and keeps one process's source map per file (whichever
  * coverage file it reads last, in directory order). Mixed, a file's ranges no longer fit its
  * map and the report silently drops or garbles it: the runs that "lost two thirds of the files".

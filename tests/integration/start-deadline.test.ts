@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import type { Config } from '../../hub/config/schema.ts';
-import { REPO_ROOT, deleteTopology, hubEnvironment, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { REPO_ROOT, deleteTopology, childEnvironment, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 interface SilentBroker {
@@ -49,7 +49,7 @@ interface StartingHub {
 
 /** Starts `proxyhub start` without waiting for it to finish starting (spawnHub waits). */
 function spawnStart(t: Test, config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}): StartingHub {
-  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: { ...hubEnvironment(config), PROXYHUB_LOG_LEVEL: 'info', ...(roles === 'ingress' ? { PROXYHUB_FOREMAN_URL: '' } : {}), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: childEnvironment(config, { PROXYHUB_LOG_LEVEL: 'info', ...(roles === 'ingress' ? { PROXYHUB_FOREMAN_URL: '' } : {}), ...extraEnv }), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));

@@ -180,3 +180,13 @@ t.test('no circular import', async (t) => {
   const cycle = findCycle(graph);
   t.equal(cycle?.join(' → '), undefined, 'an import cycle');
 });
+
+t.test('every proxyhub child a test starts records no coverage (childEnvironment)', async (t) => {
+  // A child compiled by tsx that wrote coverage would garble the report for every file it loaded
+  // (tests/helpers/hub-harness.ts, childEnvironment, says how).
+  const spawnsOfProxyhub = sourceFiles('tests').filter((file) => {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    return /spawn\(process\.execPath, \[[^\]]*'bin\/proxyhub\.mjs'/.test(text) && !/env: childEnvironment\(/.test(text);
+  });
+  t.strictSame(spawnsOfProxyhub, []);
+});
