@@ -85,6 +85,12 @@ export class TestForeman {
   resetConnections = 0;
   /** Requests that arrived, answered or not (`requests` holds those answered). */
   received = 0;
+  #inFlight = 0;
+
+  /** Requests being handled (a slow fault holds them): recorded in `requests` once this is 0. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
   #down = false;
   #server: Server | undefined;
   #port = 0;
@@ -110,7 +116,10 @@ export class TestForeman {
   }
 
   async start(port = this.#port): Promise<void> {
-    const handler = (request: IncomingMessage, response: ServerResponse): void => void this.#handle(request, response);
+    const handler = (request: IncomingMessage, response: ServerResponse): void => {
+      this.#inFlight += 1;
+      void this.#handle(request, response).finally(() => (this.#inFlight -= 1));
+    };
     const server: Server = this.#tls ? createHttpsServer({ ...this.#tls, requestCert: true, rejectUnauthorized: true }, handler) : createServer(handler);
     server.on(this.#tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       if (this.#down) {

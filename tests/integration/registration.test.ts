@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { rawRequest } from '../helpers/raw-http.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { testConfig } from '../helpers/hub-harness.ts';
 import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
@@ -109,6 +110,9 @@ t.test('Foreman failing: a script for registration, a clear text for templates, 
     t.equal(template.status, expected);
     if (expected === 504) t.match(await template.text(), /^proxyhub: unattended request could not be answered: /);
   }
+  // The slow answers are still on their way to being recorded (after their delay): wait for them
+  // here, or a busy machine lands them in the next test's `last()`.
+  await waitFor(() => foreman.inFlight === 0, { what: 'the slow Foreman answers recorded' });
   foreman.fault = {};
   await foreman.stop();
   const down = await fetch(`${hub.ingressUrl}/register`, { headers: { authorization: 'Bearer x' } });
