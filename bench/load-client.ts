@@ -32,6 +32,7 @@ const request = {
   method: spec.method ?? 'POST',
   headers: spec.headers ?? { 'content-type': 'application/json' },
   ...(spec.bodyFile === undefined ? {} : { body: readFileSync(spec.bodyFile) }),
+  ...(spec.tls === undefined ? {} : { tlsOptions: { ca: readFileSync(spec.tls.caFile), cert: readFileSync(spec.tls.certFile), key: readFileSync(spec.tls.keyFile) } }),
   connections: spec.connections,
   pipelining: 1,
 };

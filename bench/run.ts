@@ -5,6 +5,7 @@
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
  *   openscap       ARF uploads over mTLS into the ingress; one openscap worker draining them
  *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
+ *   features       Foreman's capability poll, GET /v2/features over mTLS, vs a static HTTPS server (32 clients)
  *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
@@ -18,6 +19,7 @@
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
 import { runCapabilitiesBench } from './capabilities.ts';
+import { runFeaturesBench } from './features.ts';
 import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
 import { runRexBench } from './rex.ts';
@@ -29,12 +31,13 @@ const USAGE = [
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
   '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>]',
   '       npm run bench -- capabilities [--cycles 200]',
+  '       npm run bench -- features [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
 /** --connections when not given: 50 unless the benchmark says otherwise (openscap: the 8 hosts). */
-const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8 };
+const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32 };
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -138,6 +141,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('registration', () => runRegistrationBench(parsed.registration));
     case 'openscap':
       return attempt('openscap', () => runOpenscapBench(parsed.openscap));
+    case 'features':
+      return attempt('features', () => runFeaturesBench(parsed.options));
     case 'capabilities':
       return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
     case 'rex':

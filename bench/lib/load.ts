@@ -13,6 +13,8 @@ export interface LoadSpec {
   readonly bodyFile?: string;
   /** The status that counts as `accepted` (202, what the ingress answers an upload, when not given). */
   readonly okStatus?: number;
+  /** HTTPS with a client certificate: PEM files of the CA, and of the client's certificate and key. */
+  readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
   readonly connections: number;
   readonly warmupSec: number;
   readonly durationSec: number;

@@ -167,6 +167,27 @@ export async function startHubControl(prefix: string, amqpUrl: string, settings:
   return server;
 }
 
+/** The control role over HTTPS with client certificates (`tls.ca`), ready once `/healthz` answers 200. */
+export async function startHubControlTls(prefix: string, amqpUrl: string, tls: HubTlsFiles, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawnHub('control', prefix, amqpUrl, { PROXYHUB_CONTROL_PORT: String(port), PROXYHUB_TLS_CERT: tls.cert, PROXYHUB_TLS_KEY: tls.key, PROXYHUB_TLS_CA: tls.ca, ...settings });
+  const server = track(child, `https://127.0.0.1:${port}`);
+  const ca = readFileSync(tls.ca);
+  await waitReady(server, child, `${server.url}/healthz answering 200`, () => httpsAnswers200(`${server.url}/healthz`, ca));
+  return server;
+}
+
+/** bench/static-tls-server.ts: HTTPS asking for client certificates, answering `bodyFile` to every GET. */
+export async function startStaticTlsServer(tls: HubTlsFiles, bodyFile: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('../static-tls-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(port), tls.cert, tls.key, tls.ca, bodyFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = track(child, `https://127.0.0.1:${port}`);
+  const ca = readFileSync(tls.ca);
+  await waitReady(server, child, `${server.url} answering 200`, () => httpsAnswers200(server.url, ca));
+  return server;
+}
+
 /** Sends `signal` to a server process (for SIGKILL or timing a SIGTERM), without waiting. */
 export function signalServer(server: ServerProcess, signal: NodeJS.Signals): void {
   process.kill(server.pid, signal);
