@@ -73,6 +73,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         const timedOut = ['TimeoutError', 'AbortError'].includes(coerceError(error).name);
         throw new ProxyhubError('PROXYHUB_REGISTRY_UNAVAILABLE', `${call.method ?? 'GET'} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : errorMessage(error)}`, { cause: error });
       }
+      // Dropping a body unread aborts it, which the stream reports as an error nobody needs.
+      response.body.on('error', () => undefined);
       const headers: Record<string, string | undefined> = {};
       for (const name of PASSED_HEADERS) {
         const value = response.headers[name];

@@ -35,7 +35,9 @@ function answerOf(upstream: UpstreamAnswer, extra: RegistryAnswer['headers'] = {
 export function clientLocation(location: string, requested: URL, clientEndpoint: URL): string {
   const target = new URL(location, requested);
   target.protocol = clientEndpoint.protocol;
-  target.host = clientEndpoint.host;
+  // Not `host`: a host without a port would leave the upstream's port in place.
+  target.hostname = clientEndpoint.hostname;
+  target.port = clientEndpoint.port;
   return target.toString();
 }
 
@@ -47,17 +49,18 @@ function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
 }
 
-const repositoryPath = (repository: string): string => repository.split('/').map(encodeURIComponent).join('/');
+/** Names, references and digests are checked against the registry grammar: no character needs escaping. */
+const repositoryPath = (repository: string): string => repository;
 
 export async function fetchManifest(context: UpstreamContext, request: Extract<RegistryRequest, { op: 'manifest' }>, timeoutMs: number): Promise<RegistryAnswer> {
-  const path = `/v2/${repositoryPath(request.repository)}/manifests/${encodeURIComponent(request.reference)}`;
+  const path = `/v2/${repositoryPath(request.repository)}/manifests/${request.reference}`;
   const upstream = await context.registry.get({ path, headers: acceptHeaders(request.accept), readBody: true, maxBodyBytes: MAX_REGISTRY_BODY_BYTES, timeoutMs });
   if (isRedirect(upstream.status) && upstream.headers.location) return redirect(clientLocation(upstream.headers.location, context.registry.urlOf(path), context.clientEndpoint));
   return answerOf(upstream);
 }
 
 export async function fetchBlob(context: UpstreamContext, request: Extract<RegistryRequest, { op: 'blob' }>, timeoutMs: number): Promise<RegistryAnswer> {
-  const path = `/v2/${repositoryPath(request.repository)}/blobs/${encodeURIComponent(request.digest)}`;
+  const path = `/v2/${repositoryPath(request.repository)}/blobs/${request.digest}`;
   const upstream = await context.registry.get({ path, method: 'HEAD', headers: acceptHeaders(request.accept), readBody: false, maxBodyBytes: 0, timeoutMs });
   const requested = context.registry.urlOf(path);
   if (isRedirect(upstream.status) && upstream.headers.location) return redirect(clientLocation(upstream.headers.location, requested, context.clientEndpoint));
