@@ -96,7 +96,7 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   ];
   if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
   if (roles.control) {
-    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${redactUrl(config.redisUrl)} (REX jobs)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
+    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${redactUrl(config.redisUrl)} (REX jobs, container gateway tables)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
     const push = config.foreman.proxyId === undefined
       ? 'off (PROXYHUB_FOREMAN_PROXY_ID unset: Foreman sees changes only when someone refreshes the proxy)'
       : `PUT ${config.foreman.url ?? '(Foreman URL not set)'}/api/v2/smart_proxies/${config.foreman.proxyId}/refresh ${config.foreman.apiUser ? `as ${config.foreman.apiUser}` : 'with the client certificate only'}, ${config.capabilities.refreshDebounceMs} ms after the last change`;
@@ -105,6 +105,10 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+    if (roles.workers.includes('container_gateway')) {
+      const gateway = config.containerGateway;
+      lines.push(`    container_gateway: registry ${redactUrl(gateway.registryUrl ?? '')}; redirects to ${gateway.clientEndpoint ?? 'the registry URL'}; tables in Redis under ${config.prefix}:container-gateway:`);
+    }
     if (roles.workers.includes('rex')) {
       const key = config.sshKey ?? `${config.dataDir}/ssh/id_proxyhub (made on first start)`;
       const hosts = config.rex.mode === 'ssh' ? 'target hosts over SSH' : `hosts notified over MQTT ${redactUrl(config.mqttUrl)}`;
