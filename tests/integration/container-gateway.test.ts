@@ -208,6 +208,9 @@ t.test('host certificate: mapped, not mapped, unknown host looked up at Katello'
   t.equal(katello.calls.length, lookups, 'asked once, then known');
   const index = await call('GET', `${ingress}/index/static?label:org.flatpak.ref:exists=1&tag=latest`, { cert: hostCert });
   t.strictSame((JSON.parse(index.text) as { Results: unknown[] }).Results, [{ Name: 'open/app' }, { Name: 'private/app' }], 'the flatpak index narrowed to the host');
+  const anonymousIndex = await call('GET', `${ingress}/index/static?tag=latest`);
+  t.strictSame((JSON.parse(anonymousIndex.text) as { Results: unknown[] }).Results, [{ Name: 'open/app' }], 'and to the open repositories for anyone else');
+  t.ok(registry.calls.some((c) => c.url === '/registry/index/static?label%3Aorg.flatpak.ref%3Aexists=1&tag=latest'), 'the query went upstream re-encoded');
 });
 
 t.test('blobs: a redirect, never bytes; the upstream\'s redirect gets the client endpoint', async (t) => {

@@ -78,11 +78,9 @@ async function route(options: GatewayWorkerOptions, request: RegistryRequest, ti
       return jsonAnswer(200, { num_results: results.length, query: request.q, results });
     }
     case 'flatpak-index': {
-      const visible = request.identity.kind === 'certificate' ? await visibleRepositories(access, request.identity, timeoutMs) : undefined;
-      if (request.identity.kind !== 'certificate' && request.identity.kind !== 'literal') {
-        // Anonymous flatpak clients see the open repositories only, as `_catalog` would show them.
-        return fetchFlatpakIndex(upstream, request.query, await visibleRepositories(access, { kind: 'literal', token: 'unauthenticated' }, timeoutMs), timeoutMs);
-      }
+      // Narrowed to what the client may pull: a host its catalog (as the plugin does), anyone else
+      // the `_catalog` it would see (the plugin shows them the whole index, private names included).
+      const visible = (await visibleRepositories(access, request.identity, timeoutMs)) ?? (await visibleRepositories(access, { kind: 'literal', token: 'unauthenticated' }, timeoutMs));
       return fetchFlatpakIndex(upstream, request.query, visible, timeoutMs);
     }
     default: {
