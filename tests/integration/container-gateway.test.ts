@@ -288,3 +288,14 @@ t.test('with Katello down, live tokens, known hosts and open repositories still 
   t.equal(login.status, 502, 'a new token needs Katello');
   t.equal(login.headers['docker-distribution-api-version'], 'registry/2.0');
 });
+
+t.test('no gateway worker: 503 with Retry-After at once, in the registry error format', async (t) => {
+  const alone = await startHubFor(t, testConfig(usePrefix(t), katello.url, { foreman: {} }), 'ingress');
+  const started = Date.now();
+  const response = await fetch(`${alone.ingressUrl}/v2/open/app/manifests/latest`);
+  t.equal(response.status, 503);
+  t.ok(Date.now() - started < 3000, 'without waiting out the RPC timeout');
+  t.equal(response.headers.get('retry-after'), '5');
+  t.equal(response.headers.get('docker-distribution-api-version'), 'registry/2.0');
+  t.match(await response.json(), { errors: [{ code: 'UNAVAILABLE', detail: { code: 'PROXYHUB_RPC_NO_WORKER' } }] });
+});
