@@ -145,6 +145,8 @@ t.test('refused: an auth-required or unknown repository is 404 NAME_UNKNOWN with
   }
   const before = registry.calls.length;
   t.equal((await call('GET', `${ingress}/v2/open/app/manifests/..%2F..%2Fetc`)).status, 404, 'a reference that is no reference never goes upstream');
+  t.equal((await call('GET', `${ingress}/v2/open/app/manifests/%E0%A4%A`)).status, 400, 'a malformed escape: the router refuses it');
+  t.equal((await call('GET', `${ingress}/v2/open%zz/manifests/latest`)).status, 400);
   t.equal(registry.calls.length, before);
 });
 

@@ -44,6 +44,15 @@ function v2Path(request: FastifyRequest): string {
   return path.replace(/^\/v2\/?/, '').replace(/\/$/, '');
 }
 
+/** A malformed escape is no name at all (and must not become a 500). */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return '';
+  }
+}
+
 /** Names may hold slashes (#33538): the route splits at `/manifests/`, `/blobs/`, `/tags/list`. */
 function describeV2(request: FastifyRequest, path: string): Describe | { readonly repository: string } | undefined {
   if (path === '') return (common) => ({ op: 'ping', v1: false, ...common });
@@ -55,10 +64,10 @@ function describeV2(request: FastifyRequest, path: string): Describe | { readonl
   if (path === '_catalog') return (common) => ({ op: 'catalog', ...common });
   const tags = /^(.+)\/tags\/list$/.exec(path);
   const content = /^(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
-  const repository = decodeURIComponent(tags?.[1] ?? content?.[1] ?? '');
+  const repository = decoded(tags?.[1] ?? content?.[1] ?? '');
   if (repository === '' || !repositoryNameSchema.safeParse(repository).success) return repository === '' ? undefined : { repository };
   if (tags) return (common) => ({ op: 'tags', repository, query: queryOf(request), ...common });
-  const reference = decodeURIComponent(content?.[3] ?? '');
+  const reference = decoded(content?.[3] ?? '');
   if (content?.[2] === 'manifests' && referenceSchema.safeParse(reference).success) return (common) => ({ op: 'manifest', repository, reference, accept: acceptOf(request), ...common });
   if (content?.[2] === 'blobs' && digestSchema.safeParse(reference).success) return (common) => ({ op: 'blob', repository, digest: reference, accept: acceptOf(request), ...common });
   return { repository };
