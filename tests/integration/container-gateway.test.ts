@@ -4,6 +4,7 @@
  * anonymous, refused), token expiry, the whole-table replace under concurrent pulls, blobs that
  * never cross the broker, and pulls that keep working with Foreman (Katello) down. The registry
  * and Katello are stand-ins (tests/helpers/registry-stand-in.ts).
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
