@@ -3,7 +3,7 @@
  * plan — listeners, their routes, and the upstreams each process reaches. Non-zero when unsafe.
  */
 import { loadConfig } from '../hub/config/load.ts';
-import { deploymentProblems, parseRoles, type RoleSet } from '../hub/config/roles.ts';
+import { deploymentProblems, parseRoles, withoutUnconfiguredGateway, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { errorMessage } from '../contracts/errors.ts';
 import { describePlan } from './plan.ts';
@@ -13,7 +13,8 @@ export async function runConfigCheck(roleSpec: string): Promise<number> {
   let roles: RoleSet;
   try {
     config = loadConfig();
-    roles = parseRoles(roleSpec);
+    // What `proxyhub start` would run: the gateway only with a registry to ask.
+    roles = withoutUnconfiguredGateway(config, parseRoles(roleSpec), undefined);
   } catch (error) {
     process.stderr.write(`proxyhub config check: ${errorMessage(error)}\n`);
     return 2;

@@ -9,6 +9,7 @@ import { createTopology } from '../contracts/topology.ts';
 import { createLogger, redactUrl } from '../hub/log/logger.ts';
 import { transportKindOf, type Publisher, type RpcClient } from '../hub/bus/transport.ts';
 import type { RexTaskStore } from '../hub/jobs/rex-job-store.ts';
+import type { GatewayStore } from '../hub/container-gateway/gateway-store.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
@@ -26,13 +27,14 @@ const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: 
 const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse, count: refuse };
 const planningCapabilities: CapabilityService = { start: refuse, features: refuse, snapshot: refuse, eventIdOf: refuse, lastSeq: refuse, changesAfter: refuse, subscribe: refuse, instances: refuse, subscribeInstances: refuse, close: async () => undefined };
 const planningRexJobs: RexTaskStore = { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse };
+const planningGateway: GatewayStore = { replaceRepositories: refuse, replaceUserRepositories: refuse, replaceHosts: refuse, replaceHostRepositories: refuse, updateHostRepositories: refuse, storeToken: refuse, users: refuse, tokenUser: refuse, isKnownHost: refuse, repositoryAccess: refuse, userMapped: refuse, hostMapped: refuse, repositories: refuse, userRepositories: refuse, hostRepositories: refuse };
 const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, relayClients: config.relayClients });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, maxEventStreams: config.limits.maxEventStreams });
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, relayClients: config.relayClients });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);
@@ -94,7 +96,7 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   ];
   if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
   if (roles.control) {
-    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${redactUrl(config.redisUrl)} (REX jobs)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
+    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${redactUrl(config.redisUrl)} (REX jobs, container gateway tables)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
     const push = config.foreman.proxyId === undefined
       ? 'off (PROXYHUB_FOREMAN_PROXY_ID unset: Foreman sees changes only when someone refreshes the proxy)'
       : `PUT ${config.foreman.url ?? '(Foreman URL not set)'}/api/v2/smart_proxies/${config.foreman.proxyId}/refresh ${config.foreman.apiUser ? `as ${config.foreman.apiUser}` : 'with the client certificate only'}, ${config.capabilities.refreshDebounceMs} ms after the last change`;
@@ -103,6 +105,10 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+    if (roles.workers.includes('container_gateway')) {
+      const gateway = config.containerGateway;
+      lines.push(`    container_gateway: registry ${redactUrl(gateway.registryUrl ?? '')}; redirects to ${gateway.clientEndpoint ?? 'the registry URL'}; tables in Redis under ${config.prefix}:container-gateway:`);
+    }
     if (roles.workers.includes('rex')) {
       const key = config.sshKey ?? `${config.dataDir}/ssh/id_proxyhub (made on first start)`;
       const hosts = config.rex.mode === 'ssh' ? 'target hosts over SSH' : `hosts notified over MQTT ${redactUrl(config.mqttUrl)}`;

@@ -24,6 +24,7 @@ import type { Closer } from './closer.ts';
 import type { StartSteps } from './start-steps.ts';
 import { redactUrl } from '../hub/log/logger.ts';
 import { createRexFeature } from '../workers/rex/rex-feature.ts';
+import { createContainerGateway } from './start-container-gateway.ts';
 
 export interface WorkerWiring {
   readonly bus: BusTransport;
@@ -99,6 +100,12 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       });
       workers.push(rex);
       await steps.run(`the rex worker (Redis at ${redactUrl(config.redisUrl)}, MQTT, the broker)`, () => rex.start());
+      continue;
+    }
+    if (name === 'container_gateway') {
+      const gateway = createContainerGateway(config, { consumer, publisher: wiring.publisher, topology, logger: logger.child({ feature: name }), instanceId, closers, foreman });
+      workers.push(gateway);
+      await steps.run(`the container gateway worker (Redis at ${redactUrl(config.redisUrl)})`, () => gateway.start());
       continue;
     }
     if (name === 'registration') {

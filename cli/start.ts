@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
-import { deploymentProblems, identityConfigured, parseRoles, type RoleSet } from '../hub/config/roles.ts';
+import { deploymentProblems, identityConfigured, parseRoles, withoutUnconfiguredGateway, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { createBusTransport, type BusTransport } from '../hub/bus/transport-factory.ts';
 import { AmqpStreamReader } from '../hub/bus/amqp091/stream-reader.ts';
@@ -22,6 +22,8 @@ import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { RexJobStore } from '../hub/jobs/rex-job-store.ts';
+import { createRedisConnection } from '../hub/jobs/redis.ts';
+import { createGatewayStore } from '../hub/container-gateway/gateway-store.ts';
 import { httpSettingsFrom } from './http-settings.ts';
 import { parseSettingsFrom } from './parse-settings.ts';
 import { CLOSE_MARGIN_MS, closeInReverse, type Closer } from './closer.ts';
@@ -77,7 +79,8 @@ async function listen(app: FastifyInstance, listener: { host: string; port: numb
  * is abandoned and what it opened is closed (each resource is listed before it starts, so one
  * stuck in its start is closed too).
  */
-export async function startHub(config: Config, roles: RoleSet, logger: Logger, options: StartOptions = {}): Promise<RunningHub> {
+export async function startHub(config: Config, requested: RoleSet, logger: Logger, options: StartOptions = {}): Promise<RunningHub> {
+  const roles = withoutUnconfiguredGateway(config, requested, logger);
   const steps = createStartSteps({ logger, timeoutMs: config.startTimeoutMs, stop: options.stop });
   const closers: Closer[] = [];
   const closeWithin = (): Promise<boolean> => closeInReverse(closers, logger, config.worker.shutdownGraceMs + CLOSE_MARGIN_MS);
@@ -162,6 +165,9 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   closers.push({ name: 'rex job store', close: () => rexJobs.close() });
   await steps.run(`Redis at ${redactUrl(config.redisUrl)} (REX job store)`, () => rexJobs.start());
+  // Katello's pushes replace the container gateway's tables here (hub/control/container-gateway-routes.ts says why not over RPC).
+  const gatewayRedis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
+  closers.push({ name: 'container gateway tables', close: () => gatewayRedis.quit().then(() => undefined, () => gatewayRedis.disconnect()) });
   // The registry is current before the listener opens: a restarted control answers right at once.
   const capabilities = createCapabilityService({
     openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
@@ -175,7 +181,7 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   await steps.run(`${wiring.broker} (reading the capabilities stream)`, () => capabilities.start());
   const { startForemanPush } = await import('./foreman-push.ts');
   startForemanPush(config, capabilities, capabilityId, logger, closers);
-  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, maxEventStreams: config.limits.maxEventStreams });
+  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams });
   closers.push({ name: 'control listener', close: () => app.close() });
   result.controlUrl = await listen(app, config.control);
   return capabilities;
@@ -189,6 +195,7 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
   const app = await buildIngressApp({ publisher, eventsExchange: topology.eventsExchange, logger, instanceId, limits: config.limits, http: httpSettingsFrom(config), rpc: { client: rpc, queue: topology.rpcQueue('registration'), timeoutMs: config.rpcTimeoutMs },
     policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
     rex: { queue: topology.rpcQueue('rex') },
+    containerGateway: { queue: topology.rpcQueue('container_gateway') },
     relayClients: config.relayClients,
     parse: parseSettingsFrom(config),
   });
@@ -202,7 +209,7 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
  */
 export async function runStart(roleSpec: string, options: { readonly supervised?: boolean } = {}): Promise<number> {
   const config = loadConfig();
-  const roles = parseRoles(roleSpec);
+  const roles = withoutUnconfiguredGateway(config, parseRoles(roleSpec), undefined);
   // A supervised child's role was checked with the whole set by its supervisor (and an ingress
   // child runs without the Foreman settings the set's workers need).
   const problems = options.supervised === true ? [] : deploymentProblems(config, roles);

@@ -9,7 +9,7 @@
 import { featureBindings, queueFeatures, type QueueFeature, type Topology } from './topology.ts';
 
 /** One account per role a process can run; `all` is the co-located `--role all` process. */
-export const accountRoles = ['ingress', 'control', 'facts', 'reports', 'openscap', 'registration', 'rex', 'all'] as const;
+export const accountRoles = ['ingress', 'control', 'facts', 'reports', 'openscap', 'registration', 'rex', 'container_gateway', 'all'] as const;
 export type AccountRole = (typeof accountRoles)[number];
 
 /** Regexes over resource names, as `rabbitmqctl set_permissions` takes them. */
@@ -78,6 +78,8 @@ function grantsOf(t: Topology, role: Exclude<AccountRole, 'all'>): Grants {
       };
     case 'registration':
       return { write: [DEFAULT_EXCHANGE, t.capabilitiesExchange], read: [t.rpcQueue('registration')], topics: { [t.capabilitiesExchange]: announceKeys } };
+    case 'container_gateway':
+      return { write: [DEFAULT_EXCHANGE, t.capabilitiesExchange], read: [t.rpcQueue('container_gateway')], topics: { [t.capabilitiesExchange]: announceKeys } };
     case 'rex':
       return { write: [DEFAULT_EXCHANGE, t.eventsExchange, t.capabilitiesExchange], read: [t.rpcQueue('rex')], topics: { [t.eventsExchange]: ['rex\\.job\\.[a-z-]+\\.v1'], [t.capabilitiesExchange]: announceKeys } };
     case 'facts':
@@ -120,6 +122,9 @@ export function redisAclRules(topology: Topology, role: AccountRole): readonly s
   // BullMQ runs Lua scripts over its own keys and blocks on them; the REX markers sit beside.
   const bullmq = [`~${p}:bull:*`, `~${p}:rex:*`];
   const bullmqCommands = ['+@read', '+@write', '+@keyspace', '+@list', '+@hash', '+@set', '+@sortedset', '+@string', '+@stream', '+@scripting', '+@transaction', '+@blocking', '+@fast', '-@dangerous', '+info', '+client|setname', '+client|getname'];
+  // The container gateway's tables: built under a key of their own, then renamed into place.
+  const gateway = [`~${p}:container-gateway:*`];
+  const gatewayCommands = ['+@read', '+@write', '+@keyspace', '+@hash', '+@set', '+@string', '+@transaction', '+@fast', '-@dangerous', '+info', '+client|setname', '+client|getname'];
   const base = ['resetkeys', 'resetchannels', '-@all'];
   switch (role) {
     case 'ingress':
@@ -129,11 +134,14 @@ export function redisAclRules(topology: Topology, role: AccountRole): readonly s
     case 'reports':
     case 'openscap':
       return [...base, ...dedup, ...connection, '+exists', '+set'];
+    case 'container_gateway':
+      return [...base, ...gateway, ...gatewayCommands];
     case 'control':
+      return [...base, ...bullmq, ...gateway, ...bullmqCommands];
     case 'rex':
       return [...base, ...bullmq, ...bullmqCommands];
     case 'all':
-      return [...base, ...bullmq, ...dedup, ...bullmqCommands];
+      return [...base, ...bullmq, ...dedup, ...gateway, ...bullmqCommands];
     default: {
       const unknown: never = role;
       throw new Error(`unknown role ${String(unknown)}`);

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Smart-proxy plugin names (DESIGN.md §10) that Foreman matches against its Feature table. */
-export const smartProxyFeatures = ['dynflow', 'openscap', 'registration', 'reports', 'script', 'templates'] as const;
+export const smartProxyFeatures = ['container_gateway', 'dynflow', 'openscap', 'registration', 'reports', 'script', 'templates'] as const;
 export type SmartProxyFeature = (typeof smartProxyFeatures)[number];
 
 /**

@@ -49,6 +49,8 @@ export const errorCatalog = {
   PROXYHUB_REX_WORKER_DIED: { status: 500, retryable: false, title: 'The worker running a job died' },
   PROXYHUB_REX_TIMEOUT: { status: 504, retryable: false, title: 'A job ran past its timeout' },
   PROXYHUB_REX_CANCELLED: { status: 409, retryable: false, title: 'A job was cancelled' },
+  PROXYHUB_REGISTRY_UNAVAILABLE: { status: 502, retryable: true, title: 'The upstream container registry could not be asked' },
+  PROXYHUB_GATEWAY_STORE_UNAVAILABLE: { status: 503, retryable: true, retryAfterSeconds: 5, title: 'Container gateway tables (Redis) unavailable' },
   PROXYHUB_INTERNAL: { status: 500, retryable: true, title: 'Unexpected internal error' },
   PROXYHUB_CONFIG_INVALID: { status: 500, retryable: false, title: 'Configuration is invalid or unsafe' },
   PROXYHUB_START_TIMEOUT: { status: 503, retryable: true, retryAfterSeconds: 5, title: 'The process could not start within its start deadline' },

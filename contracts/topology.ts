@@ -25,12 +25,15 @@ export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F]
  */
 export const QUORUM_DELIVERY_LIMIT = 20;
 
-/** Features answered by request/reply over the broker rather than from a work queue. */
-export const rpcFeatures = ['registration'] as const;
+/**
+ * Features answered by request/reply over the broker rather than from a work queue.
+ * `container_gateway` answers the ingress's registry routes (container-gateway-contract).
+ */
+export const rpcFeatures = ['registration', 'container_gateway'] as const;
 export type RpcFeature = (typeof rpcFeatures)[number];
 
 /** Request queues: one per RPC feature, plus the ones queue features answer beside their work. */
-export const rpcQueueNames = ['registration', 'openscap', 'rex'] as const;
+export const rpcQueueNames = ['registration', 'openscap', 'rex', 'container_gateway'] as const;
 export type RpcQueueName = (typeof rpcQueueNames)[number];
 
 /**
@@ -92,6 +95,8 @@ export interface Topology {
   rexHostJobsKey(host: string): string;
   /** Redis sorted set of pull jobs counting against the MQTT rate limit (score: when they stop counting). */
   readonly rexPullInFlightKey: string;
+  /** Redis key of one container gateway table (repositories, users, hosts, mappings, tokens). */
+  containerGatewayKey(table: string): string;
 }
 
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -119,6 +124,7 @@ export function createTopology(prefix: string): Topology {
     rexCancelKey: (planId: string) => `${prefix}:rex:cancel:${planId}`,
     rexHostJobsKey: (host: string) => `${prefix}:rex:host:${host.toLowerCase()}`,
     rexPullInFlightKey: `${prefix}:rex:pull-in-flight`,
+    containerGatewayKey: (table: string) => `${prefix}:container-gateway:${table}`,
   });
 }
 

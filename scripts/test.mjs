@@ -31,6 +31,14 @@ function ensureSshd() {
   spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server'], { stdio: 'inherit' });
 }
 
+/** skopeo and Debian's docker-registry, for the container gateway's end-to-end test. */
+function ensureContainerTools() {
+  if (spawnSync('sh', ['-c', 'test -x /usr/bin/skopeo && test -x /usr/bin/docker-registry'], { stdio: 'ignore' }).status === 0) return;
+  if (process.getuid?.() !== 0) return; // the test then says what to install
+  process.stderr.write('proxyhub test: installing skopeo and docker-registry (Debian packages) for the container gateway test\n');
+  spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends skopeo docker-registry'], { stdio: 'inherit' });
+}
+
 /**
  * .taprc removes tap's TypeScript plugin (the tests load through scripts/test-loader/), and tap
  * applies a plugin change only when its Test class is rebuilt: a fresh `npm ci` installs it built
@@ -152,6 +160,7 @@ const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || 2 * availableParallelism(
 const only = process.argv.slice(2);
 ensureComposeValidator();
 ensureSshd();
+ensureContainerTools();
 ensureTapBuilt();
 let exitCode = 0;
 if (only.length > 0) {

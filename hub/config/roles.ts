@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { workerFeatures, type WorkerFeature } from '../../contracts/topology.ts';
 import type { Config } from './schema.ts';
+import type { Logger } from '../log/logger.ts';
 
 export interface RoleSet {
   readonly ingress: boolean;
@@ -35,6 +36,16 @@ export function parseRoles(spec: string): RoleSet {
   }
   if (!ingress && !control && workers.size === 0) throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', 'no role given');
   return Object.freeze({ ingress, control, workers: Object.freeze([...workers]) });
+}
+
+/**
+ * `--role all` runs every worker feature, but the gateway only where a registry is configured:
+ * without one it is left out (and said so), instead of refusing the whole hub.
+ */
+export function withoutUnconfiguredGateway(config: Config, roles: RoleSet, logger: Pick<Logger, 'info'> | undefined): RoleSet {
+  if (config.containerGateway.registryUrl !== undefined || !roles.workers.includes('container_gateway')) return roles;
+  logger?.info('worker:container_gateway not started: PROXYHUB_CONTAINER_REGISTRY_URL is unset');
+  return Object.freeze({ ...roles, workers: Object.freeze(roles.workers.filter((name) => name !== 'container_gateway')) });
 }
 
 export function isLoopback(host: string): boolean {

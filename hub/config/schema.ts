@@ -210,6 +210,23 @@ export const configSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  containerGateway: z
+    .strictObject({
+      registryUrl: setting(z.url().optional(), {
+        env: 'PROXYHUB_CONTAINER_REGISTRY_URL',
+        doc: "the upstream registry, the base under which its `/v2/` is found (Pulp: `https://<content proxy>/pulpcore_registry`); unset, `worker:container_gateway` does not start",
+      }),
+      clientEndpoint: setting(z.url().optional(), {
+        env: 'PROXYHUB_CONTAINER_CLIENT_ENDPOINT',
+        doc: "the plugin's `client_endpoint`: scheme and host put into the blob and manifest redirects clients follow (a load balancer's name)",
+        shownDefault: "the registry URL's scheme and host",
+      }),
+      cert: setting(z.string().optional(), { env: 'PROXYHUB_CONTAINER_REGISTRY_CERT', doc: 'client certificate presented to the registry', shownDefault: '`PROXYHUB_FOREMAN_CERT`' }),
+      key: setting(z.string().optional(), { env: 'PROXYHUB_CONTAINER_REGISTRY_KEY', doc: 'private key of that certificate', shownDefault: '`PROXYHUB_FOREMAN_KEY`' }),
+      ca: setting(z.string().optional(), { env: 'PROXYHUB_CONTAINER_REGISTRY_CA', doc: "the CA that verifies the registry's certificate", shownDefault: '`PROXYHUB_FOREMAN_CA`' }),
+      timeoutMs: setting(milliseconds.default(20_000), { env: 'PROXYHUB_CONTAINER_REGISTRY_TIMEOUT_MS', doc: 'deadline of one call to the registry' }),
+    })
+    .prefault({}),
   startTimeoutMs: setting(milliseconds.default(60_000), {
     env: 'PROXYHUB_START_TIMEOUT_MS',
     doc: 'how long `proxyhub start` may take to connect and declare its topology before it logs the step it was waiting for and exits 1 (a wedged broker accepts TCP and never answers)',

@@ -18,6 +18,8 @@ import type { ArfStore } from '../storage/arf-store.ts';
 import { complianceControlRoutes } from './compliance-routes.ts';
 import type { RexTaskStore } from '../jobs/rex-job-store.ts';
 import { dynflowRoutes } from './dynflow-routes.ts';
+import type { GatewayStore } from '../container-gateway/gateway-store.ts';
+import { containerGatewayControlRoutes } from './container-gateway-routes.ts';
 
 export interface ControlDependencies {
   readonly publisher: Publisher;
@@ -34,6 +36,8 @@ export interface ControlDependencies {
   readonly expectedFeatures: readonly SmartProxyFeature[];
   /** REX jobs in BullMQ, for the dynflow task API. */
   readonly rexJobs: RexTaskStore;
+  /** The container gateway's tables in Redis, which Katello's pushes replace. @defaultValue none: no gateway routes */
+  readonly containerGateway?: GatewayStore;
   /** Capability event streams served at once (`PROXYHUB_MAX_EVENT_STREAMS`). */
   readonly maxEventStreams: number;
 }
@@ -52,5 +56,6 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
   await app.register(dynflowRoutes, { store: deps.rexJobs, bodyLimit: 64 * 1024 * 1024 });
+  if (deps.containerGateway) await app.register(containerGatewayControlRoutes, { store: deps.containerGateway, bodyLimit: 64 * 1024 * 1024 });
   return app;
 }

@@ -17,6 +17,7 @@ import { foremanProxyRoutes } from './routes/foreman-proxy.ts';
 import { complianceRoutes } from './routes/compliance.ts';
 import type { RpcClient } from '../bus/transport.ts';
 import { rexRoutes } from './routes/rex.ts';
+import { containerGatewayRoutes } from './routes/container-gateway.ts';
 import { createRpcByteBudget } from './rpc-byte-budget.ts';
 import { createYamlReader, type ParseSettings } from './yaml-reader.ts';
 
@@ -34,6 +35,8 @@ export interface IngressDependencies {
   readonly policyFiles: { readonly queue: string; readonly cacheBytes: number };
   /** Pull-mode jobs and SSH keys: answered by the rex worker over the broker. */
   readonly rex: { readonly queue: string };
+  /** Container registry requests: answered by the container gateway worker over the broker. */
+  readonly containerGateway: { readonly queue: string };
   /** CNs that may upload facts and reports for other hosts (PROXYHUB_RELAY_CLIENTS). */
   readonly relayClients: readonly string[];
   /** Parse threads for large YAML reports. @defaultValue none: every body parsed inline */
@@ -69,6 +72,8 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes, budget });
 
   await app.register(rexRoutes, { rpc: deps.rpc.client, queue: deps.rex.queue, timeoutMs: deps.rpc.timeoutMs, updateBodyLimit: deps.limits.reportBodyBytes, budget });
+
+  await app.register(containerGatewayRoutes, { rpc: deps.rpc.client, queue: deps.containerGateway.queue, timeoutMs: deps.rpc.timeoutMs, frontProxies: deps.http.frontProxy.addresses });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;

@@ -94,7 +94,7 @@ t.test('/v2/features has the smart-proxy shape, running, failed and disabled ali
   const hub = await startHubFor(t, config, 'control,worker:reports');
   const { status, body } = await getJson(`${hub.controlUrl}/v2/features`);
   t.equal(status, 200);
-  t.strictSame(Object.keys(body).sort(), ['dynflow', 'openscap', 'registration', 'reports', 'script', 'templates']);
+  t.strictSame(Object.keys(body).sort(), ['container_gateway', 'dynflow', 'openscap', 'registration', 'reports', 'script', 'templates']);
   for (const [name, entry] of Object.entries(body as Record<string, Record<string, unknown>>)) {
     t.strictSame(Object.keys(entry).sort(), ['capabilities', 'http_enabled', 'https_enabled', 'settings', 'state'], `${name}: exactly the smart-proxy's fields`);
     t.type(entry.http_enabled, 'boolean');

@@ -34,7 +34,7 @@ t.test('a work-queue worker reads its own queue only; nobody configures; nobody 
   }
   for (const role of accountRoles) {
     t.equal(brokerPermissions(topology, role).configure, '^$', `${role} configures nothing`);
-    t.equal(matches(brokerPermissions(topology, role).write, 'amq.default'), ['control', 'openscap', 'registration', 'rex', 'all'].includes(role), `${role} and amq.default`);
+    t.equal(matches(brokerPermissions(topology, role).write, 'amq.default'), ['control', 'openscap', 'registration', 'rex', 'container_gateway', 'all'].includes(role), `${role} and amq.default`);
   }
 });
 
@@ -57,7 +57,8 @@ t.test('Redis: no account for the ingress; dedup workers reach dedup keys only',
   const keys = (role: AccountRole) => (redisAclRules(topology, role) ?? []).filter((rule) => rule.startsWith('~'));
   t.same(keys('facts'), ['~px-1:delivered:*']);
   t.same(keys('rex'), ['~px-1:bull:*', '~px-1:rex:*']);
-  t.same(keys('control'), ['~px-1:bull:*', '~px-1:rex:*']);
+  t.same(keys('control'), ['~px-1:bull:*', '~px-1:rex:*', '~px-1:container-gateway:*']);
+  t.same(keys('container_gateway'), ['~px-1:container-gateway:*']);
   for (const role of accountRoles) t.ok((redisAclRules(topology, role) ?? ['-@dangerous']).includes('-@dangerous'), `${role}: no FLUSHALL and friends`);
 });
 

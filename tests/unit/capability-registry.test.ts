@@ -72,7 +72,7 @@ t.test('/v2/features, /features and /version follow the smart-proxy', async (t) 
   t.strictSame(runningFeatures(views), ['registration', 'templates'], 'facts is never a smart-proxy feature');
   t.strictSame(versionModules(views), { registration: '3.0.0', templates: '3.0.0' }, '-develop is stripped as the smart-proxy does');
   const v2 = v2Features(views, ['registration', 'reports'], true);
-  t.strictSame(Object.keys(v2), ['dynflow', 'openscap', 'registration', 'reports', 'script', 'templates']);
+  t.strictSame(Object.keys(v2), ['container_gateway', 'dynflow', 'openscap', 'registration', 'reports', 'script', 'templates']);
   t.strictSame(v2.registration, { http_enabled: false, https_enabled: true, settings: { registration_url: 'https://proxy:8443' }, state: 'running', capabilities: [] });
   t.strictSame(v2.templates?.settings, { template_url: null }, 'an unset setting is null');
   t.equal(v2.reports?.state, 'failed', 'expected, no worker');
@@ -83,9 +83,9 @@ t.test('/v2/features, /features and /version follow the smart-proxy', async (t) 
 });
 
 t.test('announcements every worker feature makes satisfy the event contract', async (t) => {
-  const announcement = makeAnnouncement({ features: announcementsFor(['facts', 'reports', 'openscap', 'registration', 'rex'], { registrationUrl: undefined, templateUrl: 'https://proxy:8443', rexMode: 'pull-mqtt' }) });
+  const announcement = makeAnnouncement({ features: announcementsFor(['facts', 'reports', 'openscap', 'registration', 'rex', 'container_gateway'], { registrationUrl: undefined, templateUrl: 'https://proxy:8443', rexMode: 'pull-mqtt' }) });
   t.ok(capabilityAnnouncedV1.data.safeParse(announcement).success);
-  t.strictSame(announcement.features.map((f) => f.name), ['dynflow', 'facts', 'openscap', 'registration', 'reports', 'script', 'templates']);
+  t.strictSame(announcement.features.map((f) => f.name), ['container_gateway', 'dynflow', 'facts', 'openscap', 'registration', 'reports', 'script', 'templates']);
 });
 
 t.test('after the registry was cut off, instances get a fresh window instead of expiring for the gap', async (t) => {
