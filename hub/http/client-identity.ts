@@ -53,12 +53,24 @@ export function plainAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
+/**
+ * The verified CN of a TLS connection, read once per connection: getPeerCertificate() builds the
+ * whole certificate as a JS object on every call, which was a quarter of the control listener's
+ * CPU under Foreman's keep-alive polling. The plugin turns renegotiation off on every connection,
+ * so a connection's certificate cannot change under the cache.
+ */
+const identityBySocket = new WeakMap<object, ClientIdentity | null>();
+
 function certificateIdentity(request: Pick<FastifyRequest, 'raw'>): ClientIdentity | undefined {
   const socket = request.raw.socket as Partial<TLSSocket>;
   if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cached = identityBySocket.get(socket);
+  if (cached !== undefined) return cached ?? undefined;
   const cn = socket.getPeerCertificate().subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
-  return typeof name === 'string' && name.length > 0 ? { cn: name, source: 'certificate' } : undefined;
+  const identity: ClientIdentity | undefined = typeof name === 'string' && name.length > 0 ? { cn: name, source: 'certificate' } : undefined;
+  identityBySocket.set(socket, identity ?? null);
+  return identity;
 }
 
 /** A CN is one host name: anything else in the header is a misconfigured or hostile front proxy. */
@@ -89,6 +101,8 @@ export function hasIdentitySource(options: ClientIdentityOptions): boolean {
 const plugin: FastifyPluginAsync<ClientIdentityOptions> = async (app, options) => {
   const resolve = createIdentityResolver(options);
   const hasSource = hasIdentitySource(options);
+  // A renegotiation could present another certificate on a connection whose identity is cached.
+  if (options.tls) app.server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   app.decorateRequest('clientIdentity', undefined);
   app.addHook('onRequest', async (request, reply) => {
     request.clientIdentity = resolve(request);

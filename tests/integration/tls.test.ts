@@ -82,3 +82,22 @@ t.test('TLS 1.1 and older are refused at the handshake', async (t) => {
   await t.rejects(old.send('GET', `${hub.ingressUrl}/healthz`), 'no TLS 1.1 handshake');
   await old.close();
 });
+
+t.test('a connection cannot renegotiate (its identity is read once per connection)', { timeout: 20_000 }, async (t) => {
+  // TLS 1.2: the only version with renegotiation. A client that renegotiates could otherwise
+  // present another certificate on a connection whose CN the hub has already taken.
+  const { connect } = await import('node:tls');
+  const { readFileSync } = await import('node:fs');
+  const url = new URL(hub.ingressUrl as string);
+  const socket = connect({ host: url.hostname, port: Number(url.port), ca: readFileSync(pki.caCert), cert: readFileSync(host.cert), key: readFileSync(host.key), maxVersion: 'TLSv1.2', servername: 'localhost' });
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  const outcome = await new Promise<string>((resolve) => {
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? error.message}`));
+    socket.once('close', () => resolve('closed'));
+    socket.renegotiate({ rejectUnauthorized: true }, (error) => resolve(error ? `error ${error.message}` : 'renegotiated'));
+    // The renegotiation goes out with the next record.
+    socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  });
+  socket.destroy();
+  t.not(outcome, 'renegotiated', `the server refused it (${outcome})`);
+});
