@@ -3,9 +3,9 @@
  * proxy's certificate and a deadline on each call. Redirects are never followed: they are the
  * answer the client gets. Bodies are read only up to a bound, and blob bodies not at all.
  */
-import { readFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { ProxyhubError, coerceError, errorMessage } from '../../contracts/errors.ts';
+import { upstreamAgent } from '../runtime/upstream-agent.ts';
 
 export interface RegistryClientOptions {
   /** The base under which the registry's `/v2/` is found. */
@@ -47,18 +47,7 @@ const PASSED_HEADERS = ['content-type', 'docker-content-digest', 'location', 'li
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
-  const dispatcher = new Agent({
-    connect: {
-      timeout: Math.min(options.timeoutMs, 10_000),
-      rejectUnauthorized: true,
-      ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
-      ...(options.cert ? { cert: readFileSync(options.cert) } : {}),
-      ...(options.key ? { key: readFileSync(options.key) } : {}),
-    },
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    keepAliveTimeout: 30_000,
-  });
+  const dispatcher = upstreamAgent(options);
   const urlOf = (path: string): URL => new URL(path.replace(/^\//, ''), base);
 
   return {

@@ -3,9 +3,9 @@
  * every request. Outcomes are classified for the worker: 2xx ok; network errors, 408, 429 and
  * 5xx are transient (retry later); any other status is Foreman's final word (dead-letter).
  */
-import { readFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { ProxyhubError, coerceError, errorMessage } from '../../contracts/errors.ts';
+import { upstreamAgent } from './upstream-agent.ts';
 
 export interface ForemanClientOptions {
   readonly url: string;
@@ -77,18 +77,7 @@ export interface ForemanClient {
 
 export function createForemanClient(options: ForemanClientOptions): ForemanClient {
   const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
-  const dispatcher = new Agent({
-    connect: {
-      timeout: Math.min(options.timeoutMs, 10_000),
-      rejectUnauthorized: true,
-      ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
-      ...(options.cert ? { cert: readFileSync(options.cert) } : {}),
-      ...(options.key ? { key: readFileSync(options.key) } : {}),
-    },
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    keepAliveTimeout: 30_000,
-  });
+  const dispatcher = upstreamAgent(options);
 
   return {
     async post(path, body) {
