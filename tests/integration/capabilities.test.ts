@@ -14,7 +14,9 @@ import { openSse, type SseEvent } from '../helpers/sse-client.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
-const HEARTBEAT_MS = 300;
+// Short, for quick expiry; not shorter: a child process starved of CPU for a second (CI runs
+// many at once) would miss three beats, expire and come back, and every test here would see it.
+const HEARTBEAT_MS = 600;
 const PROXY_ID = 7;
 
 const changeOf = (event: SseEvent): CapabilityChange => event.data as CapabilityChange;
@@ -123,8 +125,13 @@ t.test('two control replicas: one refresh per burst; the survivor takes over the
   t.ok(await holdsFor(() => foreman.refreshes().length === settled + 1, 1500), 'one refresh, not one per replica');
 
   // The leader is the live control instance with the smallest id; stop it.
-  const snapshot = await getJson<{ instances: unknown }>(`${first.controlUrl}/capabilities`);
-  const controls = (snapshot.body.instances as Array<{ instanceId: string; roles: string[]; urls: { control?: string } }>).filter((i) => i.roles.includes('control')).sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  // Each replica's registry hears of the other through the stream: on a busy machine that can
+  // come after the refresh above.
+  const controls = await waitFor(async () => {
+    const snapshot = await getJson<{ instances: unknown }>(`${first.controlUrl}/capabilities`);
+    const found = (snapshot.body.instances as Array<{ instanceId: string; roles: string[]; urls: { control?: string } }>).filter((i) => i.roles.includes('control')).sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    return found.length === 2 && found;
+  }, { what: 'both control replicas in the registry' });
   t.equal(controls.length, 2);
   const leader = controls[0]?.urls.control === first.controlUrl ? first : second;
   const survivor = leader === first ? second : first;

@@ -15,7 +15,9 @@ import { openSse, type SseEvent } from '../helpers/sse-client.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const HEARTBEAT_MS = 300;
+// Short, for quick expiry; not shorter: a child process starved of CPU for a second (CI runs
+// many at once) would miss three beats, expire and come back, and every test here would see it.
+const HEARTBEAT_MS = 600;
 const isChange = (feature: string, change: string) => (event: SseEvent) => event.event === 'changed' && (event.data as CapabilityChange).feature === feature && (event.data as CapabilityChange).change === change;
 
 /** A JSON answer, by default /v2/features'. */
