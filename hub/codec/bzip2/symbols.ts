@@ -69,8 +69,12 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
       if (nblock + runLength > blockMax) throw corrupt('bzip2 data is corrupt: block too long');
       const byte = seqToUnseq[mtf[0] as number] as number;
       counts[byte] = (counts[byte] as number) + runLength;
-      tt.fill(byte, nblock, nblock + runLength);
-      nblock += runLength;
+      // Most runs are short: a loop beats the call into fill() for them.
+      if (runLength < 32) for (let end = nblock + runLength; nblock < end; nblock += 1) tt[nblock] = byte;
+      else {
+        tt.fill(byte, nblock, nblock + runLength);
+        nblock += runLength;
+      }
       runLength = 0;
       runWeight = 1;
     }
@@ -78,7 +82,9 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
     // Move to front: symbol n stands for MTF index n - 1.
     const index = symbol - 1;
     const value = mtf[index] as number;
-    mtf.copyWithin(1, 0, index);
+    // Most indices are small (that is what move-to-front is for): a loop beats copyWithin().
+    if (index < 16) for (let k = index; k > 0; k -= 1) mtf[k] = mtf[k - 1] as number;
+    else mtf.copyWithin(1, 0, index);
     mtf[0] = value;
     const byte = seqToUnseq[value] as number;
     if (nblock >= blockMax) throw corrupt('bzip2 data is corrupt: block too long');
