@@ -16,15 +16,25 @@ const AMP = 0x26;
 const SLASH = 0x2f;
 const BANG = 0x21;
 const QUESTION = 0x3f;
-const EQUALS = 0x3d;
 const CLOSE_BRACKET = 0x5d;
-const DOUBLE_QUOTE = 0x22;
-const SINGLE_QUOTE = 0x27;
 
 /** A token longer than this still open at a chunk's end is left to saxes rather than carried. */
 const MAX_CARRY = 1024 * 1024;
 const DECLARATION = /^<\?xml version=(["'])1\.0\1(?: encoding=(["'])(?:UTF-8|utf-8)\2)?(?: standalone=(["'])(?:yes|no)\3)? ?\?>/;
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+// The hot paths are V8 regular expressions (native code) run at a position (sticky or with
+// lastIndex) rather than character loops in JavaScript, which cost more than saxes itself.
+/** Where ordinary character data ends: markup, an entity, a possible `]]>`, or a character to check. */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const TEXT_SPECIAL = /[<&\]>\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]/g;
+const NAME = /[A-Za-z_:][A-Za-z0-9._:-]*/y;
+/** A plain attribute (no entity, tab or newline in the value): the common case, taken whole. */
+// eslint-disable-next-line no-control-regex -- a control character sends the value to the careful path
+const PLAIN_ATTRIBUTE = /[ \t\n]+([A-Za-z_:][A-Za-z0-9._:-]*)[ \t\n]*=[ \t\n]*(?:"([^"<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*)"|'([^'<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*)')/y;
+/** Any other attribute up to its opening quote; the value is then read by #attributeValue. */
+const ATTRIBUTE_START = /[ \t\n]+([A-Za-z_:][A-Za-z0-9._:-]*)[ \t\n]*=[ \t\n]*(["'])/y;
+const TAG_END = /[ \t\n]*(\/?)>/y;
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09;
 /** ASCII name characters only: anything else ends the name, and is then refused where it stands. */
@@ -67,8 +77,6 @@ export class FastXmlScanner {
   #sawRoot = false;
   /** Text of the current run so far, when it spans chunks or entities. */
   #text = '';
-  /** `]` seen just before, for the `]]>` check (reset by anything else). */
-  #brackets = 0;
   /** Where the token being read began: what is carried when it runs past the chunk. */
   #tokenStart = 0;
 
@@ -109,38 +117,65 @@ export class FastXmlScanner {
 
   /** Character data up to the next `<` (or the chunk's end); returns where it stopped. */
   #textRun(s: string, from: number): number {
-    let i = from;
+    if (this.#open.length === 0) return this.#outsideRoot(s, from);
     let start = from;
-    const inRoot = this.#open.length > 0;
-    for (; i < s.length; i += 1) {
+    let i = from;
+    for (;;) {
+      TEXT_SPECIAL.lastIndex = i;
+      const special = TEXT_SPECIAL.exec(s);
+      if (special === null) {
+        this.#text += s.slice(start, s.length);
+        return s.length;
+      }
+      i = special.index;
       const c = s.charCodeAt(i);
       if (c === LT) break;
-      // Outside the root only white space may stand (saxes refuses anything else there).
-      if (!inRoot && !isSpace(c)) notPlain();
-      if (c === CLOSE_BRACKET) {
-        this.#brackets += 1;
-        continue;
-      }
-      if (c === GT && this.#brackets >= 2) notPlain();
-      this.#brackets = 0;
-      if (c === AMP) {
-        checkChars(s, start, i);
+      if (c === GT) {
+        i += 1;
+      } else if (c === CLOSE_BRACKET) {
+        // A run of `]`: before `>` it would be the forbidden `]]>`; cut by the chunk's end, it is read again.
+        let end = i + 1;
+        while (end < s.length && s.charCodeAt(end) === CLOSE_BRACKET) end += 1;
+        if (end === s.length) return this.#textIncomplete(s, start, i);
+        if (end - i >= 2 && s.charCodeAt(end) === GT) notPlain();
+        i = end;
+      } else if (c === AMP) {
         this.#text += s.slice(start, i);
+        start = i;
         this.#tokenStart = i;
         const [value, end] = this.#entity(s, i);
         this.#text += value;
-        i = end - 1;
+        i = end;
         start = end;
-      }
+      } else if (c >= 0xd800 && c <= 0xdbff) {
+        const next = s.charCodeAt(i + 1);
+        if (!(next >= 0xdc00 && next <= 0xdfff)) notPlain();
+        i += 2;
+      } else notPlain();
     }
-    checkChars(s, start, i);
     this.#text += s.slice(start, i);
+    return i;
+  }
+
+  /** What was read of a text run is kept; the rest from `at` is carried to the next chunk. */
+  #textIncomplete(s: string, start: number, at: number): never {
+    this.#text += s.slice(start, at);
+    this.#tokenStart = at;
+    throw INCOMPLETE;
+  }
+
+  /** Before and after the root only white space may stand (saxes refuses anything else there). */
+  #outsideRoot(s: string, from: number): number {
+    let i = from;
+    while (i < s.length && s.charCodeAt(i) !== LT) {
+      if (!isSpace(s.charCodeAt(i))) notPlain();
+      i += 1;
+    }
     return i;
   }
 
   /** Ends the text run at a `<`: the collector hears it as one event, as saxes sends it. */
   #flushText(): void {
-    this.#brackets = 0;
     if (this.#text === '') return;
     const text = this.#text;
     this.#text = '';
@@ -177,15 +212,6 @@ export class FastXmlScanner {
     return this.#startTag(s, at);
   }
 
-  #name(s: string, from: number): number {
-    if (from >= s.length) throw INCOMPLETE;
-    if (!isNameStart(s.charCodeAt(from))) notPlain();
-    let i = from + 1;
-    while (i < s.length && isNameChar(s.charCodeAt(i))) i += 1;
-    if (i >= s.length) throw INCOMPLETE;
-    return i;
-  }
-
   #skipSpace(s: string, from: number): number {
     let i = from;
     while (i < s.length && isSpace(s.charCodeAt(i))) i += 1;
@@ -195,39 +221,50 @@ export class FastXmlScanner {
 
   #startTag(s: string, at: number): number {
     if (this.#open.length === 0 && this.#sawRoot) notPlain();
-    const nameEnd = this.#name(s, at + 1);
-    const name = s.slice(at + 1, nameEnd);
-    const attributes = Object.create(null) as Record<string, string>;
-    let i = nameEnd;
+    NAME.lastIndex = at + 1;
+    const name = NAME.exec(s)?.[0];
+    if (name === undefined) return this.#tagFailed(s, at + 1);
+    // A plain object, not saxes's Object.create(null) (a slow dictionary from the start): the
+    // collector reads own attributes only, and a name the prototype would catch is left to saxes.
+    const attributes: Record<string, string> = {};
+    let i = at + 1 + name.length;
     for (;;) {
-      const spaced = i;
-      i = this.#skipSpace(s, i);
-      const c = s.charCodeAt(i);
-      if (c === GT || c === SLASH) {
-        if (c === SLASH) {
-          if (i + 1 >= s.length) throw INCOMPLETE;
-          if (s.charCodeAt(i + 1) !== GT) notPlain();
-          i += 1;
-        }
+      TAG_END.lastIndex = i;
+      const end = TAG_END.exec(s);
+      if (end !== null) {
         this.#sawRoot = true;
         this.#events.open(name, attributes);
         this.#open.push(name);
-        if (c === SLASH) this.#closeElement();
-        return i + 1;
+        if (end[1] === '/') this.#closeElement();
+        return TAG_END.lastIndex;
       }
-      if (i === spaced) notPlain(); // attributes must be separated by white space
-      const attributeEnd = this.#name(s, i);
-      const attribute = s.slice(i, attributeEnd);
-      i = this.#skipSpace(s, attributeEnd);
-      if (s.charCodeAt(i) !== EQUALS) notPlain();
-      i = this.#skipSpace(s, i + 1);
-      const quote = s.charCodeAt(i);
-      if (quote !== DOUBLE_QUOTE && quote !== SINGLE_QUOTE) notPlain();
-      const [value, end] = this.#attributeValue(s, i + 1, quote);
-      if (attribute in attributes) notPlain();
+      PLAIN_ATTRIBUTE.lastIndex = i;
+      const plain = PLAIN_ATTRIBUTE.exec(s);
+      let attribute: string;
+      let value: string;
+      if (plain !== null) {
+        attribute = plain[1] as string;
+        value = plain[2] ?? (plain[3] as string);
+        i = PLAIN_ATTRIBUTE.lastIndex;
+      } else {
+        ATTRIBUTE_START.lastIndex = i;
+        const opening = ATTRIBUTE_START.exec(s);
+        if (opening === null) return this.#tagFailed(s, i);
+        attribute = opening[1] as string;
+        [value, i] = this.#attributeValue(s, ATTRIBUTE_START.lastIndex, (opening[2] as string).charCodeAt(0));
+      }
+      if (attribute === '__proto__' || Object.hasOwn(attributes, attribute)) notPlain();
       attributes[attribute] = value;
-      i = end;
     }
+  }
+
+  /**
+   * The tag does not read as the subset's: with no `>` after `at` it may just continue in the
+   * next chunk (every tag ends in one); otherwise it is outside the subset, or not XML.
+   */
+  #tagFailed(s: string, at: number): never {
+    if (s.indexOf('>', at) < 0) throw INCOMPLETE;
+    return notPlain();
   }
 
   /** A quoted value from `from` to its closing `quote`, entities resolved and white space normalized. */
@@ -257,10 +294,15 @@ export class FastXmlScanner {
   }
 
   #endTag(s: string, at: number): number {
-    const nameEnd = this.#name(s, at + 2);
+    const name = this.#open[this.#open.length - 1];
+    const nameEnd = at + 2 + (name?.length ?? 0);
+    if (name === undefined || !s.startsWith(name, at + 2) || nameEnd >= s.length || isNameChar(s.charCodeAt(nameEnd))) {
+      // Cut by the chunk's end, or not the element that is open (saxes says which).
+      if (s.indexOf('>', at) < 0) throw INCOMPLETE;
+      return notPlain();
+    }
     const end = this.#skipSpace(s, nameEnd);
     if (s.charCodeAt(end) !== GT) notPlain();
-    if (this.#open[this.#open.length - 1] !== s.slice(at + 2, nameEnd)) notPlain();
     this.#closeElement();
     return end + 1;
   }

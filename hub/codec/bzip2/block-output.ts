@@ -1,6 +1,12 @@
 /**
  * The inverse Burrows–Wheeler transform and the initial run-length pass undone, written out in
  * 64 KiB slices of one reusable buffer; the CRC of what was written is checked by the stream.
+ *
+ * The transform is a chain of dependent loads over the block's 3.6 MB table, fast only while the
+ * table stays in cache. So the whole block is walked first, into a byte buffer, and only then
+ * run-length decoded and handed out: the XML parsing each slice sets off (with its allocations)
+ * would otherwise run in the middle of the walk and evict the table, which made the walk three
+ * times as slow as on its own (bench/results/openscap-profile.md).
  */
 import { CRC_TABLE } from './crc.ts';
 import { corrupt } from './errors.ts';
@@ -27,6 +33,16 @@ export function inverseBwt(tt: Uint32Array, nblock: number, counts: Int32Array, 
   return (tt[origPtr] as number) >>> 8;
 }
 
+/** The block's bytes before the run-length pass, in order, from the chain starting at `start`. */
+export function walkBlock(tt: Uint32Array, nblock: number, start: number, block: Uint8Array): void {
+  let pointer = start;
+  for (let i = 0; i < nblock; i += 1) {
+    const entry = tt[pointer] as number;
+    block[i] = entry & 0xff;
+    pointer = entry >>> 8;
+  }
+}
+
 export class BlockOutput {
   readonly #onData: (bytes: Buffer) => void;
   readonly #out = Buffer.allocUnsafe(OUT_SIZE);
@@ -38,19 +54,16 @@ export class BlockOutput {
     this.#onData = onData;
   }
 
-  /** Walks the BWT chain from `start`, undoes the initial run-length pass, writes out, returns the CRC. */
-  emit(tt: Uint32Array, nblock: number, start: number): number {
+  /** Undoes the initial run-length pass over the block's bytes, writes out, returns the CRC. */
+  emit(block: Uint8Array, nblock: number): number {
     // Locals, not fields, in this loop: it runs once per output byte.
     const out = this.#out;
     let length = this.#length;
     let crc = -1;
-    let pointer = start;
     let previous = -1;
     let same = 0;
     for (let i = 0; i < nblock; i += 1) {
-      const entry = tt[pointer] as number;
-      pointer = entry >>> 8;
-      const byte = entry & 0xff;
+      const byte = block[i] as number;
       if (same !== 4) {
         same = byte === previous ? same + 1 : 1;
         previous = byte;
