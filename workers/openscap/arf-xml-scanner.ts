@@ -28,13 +28,11 @@ const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&
 /** Where ordinary character data ends: markup, an entity, a possible `]]>`, or a character to check. */
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const TEXT_SPECIAL = /[<&\]>\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]/g;
-const NAME = /[A-Za-z_:][A-Za-z0-9._:-]*/y;
 /** A plain attribute (no entity, tab or newline in the value): the common case, taken whole. */
 // eslint-disable-next-line no-control-regex -- a control character sends the value to the careful path
 const PLAIN_ATTRIBUTE = /[ \t\n]+([A-Za-z_:][A-Za-z0-9._:-]*)[ \t\n]*=[ \t\n]*(?:"([^"<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*)"|'([^'<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*)')/y;
 /** Any other attribute up to its opening quote; the value is then read by #attributeValue. */
 const ATTRIBUTE_START = /[ \t\n]+([A-Za-z_:][A-Za-z0-9._:-]*)[ \t\n]*=[ \t\n]*(["'])/y;
-const TAG_END = /[ \t\n]*(\/?)>/y;
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09;
 /** ASCII name characters only: anything else ends the name, and is then refused where it stands. */
@@ -221,22 +219,24 @@ export class FastXmlScanner {
 
   #startTag(s: string, at: number): number {
     if (this.#open.length === 0 && this.#sawRoot) notPlain();
-    NAME.lastIndex = at + 1;
-    const name = NAME.exec(s)?.[0];
-    if (name === undefined) return this.#tagFailed(s, at + 1);
+    // Names are short: a character loop costs less here than a call into a regular expression.
+    if (!isNameStart(s.charCodeAt(at + 1))) return this.#tagFailed(s, at + 1);
+    let i = at + 2;
+    while (isNameChar(s.charCodeAt(i))) i += 1;
+    const name = s.slice(at + 1, i);
     // A plain object, not saxes's Object.create(null) (a slow dictionary from the start): the
     // collector reads own attributes only, and a name the prototype would catch is left to saxes.
     const attributes: Record<string, string> = {};
-    let i = at + 1 + name.length;
     for (;;) {
-      TAG_END.lastIndex = i;
-      const end = TAG_END.exec(s);
-      if (end !== null) {
+      let next = i;
+      while (isSpace(s.charCodeAt(next))) next += 1;
+      const c = s.charCodeAt(next);
+      if (c === GT || (c === SLASH && s.charCodeAt(next + 1) === GT)) {
         this.#sawRoot = true;
         this.#events.open(name, attributes);
         this.#open.push(name);
-        if (end[1] === '/') this.#closeElement();
-        return TAG_END.lastIndex;
+        if (c === SLASH) this.#closeElement();
+        return next + (c === SLASH ? 2 : 1);
       }
       PLAIN_ATTRIBUTE.lastIndex = i;
       const plain = PLAIN_ATTRIBUTE.exec(s);
