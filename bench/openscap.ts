@@ -139,6 +139,7 @@ async function measureWorker(context: Context, prefix: string, dataDir: string, 
   log(`worker: starting proxyhub --role worker:openscap (prefetch ${context.prefetch}) against ${foreman.url}`);
   const settings = {
     ...(options.prefetch === null ? {} : { PROXYHUB_WORKER_PREFETCH: String(options.prefetch) }),
+    ...(options.parseThreads === null ? {} : { PROXYHUB_PARSE_THREADS: String(options.parseThreads) }),
     PROXYHUB_FOREMAN_URL: foreman.url,
     PROXYHUB_DATA_DIR: dataDir,
     PROXYHUB_REDIS_URL: options.redisUrl,

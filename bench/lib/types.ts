@@ -129,6 +129,8 @@ export interface OpenscapOptions {
   readonly reports: number;
   /** PROXYHUB_WORKER_PREFETCH for the worker; null: the hub's default. The openscap feature caps it. */
   readonly prefetch: number | null;
+  /** PROXYHUB_PARSE_THREADS for the worker; null: the hub's default. */
+  readonly parseThreads: number | null;
   readonly amqpUrl: string;
   readonly redisUrl: string;
 }
