@@ -116,13 +116,16 @@ export class FastXmlScanner {
   /** Character data up to the next `<` (or the chunk's end); returns where it stopped. */
   #textRun(s: string, from: number): number {
     if (this.#open.length === 0) return this.#outsideRoot(s, from);
+    // Nothing changes what the collector wants until the next markup: text it would drop (the
+    // indentation between most elements) is checked but never made into strings.
+    const keep = this.#events.wantsText?.() ?? true;
     let start = from;
     let i = from;
     for (;;) {
       TEXT_SPECIAL.lastIndex = i;
       const special = TEXT_SPECIAL.exec(s);
       if (special === null) {
-        this.#text += s.slice(start, s.length);
+        if (keep) this.#text += s.slice(start, s.length);
         return s.length;
       }
       i = special.index;
@@ -134,15 +137,18 @@ export class FastXmlScanner {
         // A run of `]`: before `>` it would be the forbidden `]]>`; cut by the chunk's end, it is read again.
         let end = i + 1;
         while (end < s.length && s.charCodeAt(end) === CLOSE_BRACKET) end += 1;
-        if (end === s.length) return this.#textIncomplete(s, start, i);
+        if (end === s.length) {
+          if (keep) this.#text += s.slice(start, i);
+          this.#tokenStart = i;
+          throw INCOMPLETE;
+        }
         if (end - i >= 2 && s.charCodeAt(end) === GT) notPlain();
         i = end;
       } else if (c === AMP) {
-        this.#text += s.slice(start, i);
-        start = i;
+        if (keep) this.#text += s.slice(start, i);
         this.#tokenStart = i;
         const [value, end] = this.#entity(s, i);
-        this.#text += value;
+        if (keep) this.#text += value;
         i = end;
         start = end;
       } else if (c >= 0xd800 && c <= 0xdbff) {
@@ -151,15 +157,8 @@ export class FastXmlScanner {
         i += 2;
       } else notPlain();
     }
-    this.#text += s.slice(start, i);
+    if (keep) this.#text += s.slice(start, i);
     return i;
-  }
-
-  /** What was read of a text run is kept; the rest from `at` is carried to the next chunk. */
-  #textIncomplete(s: string, start: number, at: number): never {
-    this.#text += s.slice(start, at);
-    this.#tokenStart = at;
-    throw INCOMPLETE;
   }
 
   /** Before and after the root only white space may stand (saxes refuses anything else there). */
