@@ -8,7 +8,7 @@
  * would otherwise run in the middle of the walk and evict the table, which made the walk three
  * times as slow as on its own (bench/results/openscap-profile.md).
  */
-import { CRC_TABLE } from './crc.ts';
+import { updateCrc } from './crc.ts';
 import { corrupt } from './errors.ts';
 
 const OUT_SIZE = 64 * 1024;
@@ -47,6 +47,8 @@ export class BlockOutput {
   readonly #onData: (bytes: Buffer) => void;
   readonly #out = Buffer.allocUnsafe(OUT_SIZE);
   #length = 0;
+  /** The running CRC of the block being written, folded over each slice as it is handed out. */
+  #crc = -1;
   /** Bytes handed out so far, for the stream's expansion check. */
   emitted = 0;
 
@@ -59,7 +61,7 @@ export class BlockOutput {
     // Locals, not fields, in this loop: it runs once per output byte.
     const out = this.#out;
     let length = this.#length;
-    let crc = -1;
+    this.#crc = -1;
     let previous = -1;
     let same = 0;
     for (let i = 0; i < nblock; i += 1) {
@@ -67,7 +69,6 @@ export class BlockOutput {
       if (same !== 4) {
         same = byte === previous ? same + 1 : 1;
         previous = byte;
-        crc = (crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] as number);
         out[length++] = byte;
         if (length === OUT_SIZE) length = this.#flushFull();
         continue;
@@ -75,7 +76,6 @@ export class BlockOutput {
       // After four equal bytes the next one counts further copies (0–255); a new run follows.
       same = 0;
       for (let k = 0; k < byte; k += 1) {
-        crc = (crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ previous) & 0xff] as number);
         out[length++] = previous;
         if (length === OUT_SIZE) length = this.#flushFull();
       }
@@ -83,7 +83,7 @@ export class BlockOutput {
     }
     this.#length = length;
     this.flush();
-    return ~crc >>> 0;
+    return ~this.#crc >>> 0;
   }
 
   /** Hands out a full buffer; returns the new fill (0). */
@@ -98,6 +98,7 @@ export class BlockOutput {
     const length = this.#length;
     this.#length = 0;
     this.emitted += length;
+    this.#crc = updateCrc(this.#crc, this.#out, length);
     this.#onData(this.#out.subarray(0, length));
   }
 }
