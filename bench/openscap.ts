@@ -17,6 +17,7 @@ import { createTestPki } from '../tests/helpers/pki.ts';
 import { startArfForeman, type ArfForeman } from './lib/arf-foreman.ts';
 import { loadArfFixture, type ArfFixture } from './lib/arf-fixture.ts';
 import { runUploads, type UploadSpec } from './lib/arf-load.ts';
+import { bzip2CpuMsPerCopy } from './lib/bzip2-reference.ts';
 import { consumerCount, queueDepth, removeBenchTopology, startPurging } from './lib/broker.ts';
 import { machineInfo } from './lib/machine.ts';
 import { writeOpenscapResults } from './lib/openscap-report.ts';
@@ -27,7 +28,10 @@ import { freePort, startHubIngressTls, startHubWorker, type ServerProcess } from
 import type { OpenscapBenchResults, OpenscapIngressResult, OpenscapOptions, OpenscapWorkerResult, PhaseCpu } from './lib/types.ts';
 import { watchDrain } from './lib/worker-drain.ts';
 
-const TARGETS = { uploadsPerSec: 200, p99Ms: 250, reportsPerCoreSec: 15, rssGrowthMiB: 64 } as const;
+/** cpuPerReportVsBzip2: the worker's CPU per report ≤ this × `bzip2 -dc` on the same file (issue 12). */
+const TARGETS = { uploadsPerSec: 200, p99Ms: 250, cpuPerReportVsBzip2: 1.5, rssGrowthMiB: 64 } as const;
+/** `bzip2 -dc` copies timed before the drain and as many after it. */
+const BZIP2_COPIES = 15;
 /** smart_proxy_openscap on this machine with 8 clients (from the issue). */
 const REFERENCE = { uploadsPerSec: 10, p99Ms: 1000, cpuMsPerReport: 165 } as const;
 /** The host every upload comes from: its certificate's CN is the name Foreman files reports under. */
@@ -127,11 +131,15 @@ async function waitAllRecorded(context: Context, prefix: string): Promise<void> 
 /** Phases 2 and 3: one worker drains the queue into the stand-in Foreman. */
 async function measureWorker(context: Context, prefix: string, dataDir: string, fixture: ArfFixture, queuedBefore: number | null, started: (worker: ServerProcess, foreman: ArfForeman) => void): Promise<OpenscapWorkerResult> {
   const { options, log } = context;
+  // The yardstick, on an otherwise quiet machine just before and just after the drain.
+  const bzip2Before = await bzip2CpuMsPerCopy(fixture.path, BZIP2_COPIES);
+  log(`reference: bzip2 -dc ${fixture.name}.xml.bz2: ${bzip2Before.toFixed(1)} ms CPU per copy (${BZIP2_COPIES} copies)`);
   log('worker: starting the stand-in Foreman');
   const foreman = await startArfForeman(fixture.expected);
   log(`worker: starting proxyhub --role worker:openscap (prefetch ${context.prefetch}) against ${foreman.url}`);
   const settings = {
     ...(options.prefetch === null ? {} : { PROXYHUB_WORKER_PREFETCH: String(options.prefetch) }),
+    ...(options.parseThreads === null ? {} : { PROXYHUB_PARSE_THREADS: String(options.parseThreads) }),
     PROXYHUB_FOREMAN_URL: foreman.url,
     PROXYHUB_DATA_DIR: dataDir,
     PROXYHUB_REDIS_URL: options.redisUrl,
@@ -162,11 +170,14 @@ async function measureWorker(context: Context, prefix: string, dataDir: string, 
     throw new Error(`${(error as Error).message}\nworker output:\n${worker.output().slice(-2000)}`);
   });
   await waitAllRecorded(context, prefix);
+  const bzip2After = await bzip2CpuMsPerCopy(fixture.path, BZIP2_COPIES);
+  const bzip2Reference = { copiesEach: BZIP2_COPIES, beforeCpuMs: bzip2Before, afterCpuMs: bzip2After, cpuMsPerCopy: (bzip2Before + bzip2After) / 2 };
   const { watch, ...measured } = result;
   log(
     `worker: ${measured.reportsPerSec.toFixed(1)} reports/s, ${measured.cpuMsPerReport.toFixed(0)} ms CPU per report (${measured.reportsPerCoreSec.toFixed(1)} reports/s per core); ` +
       `RSS ${measured.rssStartMiB.toFixed(0)} after ${measured.warmupReports} reports → peak ${measured.rssPeakMiB.toFixed(0)} MiB (+${measured.rssGrowthMiB.toFixed(0)})`,
   );
+  log(`reference: bzip2 -dc ${bzip2Before.toFixed(1)} ms before, ${bzip2After.toFixed(1)} ms after; the worker used ${(measured.cpuMsPerReport / bzip2Reference.cpuMsPerCopy).toFixed(2)} × bzip2 -dc per report`);
   const wrong = foreman.wrong();
   if (wrong.length > 0) log(`worker: ${wrong.length} reports did not read as the fixture does; first: ${wrong[0]}`);
   return {
@@ -176,6 +187,7 @@ async function measureWorker(context: Context, prefix: string, dataDir: string, 
     queuedBefore,
     xmlMiBMeasured: ((measured.reports - measured.warmupReports) * fixture.xmlBytes) / MiB,
     wrongReports: wrong,
+    bzip2Reference,
   };
 }
 

@@ -13,7 +13,8 @@
  * the raw publisher's protocol; results go to results/ingress.* and results/ingress-amqp10.*),
  * --requests <n> (registration: 2000 sequential requests per path, after 300), --reports <n>
  * (openscap: 200 uploads drained by the worker), --prefetch <n> (openscap: the worker's
- * PROXYHUB_WORKER_PREFETCH, which the feature caps; the hub's default when not given).
+ * PROXYHUB_WORKER_PREFETCH, which the feature caps; the hub's default when not given),
+ * --parse-threads <n> (openscap: the worker's PROXYHUB_PARSE_THREADS; the hub's default when not given).
  * The broker is PROXYHUB_AMQP_URL and Redis PROXYHUB_REDIS_URL, as for the hub itself.
  */
 import { parseArgs } from 'node:util';
@@ -29,7 +30,7 @@ import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapO
 const USAGE = [
   'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091|amqp10]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
-  '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>]',
+  '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>] [--parse-threads <n>]',
   '       npm run bench -- capabilities [--cycles 200]',
   '       npm run bench -- features [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
@@ -74,6 +75,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       requests: { type: 'string' },
       reports: { type: 'string' },
       prefetch: { type: 'string' },
+      'parse-threads': { type: 'string' },
       cycles: { type: 'string' },
       'pull-hosts': { type: 'string' },
       'cert-hosts': { type: 'string' },
@@ -96,6 +98,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
   const reports = Math.round(positiveNumber('reports', values.reports, 200));
   // The hub's own default unless given: the benchmark measures what an operator runs.
   const prefetch = values.prefetch === undefined ? null : Math.round(positiveNumber('prefetch', values.prefetch, 1));
+  const parseThreads = values['parse-threads'] === undefined ? null : Math.round(positiveNumber('parse-threads', values['parse-threads'], 1));
   const redisUrl = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const cycles = Math.round(positiveNumber('cycles', values.cycles, 200));
   const rex: RexBenchOptions = {
@@ -109,7 +112,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
     benchmark,
     options,
     registration: { requests, warmupRequests: REGISTRATION_WARMUP_REQUESTS, connections, durationSec, warmupSec, amqpUrl },
-    openscap: { connections, warmupSec, durationSec, reports, prefetch, amqpUrl, redisUrl },
+    openscap: { connections, warmupSec, durationSec, reports, prefetch, parseThreads, amqpUrl, redisUrl },
     capabilities: { cycles, amqpUrl },
     rex,
   };

@@ -19,21 +19,28 @@ export function readMemory(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): num
   }
 }
 
-/** User + system CPU ticks of a process, or null when it is gone. */
-function readCpuTicks(pid: number): number | null {
+/**
+ * User + system CPU ticks of a process, or null when it is gone; with `children`, also those of
+ * the child processes it has waited for (a helper it spawns does the process's work too).
+ */
+function readCpuTicks(pid: number, children = false): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces and parentheses; the fields after the last ')' do not.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    const own = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    return children ? own + Number(fields[13]) + Number(fields[14]) : own; // cutime, cstime
   } catch {
     return null;
   }
 }
 
-/** User + system CPU seconds a process (all its threads) has used so far, or null when it is gone. */
+/**
+ * User + system CPU seconds a process (all its threads, and the children it has waited for) has
+ * used so far, or null when it is gone.
+ */
 export function cpuSecondsOf(pid: number): number | null {
-  const ticks = readCpuTicks(pid);
+  const ticks = readCpuTicks(pid, true);
   return ticks === null ? null : ticks / CLOCK_TICKS_PER_SEC;
 }
 

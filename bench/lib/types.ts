@@ -129,6 +129,8 @@ export interface OpenscapOptions {
   readonly reports: number;
   /** PROXYHUB_WORKER_PREFETCH for the worker; null: the hub's default. The openscap feature caps it. */
   readonly prefetch: number | null;
+  /** PROXYHUB_PARSE_THREADS for the worker; null: the hub's default. */
+  readonly parseThreads: number | null;
   readonly amqpUrl: string;
   readonly redisUrl: string;
 }
@@ -152,6 +154,17 @@ export interface OpenscapWorkerResult {
   readonly xmlMiBMeasured: number;
   /** Reports that did not carry the fixture's metrics and log count (must be none). */
   readonly wrongReports: readonly string[];
+  /** The system's `bzip2 -dc` on the same file, timed just before and just after the drain. */
+  readonly bzip2Reference: Bzip2Reference;
+}
+
+/** CPU (user + system) of `bzip2 -dc <fixture> > /dev/null`, the yardstick of the worker's CPU per report. */
+export interface Bzip2Reference {
+  readonly copiesEach: number;
+  readonly beforeCpuMs: number;
+  readonly afterCpuMs: number;
+  /** Mean of before and after: what the target is a multiple of. */
+  readonly cpuMsPerCopy: number;
 }
 
 export interface OpenscapBenchResults {
@@ -171,7 +184,7 @@ export interface OpenscapBenchResults {
   readonly worker: OpenscapWorkerResult;
   /** smart_proxy_openscap on this machine, for comparison (from the issue). */
   readonly reference: { readonly uploadsPerSec: number; readonly p99Ms: number; readonly cpuMsPerReport: number };
-  readonly targets: { readonly uploadsPerSec: number; readonly p99Ms: number; readonly reportsPerCoreSec: number; readonly rssGrowthMiB: number };
+  readonly targets: { readonly uploadsPerSec: number; readonly p99Ms: number; readonly cpuPerReportVsBzip2: number; readonly rssGrowthMiB: number };
   /** What the prefix's queues held when deleted, and the Redis dedup keys removed. */
   readonly cleanup: { readonly queuesHeld: Readonly<Record<string, number>>; readonly redisKeysRemoved: number | null };
   readonly machineBusyBeforePercent: number;

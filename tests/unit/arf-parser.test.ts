@@ -3,6 +3,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SaxesParser } from 'saxes';
 import t from 'tap';
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { parseArf } from '../../workers/openscap/arf-parser.ts';
@@ -73,6 +74,42 @@ t.test('a body split into 1-byte chunks gives the same report', async (t) => {
   t.same(await parseArf(bytewise(), context), await parseFixture('openscap_parser-java-stig'));
 });
 
+/** Runs `parse` and counts the chunks saxes was given meanwhile. */
+async function saxesWritesDuring<T>(parse: () => Promise<T>): Promise<{ result: T; writes: number }> {
+  // Taken off the prototype to be put back there, and only ever called with its own `this`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const write = SaxesParser.prototype.write;
+  let writes = 0;
+  SaxesParser.prototype.write = function (this: SaxesParser, chunk: string) {
+    writes += 1;
+    return write.call(this, chunk);
+  } as typeof write;
+  try {
+    return { result: await parse(), writes };
+  } finally {
+    SaxesParser.prototype.write = write;
+  }
+}
+
+t.test('the fixtures are read by the fast XML scanner alone', async (t) => {
+  const { writes } = await saxesWritesDuring(() => Promise.all(table.map((row) => parseFixture(row.name))));
+  t.equal(writes, 0);
+});
+
+t.test('XML outside the fast scanner\'s subset is parsed again by saxes, to the same report', async (t) => {
+  for (const name of ['openscap_parser-java-stig', 'openscap-report-rule-and-cpe-check']) {
+    const xml = execFileSync('bzip2', ['-dc', fileURLToPath(fixtureUrl(name))]).toString('utf8');
+    // A DOCTYPE and a processing instruction: well-formed, and both outside the scanner's subset.
+    const unusual = xml.replace(/^(<\?xml[^>]*>)?/, (declaration) => `${declaration}<!DOCTYPE x><?note from-a-test?>`);
+    t.not(unusual, xml);
+    const { result, writes } = await saxesWritesDuring(() => parseArf(once(execFileSync('bzip2', ['-9c'], { input: unusual })), context));
+    const { digest: _digest, ...report } = result;
+    const { digest: _expectedDigest, ...expected } = await parseFixture(name);
+    t.same(report, expected, `${name}: the same report`);
+    t.ok(writes > 0, `${name}: saxes parsed it`);
+  }
+});
+
 t.test('rejections are permanent PROXYHUB_ARF_UNPARSEABLE errors', async (t) => {
   const rejects = async (name: string, body: Buffer, message: RegExp): Promise<void> => {
     const err: unknown = await parseArf(once(body), context).then(
@@ -103,12 +140,12 @@ t.test('memory: the large fixture is never held whole', async (t) => {
   const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', MEMORY_PROBE], {
     cwd: fileURLToPath(root),
     // No coverage from this tsx-compiled process: mixed with ts-node's it garbles the report (see childEnvironment in tests/helpers/hub-harness.ts).
-    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', PARSER: new URL('workers/openscap/arf-parser.ts', root).href, FIXTURE: fileURLToPath(fixtureUrl('smart_proxy_openscap-rhel7-rht-ccp')) },
+    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', PARSER: new URL('workers/openscap/arf-parser.ts', root).href, SCANNER: new URL('workers/openscap/arf-xml-scanner.ts', root).href, FIXTURE: fileURLToPath(fixtureUrl('smart_proxy_openscap-rhel7-rht-ccp')) },
   });
   const { peak, retained, calls, logs } = JSON.parse(stdout) as Record<string, number>;
   t.comment(`peak live growth ${peak} B over ${calls} writes; retained with report ${retained} B`);
   t.equal(logs, 68);
-  t.ok((calls ?? 0) > 30, 'XML is fed to the SAX parser in slices, not as one string');
+  t.ok((calls ?? 0) > 30, 'XML is fed to the XML parser in slices, not as one string');
   // Measured 0.8-1.25 MB: the live set mid-parse is the metadata of all 394
   // benchmark rules (kept until the TestResult says which are reported), plus
   // the parser and one 64 KiB slice. It grows with the number of rules, not
@@ -123,28 +160,33 @@ t.test('memory: the large fixture is never held whole', async (t) => {
 });
 
 // Live heap (after a full GC) is sampled each time decoded XML is handed to the
-// SAX parser (≤64 KiB per call, ~40 calls for this file). Garbage is excluded
-// on purpose: it is reclaimable churn, not memory the parse holds.
+// XML parser, the fast scanner or saxes (≤64 KiB per call, ~40 calls for this
+// file). Garbage is excluded on purpose: it is reclaimable churn, not memory
+// the parse holds.
 const MEMORY_PROBE = `
 import { createReadStream } from 'node:fs';
 import { SaxesParser } from 'saxes';
 const { parseArf } = await import(process.env.PARSER);
+const { FastXmlScanner } = await import(process.env.SCANNER);
 const ctx = { proxyName: null, proxyUrl: null };
 const parse = () => parseArf(createReadStream(process.env.FIXTURE), ctx);
 // Warm-up: code V8 compiles and optimises over the first runs lives on the
 // heap too, and is not report memory.
 for (let i = 0; i < 4; i += 1) await parse();
-const write = SaxesParser.prototype.write;
 let base = 0, peak = 0, calls = 0;
-SaxesParser.prototype.write = function (chunk) {
-  calls += 1; gc();
-  peak = Math.max(peak, process.memoryUsage().heapUsed - base);
-  return write.call(this, chunk);
-};
+const writes = [SaxesParser.prototype, FastXmlScanner.prototype].map((parser) => {
+  const write = parser.write;
+  parser.write = function (chunk) {
+    calls += 1; gc();
+    peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+    return write.call(this, chunk);
+  };
+  return () => { parser.write = write; };
+});
 gc(); gc();
 base = process.memoryUsage().heapUsed;
 const report = await parse();
-SaxesParser.prototype.write = write;
+for (const restore of writes) restore();
 gc(); gc();
 const retained = process.memoryUsage().heapUsed - base;
 process.stdout.write(JSON.stringify({ peak, retained, calls, logs: report.logs.length }));

@@ -102,6 +102,12 @@ export class ArfCollector {
     for (const capture of this.captures) capture.parts.push(text);
   }
 
+  /** Whether text() here would do anything: what it reads is exactly this. */
+  wantsText(): boolean {
+    const pending = this.pendingSetValue;
+    return this.captures.length > 0 || (this.fix !== null && this.depth === this.fix.depth) || (pending !== null && this.depth === pending.depth);
+  }
+
   /** Comments and processing instructions: not part of an element's text,
    * but a fix's or set-value's own child node of that kind is its text. */
   otherNode(text: string): void {

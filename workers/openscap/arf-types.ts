@@ -70,3 +70,18 @@ export interface RuleResultRecord {
   id: string;
   result: string;
 }
+
+/** What an XML parser tells the collector, in document order (saxes's events, as the collector takes them). */
+export interface XmlEvents {
+  open(name: string, attributes: Record<string, string>): void;
+  /** Character data (entities resolved, one call per run between markup) and CDATA sections. */
+  text(text: string): void;
+  /**
+   * Whether character data here would change anything (asked before a run of it): a parser may
+   * then leave out text() for it. CDATA sections are always sent. @defaultValue always true
+   */
+  wantsText?(): boolean;
+  /** Comments and processing instructions. */
+  otherNode(text: string): void;
+  close(): void;
+}

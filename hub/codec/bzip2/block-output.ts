@@ -1,8 +1,14 @@
 /**
  * The inverse Burrows–Wheeler transform and the initial run-length pass undone, written out in
  * 64 KiB slices of one reusable buffer; the CRC of what was written is checked by the stream.
+ *
+ * The transform is a chain of dependent loads over the block's 3.6 MB table, fast only while the
+ * table stays in cache. So the whole block is walked first, into a byte buffer, and only then
+ * run-length decoded and handed out: the XML parsing each slice sets off (with its allocations)
+ * would otherwise run in the middle of the walk and evict the table, which made the walk three
+ * times as slow as on its own (bench/results/openscap-profile.md).
  */
-import { CRC_TABLE } from './crc.ts';
+import { updateCrc } from './crc.ts';
 import { corrupt } from './errors.ts';
 
 const OUT_SIZE = 64 * 1024;
@@ -27,10 +33,22 @@ export function inverseBwt(tt: Uint32Array, nblock: number, counts: Int32Array, 
   return (tt[origPtr] as number) >>> 8;
 }
 
+/** The block's bytes before the run-length pass, in order, from the chain starting at `start`. */
+export function walkBlock(tt: Uint32Array, nblock: number, start: number, block: Uint8Array): void {
+  let pointer = start;
+  for (let i = 0; i < nblock; i += 1) {
+    const entry = tt[pointer] as number;
+    block[i] = entry & 0xff;
+    pointer = entry >>> 8;
+  }
+}
+
 export class BlockOutput {
   readonly #onData: (bytes: Buffer) => void;
   readonly #out = Buffer.allocUnsafe(OUT_SIZE);
   #length = 0;
+  /** The running CRC of the block being written, folded over each slice as it is handed out. */
+  #crc = -1;
   /** Bytes handed out so far, for the stream's expansion check. */
   emitted = 0;
 
@@ -38,23 +56,19 @@ export class BlockOutput {
     this.#onData = onData;
   }
 
-  /** Walks the BWT chain from `start`, undoes the initial run-length pass, writes out, returns the CRC. */
-  emit(tt: Uint32Array, nblock: number, start: number): number {
+  /** Undoes the initial run-length pass over the block's bytes, writes out, returns the CRC. */
+  emit(block: Uint8Array, nblock: number): number {
     // Locals, not fields, in this loop: it runs once per output byte.
     const out = this.#out;
     let length = this.#length;
-    let crc = -1;
-    let pointer = start;
+    this.#crc = -1;
     let previous = -1;
     let same = 0;
     for (let i = 0; i < nblock; i += 1) {
-      const entry = tt[pointer] as number;
-      pointer = entry >>> 8;
-      const byte = entry & 0xff;
+      const byte = block[i] as number;
       if (same !== 4) {
         same = byte === previous ? same + 1 : 1;
         previous = byte;
-        crc = (crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] as number);
         out[length++] = byte;
         if (length === OUT_SIZE) length = this.#flushFull();
         continue;
@@ -62,7 +76,6 @@ export class BlockOutput {
       // After four equal bytes the next one counts further copies (0–255); a new run follows.
       same = 0;
       for (let k = 0; k < byte; k += 1) {
-        crc = (crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ previous) & 0xff] as number);
         out[length++] = previous;
         if (length === OUT_SIZE) length = this.#flushFull();
       }
@@ -70,7 +83,7 @@ export class BlockOutput {
     }
     this.#length = length;
     this.flush();
-    return ~crc >>> 0;
+    return ~this.#crc >>> 0;
   }
 
   /** Hands out a full buffer; returns the new fill (0). */
@@ -85,6 +98,7 @@ export class BlockOutput {
     const length = this.#length;
     this.#length = 0;
     this.emitted += length;
+    this.#crc = updateCrc(this.#crc, this.#out, length);
     this.#onData(this.#out.subarray(0, length));
   }
 }

@@ -5,14 +5,16 @@
  *
  * Written for speed because decompression is most of the openscap worker's CPU: Huffman codes
  * are decoded from a 32-bit bit window with a lookup table for short codes (not bit by bit),
- * and the inverse Burrows–Wheeler transform walks one typed array. Every block's CRC and the
- * stream CRC are checked, so corrupt input fails instead of producing wrong XML.
+ * and the inverse Burrows–Wheeler transform walks one typed array, a whole block at a time (a
+ * chain of dependent loads, most of the time: see block-output.ts).
+ * Every block's CRC and the stream CRC are checked, so corrupt input fails instead of producing
+ * wrong XML.
  *
  * This file is the stream (headers, blocks, end markers, CRCs); the stages of a block are
  * block-tables.ts → symbols.ts → block-output.ts, over bit-reader.ts and huffman.ts.
  */
 import { BitReader } from './bit-reader.ts';
-import { BlockOutput, inverseBwt } from './block-output.ts';
+import { BlockOutput, inverseBwt, walkBlock } from './block-output.ts';
 import { readBlockTables } from './block-tables.ts';
 import { combineStreamCrc } from './crc.ts';
 import { Truncated, corrupt } from './errors.ts';
@@ -31,6 +33,21 @@ const BLOCK_MARGIN = 25_000;
 /** Headers and the odd tiny stream: below this much input no expansion check applies. */
 const EXPANSION_SLACK_BYTES = 64 * 1024;
 
+/** A block's work arrays (4.5 MB at level 9): every entry is written before it is read. */
+interface WorkArrays {
+  /** The BWT table. */
+  readonly tt: Uint32Array;
+  /** The block's bytes before the run-length pass. */
+  readonly block: Uint8Array;
+}
+const NO_ARRAYS: WorkArrays = { tt: new Uint32Array(0), block: new Uint8Array(0) };
+/**
+ * Arrays of decoders that ended, for the next one on this thread: a worker decodes report after
+ * report, and fresh zeroed megabytes for each cost page faults and garbage-collector pressure.
+ */
+const spareArrays: WorkArrays[] = [];
+const MAX_SPARE_ARRAYS = 2;
+
 export class Bunzip2Decoder {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -43,8 +60,8 @@ export class Bunzip2Decoder {
   #ended = false;
   /** Valid during #decode. */
   readonly #reader = new BitReader();
-  // Work arrays, reused across blocks.
-  #tt: Uint32Array = new Uint32Array(0);
+  /** Reused across blocks, and across decoders once this one has ended. */
+  #work: WorkArrays = NO_ARRAYS;
   readonly #groups: Group[] = Array.from({ length: MAX_GROUPS }, newGroup);
   readonly #selectors = new Uint8Array(18_002);
   readonly #lengths = new Uint8Array(MAX_ALPHA);
@@ -70,6 +87,8 @@ export class Bunzip2Decoder {
     this.#decode(true);
     if (this.#level !== 0) throw corrupt('bzip2 data is truncated: it ends before the end-of-stream marker');
     this.#output.flush();
+    if (this.#work !== NO_ARRAYS && spareArrays.length < MAX_SPARE_ARRAYS) spareArrays.push(this.#work);
+    this.#work = NO_ARRAYS;
   }
 
   #decode(final: boolean): void {
@@ -129,15 +148,19 @@ export class Bunzip2Decoder {
     if (b !== 0x42 || z !== 0x5a || h !== 0x68 || level < 1 || level > 9) throw corrupt('not bzip2 data: no "BZh1".."BZh9" header');
     this.#level = level;
     this.#streamCrc = 0;
-    if (this.#tt.length < level * 100_000) this.#tt = new Uint32Array(level * 100_000);
+    const size = level * 100_000;
+    if (this.#work.tt.length >= size) return;
+    const spare = spareArrays.findIndex((arrays) => arrays.tt.length >= size);
+    this.#work = spare >= 0 ? (spareArrays.splice(spare, 1)[0] as WorkArrays) : { tt: new Uint32Array(size), block: new Uint8Array(size) };
   }
 
   /** Decodes one block (after its magic and CRC); returns the CRC of what it wrote. */
   #block(): number {
     const tables = readBlockTables(this.#reader, this.#groups, this.#selectors, this.#lengths);
-    const { nblock, counts } = decodeSymbols(this.#reader, this.#groups, this.#selectors, tables, this.#tt, this.#level * 100_000);
-    const start = inverseBwt(this.#tt, nblock, counts, tables.origPtr);
-    return this.#output.emit(this.#tt, nblock, start);
+    const { tt, block } = this.#work;
+    const { nblock, counts } = decodeSymbols(this.#reader, this.#groups, this.#selectors, tables, tt, this.#level * 100_000);
+    walkBlock(tt, nblock, inverseBwt(tt, nblock, counts, tables.origPtr), block);
+    return this.#output.emit(block, nblock);
   }
 
   /**

@@ -29,6 +29,8 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
   let selectorIndex = 0;
   let groupLeft = 0;
   let group = groups[0] as Group;
+  // The group's lookup table in a local: read once per symbol, changed once per 50.
+  let fast = group.fast;
   const data = reader.data;
   let bitBuf = reader.bitBuf;
   let bitCount = reader.bitCount;
@@ -37,6 +39,7 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
     if (groupLeft === 0) {
       if (selectorIndex >= selectorCount) throw corrupt('bzip2 data is corrupt: ran out of selectors');
       group = groups[selectors[selectorIndex++] as number] as Group;
+      fast = group.fast;
       groupLeft = GROUP_SIZE;
     }
     groupLeft -= 1;
@@ -47,7 +50,7 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
       bitCount += 8;
     }
     const window = (bitBuf >>> (bitCount - 24)) & 0xffffff;
-    const hit = group.fast[window >>> (24 - FAST_BITS)] as number;
+    const hit = fast[window >>> (24 - FAST_BITS)] as number;
     let symbol: number;
     if (hit !== 0) {
       symbol = hit & 0xffff;
@@ -69,8 +72,12 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
       if (nblock + runLength > blockMax) throw corrupt('bzip2 data is corrupt: block too long');
       const byte = seqToUnseq[mtf[0] as number] as number;
       counts[byte] = (counts[byte] as number) + runLength;
-      tt.fill(byte, nblock, nblock + runLength);
-      nblock += runLength;
+      // Most runs are short: a loop beats the call into fill() for them.
+      if (runLength < 32) for (let end = nblock + runLength; nblock < end; nblock += 1) tt[nblock] = byte;
+      else {
+        tt.fill(byte, nblock, nblock + runLength);
+        nblock += runLength;
+      }
       runLength = 0;
       runWeight = 1;
     }
@@ -78,7 +85,9 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
     // Move to front: symbol n stands for MTF index n - 1.
     const index = symbol - 1;
     const value = mtf[index] as number;
-    mtf.copyWithin(1, 0, index);
+    // Most indices are small (that is what move-to-front is for): a loop beats copyWithin().
+    if (index < 16) for (let k = index; k > 0; k -= 1) mtf[k] = mtf[k - 1] as number;
+    else mtf.copyWithin(1, 0, index);
     mtf[0] = value;
     const byte = seqToUnseq[value] as number;
     if (nblock >= blockMax) throw corrupt('bzip2 data is corrupt: block too long');
