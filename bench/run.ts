@@ -6,6 +6,7 @@
  *   openscap       ARF uploads over mTLS into the ingress; one openscap worker draining them
  *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
  *   features       Foreman's capability poll, GET /v2/features over mTLS, vs a static HTTPS server (32 clients)
+ *   container-gateway  manifest pulls through the hub vs the registry directly (32 clients)
  *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
 import { runCapabilitiesBench } from './capabilities.ts';
 import { runFeaturesBench } from './features.ts';
+import { runContainerGatewayBench } from './container-gateway.ts';
 import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
 import { runRexBench } from './rex.ts';
@@ -33,12 +35,13 @@ const USAGE = [
   '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>] [--parse-threads <n>]',
   '       npm run bench -- capabilities [--cycles 200]',
   '       npm run bench -- features [--connections 32] [--duration 10] [--warmup 3]',
+  '       npm run bench -- container-gateway [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
 /** --connections when not given: 50 unless the benchmark says otherwise (openscap: the 8 hosts). */
-const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32 };
+const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32, 'container-gateway': 32 };
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -146,6 +149,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('openscap', () => runOpenscapBench(parsed.openscap));
     case 'features':
       return attempt('features', () => runFeaturesBench(parsed.options));
+    case 'container-gateway':
+      return attempt('container-gateway', () => runContainerGatewayBench(parsed.options));
     case 'capabilities':
       return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
     case 'rex':

@@ -23,6 +23,8 @@ export function requireContainerTools(): void {
 export interface RunningRegistry {
   readonly url: string;
   readonly port: number;
+  /** The registry process, for the benchmark's CPU readings. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startDockerRegistry(): Promise<RunningRegistry> {
   return {
     url,
     port,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

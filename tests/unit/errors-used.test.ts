@@ -16,9 +16,11 @@ const CATALOG = 'contracts/errors.ts';
 /**
  * Subclasses that are control flow inside one module, never seen by a caller, so they carry no
  * code: RubyRaise stands for a Ruby exception its own converter rescues (a ProxyhubError there
- * must not be rescued); Truncated marks, inside the bzip2 decoder, input that ends mid-block.
+ * must not be rescued); Truncated marks, inside the bzip2 decoder, input that ends mid-block;
+ * the ARF scanner's Incomplete carries a token to the next chunk, and its NotPlainXml sends the
+ * document back to saxes in the ARF parser (which then decides, with catalog errors).
  */
-const LOCAL_SIGNALS = new Set(['RubyRaise', 'Truncated']);
+const LOCAL_SIGNALS = new Set(['RubyRaise', 'Truncated', 'Incomplete', 'NotPlainXml']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
