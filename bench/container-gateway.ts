@@ -20,7 +20,7 @@ import { removeBenchTopology } from './lib/broker.ts';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { machineInfo } from './lib/machine.ts';
 import { createPhaseLog } from './lib/phase-log.ts';
-import { machineBusyOver, watchProcesses } from './lib/proc-stats.ts';
+import { findBrokerPid, machineBusyOver, watchProcesses } from './lib/proc-stats.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
 import { writeResultFiles } from './lib/report.ts';
 import { startHubControl, startHubIngress, startHubWorker, type ServerProcess } from './lib/servers.ts';
@@ -155,7 +155,8 @@ export async function runContainerGatewayBench(options: BenchOptions): Promise<v
     const registryPid = registry.pid;
     const directResult = await measure('registry', direct, registryPid === undefined ? {} : { registry: registryPid }, options);
     log(`through the hub: ${options.connections} clients, ${options.warmupSec} s + ${options.durationSec} s`);
-    const hubResult = await measure('hub', throughHub, { ingress: ingress.pid, worker: worker.pid, ...(registryPid === undefined ? {} : { registry: registryPid }) }, options);
+    const brokerPid = findBrokerPid();
+    const hubResult = await measure('hub', throughHub, { ingress: ingress.pid, worker: worker.pid, ...(brokerPid === null ? {} : { broker: brokerPid }), ...(registryPid === undefined ? {} : { registry: registryPid }) }, options);
     const results: GatewayBenchResults = {
       date: new Date().toISOString(),
       machine: await machineInfo(options.amqpUrl),
