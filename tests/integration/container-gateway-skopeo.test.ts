@@ -72,14 +72,16 @@ async function push(route: string, pairs: Array<[string, string]>): Promise<numb
   return response.statusCode;
 }
 
+// Before the first test: tap ends the file once its tests are done, and a top-level await
+// between two tests can outlast that on a busy machine. skopeo compressed the layer on its way
+// into the registry: the registry's digests are the reference.
+const direct = JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://127.0.0.1:${registry.port}/e2e/hello:v1`)) as { Digest: string; Layers: string[] };
+
 t.test('Katello\'s pushes, form-encoded', async (t) => {
   t.equal(await push('repository_list', [['repositories[][repository]', 'e2e/hello'], ['repositories[][auth_required]', 'false'], ['repositories[][repository]', 'e2e/private'], ['repositories[][auth_required]', 'true']]), 200);
   t.equal(await push('update_hosts', [['hosts[][uuid]', HOST_UUID]]), 200);
   t.equal(await push('host_repository_mapping', [[`hosts[][${HOST_UUID}][][repository]`, 'e2e/private'], [`hosts[][${HOST_UUID}][][auth_required]`, 'true']]), 200);
 });
-
-// skopeo compressed the layer on its way into the registry: the registry's digests are the reference.
-const direct = JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://127.0.0.1:${registry.port}/e2e/hello:v1`)) as { Digest: string; Layers: string[] };
 
 t.test('skopeo inspect through the hub reports the digest the registry reports', async (t) => {
   const through = JSON.parse(await skopeo('inspect', '--cert-dir', caDir, `docker://${ingress}/e2e/hello:v1`)) as { Digest: string; Layers: string[] };
