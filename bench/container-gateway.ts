@@ -24,7 +24,7 @@ import { findBrokerPid, machineBusyOver, watchProcesses } from './lib/proc-stats
 import { removePrefixKeys } from './lib/redis-keys.ts';
 import { writeResultFiles } from './lib/report.ts';
 import { startHubControl, startHubIngress, startHubWorker, type ServerProcess } from './lib/servers.ts';
-import { PLOT, WIDTH, chartFrame, escapeXml, niceMax } from './lib/svg-frame.ts';
+import { renderBars } from './lib/svg-bars.ts';
 import type { BenchOptions, MachineInfo } from './lib/types.ts';
 
 const REPOSITORY = 'bench/hello';
@@ -100,21 +100,8 @@ function renderMarkdown(results: GatewayBenchResults): string {
 }
 
 function renderChart(results: GatewayBenchResults): string {
-  const bars = results.scenarios.map((x) => ({ label: x.scenario === 'hub' ? 'through the hub' : 'registry directly', rate: x.rate, color: x.scenario === 'hub' ? '#2980b9' : '#95a5a6' }));
-  const max = niceMax(Math.max(...bars.map((b) => b.rate)) * 1.1);
-  const { parts, y, plotWidth } = chartFrame(`Manifest pulls/s, ${results.settings.connections} clients (${results.date.slice(0, 10)})`, max, fmt);
-  const slot = plotWidth / bars.length;
-  bars.forEach((bar, i) => {
-    const x = PLOT.left + slot * i + slot * 0.25;
-    const width = slot * 0.5;
-    parts.push(`<rect x="${x}" y="${y(bar.rate)}" width="${width}" height="${y(0) - y(bar.rate)}" fill="${bar.color}"/>`);
-    parts.push(`<text x="${x + width / 2}" y="${y(bar.rate) - 5}" text-anchor="middle">${fmt(bar.rate)}/s</text>`);
-    parts.push(`<text x="${x + width / 2}" y="${y(0) + 18}" text-anchor="middle" font-weight="bold">${escapeXml(bar.label)}</text>`);
-  });
-  parts.push(`<line x1="${PLOT.left}" x2="${PLOT.left}" y1="${PLOT.top}" y2="${y(0)}" stroke="#333"/>`);
-  parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
-  parts.push('</svg>');
-  return `${parts.join('\n')}\n`;
+  const bars = results.scenarios.map((x) => ({ label: x.scenario === 'hub' ? 'through the hub' : 'registry directly', value: x.rate, color: x.scenario === 'hub' ? '#2980b9' : '#95a5a6' }));
+  return renderBars(`Manifest pulls/s, ${results.settings.connections} clients (${results.date.slice(0, 10)})`, bars);
 }
 
 export async function runContainerGatewayBench(options: BenchOptions): Promise<void> {

@@ -19,7 +19,7 @@ import { createPhaseLog } from './lib/phase-log.ts';
 import { machineBusyOver, watchProcesses } from './lib/proc-stats.ts';
 import { writeResultFiles } from './lib/report.ts';
 import { startHubControlTls, startHubWorker, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
-import { PLOT, WIDTH, chartFrame, escapeXml, niceMax } from './lib/svg-frame.ts';
+import { renderBars } from './lib/svg-bars.ts';
 import type { BenchOptions, MachineInfo } from './lib/types.ts';
 
 const FOREMAN_CN = 'foreman.example.com';
@@ -114,25 +114,8 @@ function renderMarkdown(results: FeaturesBenchResults): string {
 }
 
 function renderChart(results: FeaturesBenchResults): string {
-  const bars = [...results.scenarios.map((x) => ({ label: x.scenario, rate: x.rate, color: x.scenario === 'hub' ? '#2980b9' : '#95a5a6' })), { label: 'smart-proxy', rate: results.smartProxyReqPerSec, color: '#c0392b' }];
-  const max = niceMax(Math.max(results.target, ...bars.map((b) => b.rate)) * 1.05);
-  const { parts, y, plotWidth } = chartFrame(`GET /v2/features over mTLS, ${results.settings.connections} clients (${results.date.slice(0, 10)})`, max, fmt);
-  const slot = plotWidth / bars.length;
-  bars.forEach((bar, i) => {
-    const x = PLOT.left + slot * i + slot * 0.2;
-    const width = slot * 0.6;
-    parts.push(`<rect x="${x}" y="${y(bar.rate)}" width="${width}" height="${y(0) - y(bar.rate)}" fill="${bar.color}"/>`);
-    parts.push(`<text x="${x + width / 2}" y="${y(bar.rate) - 5}" text-anchor="middle">${fmt(bar.rate)}/s</text>`);
-    parts.push(`<text x="${x + width / 2}" y="${y(0) + 18}" text-anchor="middle" font-weight="bold">${escapeXml(bar.label)}</text>`);
-  });
-  const dash = 'stroke="#c0392b" stroke-width="1.5" stroke-dasharray="6 4"';
-  parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(results.target)}" y2="${y(results.target)}" ${dash}/>`);
-  parts.push(`<line x1="${PLOT.left}" x2="${PLOT.left + 24}" y1="42" y2="42" ${dash}/>`);
-  parts.push(`<text x="${PLOT.left + 30}" y="46" fill="#c0392b">target ${TARGET_FACTOR} × smart-proxy = ${fmt(results.target)}/s</text>`);
-  parts.push(`<line x1="${PLOT.left}" x2="${PLOT.left}" y1="${PLOT.top}" y2="${y(0)}" stroke="#333"/>`);
-  parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
-  parts.push('</svg>');
-  return `${parts.join('\n')}\n`;
+  const bars = [...results.scenarios.map((x) => ({ label: x.scenario, value: x.rate, color: x.scenario === 'hub' ? '#2980b9' : '#95a5a6' })), { label: 'smart-proxy', value: results.smartProxyReqPerSec, color: '#c0392b' }];
+  return renderBars(`GET /v2/features over mTLS, ${results.settings.connections} clients (${results.date.slice(0, 10)})`, bars, [{ value: results.target, label: `target ${TARGET_FACTOR} × smart-proxy = ${fmt(results.target)}/s`, color: '#c0392b' }]);
 }
 
 export async function runFeaturesBench(options: BenchOptions): Promise<void> {
