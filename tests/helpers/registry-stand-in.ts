@@ -17,15 +17,26 @@ export interface RecordedCall {
   readonly headers: IncomingMessage['headers'];
 }
 
-async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+/** A plain-HTTP server on a free loopback port; a stand-in says how it answers. */
+abstract class LoopbackStandIn {
+  #server: Server | undefined;
+  url = '';
 
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
+  async start(): Promise<void> {
+    const server = createServer((request, response) => this.handle(request, response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    this.#server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return Promise.resolve();
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  protected abstract handle(request: IncomingMessage, response: ServerResponse): void;
 }
 
 export function manifestFor(repository: string, reference: string, mediaType: string): { body: string; digest: string } {
@@ -33,7 +44,7 @@ export function manifestFor(repository: string, reference: string, mediaType: st
   return { body, digest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
 }
 
-export class RegistryStandIn {
+export class RegistryStandIn extends LoopbackStandIn {
   readonly calls: RecordedCall[] = [];
   /** Bytes of blob bodies written to anyone: the gateway must never make this grow. */
   blobBytesSent = 0;
@@ -42,20 +53,7 @@ export class RegistryStandIn {
   /** Blobs served by redirect to a content app (Pulp) rather than as bytes (a plain registry). */
   blobsByRedirect = false;
   readonly blob = randomBytes(256 * 1024);
-  #server: Server | undefined;
-  url = '';
-
-  async start(): Promise<void> {
-    const { server, url } = await listen((request, response) => this.#handle(request, response));
-    this.#server = server;
-    this.url = url;
-  }
-
-  stop(): Promise<void> {
-    return this.#server ? close(this.#server) : Promise.resolve();
-  }
-
-  #handle(request: IncomingMessage, response: ServerResponse): void {
+  protected override handle(request: IncomingMessage, response: ServerResponse): void {
     this.calls.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers });
     const path = new URL(request.url ?? '/', 'http://x').pathname.replace(/^\/registry/, '');
     const json = (status: number, value: unknown, headers: Record<string, string> = {}): void => {
@@ -95,25 +93,12 @@ export interface KatelloUser {
   expiresIn?: number;
 }
 
-export class KatelloStandIn {
+export class KatelloStandIn extends LoopbackStandIn {
   readonly calls: RecordedCall[] = [];
   readonly users = new Map<string, KatelloUser>();
   readonly hosts = new Map<string, string[]>();
   /** Tokens issued, by value. */
   readonly issued = new Map<string, string>();
-  #server: Server | undefined;
-  url = '';
-
-  async start(): Promise<void> {
-    const { server, url } = await listen((request, response) => this.#handle(request, response));
-    this.#server = server;
-    this.url = url;
-  }
-
-  stop(): Promise<void> {
-    return this.#server ? close(this.#server) : Promise.resolve();
-  }
-
   #user(request: IncomingMessage): string | undefined {
     const match = /^Basic (\S+)$/.exec(String(request.headers.authorization ?? ''));
     if (!match?.[1]) return undefined;
@@ -121,7 +106,7 @@ export class KatelloStandIn {
     return this.users.get(login)?.password === password ? login : undefined;
   }
 
-  #handle(request: IncomingMessage, response: ServerResponse): void {
+  protected override handle(request: IncomingMessage, response: ServerResponse): void {
     this.calls.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers });
     const url = new URL(request.url ?? '/', 'http://x');
     const json = (status: number, value: unknown): void => void response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
