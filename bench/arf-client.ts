@@ -20,7 +20,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const body = readFileSync(spec.bodyFile);
 const tls = { ca: readFileSync(spec.caFile), cert: readFileSync(spec.certFile), key: readFileSync(spec.keyFile) };
 // What foreman_scap_client sends: the report as XML, compressed with bzip2.
-const headers = { 'content-type': 'text/xml', 'content-encoding': 'x-bzip2' };
+const headers = spec.headers ?? { 'content-type': 'text/xml', 'content-encoding': 'x-bzip2' };
 
 let connectionsOpened = 0;
 const agents = Array.from({ length: spec.connections }, () => {

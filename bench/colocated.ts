@@ -34,7 +34,17 @@ const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000];
 const log = createPhaseLog();
 
-type Layout = 'before' | 'after';
+type Layout = 'before' | 'after' | 'mixed';
+
+/** A facts load beside the ARF uploads (the `mixed` run): the ingress must not make hosts' facts wait on ARF parsing. */
+interface FactsResult {
+  readonly accepted: number;
+  readonly nonAccepted: number;
+  readonly acceptedPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
 
 interface LayoutResult {
   readonly layout: Layout;
@@ -50,11 +60,13 @@ interface LayoutResult {
   readonly reportsDeliveredToForeman: number;
   readonly firstRefusal: string | null;
   readonly loadAverageBefore: number;
+  readonly facts?: FactsResult;
 }
 
 const DESCRIPTIONS: Record<Layout, string> = {
   before: 'one process, ARF parse on its event loop (startHub, PROXYHUB_PARSE_THREADS=0)',
   after: '`proxyhub start --role all`: one child process per role, ARF parse in parse threads',
+  mixed: 'the same, with as many clients uploading facts beside the ARF clients',
 };
 
 function spawnLayout(layout: Layout, env: NodeJS.ProcessEnv): ChildProcess {
@@ -63,7 +75,7 @@ function spawnLayout(layout: Layout, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, ...args], { cwd: REPO_ROOT, env: { ...env, ...(layout === 'before' ? { PROXYHUB_PARSE_THREADS: '0' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function measure(layout: Layout, foreman: ArfForeman, spec: { connections: number; warmupSec: number; durationSec: number }, files: { ca: string; cert: string; key: string; host: { cert: string; key: string }; body: string; dir: string }): Promise<LayoutResult> {
+async function measure(layout: Layout, foreman: ArfForeman, spec: { connections: number; warmupSec: number; durationSec: number }, files: { ca: string; cert: string; key: string; host: { cert: string; key: string }; body: string; factsBody: string; dir: string }): Promise<LayoutResult> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PROXYHUB_')));
@@ -82,14 +94,22 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: { connections:
   try {
     const ca = readFileSync(files.ca);
     await waitReady(hub, child, `${hub.url}/healthz answering 200`, () => httpsAnswers200(`${hub.url}/healthz`, ca), 90_000);
-    const load: UploadResult = await runUploads({ url: `${hub.url}/compliance/arf/1`, caFile: files.ca, certFile: files.host.cert, keyFile: files.host.key, bodyFile: files.body, ...spec });
+    const client = { caFile: files.ca, certFile: files.host.cert, keyFile: files.host.key, ...spec };
+    const factsLoad = layout === 'mixed' ? runUploads({ url: `${hub.url}/api/v2/hosts/facts`, bodyFile: files.factsBody, headers: { 'content-type': 'application/json' }, ...client }) : undefined;
+    const load: UploadResult = await runUploads({ url: `${hub.url}/compliance/arf/1`, bodyFile: files.body, ...client });
+    const factsRun = await factsLoad;
+    const facts: FactsResult | undefined = factsRun && {
+      accepted: factsRun.accepted, nonAccepted: factsRun.answered - factsRun.accepted + factsRun.errors, acceptedPerSec: factsRun.acceptedPerSec,
+      p50Ms: factsRun.latency.p50Ms, p99Ms: factsRun.latency.p99Ms, maxMs: factsRun.latency.maxMs,
+    };
     const refused503 = load.statusCodes['503'] ?? 0;
     const result: LayoutResult = {
       layout, description: DESCRIPTIONS[layout], accepted: load.accepted, refused503, otherAnswers: load.answered - load.accepted - refused503, errors: load.errors,
       acceptedPerSec: load.acceptedPerSec, p50Ms: load.latency.p50Ms, p99Ms: load.latency.p99Ms, maxMs: load.latency.maxMs,
-      reportsDeliveredToForeman: foreman.delivered() - deliveredBefore, firstRefusal: load.firstRejection, loadAverageBefore,
+      reportsDeliveredToForeman: foreman.delivered() - deliveredBefore, firstRefusal: load.firstRejection, loadAverageBefore, ...(facts ? { facts } : {}),
     };
     log(`${layout}: ${result.accepted} × 202, ${refused503} × 503, ${result.otherAnswers} other, ${result.errors} errors in ${spec.durationSec} s; p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms; ${result.reportsDeliveredToForeman} reports reached Foreman meanwhile`);
+    if (facts) log(`${layout}: facts beside them: ${facts.accepted} × 202 (${facts.acceptedPerSec.toFixed(0)}/s), ${facts.nonAccepted} other answers or errors; p50 ${facts.p50Ms.toFixed(0)} ms, p99 ${facts.p99Ms.toFixed(0)} ms`);
     return result;
   } finally {
     await hub.stop();
@@ -109,9 +129,23 @@ function markdown(results: readonly LayoutResult[], settings: Record<string, unk
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
+    ...factsTable(results),
     'Produced by `node --import tsx bench/colocated.ts`.',
     '',
   ].join('\n');
+}
+
+function factsTable(results: readonly LayoutResult[]): string[] {
+  const rows = results.flatMap((r) => (r.facts ? [`| ${r.layout} | ${r.facts.accepted} | ${r.facts.nonAccepted} | ${r.facts.acceptedPerSec.toFixed(1)} | ${r.facts.p50Ms.toFixed(0)} | ${r.facts.p99Ms.toFixed(0)} | ${r.facts.maxMs.toFixed(0)} |`] : []));
+  if (rows.length === 0) return [];
+  return [
+    'Facts uploaded beside the ARF uploads (the same number of mTLS clients, `POST /api/v2/hosts/facts`), in the `mixed` run; targets as for ARF: 0 non-202, ≥ 200/s, p99 ≤ 250 ms:',
+    '',
+    '| layout | facts 202 | other/errors | 202/s | p50 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  ];
 }
 
 export async function runColocatedBench(options: { connections: number; warmupSec: number; durationSec: number }): Promise<void> {
@@ -126,8 +160,10 @@ export async function runColocatedBench(options: { connections: number; warmupSe
   try {
     const body = join(dir, `${fixture.name}.xml.bz2`);
     await writeFile(body, fixture.bzip2);
-    const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST), body, dir };
-    for (const layout of ['before', 'after'] as const) results.push(await measure(layout, foreman, options, files));
+    const factsBody = join(dir, 'facts.json');
+    await writeFile(factsBody, JSON.stringify({ name: HOST, facts: { operatingsystem: 'RedHat', operatingsystemrelease: '9.4', uptime_seconds: '123456', 'networking::ip': '192.0.2.10' } }));
+    const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST), body, factsBody, dir };
+    for (const layout of ['before', 'after', 'mixed'] as const) results.push(await measure(layout, foreman, options, files));
   } finally {
     await foreman.stop();
     await rm(dir, { recursive: true, force: true });

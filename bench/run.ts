@@ -8,6 +8,8 @@
  *   features       Foreman's capability poll, GET /v2/features over mTLS, vs a static HTTPS server (32 clients)
  *   container-gateway  manifest pulls through the hub vs the registry directly (32 clients)
  *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
+ *   overload       `--role all` over mTLS past its capacity: open and closed loop at 2 × peak, both
+ *                  transports (--transport limits it to one), and how soon it is back at its peak
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
  * for openscap), --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and
@@ -27,6 +29,7 @@ import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
 import { runRexBench } from './rex.ts';
 import type { RexBenchOptions } from './rex.ts';
+import { runOverloadBench, type OverloadOptions } from './overload.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
@@ -37,6 +40,7 @@ const USAGE = [
   '       npm run bench -- features [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- container-gateway [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
+  '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
@@ -63,6 +67,7 @@ interface ParsedArgs {
   readonly openscap: OpenscapOptions;
   readonly capabilities: CapabilitiesOptions;
   readonly rex: RexBenchOptions;
+  readonly overload: OverloadOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -84,6 +89,9 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       'cert-hosts': { type: 'string' },
       'ssh-hosts': { type: 'string' },
       concurrency: { type: 'string' },
+      clients: { type: 'string' },
+      overload: { type: 'string' },
+      recovery: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -118,6 +126,16 @@ function parseOptions(args: readonly string[]): ParsedArgs {
     openscap: { connections, warmupSec, durationSec, reports, prefetch, parseThreads, amqpUrl, redisUrl },
     capabilities: { cycles, amqpUrl },
     rex,
+    overload: {
+      amqpUrl,
+      transports: values.transport === undefined ? transports : [options.transport],
+      connections,
+      clients: Math.round(positiveNumber('clients', values.clients, 1024)),
+      warmupSec,
+      peakSec: durationSec,
+      overloadSec: positiveNumber('overload', values.overload, 30),
+      recoverySec: positiveNumber('recovery', values.recovery, 10),
+    },
   };
 }
 
@@ -155,6 +173,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
     case 'rex':
       return attempt('rex', () => runRexBench(parsed.rex));
+    case 'overload':
+      return attempt('overload', () => runOverloadBench(parsed.overload));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

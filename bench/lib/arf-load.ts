@@ -15,6 +15,8 @@ export interface UploadSpec {
   readonly keyFile: string;
   /** The bzip2 ARF body, read once. */
   readonly bodyFile: string;
+  /** Request headers; foreman_scap_client's (bzip2 XML) when not given. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Clients, each with one keep-alive connection and one request at a time. */
   readonly connections: number;
   /** Timed run: warm-up, then measured seconds. */

@@ -128,9 +128,14 @@ export function httpsAnswers200(url: string, ca: Buffer): Promise<boolean> {
  * The hub's ingress over HTTPS, asking for client certificates issued by `tls.ca` (the
  * smart-proxy's setting); ready once `GET /healthz`, which needs no certificate, answers 200.
  */
-export async function startHubIngressTls(prefix: string, amqpUrl: string, tls: HubTlsFiles, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+export function startHubIngressTls(prefix: string, amqpUrl: string, tls: HubTlsFiles, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+  return startHubTls('ingress', prefix, amqpUrl, tls, settings);
+}
+
+/** Like startHubIngressTls, for any role list that includes the ingress (`all`: the co-located hub). */
+export async function startHubTls(role: string, prefix: string, amqpUrl: string, tls: HubTlsFiles, settings: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawnHub('ingress', prefix, amqpUrl, { PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_TLS_CERT: tls.cert, PROXYHUB_TLS_KEY: tls.key, PROXYHUB_TLS_CA: tls.ca, ...settings });
+  const child = spawnHub(role, prefix, amqpUrl, { PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_TLS_CERT: tls.cert, PROXYHUB_TLS_KEY: tls.key, PROXYHUB_TLS_CA: tls.ca, ...settings });
   const server = track(child, `https://127.0.0.1:${port}`);
   const ca = readFileSync(tls.ca);
   await waitReady(server, child, `${server.url}/healthz answering 200`, () => httpsAnswers200(`${server.url}/healthz`, ca));

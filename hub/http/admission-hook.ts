@@ -1,10 +1,14 @@
 /**
- * Load shedding at the door of a listener: the first onRequest hook asks the admission controller
- * and answers a refusal itself, before the body is read and before any other hook (identity,
- * trusted_hosts, rate limits) runs, with a body built once at start. A refusal must cost next to
- * nothing, or a client that resends at once keeps the process as busy as the work it refused.
+ * Load shedding at the door of a listener: before fastify sees a request at all (no request or
+ * reply object, no routing, no hook), the admission controller decides, and a refusal is answered
+ * with a status line and a body built once at start. A refusal must cost next to nothing, or a
+ * client that resends at once keeps the process as busy as the work it refused.
+ *
+ * Health probes are never shed nor counted: a supervisor that saw a shedding hub as dead would
+ * restart it, and a restart under load is the collapse shedding exists to prevent.
  */
 import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCatalog } from '../../contracts/errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/problem.ts';
 import { createAdmissionController, type AdmissionController, type AdmissionLimits } from './admission.ts';
@@ -23,6 +27,15 @@ const REFUSAL_BODY = Buffer.from(
   }),
 );
 const REFUSAL_HEADERS = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(REFUSAL_BODY.length), 'retry-after', RETRY_AFTER];
+
+/** Paths of the liveness and readiness probes, with or without a query. */
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
+function isHealthProbe(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const query = url.indexOf('?');
+  return HEALTH_PATHS.has(query < 0 ? url : url.slice(0, query));
+}
 
 /** Samples how late a timer fires: the time a request arriving now waits before it is handled. */
 function sampleLag(controller: AdmissionController): NodeJS.Timeout {
@@ -49,18 +62,22 @@ export function installAdmission(app: FastifyInstance, limits: AdmissionLimits):
     clearInterval(sampler);
     done();
   });
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (controller.tryAdmit()) {
-      // 'close' follows every response, answered or cut off, hijacked or not: the slot always comes back.
-      reply.raw.once('close', () => controller.release());
-      done();
+  // fastify handed its handler to the server it created; ours goes in front of it.
+  const handlers = app.server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
+  const [fastifyHandler] = handlers;
+  if (handlers.length !== 1 || !fastifyHandler) throw new Error(`expected fastify's one request handler, found ${handlers.length}`);
+  app.server.removeListener('request', fastifyHandler);
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (isHealthProbe(request.url)) return fastifyHandler(request, response);
+    if (!controller.tryAdmit()) {
+      // The unread body is drained and dropped by node:http, and the connection stays usable.
+      response.writeHead(503, REFUSAL_HEADERS);
+      response.end(REFUSAL_BODY);
       return;
     }
-    // The unread body is drained and dropped by node:http, and the connection stays usable.
-    reply.hijack();
-    reply.raw.writeHead(503, REFUSAL_HEADERS);
-    reply.raw.end(REFUSAL_BODY);
-    done();
+    // 'close' follows every response, answered or cut off, hijacked or not: the slot always comes back.
+    response.once('close', () => controller.release());
+    fastifyHandler(request, response);
   });
   return controller;
 }

@@ -6,6 +6,8 @@
  * this load crosses it: it must not shed anything any more.
  * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import t from 'tap';
 import { runClosedLoop, type ClosedLoopResult } from '../helpers/closed-loop.ts';
 import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
@@ -56,4 +58,36 @@ t.test('past its limit the ingress refuses fast, keeps accepting, and recovers',
     { timeoutMs: 3000, intervalMs: 20, what: 'an upload accepted after the load stopped' },
   );
   t.pass(`accepted again ${(performance.now() - started).toFixed(0)} ms after the load stopped`);
+});
+
+t.test('while shedding, health probes still answer and are not counted', async (t) => {
+  // Requests whose bodies never finish arriving hold their slots: exactly the limit of them.
+  const held = await Promise.all(
+    Array.from({ length: MAX_INFLIGHT }, async () => {
+      const socket = connect({ host: url.hostname, port: Number(url.port) });
+      await once(socket, 'connect');
+      socket.write(`POST /api/v2/hosts/facts HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      return socket;
+    }),
+  );
+  t.teardown(() => held.forEach((socket) => socket.destroy()));
+  await waitFor(
+    async () => (await fetch(`${ingressUrl}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "a.example.com", "facts": {}}' })).status === 503,
+    { timeoutMs: 3000, intervalMs: 20, what: 'an upload refused while the limit is held' },
+  );
+  const refusal = await fetch(`${ingressUrl}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "a.example.com", "facts": {}}' });
+  t.equal(refusal.status, 503, 'uploads are refused');
+  t.equal(refusal.headers.get('retry-after'), '1', 'with Retry-After');
+  t.equal(((await refusal.json()) as { code?: string }).code, 'PROXYHUB_OVERLOADED');
+  for (const probe of ['/healthz', '/healthz?verbose=1']) {
+    const health = await fetch(`${ingressUrl}${probe}`);
+    await health.arrayBuffer();
+    t.equal(health.status, 200, `${probe} answers 200 while uploads are shed`);
+  }
+  held.forEach((socket) => socket.destroy());
+  await waitFor(
+    async () => (await fetch(`${ingressUrl}/api/v2/hosts/facts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "a.example.com", "facts": {}}' })).status === 202,
+    { timeoutMs: 3000, intervalMs: 20, what: 'an upload accepted once the held requests were cut off' },
+  );
+  t.pass('the held slots came back when their connections closed');
 });

@@ -1,0 +1,230 @@
+/**
+ * `npm run bench -- overload`: the co-located hub (`proxyhub start --role all`, mTLS, the facts
+ * worker delivering to a stand-in Foreman meanwhile) driven past its capacity, over both
+ * transports. One timeline per run (bench/overload-client.ts):
+ *   warm-up  closed loop, --connections (50) clients;
+ *   peak     the same, measured: the capacity every other figure is compared with;
+ *   overload 2 × peak for --overload (30) s, open loop (arrivals at a fixed rate) or closed loop
+ *            (--clients (1024) clients, each paced so that together they offer 2 × peak);
+ *   recovery the peak load again: how soon does the hub accept at its peak rate?
+ * A last run without load shedding (PROXYHUB_MAX_INFLIGHT_REQUESTS=0, PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=0)
+ * shows what the same open-loop overload does to a hub that takes everything it is sent.
+ * Writes bench/results/overload.{md,json} and one overload-<transport>-<load>.svg per run.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createTestPki } from '../tests/helpers/pki.ts';
+import type { OverloadClientResult, OverloadClientSpec, OverloadPhase, PhaseResult } from './overload-client.ts';
+import { removeBenchTopology } from './lib/broker.ts';
+import { machineInfo } from './lib/machine.ts';
+import { createPhaseLog } from './lib/phase-log.ts';
+import { machineBusyOver } from './lib/proc-stats.ts';
+import { removePrefixKeys } from './lib/redis-keys.ts';
+import { freePort, startHubTls, startTestForeman, type ServerProcess } from './lib/servers.ts';
+import { renderTimeline } from './lib/svg-timeline.ts';
+import type { Transport } from './lib/types.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const HOST = 'bench-host.example.com';
+const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Retry tiers the workers declare by default, for removing their queues afterwards. */
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000];
+const BUCKET_MS = 250;
+/** The issue's bars: goodput share of the peak, refusal latency, time back to the peak. */
+const TARGETS = { goodputShare: 0.9, refusalMaxMs: 50, recoverySec: 2 } as const;
+const run = promisify(execFile);
+const log = createPhaseLog();
+
+export interface OverloadOptions {
+  readonly amqpUrl: string;
+  readonly transports: readonly Transport[];
+  readonly connections: number;
+  readonly clients: number;
+  readonly warmupSec: number;
+  readonly peakSec: number;
+  readonly overloadSec: number;
+  readonly recoverySec: number;
+}
+
+type Load = 'open' | 'closed';
+
+interface RunResult {
+  readonly transport: Transport;
+  readonly load: Load;
+  readonly shedding: boolean;
+  readonly peak: PhaseResult;
+  readonly overload: PhaseResult;
+  readonly recovery: PhaseResult;
+  readonly goodputShare: number;
+  /** Seconds from the end of the overload until two buckets in a row reach 90 % of the peak; null: never. */
+  readonly recoverySec: number | null;
+  readonly timeline: OverloadClientResult;
+  /** Shedding spells the hub logged, by the signal that started them. */
+  readonly spells: Readonly<Record<string, number>>;
+}
+
+/** Counts the hub's `shedding load` warnings by reason (its log is one merged JSON stream). */
+function sheddingSpells(output: string): Record<string, number> {
+  const spells: Record<string, number> = {};
+  for (const line of output.split('\n')) {
+    if (!line.includes('shedding load')) continue;
+    try {
+      const logged = (JSON.parse(line) as { reason?: unknown }).reason;
+      const reason = typeof logged === 'string' ? logged : 'unknown';
+      spells[reason] = (spells[reason] ?? 0) + 1;
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return spells;
+}
+
+function phases(options: OverloadOptions, load: Load): OverloadPhase[] {
+  const steady = (name: string, seconds: number): OverloadPhase => ({ name, kind: 'closed', durationMs: seconds * 1000, connections: options.connections });
+  return [
+    steady('warm-up', options.warmupSec),
+    steady('peak', options.peakSec),
+    { name: 'overload', kind: load, durationMs: options.overloadSec * 1000, connections: options.clients, rate: { ofPhase: 'peak', factor: 2 } },
+    steady('recovery', options.recoverySec),
+  ];
+}
+
+function recoveryTime(result: OverloadClientResult, peakPerSec: number): number | null {
+  const recovery = result.phases.find((p) => p.name === 'recovery');
+  if (!recovery) return null;
+  const first = Math.ceil(recovery.startMs / result.bucketMs);
+  const perSec = (i: number): number => ((result.buckets[i]?.[0] ?? 0) * 1000) / result.bucketMs;
+  for (let i = first; i + 1 < result.buckets.length; i += 1) {
+    if ((perSec(i) + perSec(i + 1)) / 2 >= TARGETS.goodputShare * peakPerSec) return Math.max(0, (i * result.bucketMs - recovery.startMs) / 1000);
+  }
+  return null;
+}
+
+async function measure(options: OverloadOptions, transport: Transport, load: Load, shedding: boolean, foremanUrl: string, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }): Promise<RunResult> {
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const label = `${transport} ${load} loop${shedding ? '' : ', shedding off'}`;
+  let hub: ServerProcess | undefined;
+  try {
+    log(`${label}: starting proxyhub --role all (TLS) under prefix ${prefix}`);
+    hub = await startHubTls('all', prefix, options.amqpUrl, files, {
+      PROXYHUB_TRANSPORT: transport,
+      PROXYHUB_FOREMAN_URL: foremanUrl,
+      PROXYHUB_REDIS_URL: REDIS_URL,
+      PROXYHUB_CONTROL_PORT: String(await freePort()),
+      PROXYHUB_DATA_DIR: join(tmpdir(), `proxyhub-bench-overload-${prefix}`),
+      // Anonymous uploads stay refused: every request carries the host's certificate.
+      PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0',
+      ...(shedding ? {} : { PROXYHUB_MAX_INFLIGHT_REQUESTS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '0' }),
+      ...(process.env.BENCH_HUB_SETTINGS ? (JSON.parse(process.env.BENCH_HUB_SETTINGS) as Record<string, string>) : {}),
+    });
+    const url = new URL(hub.url);
+    const spec: OverloadClientSpec = {
+      host: url.hostname,
+      port: Number(url.port),
+      caFile: files.ca,
+      certFile: files.host.cert,
+      keyFile: files.host.key,
+      path: '/api/v2/hosts/facts',
+      body: JSON.stringify({ name: HOST, facts: { operatingsystem: 'RedHat', operatingsystemrelease: '9.4', uptime_seconds: '123456', 'networking::ip': '192.0.2.10' } }),
+      bucketMs: BUCKET_MS,
+      phases: phases(options, load),
+    };
+    const totalSec = options.warmupSec + options.peakSec + options.overloadSec + options.recoverySec;
+    log(`${label}: ${totalSec} s of load (warm-up ${options.warmupSec}, peak ${options.peakSec}, overload ${options.overloadSec}, recovery ${options.recoverySec})`);
+    const progress = setInterval(() => log(`${label}: running…`), 10_000);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/overload-client.ts', JSON.stringify(spec)], { cwd: REPO_ROOT, timeout: (totalSec + 60) * 1000, maxBuffer: 64 * 1024 * 1024 }).finally(() => clearInterval(progress));
+    const timeline = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as OverloadClientResult;
+    const byName = (name: string): PhaseResult => timeline.phases.find((p) => p.name === name) as PhaseResult;
+    const [peak, overload, recovery] = [byName('peak'), byName('overload'), byName('recovery')];
+    const result: RunResult = {
+      transport, load, shedding, peak, overload, recovery,
+      goodputShare: overload.acceptedPerSec / peak.acceptedPerSec,
+      recoverySec: recoveryTime(timeline, peak.acceptedPerSec),
+      timeline,
+      spells: sheddingSpells(hub.output()),
+    };
+    log(`${label}: peak ${peak.acceptedPerSec.toFixed(0)}/s; overload offered ${overload.offeredPerSec?.toFixed(0)}/s, accepted ${overload.acceptedPerSec.toFixed(0)}/s (${(result.goodputShare * 100).toFixed(0)} %), ${overload.refused.count} × 503 (max ${overload.refused.maxMs.toFixed(0)} ms), ${overload.other} other, ${overload.errors} errors; back to the peak after ${result.recoverySec?.toFixed(2) ?? 'never'} s; shedding spells ${JSON.stringify(result.spells)}`);
+    return result;
+  } finally {
+    await hub?.stop();
+    await removeBenchTopology(options.amqpUrl, prefix, RETRY_DELAYS_MS).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    await removePrefixKeys(REDIS_URL, prefix).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    await rm(join(tmpdir(), `proxyhub-bench-overload-${prefix}`), { recursive: true, force: true });
+  }
+}
+
+const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
+const ms = (n: number): string => (n < 1 ? '<1' : n.toFixed(0));
+
+function markdown(results: readonly RunResult[], options: OverloadOptions, busyBefore: number, date: string): string {
+  const rows = results.map((r) => {
+    const o = r.overload;
+    const refusalsOk = o.refused.maxMs <= TARGETS.refusalMaxMs && o.refusedWithoutRetryAfter === 0 && o.other === 0;
+    return `| ${r.transport} | ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${r.peak.acceptedPerSec.toFixed(0)} | ${o.offeredPerSec?.toFixed(0) ?? '—'} | ${o.acceptedPerSec.toFixed(0)} | ${(r.goodputShare * 100).toFixed(0)} % ${verdict(r.goodputShare >= TARGETS.goodputShare)} | ${ms(o.accepted.p50Ms)} / ${ms(o.accepted.p99Ms)} | ${o.refused.count} | ${o.refused.count ? `${ms(o.refused.p99Ms)} / ${ms(o.refused.maxMs)}` : '—'} ${verdict(refusalsOk)} | ${o.refusedWithoutRetryAfter} | ${o.other + o.errors} | ${r.recoverySec === null ? 'never' : r.recoverySec.toFixed(2)} ${verdict(r.recoverySec !== null && r.recoverySec <= TARGETS.recoverySec)} |`;
+  });
+  return [
+    `# Overload benchmark (${date})`,
+    '',
+    `\`proxyhub start --role all\` over mTLS, the facts worker delivering to a stand-in Foreman meanwhile; client, hub, broker and Foreman share the machine (2 cores; ${busyBefore.toFixed(0)} % busy before the run). Peak: closed loop, ${options.connections} keep-alive clients, ${options.peakSec} s after ${options.warmupSec} s warm-up. Overload: 2 × peak for ${options.overloadSec} s, open loop (fixed arrival rate, up to ${options.clients} connections, latency from when each request was due) or closed loop (${options.clients} clients each paced to offer 2 × peak in all, ignoring Retry-After). Recovery: the peak load again for ${options.recoverySec} s.`,
+    '',
+    `| transport | overload | peak 202/s | offered/s | 202/s in overload | goodput / peak (≥ ${TARGETS.goodputShare * 100} %) | 202 p50 / p99 ms | 503s | 503 p99 / max ms (≤ ${TARGETS.refusalMaxMs}) | 503 without Retry-After | other answers + errors | back to peak after s (≤ ${TARGETS.recoverySec}) |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    'Charts: `overload-<transport>-<load>.svg` (202/s and 503/s every 250 ms). "Back to peak": from the end of the overload until two 250 ms buckets in a row average 90 % of the peak rate. The shedding-off row is the same hub with `PROXYHUB_MAX_INFLIGHT_REQUESTS=0 PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=0`: what a hub that takes everything does under the same load.',
+    '',
+    'Produced by `npm run bench -- overload`.',
+    '',
+  ].join('\n');
+}
+
+function chart(r: RunResult): string {
+  const t = r.timeline;
+  const perSec = (count: number): number => (count * 1000) / t.bucketMs;
+  const points = (column: 0 | 1): Array<[number, number]> => t.buckets.map((b, i) => [((i + 0.5) * t.bucketMs) / 1000, perSec(b[column])]);
+  return renderTimeline(
+    `${r.transport}, ${r.load}-loop overload at 2 × peak${r.shedding ? '' : ' (shedding off)'}`,
+    [
+      { label: '202 / s', color: '#2980b9', points: points(0) },
+      { label: '503 / s', color: '#e67e22', points: points(1) },
+    ],
+    t.phases.map((p) => ({ atSec: p.startMs / 1000, label: p.name })),
+    [
+      { value: r.peak.acceptedPerSec, label: 'peak', color: '#34495e' },
+      { value: r.peak.acceptedPerSec * TARGETS.goodputShare, label: '90 % of peak', color: '#c0392b' },
+    ],
+  );
+}
+
+export async function runOverloadBench(options: OverloadOptions): Promise<void> {
+  const machine = await machineInfo(options.amqpUrl);
+  const busyBefore = await machineBusyOver(1000);
+  log(`overload benchmark: transports ${options.transports.join(', ')}; machine ${busyBefore.toFixed(0)} % busy`);
+  const pki = createTestPki();
+  const foreman = await startTestForeman();
+  const results: RunResult[] = [];
+  try {
+    const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST) };
+    const runs: Array<[Transport, Load, boolean]> = [...options.transports.flatMap((transport) => (['open', 'closed'] as const).map((load): [Transport, Load, boolean] => [transport, load, true])), ['amqp091', 'open', false]];
+    for (const [index, [transport, load, shedding]] of runs.entries()) {
+      log(`run ${index + 1} of ${runs.length}`);
+      results.push(await measure(options, transport, load, shedding, foreman.url, files));
+    }
+  } finally {
+    await foreman.stop();
+    pki.remove();
+  }
+  const date = new Date().toISOString();
+  const text = markdown(results, options, busyBefore, date);
+  for (const r of results) await writeFile(join(RESULTS, `overload-${r.transport}-${r.load}${r.shedding ? '' : '-unshed'}.svg`), chart(r));
+  const slim = results.map(({ timeline, ...rest }) => ({ ...rest, buckets: timeline.buckets, connectionsOpened: timeline.connectionsOpened }));
+  await writeFile(join(RESULTS, 'overload.json'), `${JSON.stringify({ benchmark: 'overload', date, machine, machineBusyBeforePercent: busyBefore, options, targets: TARGETS, results: slim })}\n`);
+  await writeFile(join(RESULTS, 'overload.md'), text);
+  process.stdout.write(`\n${text}`);
+}
