@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import type { CapabilityService } from '../hub/control/capability-service.ts';
 import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { deploymentProblems, identityConfigured, parseRoles, withoutUnconfiguredGateway, type RoleSet } from '../hub/config/roles.ts';
@@ -14,16 +15,8 @@ import { AmqpStreamReader } from '../hub/bus/amqp091/stream-reader.ts';
 import { createAnnouncer } from './capability-announcer.ts';
 import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import { amqp091UrlOf, type Publisher, type StreamReaderFactory } from '../hub/bus/transport.ts';
-import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
 import { announcementsFor } from '../workers/capabilities.ts';
 import { createLogger, redactUrl, type Logger } from '../hub/log/logger.ts';
-import { buildControlApp } from '../hub/control/app.ts';
-import { buildIngressApp } from '../hub/ingress/app.ts';
-import { createDeadLetterService } from '../hub/control/dead-letters.ts';
-import { ArfStore } from '../hub/storage/arf-store.ts';
-import { RexJobStore } from '../hub/jobs/rex-job-store.ts';
-import { createRedisConnection } from '../hub/jobs/redis.ts';
-import { createGatewayStore } from '../hub/container-gateway/gateway-store.ts';
 import { httpSettingsFrom } from './http-settings.ts';
 import { parseSettingsFrom } from './parse-settings.ts';
 import { CLOSE_MARGIN_MS, closeInReverse, type Closer } from './closer.ts';
@@ -161,6 +154,16 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
 
 async function startControl(wiring: RoleWiring, result: { controlUrl?: string }): Promise<CapabilityService> {
   const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId } = wiring;
+  // Loaded by the role that runs them: an ingress process carries neither BullMQ nor the control app.
+  const [{ RexJobStore }, { createRedisConnection }, { createCapabilityService }, { buildControlApp }, { createDeadLetterService }, { ArfStore }, { createGatewayStore }] = await Promise.all([
+    import('../hub/jobs/rex-job-store.ts'),
+    import('../hub/jobs/redis.ts'),
+    import('../hub/control/capability-service.ts'),
+    import('../hub/control/app.ts'),
+    import('../hub/control/dead-letters.ts'),
+    import('../hub/storage/arf-store.ts'),
+    import('../hub/container-gateway/gateway-store.ts'),
+  ]);
   // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
   const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   closers.push({ name: 'rex job store', close: () => rexJobs.close() });
@@ -189,6 +192,7 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
 
 async function startIngress(wiring: RoleWiring): Promise<string> {
   const { config, logger, steps, closers, bus, publisher, topology, instanceId } = wiring;
+  const { buildIngressApp } = await import('../hub/ingress/app.ts');
   const rpc = bus.createRpcClient({ name: `proxyhub ${instanceId} rpc`, logger, topology, clientId: randomUUID().slice(0, 8) });
   closers.push({ name: 'rpc client', close: () => rpc.close() });
   await steps.run(`${wiring.broker} (request/reply connection)`, () => rpc.start());
