@@ -11,7 +11,7 @@ import { createProgress } from './progress.ts';
 export function deadLetterService(): DeadLetterService {
   const config = loadConfig();
   const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
-  return createDeadLetterService(() => bus.openQueueBrowser(), createTopology(config.prefix));
+  return createDeadLetterService(async () => (await bus).openQueueBrowser(), createTopology(config.prefix));
 }
 
 /** A progress bar per feature queue on stderr. */

@@ -113,7 +113,7 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   const scope = { features: queueFeatures, retryDelaysMs, onDeclare: (node: string) => steps.note(`declaring ${node}`) };
   const broker = `the broker at ${redactUrl(config.amqpUrl)}`;
   logger.info({ roles: roleNames(roles), broker: redactUrl(config.amqpUrl), startTimeoutMs: config.startTimeoutMs }, 'proxyhub starting');
-  const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
+  const bus = await createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
   const publisher = bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
   const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker };
   closers.push({ name: 'publisher', close: () => publisher.close() });

@@ -22,7 +22,7 @@ for (const kind of transportKinds) {
     const prefix = testPrefix();
     const topology = createTopology(prefix);
     const scope = { features: queueFeatures };
-    const bus = createBusTransport({ url: AMQP_URL, transport: kind, addressScheme: 'rabbitmq3' });
+    const bus = await createBusTransport({ url: AMQP_URL, transport: kind, addressScheme: 'rabbitmq3' });
     const publisher = bus.createPublisher({ name: `${prefix} publish`, topology, scope, logger, confirmTimeoutMs: 2000, maxUnconfirmed: 100 });
     const consumer = bus.createConsumer({ name: `${prefix} consume`, topology, scope, logger });
     await publisher.start();
