@@ -1,5 +1,5 @@
 /** The AMQP 0-9-1 transport (amqplib), as hub/bus/transport-factory.ts hands it out. */
-import type { BusTransport } from '../transport-factory.ts';
+import type { BusTransport } from '../bus-transport.ts';
 import { amqp091UrlOf } from '../transport.ts';
 import { AmqpConsumer } from './consumer.ts';
 import { AmqpPublisher } from './publisher.ts';

@@ -1,5 +1,5 @@
 /** The AMQP 1.0 transport (rhea), as hub/bus/transport-factory.ts hands it out. */
-import type { BusTransport, EndpointOptions } from '../transport-factory.ts';
+import type { BusTransport, EndpointOptions } from '../bus-transport.ts';
 import { createLogger } from '../../log/logger.ts';
 import { addressesFor, type AddressScheme } from './addresses.ts';
 import { Amqp10Consumer } from './consumer.ts';
