@@ -261,7 +261,7 @@ export const configSchema = z.strictObject({
       }),
       maxInflightRequests: setting(z.coerce.number().int().min(0).default(512), {
         env: 'PROXYHUB_MAX_INFLIGHT_REQUESTS',
-        doc: 'load shedding: once a listener holds this many unanswered requests, new ones get 503 until it holds ¾ of it or fewer (0 = off)',
+        doc: 'load shedding: while a listener holds this many unanswered requests, new ones get 503; a freed slot is taken at once (0 = off)',
       }),
       maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',

@@ -5,9 +5,13 @@
  * runs. Event-loop utilisation is deliberately not one of them: refusing costs CPU as well, so
  * under a client that resends at once utilisation stays high and shedding would feed itself.
  *
- * Hysteresis keeps the answer steady: shedding starts above a high mark and stops once every
- * signal is below its low mark. No timer of its own and an injected clock, so the state machine
- * is tested without waiting.
+ * The in-flight limit is a hard cap with no dead band: a slot that frees is taken by the next
+ * request at once, so under overload the listener keeps accepting exactly as fast as it answers
+ * (a low mark to drain to would idle it for as long as the drain takes, every cycle). Event-loop
+ * lag is a spell: above its mark every new request is refused until the loop has stayed calm for
+ * a while. A spell of either kind is reported once when it starts and once when it ends (the
+ * cap's spell ends below ¾ of it), so the log does not flap with every freed slot. No timer of
+ * its own and an injected clock, so the state machine is tested without waiting.
  */
 
 export interface AdmissionLimits {
@@ -51,34 +55,38 @@ export function createAdmissionController(limits: AdmissionLimits, options: { re
   const lowInflight = Math.floor(limits.maxInflight * RESUME_FRACTION);
   const lowDelayMs = limits.maxDelayMs * RESUME_FRACTION;
   let inflight = 0;
-  let shedding = false;
+  /** Why the current spell began; undefined outside one. */
+  let spell: ShedReason | undefined;
   let refused = 0;
+  /** The loop lagged past its mark and has not been calm for DELAY_CALM_MS since. */
+  let lagging = false;
   let lastLagAboveLowAt = Number.NEGATIVE_INFINITY;
 
-  const enter = (reason: ShedReason): void => {
-    shedding = true;
+  const begin = (reason: ShedReason): void => {
+    spell = reason;
     refused = 0;
-    options.onChange?.({ shedding, reason, refused, inflight });
+    options.onChange?.({ shedding: true, reason, refused, inflight });
   };
-  const leaveWhenCalm = (): void => {
-    const inflightLow = limits.maxInflight === 0 || inflight <= lowInflight;
-    const delayLow = limits.maxDelayMs === 0 || options.now() - lastLagAboveLowAt >= DELAY_CALM_MS;
-    if (!inflightLow || !delayLow) return;
-    shedding = false;
-    options.onChange?.({ shedding, reason: undefined, refused, inflight });
+  const endWhenCalm = (): void => {
+    if (lagging && options.now() - lastLagAboveLowAt >= DELAY_CALM_MS) lagging = false;
+    if (spell === undefined || lagging) return;
+    if (limits.maxInflight > 0 && inflight > lowInflight) return;
+    spell = undefined;
+    options.onChange?.({ shedding: false, reason: undefined, refused, inflight });
   };
 
   return {
     get shedding() {
-      return shedding;
+      return spell !== undefined;
     },
     get inflight() {
       return inflight;
     },
     tryAdmit() {
-      if (shedding) leaveWhenCalm();
-      else if (limits.maxInflight > 0 && inflight >= limits.maxInflight) enter('inflight');
-      if (shedding) {
+      endWhenCalm();
+      const full = limits.maxInflight > 0 && inflight >= limits.maxInflight;
+      if (lagging || full) {
+        if (spell === undefined) begin(lagging ? 'delay' : 'inflight');
         refused += 1;
         return false;
       }
@@ -87,12 +95,15 @@ export function createAdmissionController(limits: AdmissionLimits, options: { re
     },
     release() {
       inflight = Math.max(0, inflight - 1);
+      if (spell !== undefined) endWhenCalm();
     },
     observeLag(lagMs) {
       if (limits.maxDelayMs === 0) return;
       if (lagMs >= lowDelayMs) lastLagAboveLowAt = options.now();
-      if (!shedding && lagMs > limits.maxDelayMs) enter('delay');
-      else if (shedding) leaveWhenCalm();
+      if (lagMs > limits.maxDelayMs) {
+        lagging = true;
+        if (spell === undefined) begin('delay');
+      } else endWhenCalm();
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * The admission controller's state machine on a hand-driven clock: shedding starts above a high
- * mark, stops only below the low mark (hysteresis), and stops as soon as the signals that started
- * it have fallen, since refusing is what makes them fall.
+ * The admission controller's state machine on a hand-driven clock: the in-flight limit is a hard
+ * cap (a freed slot is taken at once), lag starts a spell that lasts until the loop is calm, and
+ * spells are reported once at each end, since refusing is what makes the signals fall.
  */
 import t from 'tap';
 import { DELAY_CALM_MS, createAdmissionController, type AdmissionChange, type AdmissionLimits } from '../../hub/http/admission.ts';
@@ -28,19 +28,22 @@ t.test('with both signals off every request is admitted', async (t) => {
   t.equal(controller.shedding, false);
 });
 
-t.test('in flight: admits up to the limit, then refuses until the low mark', async (t) => {
+t.test('in flight: a hard cap; a freed slot is taken at once; the spell ends at the low mark', async (t) => {
   const { controller, changes, admitMany } = makeController({ maxInflight: 8 });
   t.same(admitMany(8), Array(8).fill(true), 'up to the limit');
   t.equal(controller.tryAdmit(), false, 'the ninth is refused');
   t.same(changes, [{ shedding: true, reason: 'inflight', refused: 0, inflight: 8 }]);
   controller.release();
-  t.equal(controller.tryAdmit(), false, 'a free slot above the low mark (6) does not reopen');
+  t.equal(controller.tryAdmit(), true, 'a freed slot is taken by the next request: the listener never idles under load');
+  t.equal(controller.tryAdmit(), false, 'and the cap holds again');
+  t.equal(changes.length, 1, 'no report per freed slot while the spell lasts');
   controller.release();
-  t.equal(controller.tryAdmit(), true, 'at the low mark shedding stops');
-  t.equal(controller.inflight, 7);
+  controller.release();
+  t.equal(controller.shedding, false, 'at the low mark (6) the spell is over');
   t.same(changes.at(-1), { shedding: false, reason: undefined, refused: 2, inflight: 6 }, 'the end of the spell says how many were refused');
-  t.equal(controller.tryAdmit(), true);
-  t.equal(controller.tryAdmit(), false, 'and the high mark starts it again');
+  t.same(admitMany(2), [true, true]);
+  t.equal(controller.tryAdmit(), false, 'and the cap starts a new one');
+  t.equal(changes.length, 3);
 });
 
 t.test('refusing does not feed the signal: refused requests hold no slot', async (t) => {
