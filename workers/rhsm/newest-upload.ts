@@ -12,7 +12,7 @@
  * (its prefetch holds them) and only the last one is sent. In a backlog uploads are older than
  * the window and are not held. With several ingress processes the stamps come from their clocks.
  */
-import type { Redis } from 'ioredis';
+import type { RedisScripts } from '../../hub/jobs/redis.ts';
 
 /** Sets the marker to `stamp` when it is newer (or missing); answers the marker's value after. */
 const OFFER = `
@@ -35,7 +35,7 @@ export function uploadStamp(time: string, id: string): string {
   return `${new Date(time).toISOString()}|${id}`;
 }
 
-export function createNewestUploads(redis: Pick<Redis, 'eval' | 'get'>, ttlSeconds: number): NewestUploads {
+export function createNewestUploads(redis: RedisScripts, ttlSeconds: number): NewestUploads {
   return {
     async offer(key, stamp) {
       return String(await redis.eval(OFFER, 1, key, stamp, String(ttlSeconds)));
