@@ -8,6 +8,7 @@
  *   features       Foreman's capability poll, GET /v2/features over mTLS, vs a static HTTPS server (32 clients)
  *   container-gateway  manifest pulls through the hub vs the registry directly (32 clients)
  *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
+ *   rhsm           profile uploads accepted by the hub vs a synchronous passthrough to a Katello taking 500 ms
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
  * for openscap), --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and
@@ -26,6 +27,7 @@ import { runContainerGatewayBench } from './container-gateway.ts';
 import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
 import { runRexBench } from './rex.ts';
+import { runRhsmBench } from './rhsm.ts';
 import type { RexBenchOptions } from './rex.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
@@ -36,12 +38,13 @@ const USAGE = [
   '       npm run bench -- capabilities [--cycles 200]',
   '       npm run bench -- features [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- container-gateway [--connections 32] [--duration 10] [--warmup 3]',
+  '       npm run bench -- rhsm [--connections 48] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
 /** --connections when not given: 50 unless the benchmark says otherwise (openscap: the issue's 8 hosts). */
-const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32, 'container-gateway': 32 };
+const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32, 'container-gateway': 32, rhsm: 48 };
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -155,6 +158,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('capabilities', () => runCapabilitiesBench(parsed.capabilities));
     case 'rex':
       return attempt('rex', () => runRexBench(parsed.rex));
+    case 'rhsm':
+      return attempt('rhsm', () => runRhsmBench(parsed.options));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

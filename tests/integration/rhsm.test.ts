@@ -159,8 +159,9 @@ t.test('a client-sent X_RHSM_SSL_CLIENT_CERT is dropped, in any spelling', async
 t.test('profile uploads: 202 once the broker confirmed, three quick ones coalesced into the newest, delivered once', async (t) => {
   const before = katello.uploads.length;
   const ids: string[] = [];
+  const profileOf = (n: number) => [{ content_type: 'rpm', profile: [{ name: 'bash', version: `5.${n}` }] }, { content_type: 'enabled_repos', profile: [] }];
   for (let n = 1; n <= 3; n += 1) {
-    const accepted = await call('PUT', `/rhsm/consumers/${HOST_A}/profiles`, { cert: hostA, body: { content_type: 'rpm', profile: [{ name: 'bash', version: `5.${n}` }] } });
+    const accepted = await call('PUT', `/rhsm/consumers/${HOST_A}/profiles`, { cert: hostA, body: profileOf(n) });
     t.equal(accepted.status, 202, `upload ${n}`);
     ids.push(String(accepted.json.id));
   }
@@ -169,9 +170,10 @@ t.test('profile uploads: 202 once the broker confirmed, three quick ones coalesc
   t.ok(await holdsFor(() => katello.uploads.length === before + 1, COALESCE_MS + 1500), 'exactly one delivery');
   const delivered = katello.uploads.at(-1);
   t.equal(delivered?.kind, 'profiles');
-  t.same(delivered?.body, { content_type: 'rpm', profile: [{ name: 'bash', version: '5.3' }] }, 'the newest one');
+  t.same(delivered?.body, profileOf(3), 'the newest one');
   const put = foreman.requests.filter((r) => r.method === 'PUT' && r.path === `/rhsm/consumers/${HOST_A}/profiles`);
   t.equal(put.length, 1);
+  t.equal(put[0]?.raw, JSON.stringify(profileOf(3)), 'byte for byte');
   t.equal(certBody(put[0]?.headers['x-rhsm-ssl-client-cert']), certBody(pemOf(hostA)), 'delivered with the host certificate');
   t.equal(put[0]?.headers['x-forwarded-host'], 'capsule.example.com');
 });
@@ -241,6 +243,8 @@ t.test('bad input gets problem+json naming the field; nothing is published', asy
   const scalar = await call('PUT', `/rhsm/consumers/${HOST_A}/profiles`, { cert: hostA, body: '"bash"' });
   t.equal(scalar.status, 400);
   t.equal(scalar.json.code, 'PROXYHUB_INPUT_INVALID');
+  const listForObject = await call('PUT', `/rhsm/consumers/${HOST_A}/tracer`, { cert: hostA, body: [] });
+  t.equal(listForObject.status, 400, 'the tracer upload is an object');
   const notJson = await call('PUT', `/rhsm/consumers/${HOST_A}/tracer`, { cert: hostA, headers: { 'content-type': 'text/plain' }, body: 'traces' });
   t.equal(notJson.status, 415);
   t.equal((notJson.json.errors as Array<{ field: string }>)[0]?.field, 'content-type');

@@ -8,9 +8,11 @@
  * then event id) of the newest upload any worker has seen; an upload older than the marker is
  * skipped, so an older profile is never delivered after a newer one, whatever the redelivery or
  * replay order. A fresh upload waits out a short window (PROXYHUB_RHSM_COALESCE_MS) from its
- * acceptance before it is delivered: uploads made in quick succession then all reach the worker
- * (its prefetch holds them) and only the last one is sent. In a backlog uploads are older than
- * the window and are not held. With several ingress processes the stamps come from their clocks.
+ * acceptance, then reads the marker again before it is delivered: uploads made in quick
+ * succession all reach the worker (its prefetch holds them) and only the last one is sent. In a
+ * backlog uploads are older than the window and are not held, but a host's uploads that arrive in
+ * one prefetch burst still collapse into the newest. With several ingress processes the stamps
+ * come from their clocks.
  */
 import type { RedisScripts } from '../../hub/jobs/redis.ts';
 

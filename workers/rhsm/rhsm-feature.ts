@@ -35,9 +35,11 @@ export function createRhsmFeature(settings: RhsmFeatureSettings): Feature<'rhsm'
       let newest = stamp;
       try {
         newest = await settings.newest.offer(key, stamp);
-        const wait = Date.parse(event.time) + settings.coalesceMs - Date.now();
-        if (newest === stamp && wait > 0) {
-          await sleep(wait);
+        if (newest === stamp) {
+          const wait = Date.parse(event.time) + settings.coalesceMs - Date.now();
+          if (wait > 0) await sleep(wait);
+          // Read again even without a wait: in a backlog the worker's prefetch brings a host's
+          // later uploads in the same burst, and their offers land before this read.
           newest = (await settings.newest.newest(key)) ?? stamp;
         }
       } catch (error) {

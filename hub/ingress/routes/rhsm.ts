@@ -33,8 +33,12 @@ export interface RhsmRouteOptions extends AcceptDependencies {
 type Method = RhsmRequest['method'];
 const METHODS: Method[] = ['GET', 'POST', 'PUT', 'DELETE'];
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-/** Upload bodies Katello reads as an object; the rpm lists (`/profile`, `/packages`) may be a list. */
-const LIST_KINDS = new Set<RhsmUploadKind>(['profile', 'packages']);
+/**
+ * Upload bodies that are lists: the combined profile (`[{"content_type":"rpm","profile":[…]}, …]`,
+ * subscription-manager's `updateCombinedProfile`) and the rpm lists of `/profile` and `/packages`.
+ * The others (deb profile, tracer, enabled repositories, facts) are objects.
+ */
+const LIST_KINDS = new Set<RhsmUploadKind>(['profiles', 'profile', 'packages']);
 
 interface Target {
   readonly path: string;
