@@ -9,7 +9,8 @@
  */
 import t from 'tap';
 import { Agent, request } from 'undici';
-import { testConfig } from '../helpers/hub-harness.ts';
+import { createTopology } from '../../contracts/topology.ts';
+import { queueDepth, testConfig } from '../helpers/hub-harness.ts';
 import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { createTestPki, type CertFiles } from '../helpers/pki.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
@@ -202,6 +203,22 @@ t.test("Foreman's own 410 and 204 pass through; the hub never makes a 410 of its
   const unregistered = await call('DELETE', `/rhsm/consumers/${HOST_GONE}`, { cert: hostGone });
   t.equal(unregistered.status, 204);
   t.equal(unregistered.text, '');
+});
+
+t.test('an accepted upload is retried while Katello fails, and dead-lettered when the consumer is gone', async (t) => {
+  const before = katello.uploads.length;
+  foreman.fault = { status: 503 };
+  t.equal((await call('PUT', `/rhsm/consumers/${HOST_A}/packages`, { cert: hostA, body: [{ name: 'retried' }] })).status, 202, 'accepted while Katello fails');
+  await waitFor(() => foreman.requests.some((r) => r.method === 'PUT' && r.path === `/rhsm/consumers/${HOST_A}/packages` && r.status === 503), { timeoutMs: 20_000, what: 'a failed attempt' });
+  foreman.fault = {};
+  await waitFor(() => katello.uploads.length > before, { timeoutMs: 30_000, what: 'the retried delivery' });
+  t.same(katello.uploads.at(-1)?.body, [{ name: 'retried' }]);
+  t.ok(await holdsFor(() => katello.uploads.length === before + 1, 1000), 'delivered once');
+  // HOST_GONE was unregistered above: Katello answers 410, which no retry can change.
+  t.equal((await call('PUT', `/rhsm/consumers/${HOST_GONE}/profiles`, { cert: hostGone, body: [] })).status, 202);
+  const dlq = createTopology(prefix).deadLetterQueue('rhsm');
+  await waitFor(async () => (await queueDepth(dlq)) === 1, { timeoutMs: 20_000, what: 'the dead letter' });
+  t.pass('dead-lettered with Katello\'s 410; the host learns it at its next synchronous call');
 });
 
 t.test('Foreman down or slow: 503 with Retry-After and displayMessage, within the /rhsm budget; never 410', async (t) => {
