@@ -10,6 +10,7 @@
  *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
  *   overload       `--role all` over mTLS past its capacity: open and closed loop at 2 × peak, both
  *                  transports (--transport limits it to one), and how soon it is back at its peak
+ *   rhsm           profile uploads accepted by the hub vs a synchronous passthrough to a Katello taking 500 ms
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
  * for openscap), --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and
@@ -28,6 +29,7 @@ import { runContainerGatewayBench } from './container-gateway.ts';
 import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
 import { runRexBench } from './rex.ts';
+import { runRhsmBench } from './rhsm.ts';
 import type { RexBenchOptions } from './rex.ts';
 import { runOverloadBench, type OverloadOptions } from './overload.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
@@ -39,13 +41,14 @@ const USAGE = [
   '       npm run bench -- capabilities [--cycles 200]',
   '       npm run bench -- features [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- container-gateway [--connections 32] [--duration 10] [--warmup 3]',
+  '       npm run bench -- rhsm [--connections 48] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
   '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
 /** --connections when not given: 50 unless the benchmark says otherwise (openscap: the issue's 8 hosts). */
-const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32, 'container-gateway': 32 };
+const DEFAULT_CONNECTIONS: Readonly<Record<string, number>> = { registration: 20, openscap: 8, features: 32, 'container-gateway': 32, rhsm: 48 };
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -175,6 +178,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('rex', () => runRexBench(parsed.rex));
     case 'overload':
       return attempt('overload', () => runOverloadBench(parsed.overload));
+    case 'rhsm':
+      return attempt('rhsm', () => runRhsmBench(parsed.options));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

@@ -33,7 +33,7 @@ const planningRpc: RpcClient = { start: refuse, request: refuse, close: async ()
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, relayClients: config.relayClients });
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, rhsm: { queue: 'plan', timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes }, relayClients: config.relayClients });
   const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
@@ -108,6 +108,10 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
     if (roles.workers.includes('container_gateway')) {
       const gateway = config.containerGateway;
       lines.push(`    container_gateway: registry ${redactUrl(gateway.registryUrl ?? '')}; redirects to ${gateway.clientEndpoint ?? 'the registry URL'}; tables in Redis under ${config.prefix}:container-gateway:`);
+    }
+    if (roles.workers.includes('rhsm')) {
+      const rhsm = config.rhsm;
+      lines.push(`    rhsm: /rhsm calls to ${redactUrl(rhsm.url ?? config.foreman.url ?? '(Foreman URL not set)')} with the host's verified certificate; X-Forwarded-Host ${rhsm.forwardedHost ?? "the host's own Host"}; answered within ${rhsm.timeoutMs} ms or 503; uploads coalesced for ${rhsm.coalesceMs} ms`);
     }
     if (roles.workers.includes('rex')) {
       const key = config.sshKey ?? `${config.dataDir}/ssh/id_proxyhub (made on first start)`;

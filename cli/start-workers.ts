@@ -25,6 +25,8 @@ import type { StartSteps } from './start-steps.ts';
 import { redactUrl } from '../hub/log/logger.ts';
 import { createRexFeature } from '../workers/rex/rex-feature.ts';
 import { createContainerGateway } from './start-container-gateway.ts';
+import { createNewestUploads } from '../workers/rhsm/newest-upload.ts';
+import { createRhsmWorker } from '../workers/rhsm/rhsm-worker.ts';
 
 export interface WorkerWiring {
   readonly bus: BusTransport;
@@ -63,7 +65,14 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   const workers: Array<{ close(): Promise<void> }> = [];
   // In parallel: each waits up to the grace period for its in-flight work.
   closers.push({ name: 'workers', close: () => Promise.all(workers.map((worker) => worker.close())) });
-  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null, openscapMaxReportBytes: config.openscap.maxReportBytes, ...(arfParser === undefined ? {} : { arfParser }) });
+  // `/rhsm` goes to Katello (Foreman unless PROXYHUB_RHSM_URL names another base URL) through a
+  // pool of its own: Foreman's deadline (PROXYHUB_FOREMAN_TIMEOUT_MS) would cut off the slow
+  // registrations and profile imports the /rhsm budget exists for.
+  const katello = roles.workers.includes('rhsm') ? createForemanClient({ url: config.rhsm.url ?? (config.foreman.url as string), cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.rhsm.timeoutMs }) : foreman;
+  if (katello !== foreman) closers.push({ name: 'katello client (rhsm)', close: () => katello.close() });
+  const rhsmCalls = { forwardedHost: config.rhsm.forwardedHost };
+  const rhsm = { topology, katello, newest: createNewestUploads(redis, config.worker.dedupTtlSeconds), calls: rhsmCalls, coalesceMs: config.rhsm.coalesceMs, timeoutMs: config.rhsm.timeoutMs };
+  const features = createFeatures({ arfStore: new ArfStore(config.dataDir), openscapProxyUrl: config.openscap.proxyUrl ?? null, openscapMaxReportBytes: config.openscap.maxReportBytes, ...(arfParser === undefined ? {} : { arfParser }), rhsm });
   for (const name of roles.workers) {
     if (name === 'openscap') {
       // The openscap worker also answers the policy file requests hosts make before a scan.
@@ -77,6 +86,12 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       });
       workers.push(policyFiles);
       await steps.run('the openscap policy file queue', () => policyFiles.start());
+    }
+    if (name === 'rhsm') {
+      // Every synchronous /rhsm call; the accepted uploads come through the work queue below.
+      const passthrough = createRhsmWorker({ consumer, publisher: wiring.publisher, katello, topology, logger: logger.child({ feature: name }), calls: rhsmCalls, prefetch: config.worker.prefetch });
+      workers.push(passthrough);
+      await steps.run('the rhsm request queue', () => passthrough.start());
     }
     if (name === 'rex') {
       const rex = createRexFeature({

@@ -200,6 +200,7 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
     policyFiles: { queue: topology.rpcQueue('openscap'), cacheBytes: config.openscap.policyFileCacheBytes },
     rex: { queue: topology.rpcQueue('rex') },
     containerGateway: { queue: topology.rpcQueue('container_gateway') },
+    rhsm: { queue: topology.rpcQueue('rhsm'), timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes },
     relayClients: config.relayClients,
     parse: parseSettingsFrom(config),
   });

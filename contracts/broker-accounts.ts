@@ -9,7 +9,7 @@
 import { featureBindings, queueFeatures, type QueueFeature, type Topology } from './topology.ts';
 
 /** One account per role a process can run; `all` is the co-located `--role all` process. */
-export const accountRoles = ['ingress', 'control', 'facts', 'reports', 'openscap', 'registration', 'rex', 'container_gateway', 'all'] as const;
+export const accountRoles = ['ingress', 'control', 'facts', 'reports', 'openscap', 'rhsm', 'registration', 'rex', 'container_gateway', 'all'] as const;
 export type AccountRole = (typeof accountRoles)[number];
 
 /** Regexes over resource names, as `rabbitmqctl set_permissions` takes them. */
@@ -51,11 +51,12 @@ const announceKeys = ['capability\\.(announced|withdrawn)\\.v1'];
 
 function queueWorkerGrants(t: Topology, feature: QueueFeature): Grants {
   const publishesEvents = feature === 'reports'; // Ansible facts found inside a report
-  // openscap answers policy-file requests over direct reply-to, which is the default exchange.
-  const answersRpc = feature === 'openscap';
+  // openscap answers policy-file requests, rhsm every synchronous /rhsm call, over direct
+  // reply-to, which is the default exchange.
+  const answersRpc = feature === 'openscap' || feature === 'rhsm';
   return {
     write: [t.outcomesExchange, t.deadLetterExchange, t.capabilitiesExchange, t.retryExchange(feature), ...(publishesEvents ? [t.eventsExchange] : []), ...(answersRpc ? [DEFAULT_EXCHANGE] : [])],
-    read: [t.workQueue(feature), ...(answersRpc ? [t.rpcQueue('openscap')] : [])],
+    read: [t.workQueue(feature), ...(feature === 'openscap' || feature === 'rhsm' ? [t.rpcQueue(feature)] : [])],
     topics: {
       [t.outcomesExchange]: ['delivery\\.[a-z-]+\\.v1'],
       [t.capabilitiesExchange]: announceKeys,
@@ -85,6 +86,7 @@ function grantsOf(t: Topology, role: Exclude<AccountRole, 'all'>): Grants {
     case 'facts':
     case 'reports':
     case 'openscap':
+    case 'rhsm':
       return queueWorkerGrants(t, role);
     default: {
       const unknown: never = role;
@@ -125,6 +127,9 @@ export function redisAclRules(topology: Topology, role: AccountRole): readonly s
   // The container gateway's tables: built under a key of their own, then renamed into place.
   const gateway = [`~${p}:container-gateway:*`];
   const gatewayCommands = ['+@read', '+@write', '+@keyspace', '+@hash', '+@set', '+@string', '+@transaction', '+@fast', '-@dangerous', '+info', '+client|setname', '+client|getname'];
+  // The rhsm worker's newest-upload markers, compared and set in one script (workers/rhsm/newest-upload.ts).
+  const rhsmNewest = [`~${p}:rhsm:*`];
+  const rhsmCommands = ['+get', '+eval', '+evalsha'];
   const base = ['resetkeys', 'resetchannels', '-@all'];
   switch (role) {
     case 'ingress':
@@ -134,6 +139,8 @@ export function redisAclRules(topology: Topology, role: AccountRole): readonly s
     case 'reports':
     case 'openscap':
       return [...base, ...dedup, ...connection, '+exists', '+set'];
+    case 'rhsm':
+      return [...base, ...dedup, ...rhsmNewest, ...connection, '+exists', '+set', ...rhsmCommands];
     case 'container_gateway':
       return [...base, ...gateway, ...gatewayCommands];
     case 'control':
@@ -141,7 +148,7 @@ export function redisAclRules(topology: Topology, role: AccountRole): readonly s
     case 'rex':
       return [...base, ...bullmq, ...bullmqCommands];
     case 'all':
-      return [...base, ...bullmq, ...dedup, ...gateway, ...bullmqCommands];
+      return [...base, ...bullmq, ...dedup, ...gateway, ...rhsmNewest, ...bullmqCommands];
     default: {
       const unknown: never = role;
       throw new Error(`unknown role ${String(unknown)}`);

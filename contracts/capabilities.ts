@@ -12,9 +12,11 @@ export type SmartProxyFeature = (typeof smartProxyFeatures)[number];
 /**
  * Features only proxyhub has. They are announced and shown on `/capabilities`, never in the
  * smart-proxy lists: Foreman's "Facts" feature names the smart-proxy's own facter endpoint
- * (`GET /facts`), which the facts relay does not serve (README, "Feature discovery").
+ * (`GET /facts`), which the facts relay does not serve (README, "Feature discovery"). `rhsm` is
+ * no smart-proxy plugin either: on a content proxy Apache serves `/rhsm`, and Foreman finds it
+ * through the Pulpcore feature's `rhsm_url` setting, which proxyhub must not claim (rhsm-contract §8).
  */
-export const hubOnlyFeatures = ['facts'] as const;
+export const hubOnlyFeatures = ['facts', 'rhsm'] as const;
 export type HubOnlyFeature = (typeof hubOnlyFeatures)[number];
 
 export const announcedFeatureNames = [...smartProxyFeatures, ...hubOnlyFeatures] as const;

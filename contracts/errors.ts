@@ -51,6 +51,7 @@ export const errorCatalog = {
   PROXYHUB_REX_CANCELLED: { status: 409, retryable: false, title: 'A job was cancelled' },
   PROXYHUB_REGISTRY_UNAVAILABLE: { status: 502, retryable: true, title: 'The upstream container registry could not be asked' },
   PROXYHUB_GATEWAY_STORE_UNAVAILABLE: { status: 503, retryable: true, retryAfterSeconds: 5, title: 'Container gateway tables (Redis) unavailable' },
+  PROXYHUB_RHSM_UNAVAILABLE: { status: 503, retryable: true, retryAfterSeconds: 30, title: 'Katello could not answer subscription-manager through this proxy' },
   PROXYHUB_INTERNAL: { status: 500, retryable: true, title: 'Unexpected internal error' },
   PROXYHUB_CONFIG_INVALID: { status: 500, retryable: false, title: 'Configuration is invalid or unsafe' },
   PROXYHUB_START_TIMEOUT: { status: 503, retryable: true, retryAfterSeconds: 5, title: 'The process could not start within its start deadline' },

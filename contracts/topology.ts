@@ -5,8 +5,11 @@
 import { ProxyhubError } from './errors.ts';
 import type { EventType } from './events/registry.ts';
 
-/** Features that consume from a work queue. Smart-proxy names where Foreman knows one. */
-export const queueFeatures = ['facts', 'reports', 'openscap'] as const;
+/**
+ * Features that consume from a work queue. Smart-proxy names where Foreman knows one. `rhsm`
+ * delivers the subscription-manager uploads the ingress accepted with 202 (rhsm-contract §6).
+ */
+export const queueFeatures = ['facts', 'reports', 'openscap', 'rhsm'] as const;
 export type QueueFeature = (typeof queueFeatures)[number];
 
 /** Which event types land in which feature's work queue. */
@@ -14,6 +17,7 @@ export const featureBindings = {
   facts: ['facts.uploaded.v1'],
   reports: ['report.uploaded.v1'],
   openscap: ['openscap.arf.uploaded.v1'],
+  rhsm: ['rhsm.upload.accepted.v1'],
 } as const satisfies Readonly<Record<QueueFeature, readonly EventType[]>>;
 
 export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F][number];
@@ -32,8 +36,11 @@ export const QUORUM_DELIVERY_LIMIT = 20;
 export const rpcFeatures = ['registration', 'container_gateway'] as const;
 export type RpcFeature = (typeof rpcFeatures)[number];
 
-/** Request queues: one per RPC feature, plus the ones queue features answer beside their work. */
-export const rpcQueueNames = ['registration', 'openscap', 'rex', 'container_gateway'] as const;
+/**
+ * Request queues: one per RPC feature, plus the ones queue features answer beside their work
+ * (`rhsm`: every synchronous `/rhsm` call).
+ */
+export const rpcQueueNames = ['registration', 'openscap', 'rex', 'container_gateway', 'rhsm'] as const;
 export type RpcQueueName = (typeof rpcQueueNames)[number];
 
 /**
@@ -97,6 +104,8 @@ export interface Topology {
   readonly rexPullInFlightKey: string;
   /** Redis key of one container gateway table (repositories, users, hosts, mappings, tokens). */
   containerGatewayKey(table: string): string;
+  /** Redis key holding the newest accepted upload of one kind for one subscription-manager consumer. */
+  rhsmNewestKey(consumerUuid: string, slot: string): string;
 }
 
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -125,6 +134,7 @@ export function createTopology(prefix: string): Topology {
     rexHostJobsKey: (host: string) => `${prefix}:rex:host:${host.toLowerCase()}`,
     rexPullInFlightKey: `${prefix}:rex:pull-in-flight`,
     containerGatewayKey: (table: string) => `${prefix}:container-gateway:${table}`,
+    rhsmNewestKey: (consumerUuid: string, slot: string) => `${prefix}:rhsm:newest:${consumerUuid.toLowerCase()}:${slot}`,
   });
 }
 

@@ -32,6 +32,8 @@ export const workerAnnouncements: { readonly [F in WorkerFeature]: Announce } = 
   // One worker answers both, as the smart-proxy's registration plugin requires templates. An
   // unset URL is `null`, as the smart-proxy exposes an unset setting; Foreman then uses the
   // proxy's own URL.
+  // Not a smart-proxy feature either (contracts/capabilities.ts says why): `/capabilities` only.
+  rhsm: () => [running('rhsm')],
   // smart_proxy_container_gateway declares no settings and no capabilities either.
   container_gateway: () => [running('container_gateway')],
   registration: (settings) => [running('registration', { registration_url: settings.registrationUrl ?? null }), running('templates', { template_url: settings.templateUrl ?? null })],

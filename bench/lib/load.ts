@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export interface LoadSpec {
   readonly url: string;
   /** POST unless given; the ingress benchmark uploads, the registration benchmark GETs. */
-  readonly method?: 'GET' | 'POST';
+  readonly method?: 'GET' | 'POST' | 'PUT';
   /** Request headers; a JSON content type when not given. */
   readonly headers?: Readonly<Record<string, string>>;
   /** The request body, read once from this file; none when not given. */

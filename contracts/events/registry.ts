@@ -7,6 +7,7 @@ import { factsUploadedV1 } from './facts-uploaded.ts';
 import { reportUploadedV1 } from './report-uploaded.ts';
 import { arfUploadedV1 } from './arf-uploaded.ts';
 import { rexJobFinishedV1, rexJobOutputV1 } from './rex-job.ts';
+import { rhsmUploadAcceptedV1 } from './rhsm-upload.ts';
 import { deliveryDeadLetteredV1, deliveryRetriedV1, deliverySucceededV1 } from './delivery-outcome.ts';
 import { capabilityAnnouncedV1, capabilityChangedV1, capabilitySyncRequestedV1, capabilityWithdrawnV1 } from './capability.ts';
 
@@ -14,6 +15,7 @@ export const eventRegistry = {
   [factsUploadedV1.type]: factsUploadedV1.data,
   [reportUploadedV1.type]: reportUploadedV1.data,
   [arfUploadedV1.type]: arfUploadedV1.data,
+  [rhsmUploadAcceptedV1.type]: rhsmUploadAcceptedV1.data,
   [deliverySucceededV1.type]: deliverySucceededV1.data,
   [deliveryRetriedV1.type]: deliveryRetriedV1.data,
   [deliveryDeadLetteredV1.type]: deliveryDeadLetteredV1.data,

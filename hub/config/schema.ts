@@ -227,6 +227,32 @@ export const configSchema = z.strictObject({
       timeoutMs: setting(milliseconds.default(20_000), { env: 'PROXYHUB_CONTAINER_REGISTRY_TIMEOUT_MS', doc: 'deadline of one call to the registry' }),
     })
     .prefault({}),
+  rhsm: z
+    .strictObject({
+      url: setting(z.url().optional(), {
+        env: 'PROXYHUB_RHSM_URL',
+        doc: 'where `worker:rhsm` sends `/rhsm` calls (Foreman with Katello), when not `PROXYHUB_FOREMAN_URL`; the proxy\'s Foreman certificate is presented either way',
+        shownDefault: '`PROXYHUB_FOREMAN_URL`',
+      }),
+      forwardedHost: setting(z.string().regex(/^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/, 'must be a host name').optional(), {
+        env: 'PROXYHUB_RHSM_FORWARDED_HOST',
+        doc: "client-facing name sent to Katello as `X-Forwarded-Host`: Katello makes the content proxy (or load balancer) with this host name the host's content source",
+        shownDefault: 'the name the host used (its `Host`)',
+      }),
+      timeoutMs: setting(z.coerce.number().int().min(1000).max(170_000).default(120_000), {
+        env: 'PROXYHUB_RHSM_TIMEOUT_MS',
+        doc: "how long the ingress waits for Katello's answer to a synchronous `/rhsm` call before it answers 503 (1000–170000: below subscription-manager's 180 s `server_timeout`)",
+      }),
+      bodyBytes: setting(positiveInt.max(64 * MiB).default(8 * MiB), {
+        env: 'PROXYHUB_RHSM_BODY_LIMIT',
+        doc: '`/rhsm` request body limit, package profiles included (413 above)',
+      }),
+      coalesceMs: setting(z.coerce.number().int().min(0).max(60_000).default(2000), {
+        env: 'PROXYHUB_RHSM_COALESCE_MS',
+        doc: 'how long `worker:rhsm` holds a fresh profile or facts upload for a newer one from the same host, which then replaces it (0: deliver at once; older uploads are skipped either way)',
+      }),
+    })
+    .prefault({}),
   startTimeoutMs: setting(milliseconds.default(60_000), {
     env: 'PROXYHUB_START_TIMEOUT_MS',
     doc: 'how long `proxyhub start` may take to connect and declare its topology before it logs the step it was waiting for and exits 1 (a wedged broker accepts TCP and never answers)',

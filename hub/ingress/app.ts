@@ -18,6 +18,7 @@ import { complianceRoutes } from './routes/compliance.ts';
 import type { RpcClient } from '../bus/transport.ts';
 import { rexRoutes } from './routes/rex.ts';
 import { containerGatewayRoutes } from './routes/container-gateway.ts';
+import { rhsmRoutes } from './routes/rhsm.ts';
 import { createRpcByteBudget } from './rpc-byte-budget.ts';
 import { createYamlReader, type ParseSettings } from './yaml-reader.ts';
 
@@ -37,6 +38,8 @@ export interface IngressDependencies {
   readonly rex: { readonly queue: string };
   /** Container registry requests: answered by the container gateway worker over the broker. */
   readonly containerGateway: { readonly queue: string };
+  /** subscription-manager's `/rhsm`: synchronous calls answered by the rhsm worker over the broker, within their own budget. */
+  readonly rhsm: { readonly queue: string; readonly timeoutMs: number; readonly bodyLimit: number };
   /** CNs that may upload facts and reports for other hosts (PROXYHUB_RELAY_CLIENTS). */
   readonly relayClients: readonly string[];
   /** Parse threads for large YAML reports. @defaultValue none: every body parsed inline */
@@ -74,6 +77,8 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   await app.register(rexRoutes, { rpc: deps.rpc.client, queue: deps.rex.queue, timeoutMs: deps.rpc.timeoutMs, updateBodyLimit: deps.limits.reportBodyBytes, budget });
 
   await app.register(containerGatewayRoutes, { rpc: deps.rpc.client, queue: deps.containerGateway.queue, timeoutMs: deps.rpc.timeoutMs, frontProxies: deps.http.frontProxy.addresses });
+
+  await app.register(rhsmRoutes, { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source, rpc: deps.rpc.client, queue: deps.rhsm.queue, timeoutMs: deps.rhsm.timeoutMs, bodyLimit: deps.rhsm.bodyLimit, budget });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;

@@ -9,6 +9,8 @@ import type { Logger } from '../log/logger.ts';
 
 /** The Redis commands the workers use, so that nothing above hub/jobs depends on ioredis itself. */
 export type RedisClient = Pick<Redis, 'exists' | 'set' | 'quit' | 'disconnect'>;
+/** What a compare-and-set marker needs (the rhsm worker's newest uploads): a script and a read. */
+export type RedisScripts = Pick<Redis, 'eval' | 'get'>;
 
 /**
  * - `short-commands`: dedup records; fail fast while Redis is down instead of queueing without bound.

@@ -2,13 +2,14 @@
  * A stand-in for Foreman that follows foreman-contracts.md §2.1 and §2.2: the facts API answers
  * 201 with the host, host_reports answers 201, compliance ARF reports 200 `{"result":"ok","id"}`
  * (422 `{"result":"fail","errors"}` for an unknown policy or host), policy files as XML; bad
- * payloads 422. It records every request and injects
+ * payloads 422; Katello's `/rhsm` as tests/helpers/katello-rhsm.ts describes. It records every request and injects
  * faults: slow answers, a status of choice, 422 for chosen hosts, and refusing connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
+import { KatelloRhsm } from './katello-rhsm.ts';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -80,6 +81,8 @@ export class TestForeman {
   readonly policyFiles = new Map<string, string>();
   /** Policies Foreman does not know: their ARF reports get 422. */
   readonly unknownPolicies = new Set<number>();
+  /** Katello's `/rhsm` (consumers, activation keys, deleted consumers, profile import delay). */
+  readonly rhsm = new KatelloRhsm();
   fault: Fault = {};
   /** Connections accepted and reset while `down()` (each one a delivery attempt). */
   resetConnections = 0;
@@ -174,6 +177,7 @@ export class TestForeman {
     } catch {
       body = undefined;
     }
+    if ((path === '/rhsm' || path.startsWith('/rhsm/')) && !this.fault.status) return this.#answerRhsm(request, response, path, raw, body, arrivedAt);
     const refresh = /^\/api\/v2\/smart_proxies\/(\d+)\/refresh$/.exec(path);
     const [status, answer, contentType] = refresh && request.method === 'PUT' && !this.fault.status ? await this.#refresh(Number(refresh[1])) : this.#answer(request, path, body);
     const socket = request.socket as Partial<TLSSocket>;
@@ -183,6 +187,17 @@ export class TestForeman {
     const textual = contentType === 'text/plain' || contentType === 'application/xml';
     response.writeHead(status, { 'content-type': textual ? `${contentType}; charset=utf-8` : 'application/json; charset=utf-8' });
     response.end(textual ? String(answer) : JSON.stringify(answer));
+  }
+
+  /** Katello's answers keep their own status, headers and (possibly empty) body. */
+  async #answerRhsm(request: IncomingMessage, response: ServerResponse, path: string, raw: string, body: unknown, arrivedAt: number): Promise<void> {
+    const answer = await this.rhsm.answer(request, path, raw);
+    const socket = request.socket as Partial<TLSSocket>;
+    const clientCn = socket.encrypted ? (socket.getPeerCertificate?.().subject?.CN as string | undefined) : undefined;
+    this.rawUrls.push(request.url ?? '/');
+    this.requests.push({ method: request.method ?? '', path, headers: request.headers, raw, body, status: answer.status, at: Date.now(), arrivedAt, clientCn, answer: answer.body === '' ? undefined : (JSON.parse(answer.body) as unknown) });
+    response.writeHead(answer.status, answer.headers);
+    response.end(answer.body);
   }
 
   #answer(request: IncomingMessage, path: string, body: unknown): [number, unknown, string?] {

@@ -37,7 +37,7 @@ t.test('docker-compose validates compose.yaml', async (t) => {
 
 t.test('the resolved file keeps the deployment rules', async (t) => {
   // What `proxyhub broker setup --out .env` writes: one account per role.
-  const accounts = Object.fromEntries(['INGRESS', 'CONTROL', 'FACTS', 'REPORTS', 'OPENSCAP', 'REGISTRATION', 'REX'].flatMap((role) => [
+  const accounts = Object.fromEntries(['INGRESS', 'CONTROL', 'FACTS', 'REPORTS', 'OPENSCAP', 'RHSM', 'REGISTRATION', 'REX'].flatMap((role) => [
     [`PROXYHUB_${role}_AMQP_URL`, `amqp://proxyhub-${role.toLowerCase()}:pw@rabbitmq:5672`],
     [`PROXYHUB_${role}_REDIS_URL`, `redis://proxyhub-${role.toLowerCase()}:pw@redis:6379`],
   ]));
@@ -47,7 +47,7 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   t.ok(services.redis?.healthcheck, 'Redis has a healthcheck');
   t.match(JSON.stringify(services.redis), /appendonly.{0,8}yes/, 'Redis keeps an append-only file');
   const roles = Object.entries(services).filter(([, service]) => service.build !== undefined);
-  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-openscap', 'worker-registration', 'worker-reports', 'worker-rex']);
+  t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-openscap', 'worker-registration', 'worker-reports', 'worker-rex', 'worker-rhsm']);
   for (const [name, service] of roles) {
     t.equal(service.depends_on?.rabbitmq?.condition, 'service_healthy', `${name} waits for a healthy broker`);
     t.match(service.environment?.PROXYHUB_AMQP_URL, /^amqp:\/\/.+@rabbitmq:5672/, `${name} reaches the broker by service name`);

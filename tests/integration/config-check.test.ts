@@ -50,13 +50,13 @@ t.test('refused: invalid values are all listed at once, with their variables', a
 t.test('plan: everything in one process (role all) with TLS', async (t) => {
   const result = await check('all', { ...tlsEnv, PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' });
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, /process roles: ingress, control, worker:facts, worker:reports, worker:openscap, worker:registration, worker:rex/);
+  t.match(result.stdout, /process roles: ingress, control, worker:facts, worker:reports, worker:openscap, worker:rhsm, worker:registration, worker:rex/);
   t.match(result.stdout, /ingress listener https:\/\/127\.0\.0\.1:0\n\s+HTTPS, TLS 1\.2\+; client certificates requested and verified against/);
   t.match(result.stdout, /POST \/api\/v2\/hosts\/facts\s+client certificate/);
   t.match(result.stdout, /trusted_hosts: foreman\.example\.com/);
   t.match(result.stdout, /GET \/dead-letters\s+trusted_hosts \+ client certificate/);
   t.match(result.stdout, /reaches: broker .* only \(no Foreman, no Redis\)/);
-  t.match(result.stdout, /workers: facts, reports, openscap, registration, rex\n\s+reach: broker .*Redis .*Foreman https:\/\/foreman\.example\.com/);
+  t.match(result.stdout, /workers: facts, reports, openscap, rhsm, registration, rex\n\s+reach: broker .*Redis .*Foreman https:\/\/foreman\.example\.com/);
   t.match(result.stdout, /configuration OK/);
 });
 

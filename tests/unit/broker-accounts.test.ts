@@ -28,13 +28,13 @@ t.test('the ingress writes the events and RPC exchanges only, and reads nothing'
 t.test('a work-queue worker reads its own queue only; nobody configures; nobody but RPC answerers and control writes the default exchange', async (t) => {
   for (const feature of queueFeatures) {
     const p = brokerPermissions(topology, feature);
-    t.same(allQueues.filter((q) => matches(p.read, q)), [topology.workQueue(feature), ...(feature === 'openscap' ? [topology.rpcQueue('openscap')] : [])], `${feature} reads`);
+    t.same(allQueues.filter((q) => matches(p.read, q)), [topology.workQueue(feature), ...(feature === 'openscap' || feature === 'rhsm' ? [topology.rpcQueue(feature)] : [])], `${feature} reads`);
     t.ok(matches(p.write, topology.retryExchange(feature)));
     t.same(queueFeatures.filter((f) => f !== feature && matches(p.write, topology.retryExchange(f))), [], `${feature} writes no other feature's retry exchange`);
   }
   for (const role of accountRoles) {
     t.equal(brokerPermissions(topology, role).configure, '^$', `${role} configures nothing`);
-    t.equal(matches(brokerPermissions(topology, role).write, 'amq.default'), ['control', 'openscap', 'registration', 'rex', 'container_gateway', 'all'].includes(role), `${role} and amq.default`);
+    t.equal(matches(brokerPermissions(topology, role).write, 'amq.default'), ['control', 'openscap', 'rhsm', 'registration', 'rex', 'container_gateway', 'all'].includes(role), `${role} and amq.default`);
   }
 });
 
@@ -59,6 +59,7 @@ t.test('Redis: no account for the ingress; dedup workers reach dedup keys only',
   t.same(keys('rex'), ['~px-1:bull:*', '~px-1:rex:*']);
   t.same(keys('control'), ['~px-1:bull:*', '~px-1:rex:*', '~px-1:container-gateway:*']);
   t.same(keys('container_gateway'), ['~px-1:container-gateway:*']);
+  t.same(keys('rhsm'), ['~px-1:delivered:*', '~px-1:rhsm:*'], 'dedup records and the newest-upload markers');
   for (const role of accountRoles) t.ok((redisAclRules(topology, role) ?? ['-@dangerous']).includes('-@dangerous'), `${role}: no FLUSHALL and friends`);
 });
 

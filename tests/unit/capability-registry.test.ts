@@ -83,9 +83,9 @@ t.test('/v2/features, /features and /version follow the smart-proxy', async (t) 
 });
 
 t.test('announcements every worker feature makes satisfy the event contract', async (t) => {
-  const announcement = makeAnnouncement({ features: announcementsFor(['facts', 'reports', 'openscap', 'registration', 'rex', 'container_gateway'], { registrationUrl: undefined, templateUrl: 'https://proxy:8443', rexMode: 'pull-mqtt' }) });
+  const announcement = makeAnnouncement({ features: announcementsFor(['facts', 'reports', 'openscap', 'registration', 'rex', 'container_gateway', 'rhsm'], { registrationUrl: undefined, templateUrl: 'https://proxy:8443', rexMode: 'pull-mqtt' }) });
   t.ok(capabilityAnnouncedV1.data.safeParse(announcement).success);
-  t.strictSame(announcement.features.map((f) => f.name), ['container_gateway', 'dynflow', 'facts', 'openscap', 'registration', 'reports', 'script', 'templates']);
+  t.strictSame(announcement.features.map((f) => f.name), ['container_gateway', 'dynflow', 'facts', 'openscap', 'registration', 'reports', 'rhsm', 'script', 'templates']);
 });
 
 t.test('after the registry was cut off, instances get a fresh window instead of expiring for the gap', async (t) => {

@@ -130,7 +130,7 @@ t.test('the result is deeply frozen', async (t) => {
 });
 
 t.test('parseRoles', async (t) => {
-  t.strictSame(parseRoles('all'), { ingress: true, control: true, workers: ['facts', 'reports', 'openscap', 'registration', 'container_gateway', 'rex'] });
+  t.strictSame(parseRoles('all'), { ingress: true, control: true, workers: ['facts', 'reports', 'openscap', 'rhsm', 'registration', 'container_gateway', 'rex'] });
   t.strictSame(parseRoles(' ingress , worker:facts,worker:facts '), { ingress: true, control: false, workers: ['facts'] }, 'comma list, trimmed, deduplicated');
   t.strictSame(parseRoles('control,worker:reports'), { ingress: false, control: true, workers: ['reports'] });
   t.ok(Object.isFrozen(parseRoles('all').workers));

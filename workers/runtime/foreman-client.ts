@@ -49,7 +49,7 @@ export function isTransientStatus(status: number): boolean {
 }
 
 export interface ForemanCall {
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly query: ReadonlyArray<readonly [string, string]>;
   readonly headers: Readonly<Record<string, string>>;
@@ -61,6 +61,8 @@ export interface ForemanAnswer {
   readonly status: number;
   readonly contentType: string | undefined;
   readonly location: string | undefined;
+  /** Every response header (lower-case names; the first value of a repeated one). @defaultValue none */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly body: Buffer;
 }
 
@@ -112,7 +114,8 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
         });
         const body = Buffer.from(await response.body.arrayBuffer());
         const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
-        return { status: response.statusCode, contentType: first(response.headers['content-type']), location: first(response.headers.location), body };
+        const headers = Object.fromEntries(Object.entries(response.headers).flatMap(([name, value]) => (first(value) === undefined ? [] : [[name, first(value) as string]])));
+        return { status: response.statusCode, contentType: first(response.headers['content-type']), location: first(response.headers.location), headers, body };
       } catch (error) {
         const timedOut = coerceError(error).name === 'TimeoutError' || coerceError(error).name === 'AbortError';
         throw new ForemanCallError(true, `${call.method} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : errorMessage(error)}`, undefined, error);
