@@ -119,7 +119,7 @@ t.test('a batch of three hosts: one callback per host with its output and exit s
     const job = JSON.parse(shown.stdout) as { output: Array<{ output: string }>; data: { input: Record<string, unknown> } };
     t.ok(job.output.some((chunk) => chunk.output === 'host 0 says hi\n'));
     t.notOk('secrets' in job.data.input);
-    t.equal((await runCli(config, ['jobs', 'show', 'no-such-plan'])).code, 1);
+    t.equal((await runCli(config, ['jobs', 'show', 'no-such-plan'])).code, 3, 'not found');
   });
 });
 
