@@ -7,7 +7,7 @@ import { deadLetterFilterSchema, type DeadLetterFilter } from '../hub/control/de
 import { createDeadLetterService, type DeadLetterService, type DeadLetterSummary } from '../hub/control/dead-letters.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { createBusTransport } from '../hub/bus/transport-factory.ts';
-import { exitCodes, UsageError } from './exit-codes.ts';
+import { exitCodes, usageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 import { formatTable } from './table.ts';
 
@@ -40,7 +40,7 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export function sinceOf(value: string, now: Date = new Date()): string {
   const age = AGE.exec(value);
   if (age) return new Date(now.getTime() - Number(age[1]) * UNIT_MS[age[2] as keyof typeof UNIT_MS]).toISOString();
-  if (Number.isNaN(Date.parse(value))) throw new UsageError(`--since ${value}: give an ISO time or an age such as 30m, 2h or 7d`, 'dlq');
+  if (Number.isNaN(Date.parse(value))) throw usageError(`--since ${value}: give an ISO time or an age such as 30m, 2h or 7d`);
   return new Date(value).toISOString();
 }
 
@@ -58,14 +58,14 @@ export interface DlqFlags {
 
 function filterOf(flags: DlqFlags): DeadLetterFilter {
   const parsed = deadLetterFilterSchema.safeParse({ code: flags.code, type: flags.type, status: flags.status, since: flags.since === undefined ? undefined : sinceOf(flags.since) });
-  if (!parsed.success) throw new UsageError(`bad filter: ${parsed.error.issues.map((issue) => `--${issue.path.join('.')} ${issue.message}`).join('; ')}`, 'dlq');
+  if (!parsed.success) throw usageError(`bad filter: ${parsed.error.issues.map((issue) => `--${issue.path.join('.')} ${issue.message}`).join('; ')}`);
   return parsed.data;
 }
 
 function limitOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${value}: give a whole number above 0`, 'dlq');
+  if (!Number.isInteger(limit) || limit < 1) throw usageError(`--limit ${value}: give a whole number above 0`);
   return limit;
 }
 
@@ -81,7 +81,7 @@ export async function runDlq(action: string | undefined, rest: readonly string[]
     }
     case 'show': {
       const id = rest[0];
-      if (!id) throw new UsageError('dlq show needs an event id', 'dlq');
+      if (!id) throw usageError('dlq show needs an event id');
       const found = await deadLetterService().show(id, { feature: flags.feature });
       if (!found) {
         process.stderr.write(`no dead letter with id ${id}\n`);
@@ -91,12 +91,12 @@ export async function runDlq(action: string | undefined, rest: readonly string[]
       return exitCodes.ok.code;
     }
     case 'replay': {
-      if (!flags.all && (flags.id === undefined || flags.id.length === 0)) throw new UsageError('name the events to replay with --id (repeatable) or pass --all', 'dlq');
+      if (!flags.all && (flags.id === undefined || flags.id.length === 0)) throw usageError('name the events to replay with --id (repeatable) or pass --all');
       const result = await deadLetterService().replay({ ...query, ids: flags.id, all: flags.all }, replayProgressBar());
       print(flags.json ? JSON.stringify(result) : `replayed ${result.replayed}, left ${result.kept} in the dead-letter queue`);
       return exitCodes.ok.code;
     }
     default:
-      throw new UsageError(`unknown dlq action ${action ?? '(none)'}: use list, show or replay`, 'dlq');
+      throw usageError(`unknown dlq action ${action ?? '(none)'}: use list, show or replay`);
   }
 }

@@ -3,6 +3,8 @@
  * from "fix the command line" from "there is nothing by that name". `proxyhub help` and the
  * README list them from here.
  */
+import { ProxyhubError } from '../contracts/errors.ts';
+
 export const exitCodes = {
   ok: { code: 0, meaning: 'success' },
   failed: { code: 1, meaning: 'the operation failed: the broker, Redis or another dependency could not be reached, or an unexpected error' },
@@ -13,16 +15,12 @@ export const exitCodes = {
 
 export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes]['code'];
 
-/** A command line that cannot run as given: exits 2 with the message and a pointer to help. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  /** The command whose help to point at. @defaultValue none: the general help */
-  readonly command: string | undefined;
-
-  constructor(message: string, command?: string) {
-    super(message);
-    this.command = command;
-  }
+/**
+ * A command line that cannot run as given: the catalog's invalid-input error, which `main`
+ * answers with exit 2 and a pointer to the command's help.
+ */
+export function usageError(message: string): ProxyhubError {
+  return new ProxyhubError('PROXYHUB_INPUT_INVALID', message);
 }
 
 export function exitCodeTable(): string {

@@ -9,7 +9,7 @@ import { loadConfig } from '../hub/config/load.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { createLogger } from '../hub/log/logger.ts';
 import { RexJobStore, type RexJobView } from '../hub/jobs/rex-job-store.ts';
-import { exitCodes, UsageError } from './exit-codes.ts';
+import { exitCodes, usageError } from './exit-codes.ts';
 import { formatTable } from './table.ts';
 
 export function createRexStore(config: Config): RexJobStore {
@@ -72,16 +72,16 @@ export async function runJobs(action: string | undefined, rest: readonly string[
   switch (action) {
     case 'list': {
       const state = flags.state ?? 'all';
-      if (state !== 'running' && state !== 'stopped' && state !== 'all') throw new UsageError('--state must be running, stopped or all', 'jobs');
+      if (state !== 'running' && state !== 'stopped' && state !== 'all') throw usageError('--state must be running, stopped or all');
       const limit = Number(flags.limit ?? 50);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${flags.limit ?? ''}: give a whole number above 0`, 'jobs');
+      if (!Number.isInteger(limit) || limit < 1) throw usageError(`--limit ${flags.limit ?? ''}: give a whole number above 0`);
       const jobs = await withRexStore((store) => store.list(state, limit));
       print(flags.json ? JSON.stringify(jobs.map((job) => printable(job, false)), null, 2) : formatJobs(jobs));
       return exitCodes.ok.code;
     }
     case 'show': {
       const id = rest[0];
-      if (!id) throw new UsageError('jobs show needs an execution-plan uuid', 'jobs');
+      if (!id) throw usageError('jobs show needs an execution-plan uuid');
       const found = await withRexStore(async (store) => {
         const job = await store.job(id);
         return job && { job, output: await store.output(id) };
@@ -95,10 +95,10 @@ export async function runJobs(action: string | undefined, rest: readonly string[
     }
     case 'cancel': {
       const id = rest[0];
-      if (!id) throw new UsageError('jobs cancel needs an execution-plan or batch uuid', 'jobs');
+      if (!id) throw usageError('jobs cancel needs an execution-plan or batch uuid');
       return cancel(id, flags.json);
     }
     default:
-      throw new UsageError(`unknown jobs action ${action ?? '(none)'}: use list, show or cancel`, 'jobs');
+      throw usageError(`unknown jobs action ${action ?? '(none)'}: use list, show or cancel`);
   }
 }

@@ -10,7 +10,7 @@ import { runCapabilities } from './capabilities.ts';
 import { commandHelpText, generalHelp, isCommandName, type CommandName } from './command-help.ts';
 import { runConfigCheck } from './config-check.ts';
 import { runDlq } from './dlq.ts';
-import { exitCodes, UsageError } from './exit-codes.ts';
+import { exitCodes, usageError } from './exit-codes.ts';
 import { runJobs } from './jobs.ts';
 import { runStart } from './start.ts';
 import { runStatus } from './status.ts';
@@ -48,7 +48,7 @@ function parse(args: string[]) {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     // node:util names the option it refused; anything it refuses is a usage error.
-    throw new UsageError(errorMessage(error).replace(/\. To specify a positional argument.*$/s, ''));
+    throw usageError(errorMessage(error).replace(/\. To specify a positional argument.*$/s, ''));
   }
 }
 
@@ -62,7 +62,7 @@ function version(json: boolean): number {
 function help(topic: string | undefined): number {
   if (topic === undefined) print(generalHelp(packageVersion));
   else if (isCommandName(topic)) print(commandHelpText(topic));
-  else throw new UsageError(`no command ${topic}`);
+  else throw usageError(`no command ${topic}`);
   return exitCodes.ok.code;
 }
 
@@ -71,7 +71,7 @@ async function run(command: CommandName, sub: string | undefined, rest: string[]
     case 'start':
       return runStart(values.role, { supervised: values.supervised });
     case 'config':
-      if (sub !== 'check') throw new UsageError('use: proxyhub config check [--role ...]', 'config');
+      if (sub !== 'check') throw usageError('use: proxyhub config check [--role ...]');
       return runConfigCheck(values.role, { json: values.json });
     case 'status':
       return runStatus({ json: values.json });
@@ -82,7 +82,7 @@ async function run(command: CommandName, sub: string | undefined, rest: string[]
     case 'jobs':
       return runJobs(sub, rest, { state: values.state, limit: values.limit, json: values.json });
     case 'broker':
-      if (sub !== 'setup') throw new UsageError('use: proxyhub broker setup [--print] ...', 'broker');
+      if (sub !== 'setup') throw usageError('use: proxyhub broker setup [--print] ...');
       return runBrokerSetup(values);
     case 'version':
       return version(values.json);
@@ -90,31 +90,30 @@ async function run(command: CommandName, sub: string | undefined, rest: string[]
       return help(sub);
     default: {
       const unhandled: never = command;
-      throw new UsageError(`unknown command ${String(unhandled)}`);
+      throw usageError(`unknown command ${String(unhandled)}`);
     }
   }
 }
 
+/** Invalid input (a command line, a filter, an unknown --feature) and invalid configuration exit 2. */
 function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError) return exitCodes.usage.code;
-  // Bad input the services refuse (an unknown --feature) is a usage error too.
   if (isProxyhubError(error) && (error.code === 'PROXYHUB_CONFIG_INVALID' || error.code === 'PROXYHUB_INPUT_INVALID')) return exitCodes.usage.code;
   return exitCodes.failed.code;
 }
 
-function report(error: unknown, json: boolean): number {
+function report(error: unknown, json: boolean, command: CommandName | undefined): number {
   const code = exitCodeOf(error);
-  const command = error instanceof UsageError ? error.command : undefined;
   if (json) process.stderr.write(`${JSON.stringify({ error: errorMessage(error), exitCode: code })}\n`);
   else {
-    const hint = code === exitCodes.usage.code && !isProxyhubError(error) ? `\n(see: proxyhub help${command === undefined ? '' : ` ${command}`})` : '';
-    process.stderr.write(`proxyhub: ${errorMessage(error)}${hint}\n`);
+    const usage = isProxyhubError(error) && error.code === 'PROXYHUB_INPUT_INVALID';
+    process.stderr.write(`proxyhub: ${errorMessage(error)}${usage ? `\n(see: proxyhub help${command === undefined || command === 'help' ? '' : ` ${command}`})` : ''}\n`);
   }
   return code;
 }
 
 export async function main(args: string[]): Promise<number> {
   let json = args.includes('--json');
+  let known: CommandName | undefined;
   try {
     const { values, positionals } = parse(args);
     json = values.json;
@@ -124,10 +123,11 @@ export async function main(args: string[]): Promise<number> {
       print(generalHelp(packageVersion));
       return values.help ? exitCodes.ok.code : exitCodes.usage.code;
     }
-    if (!isCommandName(command)) throw new UsageError(`unknown command ${command}`);
+    if (!isCommandName(command)) throw usageError(`unknown command ${command}`);
+    known = command;
     if (values.help) return help(command === 'help' ? sub : command);
     return await run(command, sub, rest, values);
   } catch (error) {
-    return report(error, json);
+    return report(error, json, known);
   }
 }

@@ -1,7 +1,6 @@
 /** `dlq` filters: which dead letters a code, type, status or age names; `--since` as a time or an age. */
 import t from 'tap';
 import { sinceOf } from '../../cli/dlq.ts';
-import { UsageError } from '../../cli/exit-codes.ts';
 import { hasFilter, matchesFilter } from '../../hub/control/dead-letter-filter.ts';
 
 const row = { code: 'PROXYHUB_FOREMAN_REJECTED', type: 'facts.uploaded.v1', upstreamStatus: 422, failedAt: '2026-01-02T10:00:00.000Z' };
@@ -25,5 +24,5 @@ t.test('--since takes an ISO time or an age', async (t) => {
   t.equal(sinceOf('2h', now), '2026-01-02T10:00:00.000Z');
   t.equal(sinceOf('7d', now), '2025-12-26T12:00:00.000Z');
   t.equal(sinceOf('2026-01-01T00:00:00+01:00', now), '2025-12-31T23:00:00.000Z');
-  t.throws(() => sinceOf('yesterday', now), UsageError);
+  t.throws(() => sinceOf('yesterday', now), { code: 'PROXYHUB_INPUT_INVALID' });
 });
