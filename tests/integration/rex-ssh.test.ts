@@ -161,6 +161,23 @@ t.test('cancel kills the process on the host', async (t) => {
   await waitFor(() => !running(marker), { what: 'the script to be killed' });
 });
 
+t.test('proxyhub jobs cancel stops a job as Foreman’s cancel does', async (t) => {
+  const marker = `sleep ${uniqueSleep()}`;
+  const job = on('127.0.0.3', `echo started\n${marker}\n`);
+  await launch([job]);
+  await waitFor(() => running(marker), { what: 'the script to run' });
+  const cancel = await runCli(config, ['jobs', 'cancel', job.planId, '--json']);
+  t.equal(cancel.code, 0, cancel.stderr);
+  t.same(JSON.parse(cancel.stdout), { id: job.planId, jobs: 1, cancelled: 1 });
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 'EXCEPTION', 'Foreman is told the job ended');
+  t.match(debugOf(callback), /cancelled/);
+  await waitFor(() => !running(marker), { what: 'the script to be killed' });
+  const again = await runCli(config, ['jobs', 'cancel', job.planId]);
+  t.equal(again.code, 0, 'a job that ended is left as it is');
+  t.match(again.stdout, /cancel requested for 0 of 1 job\(s\) \(the others had ended already\)/);
+});
+
 t.test('effective_user through su runs the script as that user', async (t) => {
   const job = on('127.0.0.1', 'id -un\n', { effective_user: 'nobody', effective_user_method: 'su' });
   await launch([job]);
