@@ -3,6 +3,7 @@
  * listeners, broker and Redis, depths) and its exit code when something needs attention, `dlq`
  * filters, `jobs cancel`, `--version`, help per command, `--json` everywhere, and the documented
  * exit codes (usage 2, not found 3, needs attention 4).
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { runCli } from '../helpers/cli.ts';
