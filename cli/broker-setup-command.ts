@@ -10,6 +10,8 @@ export interface BrokerSetupFlags {
   readonly password?: string[] | undefined;
   readonly out?: string | undefined;
   readonly rabbitmqctl?: string | undefined;
+  /** Print the accounts (with --print) or the outcome as JSON. @defaultValue false */
+  readonly json?: boolean;
 }
 
 /** The vhost named by the URL's path (amqplib's reading: empty means `/`). */
@@ -24,11 +26,15 @@ export async function runBrokerSetup(flags: BrokerSetupFlags): Promise<number> {
   const vhost = flags.vhost ?? vhostOf(config.amqpUrl);
   const accounts = planAccounts(topology, { roles: parseRoleList(flags.roles), passwords: parsePasswords(flags.password), vhost });
   if (flags.print) {
-    process.stdout.write(printedLines(accounts, topology.prefix));
+    process.stdout.write(flags.json === true ? `${JSON.stringify({ prefix: topology.prefix, vhost, accounts }, null, 2)}\n` : printedLines(accounts, topology.prefix));
     return 0;
   }
   const out = flags.out ?? 'proxyhub-accounts.env';
   await applyAccounts(config, accounts, { vhost, rabbitmqctlPath: flags.rabbitmqctl ?? 'rabbitmqctl', out });
+  if (flags.json === true) {
+    process.stdout.write(`${JSON.stringify({ prefix: topology.prefix, vhost, accounts: accounts.map((account) => ({ role: account.role, user: account.user })), out })}\n`);
+    return 0;
+  }
   process.stdout.write(`created or updated ${accounts.length} accounts under prefix "${topology.prefix}" in vhost "${vhost}", declared the topology; role URLs (with passwords) are in ${out} (mode 0600)\n`);
   return 0;
 }

@@ -11,13 +11,12 @@ import { createTopology, queueFeatures } from '../contracts/topology.ts';
 import { AmqpPublisher } from '../hub/bus/amqp091/publisher.ts';
 import { createLogger } from '../hub/log/logger.ts';
 import { loadConfig } from '../hub/config/load.ts';
-import { createCapabilityService } from '../hub/control/capability-service.ts';
+import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
+import type { Config } from '../hub/config/schema.ts';
 import { capabilityStreamFactory } from './start.ts';
+import { withDeadline } from './deadline.ts';
+import { formatTable } from './table.ts';
 
-function table(header: readonly string[], rows: readonly string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
-}
 
 const compact = (value: unknown): string => (value === undefined || JSON.stringify(value) === '{}' || JSON.stringify(value) === '[]' ? '-' : JSON.stringify(value));
 
@@ -26,9 +25,9 @@ export function formatCapabilities(snapshot: CapabilitySnapshot): string {
   const featureRows = features.map(([name, view]) => [name, view?.state ?? '', isSmartProxyFeature(name) ? 'yes' : 'no', String(view?.instances.length ?? 0), compact(view?.capabilities), compact(view?.settings)]);
   const instanceRows = snapshot.instances.map((i) => [i.instanceId, i.roles.join(','), i.version, i.hostname, Object.values(i.urls).join(' ') || '-', i.lastSeen]);
   return [
-    features.length === 0 ? 'no live features' : table(['FEATURE', 'STATE', 'FOREMAN', 'INSTANCES', 'CAPABILITIES', 'SETTINGS'], featureRows),
+    features.length === 0 ? 'no live features' : formatTable(['FEATURE', 'STATE', 'FOREMAN', 'INSTANCES', 'CAPABILITIES', 'SETTINGS'], featureRows),
     '',
-    snapshot.instances.length === 0 ? 'no live instances' : table(['INSTANCE', 'ROLES', 'VERSION', 'HOST', 'LISTENS', 'LAST SEEN'], instanceRows),
+    snapshot.instances.length === 0 ? 'no live instances' : formatTable(['INSTANCE', 'ROLES', 'VERSION', 'HOST', 'LISTENS', 'LAST SEEN'], instanceRows),
   ].join('\n');
 }
 
@@ -38,17 +37,34 @@ export function formatChange(change: CapabilityChange, at: Date): string {
   return `${at.toISOString()}  ${change.feature}  ${change.change} (${change.cause})  ${detail}`;
 }
 
-export async function runCapabilities(options: { watch: boolean; json: boolean }): Promise<number> {
-  const config = loadConfig();
+/** The control role's registry, fed from the capabilities stream; `close` releases the stream and the publisher. */
+export async function openCapabilityReader(config: Config, purpose: string, deadlineMs?: number): Promise<{ readonly service: CapabilityService; readonly close: () => Promise<void> }> {
   const topology = createTopology(config.prefix);
   const logger = createLogger('warn');
   const scope = { features: queueFeatures };
-  const name = `proxyhub capabilities cli ${hostname()}-${process.pid}`;
+  const name = `proxyhub ${purpose} cli ${hostname()}-${process.pid}`;
   const publisher = new AmqpPublisher({ url: config.amqpUrl, name, topology, scope, logger, ...config.publish });
-  await publisher.start();
   const service = createCapabilityService({ openStream: capabilityStreamFactory(config, scope, logger, name), publisher, exchange: topology.capabilitiesExchange, readerId: `cli-${hostname()}-${process.pid}`, logger, publishChanges: false });
-  try {
+  const close = async (): Promise<void> => {
+    await service.close();
+    await publisher.close();
+  };
+  const starting = (async () => {
+    await publisher.start();
     await service.start();
+  })();
+  try {
+    await (deadlineMs === undefined ? starting : withDeadline('the broker', deadlineMs, starting));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { service, close };
+}
+
+export async function runCapabilities(options: { watch: boolean; json: boolean }): Promise<number> {
+  const { service, close } = await openCapabilityReader(loadConfig(), 'capabilities');
+  try {
     const snapshot = service.snapshot();
     process.stdout.write(`${options.json ? JSON.stringify(snapshot, null, 2) : formatCapabilities(snapshot)}\n`);
     if (!options.watch) return 0;
@@ -60,7 +76,6 @@ export async function runCapabilities(options: { watch: boolean; json: boolean }
     });
     return 0;
   } finally {
-    await service.close();
-    await publisher.close();
+    await close();
   }
 }

@@ -8,7 +8,7 @@ import type { Config } from '../hub/config/schema.ts';
 import { errorMessage } from '../contracts/errors.ts';
 import { describePlan } from './plan.ts';
 
-export async function runConfigCheck(roleSpec: string): Promise<number> {
+export async function runConfigCheck(roleSpec: string, options: { json: boolean } = { json: false }): Promise<number> {
   let config: Config;
   let roles: RoleSet;
   try {
@@ -20,11 +20,17 @@ export async function runConfigCheck(roleSpec: string): Promise<number> {
     return 2;
   }
   const problems = deploymentProblems(config, roles);
+  let plan = '';
   try {
-    process.stdout.write(`${await describePlan(config, roles)}\n`);
+    plan = await describePlan(config, roles);
   } catch (error) {
     if (problems.length === 0) problems.push(`cannot build the listeners: ${errorMessage(error)}`);
   }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ ok: problems.length === 0, plan: plan === '' ? [] : plan.split('\n'), problems }, null, 2)}\n`);
+    return problems.length === 0 ? 0 : 2;
+  }
+  if (plan !== '') process.stdout.write(`${plan}\n`);
   if (problems.length > 0) {
     process.stderr.write(`unsafe or incomplete configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
     return 2;

@@ -1,35 +1,21 @@
 /**
- * The `proxyhub` command line: `start`, `config check`, `dlq list|show|replay`, `capabilities`, `jobs list|show`.
+ * The `proxyhub` command line: `start`, `config check`, `status`, `capabilities`, `dlq`, `jobs`,
+ * `broker setup`, `version` and `help`. Every command takes `--help` and `--json`, and exits with
+ * the codes of exit-codes.ts.
  */
 import { parseArgs } from 'node:util';
-import { errorMessage } from '../contracts/errors.ts';
-import { deadLetterService, formatTable, replayProgressBar } from './dlq.ts';
-import { runBrokerSetup } from './broker-setup-command.ts';
-import { runCapabilities } from './capabilities.ts';
-import { runConfigCheck } from './config-check.ts';
-import { runJobs } from './jobs.ts';
-import { runStart } from './start.ts';
+import { errorMessage, isProxyhubError } from '../contracts/errors.ts';
+import { commandHelpText, generalHelp, isCommandName, type CommandName } from './command-help.ts';
+import { exitCodes, usageError } from './exit-codes.ts';
 import { packageVersion } from './version.ts';
-
-const USAGE = `proxyhub ${packageVersion}
-
-usage:
-  proxyhub start [--role all|ingress|control|worker:<feature>[,...]]   run the hub (default role: all)
-  proxyhub config check [--role ...]                                  validate config, print the deployment plan
-  proxyhub dlq list [--feature F] [--limit N] [--json]                list dead letters
-  proxyhub dlq show <event-id> [--feature F]                          show one dead letter in full
-  proxyhub dlq replay (--id <event-id>... | --all) [--feature F]      send dead letters back to their work queue
-  proxyhub capabilities [--watch] [--json]                            live features and instances; --watch prints each change
-  proxyhub jobs list [--state running|stopped|all] [--limit N] [--json]  REX jobs (one per host), newest first
-  proxyhub jobs show <plan-uuid>                                      one REX job with its output (secrets left out)
-  proxyhub broker setup [--print] [--roles R,...] [--vhost V] [--password role=secret]... [--out FILE]
-                                                                      per-role RabbitMQ and Redis accounts, and the topology
-
-Configuration: a YAML file named by PROXYHUB_CONFIG, each key overridable by a PROXYHUB_* variable (see README).`;
 
 const options = {
   role: { type: 'string', default: 'all' },
   feature: { type: 'string' },
+  code: { type: 'string' },
+  type: { type: 'string' },
+  status: { type: 'string' },
+  since: { type: 'string' },
   state: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -37,6 +23,7 @@ const options = {
   all: { type: 'boolean', default: false },
   watch: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'V', default: false },
   print: { type: 'boolean', default: false },
   roles: { type: 'string' },
   vhost: { type: 'string' },
@@ -47,71 +34,94 @@ const options = {
   supervised: { type: 'boolean', default: false },
 } as const;
 
-async function runDlq(action: string | undefined, rest: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
-  const common = { feature: values.feature, limit: values.limit === undefined ? undefined : Number(values.limit) };
-  switch (action) {
-    case 'list': {
-      const rows = await deadLetterService().list(common);
-      process.stdout.write(`${values.json ? JSON.stringify(rows, null, 2) : formatTable(rows)}\n`);
-      return 0;
-    }
-    case 'show': {
-      const id = rest[0];
-      if (!id) throw new Error('dlq show needs an event id');
-      const found = await deadLetterService().show(id, common);
-      if (!found) {
-        process.stderr.write(`no dead letter with id ${id}\n`);
-        return 1;
-      }
-      process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
-      return 0;
-    }
-    case 'replay': {
-      if (!values.all && (values.id === undefined || values.id.length === 0)) throw new Error('name the events to replay with --id (repeatable) or pass --all');
-      const { replayed, kept } = await deadLetterService().replay({ ...common, ids: values.id, all: values.all }, replayProgressBar());
-      process.stdout.write(`replayed ${replayed}, left ${kept} in the dead-letter queue\n`);
-      return 0;
-    }
-    default:
-      throw new Error(`unknown dlq action ${action ?? '(none)'}: use list, show or replay`);
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // node:util names the option it refused; anything it refuses is a usage error.
+    throw usageError(errorMessage(error).replace(/\. To specify a positional argument.*$/s, ''));
   }
 }
 
-function parse(args: string[]) {
-  return parseArgs({ args, options, allowPositionals: true, strict: true });
+const print = (text: string): void => void process.stdout.write(`${text}\n`);
+
+function version(json: boolean): number {
+  print(json ? JSON.stringify({ version: packageVersion }) : packageVersion);
+  return exitCodes.ok.code;
+}
+
+function help(topic: string | undefined): number {
+  if (topic === undefined) print(generalHelp(packageVersion));
+  else if (isCommandName(topic)) print(commandHelpText(topic));
+  else throw usageError(`no command ${topic}`);
+  return exitCodes.ok.code;
+}
+
+/** Each command loads its own modules: `start --role ingress` never carries BullMQ or the job CLI. */
+async function run(command: CommandName, sub: string | undefined, rest: string[], values: Values): Promise<number> {
+  switch (command) {
+    case 'start':
+      return (await import('./start.ts')).runStart(values.role, { supervised: values.supervised });
+    case 'config':
+      if (sub !== 'check') throw usageError('use: proxyhub config check [--role ...]');
+      return (await import('./config-check.ts')).runConfigCheck(values.role, { json: values.json });
+    case 'status':
+      return (await import('./status.ts')).runStatus({ json: values.json });
+    case 'capabilities':
+      return (await import('./capabilities.ts')).runCapabilities({ watch: values.watch, json: values.json });
+    case 'dlq':
+      return (await import('./dlq.ts')).runDlq(sub, rest, values);
+    case 'jobs':
+      return (await import('./jobs.ts')).runJobs(sub, rest, { state: values.state, limit: values.limit, json: values.json });
+    case 'broker':
+      if (sub !== 'setup') throw usageError('use: proxyhub broker setup [--print] ...');
+      return (await import('./broker-setup-command.ts')).runBrokerSetup(values);
+    case 'version':
+      return version(values.json);
+    case 'help':
+      return help(sub);
+    default: {
+      const unhandled: never = command;
+      throw usageError(`unknown command ${String(unhandled)}`);
+    }
+  }
+}
+
+/** Invalid input (a command line, a filter, an unknown --feature) and invalid configuration exit 2. */
+function exitCodeOf(error: unknown): number {
+  if (isProxyhubError(error) && (error.code === 'PROXYHUB_CONFIG_INVALID' || error.code === 'PROXYHUB_INPUT_INVALID')) return exitCodes.usage.code;
+  return exitCodes.failed.code;
+}
+
+function report(error: unknown, json: boolean, command: CommandName | undefined): number {
+  const code = exitCodeOf(error);
+  if (json) process.stderr.write(`${JSON.stringify({ error: errorMessage(error), exitCode: code })}\n`);
+  else {
+    const usage = isProxyhubError(error) && error.code === 'PROXYHUB_INPUT_INVALID';
+    process.stderr.write(`proxyhub: ${errorMessage(error)}${usage ? `\n(see: proxyhub help${command === undefined || command === 'help' ? '' : ` ${command}`})` : ''}\n`);
+  }
+  return code;
 }
 
 export async function main(args: string[]): Promise<number> {
+  let json = args.includes('--json');
+  let known: CommandName | undefined;
   try {
     const { values, positionals } = parse(args);
+    json = values.json;
     const [command, sub, ...rest] = positionals;
-    if (values.help || command === undefined || command === 'help') {
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined && !values.help ? 1 : 0;
+    if (values.version && command === undefined) return version(values.json);
+    if (command === undefined) {
+      print(generalHelp(packageVersion));
+      return values.help ? exitCodes.ok.code : exitCodes.usage.code;
     }
-    switch (command) {
-      case 'start':
-        return await runStart(values.role, { supervised: values.supervised });
-      case 'config':
-        if (sub !== 'check') throw new Error('usage: proxyhub config check [--role ...]');
-        return await runConfigCheck(values.role);
-      case 'dlq':
-        return await runDlq(sub, rest, values);
-      case 'capabilities':
-        return await runCapabilities({ watch: values.watch, json: values.json });
-      case 'jobs':
-        return await runJobs(sub, rest, { state: values.state, limit: values.limit, json: values.json });
-      case 'broker':
-        if (sub !== 'setup') throw new Error('usage: proxyhub broker setup [--print] ...');
-        return await runBrokerSetup(values);
-      case 'version':
-        process.stdout.write(`${packageVersion}\n`);
-        return 0;
-      default:
-        throw new Error(`unknown command ${command}\n\n${USAGE}`);
-    }
+    if (!isCommandName(command)) throw usageError(`unknown command ${command}`);
+    known = command;
+    if (values.help) return help(command === 'help' ? sub : command);
+    return await run(command, sub, rest, values);
   } catch (error) {
-    process.stderr.write(`proxyhub: ${errorMessage(error)}\n`);
-    return (error as { code?: string }).code === 'PROXYHUB_CONFIG_INVALID' ? 2 : 1;
+    return report(error, json, known);
   }
 }

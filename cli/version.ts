@@ -1,12 +1,1 @@
-import { existsSync, readFileSync } from 'node:fs';
-
-// The same module runs from cli/ (sources) and dist/cli/ (build): look for package.json upwards.
-function findPackageJson(): URL {
-  for (const relative of ['../package.json', '../../package.json']) {
-    const candidate = new URL(relative, import.meta.url);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error('package.json not found');
-}
-
-export const packageVersion: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }).version;
+export { packageVersion } from '../hub/config/package-version.ts';

@@ -9,13 +9,14 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { z } from 'zod';
 import { queueFeatures } from '../../contracts/topology.ts';
 import { sendProblem } from '../http/problem.ts';
+import { deadLetterFilterSchema } from './dead-letter-filter.ts';
 import type { DeadLetterService } from './dead-letters.ts';
 
 const protectedRoute = { identity: 'required', trustedHosts: true } as const;
-const querySchema = z.object({ feature: z.enum(queueFeatures).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+const querySchema = deadLetterFilterSchema.extend({ feature: z.enum(queueFeatures).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 const replaySchema = z.union([
-  z.object({ ids: z.array(z.string().min(1)).min(1), feature: z.enum(queueFeatures).optional() }),
-  z.object({ all: z.literal(true), feature: z.enum(queueFeatures).optional() }),
+  deadLetterFilterSchema.extend({ ids: z.array(z.string().min(1)).min(1), feature: z.enum(queueFeatures).optional() }),
+  deadLetterFilterSchema.extend({ all: z.literal(true), feature: z.enum(queueFeatures).optional() }),
 ]);
 
 export const deadLetterRoutes: FastifyPluginAsync<{ service: DeadLetterService }> = async (app, { service }) => {

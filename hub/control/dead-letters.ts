@@ -8,6 +8,7 @@ import { ProxyhubError } from '../../contracts/errors.ts';
 import { queueFeatures, type QueueFeature, type Topology } from '../../contracts/topology.ts';
 import type { QueueBrowser } from '../bus/transport.ts';
 import type { BrowsedMessage } from '../bus/transport.ts';
+import { matchesFilter, type DeadLetterFilter } from './dead-letter-filter.ts';
 
 export interface DeadLetterSummary {
   readonly id: string;
@@ -20,7 +21,7 @@ export interface DeadLetterSummary {
   readonly upstreamStatus?: number;
 }
 
-export interface DeadLetterQuery {
+export interface DeadLetterQuery extends DeadLetterFilter {
   readonly feature?: string | undefined;
   readonly limit?: number | undefined;
 }
@@ -102,7 +103,9 @@ export function createDeadLetterService(openBrowser: () => Promise<QueueBrowser>
       withBrowser(async (browser) => {
         const rows: DeadLetterSummary[] = [];
         for await (const [feature, message] of browse(browser, topology, selectFeatures(query.feature))) {
-          rows.push(summarize(feature, message));
+          const row = summarize(feature, message);
+          if (!matchesFilter(row, query)) continue;
+          rows.push(row);
           if (query.limit !== undefined && rows.length >= query.limit) break;
         }
         return rows;
@@ -149,7 +152,7 @@ async function replay(
         const message = await browser.take(queue);
         if (!message) break;
         const { delivery } = message;
-        if (request.all || wanted.has(delivery.messageId ?? '')) {
+        if ((request.all || wanted.has(delivery.messageId ?? '')) && matchesFilter(summarize(feature, message), request)) {
           const headers = { [deliveryHeaders.routingKey]: delivery.headers[deliveryHeaders.routingKey], [deliveryHeaders.replayedAt]: new Date().toISOString() };
           await browser.publish({ exchange: '', routingKey: topology.workQueue(feature), body: delivery.body, messageId: delivery.messageId ?? '', type: delivery.type ?? '', contentType: message.properties.contentType ?? 'application/cloudevents+json', headers });
           delivery.ack();

@@ -12,6 +12,7 @@ import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/probl
 import { installAdmission } from './admission-hook.ts';
 import { clientIdentityPlugin, type FrontProxySettings } from './client-identity.ts';
 import { handleError, handleNotFound } from './problem.ts';
+import { registerOpenApiRoute } from './openapi-route.ts';
 import { trustedHostsPlugin } from './trusted-hosts.ts';
 
 export interface GuardSettings {
@@ -59,4 +60,6 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
       errorResponseBuilder: (_request, context) => new ProxyhubError('PROXYHUB_RATE_LIMITED', `more than ${context.max} requests per minute; retry in ${context.after}`),
     });
   }
+  // Every listener describes itself; the document names routes and shapes only, so it is open.
+  registerOpenApiRoute(app, listener);
 }

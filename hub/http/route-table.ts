@@ -1,6 +1,7 @@
 /**
- * The routes a listener serves, recorded as they are registered, so the deployment plan and the
- * tests read them from the apps themselves instead of from a list that could drift.
+ * The routes a listener serves, recorded as they are registered, so the deployment plan, the
+ * OpenAPI document (hub/http/openapi.ts) and the tests read them from the apps themselves instead
+ * of from a list that could drift.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -9,6 +10,17 @@ export interface RouteEntry {
   readonly url: string;
   /** What the route checks beyond TLS itself. */
   readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate';
+  /** The validation schemas the route declares (zod, with fastify-type-provider-zod). @defaultValue none */
+  readonly schema?: RouteSchemas;
+  /** Whether the per-client rate limit applies (routes opt out with `config: { rateLimit: false }`). */
+  readonly rateLimited: boolean;
+}
+
+export interface RouteSchemas {
+  readonly body?: unknown;
+  readonly querystring?: unknown;
+  readonly params?: unknown;
+  readonly headers?: unknown;
 }
 
 declare module 'fastify' {
@@ -22,8 +34,10 @@ export function trackRoutes(app: FastifyInstance): void {
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean };
+    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean; rateLimit?: unknown };
     const guard = config.trustedHosts ? 'trusted_hosts + client certificate' : config.identity === 'required' ? 'client certificate' : 'open';
-    for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, guard });
+    const schema = route.schema as RouteSchemas | undefined;
+    const rateLimited = config.rateLimit !== false;
+    for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, guard, rateLimited, ...(schema === undefined ? {} : { schema }) });
   });
 }

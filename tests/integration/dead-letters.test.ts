@@ -58,7 +58,7 @@ t.test('proxyhub dlq show prints the whole event', async (t) => {
   t.equal(shown.event.data.name, building);
   t.equal(shown.headers['x-proxyhub-error-code'], 'PROXYHUB_FOREMAN_REJECTED');
   const missing = await runCli(config, ['dlq', 'show', 'no-such-id']);
-  t.equal(missing.code, 1);
+  t.equal(missing.code, 3, 'not found');
 });
 
 t.test('proxyhub dlq replay delivers once Foreman accepts, and leaves the rest', async (t) => {
@@ -71,7 +71,7 @@ t.test('proxyhub dlq replay delivers once Foreman accepts, and leaves the rest',
   t.same(delivered.body, { name: building, facts: { a: 1 } }, 'the original upload, unchanged');
   t.equal(await queueDepth(topology.deadLetterQueue('facts')), 1, 'only the broken message is left');
   const refused = await runCli(config, ['dlq', 'replay']);
-  t.equal(refused.code, 1, 'replay without --id or --all is refused');
+  t.equal(refused.code, 2, 'replay without --id or --all is a usage error');
 });
 
 t.test('replaying while Foreman still refuses ends, and the event is back in the DLQ once', async (t) => {

@@ -119,7 +119,7 @@ t.test('a batch of three hosts: one callback per host with its output and exit s
     const job = JSON.parse(shown.stdout) as { output: Array<{ output: string }>; data: { input: Record<string, unknown> } };
     t.ok(job.output.some((chunk) => chunk.output === 'host 0 says hi\n'));
     t.notOk('secrets' in job.data.input);
-    t.equal((await runCli(config, ['jobs', 'show', 'no-such-plan'])).code, 1);
+    t.equal((await runCli(config, ['jobs', 'show', 'no-such-plan'])).code, 3, 'not found');
   });
 });
 
@@ -159,6 +159,23 @@ t.test('cancel kills the process on the host', async (t) => {
   t.equal(callback.data.exit_status, 'EXCEPTION');
   t.match(debugOf(callback), /cancelled/);
   await waitFor(() => !running(marker), { what: 'the script to be killed' });
+});
+
+t.test('proxyhub jobs cancel stops a job as Foreman’s cancel does', async (t) => {
+  const marker = `sleep ${uniqueSleep()}`;
+  const job = on('127.0.0.3', `echo started\n${marker}\n`);
+  await launch([job]);
+  await waitFor(() => running(marker), { what: 'the script to run' });
+  const cancel = await runCli(config, ['jobs', 'cancel', job.planId, '--json']);
+  t.equal(cancel.code, 0, cancel.stderr);
+  t.same(JSON.parse(cancel.stdout), { id: job.planId, jobs: 1, cancelled: 1 });
+  const callback = await callbackFor(foreman, job);
+  t.equal(callback.data.exit_status, 'EXCEPTION', 'Foreman is told the job ended');
+  t.match(debugOf(callback), /cancelled/);
+  await waitFor(() => !running(marker), { what: 'the script to be killed' });
+  const again = await runCli(config, ['jobs', 'cancel', job.planId]);
+  t.equal(again.code, 0, 'a job that ended is left as it is');
+  t.match(again.stdout, /cancel requested for 0 of 1 job\(s\) \(the others had ended already\)/);
 });
 
 t.test('effective_user through su runs the script as that user', async (t) => {
