@@ -32,11 +32,18 @@ import { describePlan } from './plan.ts';
 import { packageVersion } from './version.ts';
 import { errorCodeOf } from '../contracts/errors.ts';
 import type { RoleStartedMessage } from './child-role.ts';
+import { createTelemetry, type Telemetry } from '../hub/telemetry/telemetry.ts';
+import { observePublishes, publishOutcomes } from '../hub/bus/observed-publisher.ts';
+import { createMetricsServer } from '../hub/telemetry/metrics-server.ts';
+import { createQueueDepthSource } from '../hub/control/queue-depths.ts';
+import type { ListenerObservability } from '../hub/http/observability.ts';
 
 
 export interface RunningHub {
   readonly ingressUrl?: string;
   readonly controlUrl?: string;
+  /** The metrics port of a process without a listener (`/metrics`, `/livez`, `/readyz`). */
+  readonly metricsUrl?: string;
   /** Closes in reverse order; false when a resource did not close within the deadline (logged). */
   close(): Promise<boolean>;
 }
@@ -46,6 +53,8 @@ export interface StartOptions {
   readonly stop?: AbortSignal | undefined;
   /** Run as one role of a supervised hub (cli/supervisor.ts): logs `role started`, not `proxyhub started`. */
   readonly supervised?: boolean | undefined;
+  /** Metrics, trace context and health. @defaultValue a new set for this hub */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -85,7 +94,7 @@ export async function startHub(config: Config, requested: RoleSet, logger: Logge
   const closers: Closer[] = [];
   const closeWithin = (): Promise<boolean> => closeInReverse(closers, logger, config.worker.shutdownGraceMs + CLOSE_MARGIN_MS);
   try {
-    const urls = await startRoles(config, roles, logger, steps, closers, options.supervised === true);
+    const urls = await startRoles(config, roles, logger, steps, closers, options.supervised === true, options.telemetry ?? createTelemetry());
     return { ...urls, close: closeWithin };
   } catch (error) {
     steps.finish();
@@ -109,9 +118,14 @@ interface RoleWiring {
   readonly capabilityId: string;
   /** Names the broker in wait logs, without its password. */
   readonly broker: string;
+  readonly telemetry: Telemetry;
+  /** What each listener reports with. */
+  readonly observability: ListenerObservability;
 }
 
-async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[], supervised: boolean): Promise<{ ingressUrl?: string; controlUrl?: string }> {
+type StartedUrls = { ingressUrl?: string; controlUrl?: string; metricsUrl?: string };
+
+async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[], supervised: boolean, telemetry: Telemetry): Promise<StartedUrls> {
   const topology = createTopology(config.prefix);
   const instanceId = `${hostname()}-${process.pid}`;
   // Unique even for several hubs in one process (tests): the registry keys instances by it.
@@ -121,16 +135,24 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   const broker = `the broker at ${redactUrl(config.amqpUrl)}`;
   logger.info({ roles: roleNames(roles), broker: redactUrl(config.amqpUrl), startTimeoutMs: config.startTimeoutMs }, 'proxyhub starting');
   const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
-  const publisher = bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
-  const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker };
+  const { metrics, health } = telemetry;
+  const outcomes = new Map(publishOutcomes.map((outcome) => [outcome, metrics.publishes.labels(outcome)]));
+  const publisher = observePublishes(bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish }), (outcome) => outcomes.get(outcome)?.inc());
+  metrics.info.set({ version: packageVersion, roles: roleNames(roles).join(','), transport: bus.kind }, 1);
+  health.add('broker', () => (publisher.state === 'ready' ? true : `publisher ${publisher.state}`));
+  const role = roleNames(roles).join(',');
+  const observability: ListenerObservability = { metrics, tracing: telemetry.tracing, health, accessLog: config.observability.accessLog, role };
+  const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker, telemetry, observability };
   closers.push({ name: 'publisher', close: () => publisher.close() });
   await steps.run(`${broker} (publisher connection)`, () => publisher.start());
   if (roles.workers.length > 0) {
     // Loaded only where workers run: an ingress process never loads the Foreman client.
     const { startWorkers } = await import('./start-workers.ts');
-    await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers, steps, broker });
+    await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers, steps, broker, telemetry });
   }
-  const result: { ingressUrl?: string; controlUrl?: string } = {};
+  const result: StartedUrls = {};
+  // A process without a listener serves its metrics and health on a port of its own.
+  if (!roles.ingress && !roles.control) result.metricsUrl = await startMetricsPort(wiring, role);
   const controlRegistry = roles.control ? await startControl(wiring, result) : undefined;
   if (roles.ingress) result.ingressUrl = await startIngress(wiring);
   // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
@@ -159,12 +181,24 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   return result;
 }
 
+async function startMetricsPort(wiring: RoleWiring, role: string): Promise<string> {
+  const { config, closers, telemetry } = wiring;
+  const server = createMetricsServer({ host: config.observability.metricsHost, port: config.observability.metricsPort, metrics: telemetry.metrics, health: telemetry.health, role });
+  closers.push({ name: 'metrics port', close: () => server.close() });
+  const url = await server.start();
+  wiring.logger.info({ metrics: url }, 'metrics and health on the metrics port');
+  return url;
+}
+
 async function startControl(wiring: RoleWiring, result: { controlUrl?: string }): Promise<CapabilityService> {
-  const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId } = wiring;
+  const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, telemetry } = wiring;
   // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
   const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   closers.push({ name: 'rex job store', close: () => rexJobs.close() });
   await steps.run(`Redis at ${redactUrl(config.redisUrl)} (REX job store)`, () => rexJobs.start());
+  telemetry.health.add('redis', () => (rexJobs.redisStatus === 'ready' ? true : `REX job store connection ${rexJobs.redisStatus}`));
+  telemetry.metrics.addExposition(() => rexJobs.prometheusMetrics());
+  telemetry.metrics.setQueueDepthSource(createQueueDepthSource(() => bus.openQueueBrowser(), topology));
   // Katello's pushes replace the container gateway's tables here (hub/control/container-gateway-routes.ts says why not over RPC).
   const gatewayRedis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
   closers.push({ name: 'container gateway tables', close: () => gatewayRedis.quit().then(() => undefined, () => gatewayRedis.disconnect()) });
@@ -179,9 +213,12 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   });
   closers.push({ name: 'capability registry', close: () => capabilities.close() });
   await steps.run(`${wiring.broker} (reading the capabilities stream)`, () => capabilities.start());
+  const changes = telemetry.metrics.capabilityChanges;
+  const unsubscribe = capabilities.subscribe(({ change }) => changes.inc({ feature: change.feature, change: change.change, cause: change.cause }));
+  closers.push({ name: 'capability change metrics', close: async () => unsubscribe() });
   const { startForemanPush } = await import('./foreman-push.ts');
   startForemanPush(config, capabilities, capabilityId, logger, closers);
-  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams });
+  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams, observability: wiring.observability });
   closers.push({ name: 'control listener', close: () => app.close() });
   result.controlUrl = await listen(app, config.control);
   return capabilities;
@@ -198,6 +235,7 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
     containerGateway: { queue: topology.rpcQueue('container_gateway') },
     relayClients: config.relayClients,
     parse: parseSettingsFrom(config),
+    observability: wiring.observability,
   });
   closers.push({ name: 'ingress listener', close: () => app.close() });
   return listen(app, config.ingress);
@@ -221,8 +259,11 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
   const names = roleNames(roles);
   if (options.supervised !== true && names.length > 1) {
     const { runSupervisor } = await import('./supervisor.ts');
+    const { forkRole, metricsPortsFor } = await import('./child-role.ts');
+    const metricsPorts = metricsPortsFor(names, config.observability.metricsPort);
+    const fork = (role: string) => forkRole(role, metricsPorts.has(role) ? { PROXYHUB_METRICS_PORT: String(metricsPorts.get(role)) } : {});
     // Each child closes within the grace plus the close margin, then drains its log.
-    const code = await runSupervisor({ roles: names, logger, stopTimeoutMs: config.worker.shutdownGraceMs + CLOSE_MARGIN_MS + EXIT_DRAIN_MS + 1000 });
+    const code = await runSupervisor({ roles: names, logger, fork, stopTimeoutMs: config.worker.shutdownGraceMs + CLOSE_MARGIN_MS + EXIT_DRAIN_MS + 1000 });
     exitSoon(code);
     return code;
   }
@@ -254,7 +295,7 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
     throw error;
   }
   if (options.supervised === true) {
-    const started: RoleStartedMessage = { type: 'proxyhub:role-started', ...(hub.ingressUrl === undefined ? {} : { ingressUrl: hub.ingressUrl }), ...(hub.controlUrl === undefined ? {} : { controlUrl: hub.controlUrl }) };
+    const started: RoleStartedMessage = { type: 'proxyhub:role-started', ...(hub.ingressUrl === undefined ? {} : { ingressUrl: hub.ingressUrl }), ...(hub.controlUrl === undefined ? {} : { controlUrl: hub.controlUrl }), ...(hub.metricsUrl === undefined ? {} : { metricsUrl: hub.metricsUrl }) };
     process.send?.(started);
   }
   const signal = await Promise.race([stopRequested, describePlan(config, roles).then((plan) => {

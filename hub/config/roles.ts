@@ -148,6 +148,10 @@ export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   if (onlyIngress && (config.foreman.apiUser || config.foreman.apiToken)) {
     problems.push('an ingress-only process must not be given Foreman API credentials (PROXYHUB_FOREMAN_API_*)');
   }
+  // Workers run without a listener (alone, or as children of a supervisor): they open the metrics port.
+  if (roles.workers.length > 0 && !isLoopback(config.observability.metricsHost) && !config.observability.metricsAllowRemote) {
+    problems.push(`metrics port on ${config.observability.metricsHost} would serve metrics and health to anyone who reaches it (plain HTTP, no identity): keep PROXYHUB_METRICS_HOST on loopback, or set PROXYHUB_METRICS_ALLOW_REMOTE=1 behind a firewall`);
+  }
   if ((roles.workers.length > 0 || roles.control) && !config.foreman.url) {
     problems.push('workers and control need PROXYHUB_FOREMAN_URL');
   }

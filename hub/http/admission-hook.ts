@@ -57,6 +57,7 @@ export function installAdmission(app: FastifyInstance, limits: AdmissionLimits):
       return;
     }
     // The unread body is drained and dropped by node:http, and the connection stays usable.
+    reply.problemCode = 'PROXYHUB_OVERLOADED';
     reply.hijack();
     reply.raw.writeHead(503, REFUSAL_HEADERS);
     reply.raw.end(REFUSAL_BODY);

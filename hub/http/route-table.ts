@@ -8,7 +8,7 @@ export interface RouteEntry {
   readonly method: string;
   readonly url: string;
   /** What the route checks beyond TLS itself. */
-  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate';
+  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate' | 'metrics readers';
 }
 
 declare module 'fastify' {
@@ -22,8 +22,8 @@ export function trackRoutes(app: FastifyInstance): void {
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean };
-    const guard = config.trustedHosts ? 'trusted_hosts + client certificate' : config.identity === 'required' ? 'client certificate' : 'open';
+    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean; metricsReaders?: boolean };
+    const guard = config.trustedHosts ? 'trusted_hosts + client certificate' : config.metricsReaders ? 'metrics readers' : config.identity === 'required' ? 'client certificate' : 'open';
     for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, guard });
   });
 }
