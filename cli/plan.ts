@@ -14,7 +14,7 @@ import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
-import { identityConfigured, tlsConfigured } from '../hub/config/roles.ts';
+import { identityConfigured, isLoopback, tlsConfigured } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
@@ -67,6 +67,10 @@ function relayLine(config: Config): string {
 
 /** On plain HTTP there is no certificate to require; trusted_hosts falls back to resolved addresses. */
 function guardLabel(guard: RouteEntry['guard'], config: Config): string {
+  if (guard === 'metrics readers') {
+    const readers = config.observability.metricsReaders.length === 0 ? 'none listed: refused' : config.observability.metricsReaders.join(', ');
+    return `PROXYHUB_METRICS_READERS (${readers})${identityConfigured(config) ? '' : ' by the addresses their names resolve to (no TLS)'}`;
+  }
   if (identityConfigured(config) || guard === 'open') return guard;
   if (guard !== 'client certificate') return 'trusted_hosts by the addresses their names resolve to (no TLS)';
   return config.devAnonymousUploads ? 'open (PROXYHUB_DEV_ANONYMOUS_UPLOADS: bound to no certificate)' : 'refused (no client identity: no TLS, no PROXYHUB_FRONT_PROXIES)';
@@ -105,6 +109,10 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+    if (!roles.ingress && !roles.control) {
+      const { metricsHost, metricsPort } = config.observability;
+      lines.push(`    metrics port: http://${metricsHost}:${metricsPort === 0 ? '<any free port>' : metricsPort} (/metrics, /livez, /readyz; plain HTTP, no identity${isLoopback(metricsHost) ? ', loopback' : ', PROXYHUB_METRICS_ALLOW_REMOTE'})`);
+    }
     if (roles.workers.includes('container_gateway')) {
       const gateway = config.containerGateway;
       lines.push(`    container_gateway: registry ${redactUrl(gateway.registryUrl ?? '')}; redirects to ${gateway.clientEndpoint ?? 'the registry URL'}; tables in Redis under ${config.prefix}:container-gateway:`);

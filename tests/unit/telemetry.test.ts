@@ -4,6 +4,7 @@
  * expositions merged into valid text, the supervisor's metrics ports, and the configuration
  * rules for the metrics port.
  */
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { TYPE_PROPERTY, toRheaMessage } from '../../hub/bus/amqp10/message.ts';
@@ -131,4 +132,15 @@ t.test('a metrics port beyond loopback needs the operator’s say-so', async (t)
   t.same(deploymentProblems(configSchema.parse({ observability: { metricsHost: '0.0.0.0' } }), parseRoles('ingress')), [], 'a process with a listener opens no metrics port');
   t.same(deploymentProblems(configSchema.parse({ ...base, observability: { metricsHost: '0.0.0.0', metricsAllowRemote: true } }), parseRoles('worker:facts')), []);
   t.same(deploymentProblems(configSchema.parse(base), parseRoles('worker:facts')), [], 'loopback by default');
+});
+
+t.test('the Grafana dashboard asks only for metrics a hub exposes', async (t) => {
+  const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+  const metrics = createHubMetrics();
+  const exposed = new Set((await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name));
+  // Histograms are asked for by their series; BullMQ's export is appended, not registered.
+  const known = (name: string): boolean => exposed.has(name.replace(/_(bucket|sum|count)$/, '')) || name === 'bullmq_job_count';
+  const asked = dashboard.panels.flatMap((panel) => panel.targets ?? []).flatMap((target) => [...target.expr.matchAll(/\b((?:proxyhub|process|nodejs|bullmq)_[a-z0-9_]+)\b/g)].map((match) => match[1] as string));
+  t.ok(asked.length >= 15, `${asked.length} series asked for`);
+  t.same(asked.filter((name) => !known(name)), []);
 });
