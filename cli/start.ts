@@ -16,7 +16,7 @@ import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import { amqp091UrlOf, type Publisher, type StreamReaderFactory } from '../hub/bus/transport.ts';
 import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
 import { announcementsFor } from '../workers/capabilities.ts';
-import { createLogger, redactUrl, type Logger } from '../hub/log/logger.ts';
+import { createAccessLog, createLogger, redactUrl, type Logger } from '../hub/log/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
@@ -141,7 +141,10 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   metrics.info.set({ version: packageVersion, roles: roleNames(roles).join(','), transport: bus.kind }, 1);
   health.add('broker', () => (publisher.state === 'ready' ? true : `publisher ${publisher.state}`));
   const role = roleNames(roles).join(',');
-  const observability: ListenerObservability = { metrics, tracing: telemetry.tracing, health, accessLog: config.observability.accessLog, role };
+  const accessLog = config.observability.accessLog && (roles.ingress || roles.control) ? createAccessLog(config.logLevel) : undefined;
+  // First in, so closed last: the listeners' last lines are written before the process ends.
+  if (accessLog !== undefined) closers.push({ name: 'access log', close: () => accessLog.flush() });
+  const observability: ListenerObservability = { metrics, tracing: telemetry.tracing, health, accessLog: accessLog?.logger, role };
   const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker, telemetry, observability };
   closers.push({ name: 'publisher', close: () => publisher.close() });
   await steps.run(`${broker} (publisher connection)`, () => publisher.start());

@@ -9,6 +9,7 @@
  * made of fields the request already holds. No URL is ever a label: only route templates.
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { Logger } from '../log/logger.ts';
 import type { HubMetrics } from '../telemetry/metrics.ts';
 import { livenessAnswer, readinessAnswer, type Health } from '../telemetry/health.ts';
 import { nextTraceparent, traceIdOf, type Hop, type Tracing } from '../telemetry/trace-context.ts';
@@ -31,8 +32,8 @@ export interface ListenerObservability {
   readonly metrics?: HubMetrics | undefined;
   readonly tracing?: Tracing | undefined;
   readonly health?: Health | undefined;
-  /** One line per answered request. @defaultValue false */
-  readonly accessLog?: boolean | undefined;
+  /** Where one line per answered request goes (hub/log's buffered access log). @defaultValue none */
+  readonly accessLog?: Logger | undefined;
   /** Names the process in the health answers (`ingress`, `control`, `all`…). @defaultValue the listener */
   readonly role?: string | undefined;
 }
@@ -41,6 +42,9 @@ export interface ObservabilitySettings extends ListenerObservability {
   readonly listener: 'ingress' | 'control';
   readonly logger: FastifyBaseLogger;
 }
+
+/** The one route label of every request no route matched, whatever its URL (a scan must not grow the labels). */
+const UNMATCHED = '(unmatched)';
 
 type Counted = ReturnType<HubMetrics['httpRequests']['labels']>;
 type Timed = ReturnType<HubMetrics['httpDuration']['labels']>;
@@ -55,9 +59,12 @@ interface RouteSeries {
 
 function recorder(settings: ObservabilitySettings) {
   const { metrics, listener } = settings;
-  const access = settings.accessLog === true ? settings.logger.child({ listener, log: 'access' }) : undefined;
+  const access = settings.accessLog?.child({ listener });
   const unavailable = new Map<string, ReturnType<HubMetrics['httpUnavailable']['labels']>>();
   const series = (route: string, method: string): RouteSeries => ({ route, method, duration: metrics?.httpDuration.labels(listener, method, route), byStatus: new Map() });
+  // Only an unmatched request's line names its path (query left out: it may carry a token); a
+  // matched one is named by its route template.
+  const pathOf = (request: FastifyRequest, entry: RouteSeries): string | undefined => (entry.route === UNMATCHED ? (request.url.split('?')[0] ?? '').slice(0, 200) : undefined);
   const record = (entry: RouteSeries, request: FastifyRequest, reply: FastifyReply): void => {
     const status = reply.statusCode;
     const seconds = reply.elapsedTime / 1000;
@@ -77,7 +84,7 @@ function recorder(settings: ObservabilitySettings) {
       }
     }
     request.traceHop?.end(status >= 500 ? `status ${status}` : undefined);
-    access?.info({ method: request.method, route: entry.route, status, ms: Math.round(seconds * 1e4) / 10, client: request.clientIdentity?.cn, trace: request.traceparent === '' ? undefined : traceIdOf(request.traceparent) }, 'request');
+    access?.info({ method: request.method, route: entry.route, path: pathOf(request, entry), status, ms: Math.round(seconds * 1e4) / 10, client: request.clientIdentity?.cn, trace: request.traceparent === '' ? undefined : traceIdOf(request.traceparent) }, 'request');
   };
   return { series, record };
 }
@@ -112,12 +119,11 @@ export function installObservability(app: FastifyInstance, settings: Observabili
     };
     route.onResponse = [...(route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), hook];
   });
-  // Requests no route matched: one series, whatever the URL (a scan must not grow the labels).
   const unmatched = new Map<string, RouteSeries>();
   app.addHook('onResponse', (request, reply, done) => {
     if (request.is404 && reply.statusCode === 404) {
       let entry = unmatched.get(request.method);
-      if (entry === undefined) unmatched.set(request.method, (entry = series('(unmatched)', request.method)));
+      if (entry === undefined) unmatched.set(request.method, (entry = series(UNMATCHED, request.method)));
       record(entry, request, reply);
     }
     done();
