@@ -51,7 +51,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
   if (roles.workers.some((name) => isQueueFeature(name))) {
     closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
     // Deliveries go on without dedup while Redis is down (at-least-once), but the operator should know.
-    health.add('redis', () => (redis.status === 'ready' ? true : `dedup connection ${redis.status}`));
+    health.add('redis (delivered ids)', () => (redis.status === 'ready' ? true : `dedup connection ${redis.status}`));
     await steps.run(`Redis at ${redactUrl(config.redisUrl)} (dedup records)`, () => redis.connect()).catch((error: unknown) => {
       if (isAbandonedStart(error)) throw error;
       logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is');
@@ -99,6 +99,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         sshKey: config.sshKey,
         rpcPrefetch: config.worker.prefetch,
         shutdownGraceMs: config.worker.shutdownGraceMs,
+        tracing,
         settings: {
           ...config.rex,
           sshCaPublicKey: config.rex.sshCaPublicKey,
@@ -107,10 +108,11 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       });
       workers.push(rex);
       await steps.run(`the rex worker (Redis at ${redactUrl(config.redisUrl)}, MQTT, the broker)`, () => rex.start());
+      health.add('redis (rex jobs)', () => (rex.redisStatus === 'ready' ? true : `REX job store connection ${rex.redisStatus}`));
       continue;
     }
     if (name === 'container_gateway') {
-      const gateway = createContainerGateway(config, { consumer, publisher: wiring.publisher, topology, logger: logger.child({ feature: name }), instanceId, closers, foreman });
+      const gateway = createContainerGateway(config, { consumer, publisher: wiring.publisher, topology, logger: logger.child({ feature: name }), instanceId, closers, foreman, telemetry });
       workers.push(gateway);
       await steps.run(`the container gateway worker (Redis at ${redactUrl(config.redisUrl)})`, () => gateway.start());
       continue;

@@ -199,12 +199,13 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   closers.push({ name: 'rex job store', close: () => rexJobs.close() });
   await steps.run(`Redis at ${redactUrl(config.redisUrl)} (REX job store)`, () => rexJobs.start());
-  telemetry.health.add('redis', () => (rexJobs.redisStatus === 'ready' ? true : `REX job store connection ${rexJobs.redisStatus}`));
+  telemetry.health.add('redis (rex task API)', () => (rexJobs.redisStatus === 'ready' ? true : `REX job store connection ${rexJobs.redisStatus}`));
   telemetry.metrics.addExposition(() => rexJobs.prometheusMetrics());
   telemetry.metrics.setQueueDepthSource(createQueueDepthSource(() => bus.openQueueBrowser(), topology));
   // Katello's pushes replace the container gateway's tables here (hub/control/container-gateway-routes.ts says why not over RPC).
   const gatewayRedis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
   closers.push({ name: 'container gateway tables', close: () => gatewayRedis.quit().then(() => undefined, () => gatewayRedis.disconnect()) });
+  telemetry.health.add('redis (container gateway tables)', () => (gatewayRedis.status === 'ready' ? true : `container gateway tables connection ${gatewayRedis.status}`));
   // The registry is current before the listener opens: a restarted control answers right at once.
   const capabilities = createCapabilityService({
     openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),

@@ -37,7 +37,7 @@ t.test('liveness and readiness, with every dependency the worker uses', async (t
   t.match(await live.json(), { status: 'alive', role: 'worker:facts' });
   const ready = await fetch(`${url}/readyz`);
   t.equal(ready.status, 200);
-  t.same(await ready.json(), { status: 'ready', role: 'worker:facts', checks: { broker: 'ok', redis: 'ok', 'broker (consumer)': 'ok', 'foreman (facts)': 'ok' }, failing: [] });
+  t.same(await ready.json(), { status: 'ready', role: 'worker:facts', checks: { broker: 'ok', 'redis (delivered ids)': 'ok', 'broker (consumer)': 'ok', 'foreman (facts)': 'ok' }, failing: [] });
   t.equal((await fetch(`${url}/healthz`)).status, 200, '/healthz as readiness');
   t.equal((await fetch(`${url}/nothing`)).status, 404);
 });

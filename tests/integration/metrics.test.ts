@@ -82,7 +82,7 @@ t.test('readiness names the failing dependency; liveness does not care', async (
   t.equal(ready.status, 200);
   const body = (await ready.json()) as { status: string; checks: Record<string, string>; failing: string[] };
   t.same(body.failing, []);
-  for (const check of ['broker', 'broker (consumer)', 'redis', 'foreman (facts)']) t.equal(body.checks[check], 'ok', `${check} checked`);
+  for (const check of ['broker', 'broker (consumer)', 'redis (delivered ids)', 'redis (rex task API)', 'redis (container gateway tables)', 'redis (rex jobs)', 'foreman (facts)', 'foreman (reports)', 'foreman (openscap)']) t.equal(body.checks[check], 'ok', `${check} checked`);
   foreman.down();
   t.teardown(() => foreman.up());
   t.equal(await upload('/api/v2/hosts/facts', 'application/json', JSON.stringify({ name: 'down.example.com', facts: {} })), 202);
