@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { errorMessage } from '../../contracts/errors.ts';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Span, type SpanContext } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Span, type SpanContext } from '@opentelemetry/api';
 
 /** `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
 export const TRACEPARENT_LENGTH = 55;
@@ -107,11 +107,13 @@ export interface Tracing {
 const currentHop = new AsyncLocalStorage<string>();
 
 function sdkRegistered(): boolean {
-  const probe = trace.getTracer('proxyhub').startSpan('proxyhub.probe');
-  // The no-op tracer answers a parentless span with the invalid context; any SDK gives it ids.
-  const registered = isSpanContextValid(probe.spanContext());
+  const provider = trace.getTracerProvider();
+  // The API's global is a proxy that delegates to a registered SDK's provider, or to nothing.
+  if (provider instanceof ProxyTracerProvider) return provider.getDelegateTracer('proxyhub') !== undefined;
+  // Another copy of the API handed us something else: ask it for a span (the no-op one has no ids).
+  const probe = provider.getTracer('proxyhub').startSpan('proxyhub.probe');
   probe.end();
-  return registered;
+  return isSpanContextValid(probe.spanContext());
 }
 
 function plainHop(traceparent: string): Hop {
