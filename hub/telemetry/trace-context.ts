@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { errorMessage } from '../../contracts/errors.ts';
-import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Span, type SpanContext } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
 
 /** `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
 export const TRACEPARENT_LENGTH = 55;
@@ -120,7 +120,7 @@ function plainHop(traceparent: string): Hop {
   return { traceparent, end: () => undefined, run: (fn) => currentHop.run(traceparent, fn) };
 }
 
-function sdkHop(span: Span, parentContext: ReturnType<typeof trace.setSpanContext>): Hop {
+function sdkHop(span: Span, parentContext: Context): Hop {
   const traceparent = traceparentOf(span.spanContext());
   const active = trace.setSpan(parentContext, span);
   return {
