@@ -16,7 +16,7 @@ import type { TopologyScope } from '../hub/bus/declare-topology.ts';
 import { amqp091UrlOf, type Publisher, type StreamReaderFactory } from '../hub/bus/transport.ts';
 import { createCapabilityService, type CapabilityService } from '../hub/control/capability-service.ts';
 import { announcementsFor } from '../workers/capabilities.ts';
-import { createAccessLog, createLogger, redactUrl, type Logger } from '../hub/log/logger.ts';
+import { createLogger, redactUrl, type Logger } from '../hub/log/logger.ts';
 import { buildControlApp } from '../hub/control/app.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { createDeadLetterService } from '../hub/control/dead-letters.ts';
@@ -33,10 +33,8 @@ import { packageVersion } from './version.ts';
 import { errorCodeOf } from '../contracts/errors.ts';
 import type { RoleStartedMessage } from './child-role.ts';
 import { createTelemetry, type Telemetry } from '../hub/telemetry/telemetry.ts';
-import { observePublishes, publishOutcomes } from '../hub/bus/observed-publisher.ts';
-import { createMetricsServer } from '../hub/telemetry/metrics-server.ts';
-import { createQueueDepthSource } from '../hub/control/queue-depths.ts';
 import type { ListenerObservability } from '../hub/http/observability.ts';
+import { listenerObservability, reportCapabilityChanges, reportControl, reportedPublisher, startMetricsPort } from './start-telemetry.ts';
 
 
 export interface RunningHub {
@@ -135,17 +133,14 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   const broker = `the broker at ${redactUrl(config.amqpUrl)}`;
   logger.info({ roles: roleNames(roles), broker: redactUrl(config.amqpUrl), startTimeoutMs: config.startTimeoutMs }, 'proxyhub starting');
   const bus = createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
-  const { metrics, health } = telemetry;
-  const outcomes = new Map(publishOutcomes.map((outcome) => [outcome, metrics.publishes.labels(outcome)]));
-  const publisher = observePublishes(bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish }), (outcome) => outcomes.get(outcome)?.inc());
-  metrics.info.set({ version: packageVersion, roles: roleNames(roles).join(','), transport: bus.kind }, 1);
-  health.add('broker', () => (publisher.state === 'ready' ? true : `publisher ${publisher.state}`));
   const role = roleNames(roles).join(',');
-  const accessLog = config.observability.accessLog && (roles.ingress || roles.control) ? createAccessLog(config.logLevel) : undefined;
-  // First in, so closed last: the listeners' last lines are written before the process ends.
-  if (accessLog !== undefined) closers.push({ name: 'access log', close: () => accessLog.flush() });
-  const observability: ListenerObservability = { metrics, tracing: telemetry.tracing, health, accessLog: accessLog?.logger, role };
+  telemetry.metrics.info.set({ version: packageVersion, roles: role, transport: bus.kind }, 1);
+  const publisher = reportedPublisher(bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish }), telemetry);
+  const observability = listenerObservability(config, telemetry, { role, listens: roles.ingress || roles.control }, closers);
   const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker, telemetry, observability };
+  // A process without a listener serves its metrics and health on a port of its own, from the
+  // first moment: during a slow start liveness answers and readiness names what it waits for.
+  const metricsUrl = !roles.ingress && !roles.control ? await startMetricsPort(config, telemetry, role, closers, logger) : undefined;
   closers.push({ name: 'publisher', close: () => publisher.close() });
   await steps.run(`${broker} (publisher connection)`, () => publisher.start());
   if (roles.workers.length > 0) {
@@ -153,9 +148,7 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
     const { startWorkers } = await import('./start-workers.ts');
     await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers, steps, broker, telemetry });
   }
-  const result: StartedUrls = {};
-  // A process without a listener serves its metrics and health on a port of its own.
-  if (!roles.ingress && !roles.control) result.metricsUrl = await startMetricsPort(wiring, role);
+  const result: StartedUrls = metricsUrl === undefined ? {} : { metricsUrl };
   const controlRegistry = roles.control ? await startControl(wiring, result) : undefined;
   if (roles.ingress) result.ingressUrl = await startIngress(wiring);
   // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
@@ -184,28 +177,16 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   return result;
 }
 
-async function startMetricsPort(wiring: RoleWiring, role: string): Promise<string> {
-  const { config, closers, telemetry } = wiring;
-  const server = createMetricsServer({ host: config.observability.metricsHost, port: config.observability.metricsPort, metrics: telemetry.metrics, health: telemetry.health, role });
-  closers.push({ name: 'metrics port', close: () => server.close() });
-  const url = await server.start();
-  wiring.logger.info({ metrics: url }, 'metrics and health on the metrics port');
-  return url;
-}
-
 async function startControl(wiring: RoleWiring, result: { controlUrl?: string }): Promise<CapabilityService> {
   const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, telemetry } = wiring;
   // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
   const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   closers.push({ name: 'rex job store', close: () => rexJobs.close() });
   await steps.run(`Redis at ${redactUrl(config.redisUrl)} (REX job store)`, () => rexJobs.start());
-  telemetry.health.add('redis (rex task API)', () => (rexJobs.redisStatus === 'ready' ? true : `REX job store connection ${rexJobs.redisStatus}`));
-  telemetry.metrics.addExposition(() => rexJobs.prometheusMetrics());
-  telemetry.metrics.setQueueDepthSource(createQueueDepthSource(() => bus.openQueueBrowser(), topology));
   // Katello's pushes replace the container gateway's tables here (hub/control/container-gateway-routes.ts says why not over RPC).
   const gatewayRedis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
   closers.push({ name: 'container gateway tables', close: () => gatewayRedis.quit().then(() => undefined, () => gatewayRedis.disconnect()) });
-  telemetry.health.add('redis (container gateway tables)', () => (gatewayRedis.status === 'ready' ? true : `container gateway tables connection ${gatewayRedis.status}`));
+  reportControl(telemetry, { bus, topology, rexJobs, gatewayRedis });
   // The registry is current before the listener opens: a restarted control answers right at once.
   const capabilities = createCapabilityService({
     openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
@@ -217,9 +198,7 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   });
   closers.push({ name: 'capability registry', close: () => capabilities.close() });
   await steps.run(`${wiring.broker} (reading the capabilities stream)`, () => capabilities.start());
-  const changes = telemetry.metrics.capabilityChanges;
-  const unsubscribe = capabilities.subscribe(({ change }) => changes.inc({ feature: change.feature, change: change.change, cause: change.cause }));
-  closers.push({ name: 'capability change metrics', close: async () => unsubscribe() });
+  reportCapabilityChanges(telemetry, capabilities, closers);
   const { startForemanPush } = await import('./foreman-push.ts');
   startForemanPush(config, capabilities, capabilityId, logger, closers);
   const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams, observability: wiring.observability });
