@@ -2,9 +2,10 @@
  * A worker-only process has no listener, so it serves its metrics and health on a loopback port
  * of its own: the operator's `proxyhub start --role worker:facts`, as a child process, answers
  * `/livez`, `/readyz` (each dependency it uses) and `/metrics`, and counts the delivery it made.
+ * Under one supervisor each worker child takes the next port up.
  */
 import t from 'tap';
-import { testConfig } from '../helpers/hub-harness.ts';
+import { fixedTestPort, testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { sample, scrape } from '../helpers/prometheus-text.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
@@ -17,15 +18,21 @@ const config = testConfig(prefix, foreman.url);
 const worker = await spawnHubFor(t, config, 'worker:facts');
 const ingress = await startHubFor(t, testConfig(prefix, 'http://127.0.0.1:9'), 'ingress');
 
-function metricsUrl(): string {
-  for (const line of worker.output.join('').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { msg?: string; metricsUrl?: string };
-    if (entry.msg === 'proxyhub started' && entry.metricsUrl !== undefined) return entry.metricsUrl;
-  }
-  throw new Error(`no metrics URL logged: ${worker.output.join('')}`);
+interface StartedLine {
+  readonly msg?: string;
+  readonly metricsUrl?: string;
+  readonly metricsUrls?: Record<string, string>;
 }
-const url = metricsUrl();
+
+function startedLine(output: readonly string[]): StartedLine {
+  for (const line of output.join('').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as StartedLine;
+    if (entry.msg === 'proxyhub started') return entry;
+  }
+  throw new Error(`no start logged: ${output.join('')}`);
+}
+const url = startedLine(worker.output).metricsUrl as string;
 
 t.test('it listens on loopback only', async (t) => {
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -54,4 +61,13 @@ t.test('its metrics count the delivery it made', async (t) => {
   t.equal(sample(after, 'proxyhub_deliveries_total', { feature: 'facts', outcome: 'delivered' }) - sample(before, 'proxyhub_deliveries_total', { feature: 'facts', outcome: 'delivered' }), 1, 'exactly one delivery');
   t.equal(foreman.delivered('/api/v2/hosts/facts').length, 1);
   t.ok(sample(after, 'process_resident_memory_bytes') > 0, 'its own process metrics');
+});
+
+t.test('a supervisor gives each worker child the next port up', async (t) => {
+  const base = fixedTestPort();
+  const supervised = await spawnHubFor(t, testConfig(prefix, foreman.url, { observability: { metricsPort: base } }), 'worker:facts,worker:reports');
+  t.same(startedLine(supervised.output).metricsUrls, { 'worker:facts': `http://127.0.0.1:${base}`, 'worker:reports': `http://127.0.0.1:${base + 1}` }, 'both in the started line');
+  for (const [role, port] of [['worker:facts', base], ['worker:reports', base + 1]] as const) {
+    t.match(await (await fetch(`http://127.0.0.1:${port}/livez`)).json(), { status: 'alive', role }, `${role} on ${port}`);
+  }
 });
