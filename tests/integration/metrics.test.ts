@@ -3,6 +3,7 @@
  * sequence of uploads the counters have moved by exactly that much; readiness names the
  * dependency that fails; hosts cannot read the ingress's metrics unless the operator lists a
  * reader.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
 import { reportFixtures } from '../helpers/fixtures.ts';
