@@ -71,3 +71,18 @@ t.test('a supervisor gives each worker child the next port up', async (t) => {
     t.match(await (await fetch(`http://127.0.0.1:${port}/livez`)).json(), { status: 'alive', role }, `${role} on ${port}`);
   }
 });
+
+t.test('in-process too: the hub reports its metrics port, which answers GET and HEAD only', async (t) => {
+  const hub = await startHubFor(t, config, 'worker:reports');
+  t.match(hub.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const base = hub.metricsUrl as string;
+  const ready = (await (await fetch(`${base}/readyz`)).json()) as { role: string; failing: string[]; checks: Record<string, string> };
+  t.equal(ready.role, 'worker:reports');
+  t.same(ready.failing, []);
+  t.equal(ready.checks['foreman (reports)'], 'ok');
+  const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  t.match(head.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  t.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+  t.match(await (await fetch(`${base}/metrics`)).text(), /proxyhub_upstream_paused\{upstream="foreman",feature="reports"\} 0/);
+});
