@@ -9,6 +9,10 @@
  * certificate's CN (or a front proxy's identity header); on plain HTTP without either, the peer
  * address must be one a listed name resolves to through the system resolver (`/etc/hosts`
  * first, as the smart-proxy's resolver reads it, then DNS). Names compare case-insensitively.
+ *
+ * `/metrics` (`config: { metricsReaders: true }`) is checked the same way against its own list,
+ * PROXYHUB_METRICS_READERS (on the control listener trusted_hosts too): reading metrics is not
+ * acting, so a Prometheus server needs no place in trusted_hosts.
  */
 import { lookup, lookupService } from 'node:dns/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -40,13 +44,15 @@ export interface TrustedHostsOptions {
 interface AllowList {
   readonly names: ReadonlySet<string>;
   readonly addressBook: () => Promise<ReadonlySet<string>>;
+  /** How refusals name the list (`trusted_hosts`). */
+  readonly label: string;
   /** The refusal when nobody is listed: which setting lists them. */
   readonly emptyDetail: string;
 }
 
-function allowList(names: readonly string[], emptyDetail: string): AllowList {
+function allowList(names: readonly string[], label: string, emptyDetail: string): AllowList {
   const lowered = new Set(names.map((name) => name.toLowerCase()));
-  return { names: lowered, addressBook: createAddressBook([...lowered]), emptyDetail };
+  return { names: lowered, addressBook: createAddressBook([...lowered]), label, emptyDetail };
 }
 
 /** Resolved addresses are kept this long: a lookup per control request would tie Foreman to DNS latency. */
@@ -85,18 +91,18 @@ async function refusal(request: FastifyRequest, reply: FastifyReply, list: Allow
   const identity = request.clientIdentity;
   if (identity !== undefined) {
     if (list.names.has(identity.cn.toLowerCase())) return undefined;
-    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not listed for this route`);
+    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not in ${list.label}`);
   }
   if (tls) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
   if (await plainHttpCallerTrusted(request, list.addressBook)) return undefined;
   const address = plainAddress(request.socket.remoteAddress) ?? 'the caller';
-  return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name listed for this route`);
+  return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name in ${list.label}`);
 }
 
 const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => {
   const open = options.devOpen && options.trustedHosts === undefined;
-  const trusted = allowList(options.trustedHosts ?? [], 'trusted_hosts is empty or unset, so this control route refuses everyone: set PROXYHUB_TRUSTED_HOSTS to the certificate name of each Foreman server');
-  const readers = allowList(options.metricsReaders ?? [], 'nobody is listed to read metrics here: set PROXYHUB_METRICS_READERS to the certificate name of your Prometheus server');
+  const trusted = allowList(options.trustedHosts ?? [], 'trusted_hosts', 'trusted_hosts is empty or unset, so this control route refuses everyone: set PROXYHUB_TRUSTED_HOSTS to the certificate name of each Foreman server');
+  const readers = allowList(options.metricsReaders ?? [], 'the metrics readers', 'nobody is listed to read metrics here: set PROXYHUB_METRICS_READERS to the certificate name of your Prometheus server');
   // Before the body is read: an untrusted caller learns nothing from validation errors.
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
