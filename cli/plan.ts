@@ -19,6 +19,8 @@ import type { Config } from '../hub/config/schema.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { httpSettingsFrom } from './http-settings.ts';
+import { createHealth } from '../hub/telemetry/health.ts';
+import { createHubMetrics } from '../hub/telemetry/metrics.ts';
 
 const refuse = (): never => {
   throw new Error('planning stand-in: not connected');
@@ -33,8 +35,10 @@ const planningRpc: RpcClient = { start: refuse, request: refuse, close: async ()
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, relayClients: config.relayClients });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams });
+  // As start builds them: the metrics and readiness routes exist only where there is something to report.
+  const observability = { metrics: createHubMetrics({ processMetrics: false }), health: createHealth() };
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, relayClients: config.relayClients, observability });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams, observability });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);
@@ -72,6 +76,7 @@ function guardLabel(guard: RouteEntry['guard'], config: Config): string {
     return `PROXYHUB_METRICS_READERS (${readers})${identityConfigured(config) ? '' : ' by the addresses their names resolve to (no TLS)'}`;
   }
   if (identityConfigured(config) || guard === 'open') return guard;
+  if (guard === 'trusted_hosts or metrics readers + client certificate') return 'trusted_hosts or PROXYHUB_METRICS_READERS by the addresses their names resolve to (no TLS)';
   if (guard !== 'client certificate') return 'trusted_hosts by the addresses their names resolve to (no TLS)';
   return config.devAnonymousUploads ? 'open (PROXYHUB_DEV_ANONYMOUS_UPLOADS: bound to no certificate)' : 'refused (no client identity: no TLS, no PROXYHUB_FRONT_PROXIES)';
 }

@@ -8,7 +8,7 @@ export interface RouteEntry {
   readonly method: string;
   readonly url: string;
   /** What the route checks beyond TLS itself. */
-  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate' | 'metrics readers';
+  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate' | 'trusted_hosts or metrics readers + client certificate' | 'metrics readers';
 }
 
 declare module 'fastify' {
@@ -23,7 +23,15 @@ export function trackRoutes(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean; metricsReaders?: boolean };
-    const guard = config.trustedHosts ? 'trusted_hosts + client certificate' : config.metricsReaders ? 'metrics readers' : config.identity === 'required' ? 'client certificate' : 'open';
+    const guard = config.trustedHosts
+      ? config.metricsReaders
+        ? 'trusted_hosts or metrics readers + client certificate'
+        : 'trusted_hosts + client certificate'
+      : config.metricsReaders
+        ? 'metrics readers'
+        : config.identity === 'required'
+          ? 'client certificate'
+          : 'open';
     for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, guard });
   });
 }
