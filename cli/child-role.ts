@@ -38,19 +38,9 @@ function relayLines(from: Readable | null, to: Writable): void {
   createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${line}\n`));
 }
 
-/**
- * The metrics port of each worker child (a process without a listener opens one): the next port
- * up from PROXYHUB_METRICS_PORT per worker role, in the order given, so that each keeps its port
- * across restarts and several do not collide. Port 0 stays 0 (any free port).
- */
-export function metricsPortsFor(roles: readonly string[], basePort: number): ReadonlyMap<string, number> {
-  const workers = roles.filter((role) => role.startsWith('worker:'));
-  return new Map(workers.map((role, index) => [role, basePort === 0 ? 0 : basePort + index]));
-}
-
-export function forkRole(role: string, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+export function forkRole(role: string): ChildProcess {
   const child = fork(ENTRY, ['start', '--role', role, '--supervised'], {
-    env: { ...environmentFor(role), ...extraEnv },
+    env: environmentFor(role),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which then
     // stops every child once (a second signal would end a child at once, mid-shutdown).

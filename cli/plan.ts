@@ -14,7 +14,7 @@ import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
-import { identityConfigured, isLoopback, tlsConfigured } from '../hub/config/roles.ts';
+import { identityConfigured, isLoopback, metricsPortOf, tlsConfigured } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
@@ -115,7 +115,8 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
     if (!roles.ingress && !roles.control) {
-      const { metricsHost, metricsPort } = config.observability;
+      const { metricsHost } = config.observability;
+      const metricsPort = metricsPortOf(roles, config.observability.metricsPort);
       lines.push(`    metrics port: http://${metricsHost}:${metricsPort === 0 ? '<any free port>' : metricsPort} (/metrics, /livez, /readyz; plain HTTP, no identity${isLoopback(metricsHost) ? ', loopback' : ', PROXYHUB_METRICS_ALLOW_REMOTE'})`);
     }
     if (roles.workers.includes('container_gateway')) {

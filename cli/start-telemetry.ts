@@ -8,6 +8,7 @@ import type { Topology } from '../contracts/topology.ts';
 import type { BusTransport } from '../hub/bus/transport-factory.ts';
 import { observePublishes, publishOutcomes } from '../hub/bus/observed-publisher.ts';
 import type { Publisher } from '../hub/bus/transport.ts';
+import { metricsPortOf, type RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import { createQueueDepthSource } from '../hub/control/queue-depths.ts';
@@ -35,8 +36,9 @@ export function listenerObservability(config: Config, telemetry: Telemetry, proc
 }
 
 /** The metrics port of a process without a listener; resolves with its URL. */
-export async function startMetricsPort(config: Config, telemetry: Telemetry, role: string, closers: Closer[], logger: Logger): Promise<string> {
-  const server = createMetricsServer({ host: config.observability.metricsHost, port: config.observability.metricsPort, metrics: telemetry.metrics, health: telemetry.health, role });
+export async function startMetricsPort(config: Config, telemetry: Telemetry, roles: RoleSet, closers: Closer[], logger: Logger): Promise<string> {
+  const role = roles.workers.map((feature) => `worker:${feature}`).join(',');
+  const server = createMetricsServer({ host: config.observability.metricsHost, port: metricsPortOf(roles, config.observability.metricsPort), metrics: telemetry.metrics, health: telemetry.health, role });
   closers.push({ name: 'metrics port', close: () => server.close() });
   const url = await server.start();
   logger.info({ metrics: url }, 'metrics and health on the metrics port');

@@ -140,7 +140,7 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker, telemetry, observability };
   // A process without a listener serves its metrics and health on a port of its own, from the
   // first moment: during a slow start liveness answers and readiness names what it waits for.
-  const metricsUrl = !roles.ingress && !roles.control ? await startMetricsPort(config, telemetry, role, closers, logger) : undefined;
+  const metricsUrl = !roles.ingress && !roles.control ? await startMetricsPort(config, telemetry, roles, closers, logger) : undefined;
   closers.push({ name: 'publisher', close: () => publisher.close() });
   await steps.run(`${broker} (publisher connection)`, () => publisher.start());
   if (roles.workers.length > 0) {
@@ -242,11 +242,8 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
   const names = roleNames(roles);
   if (options.supervised !== true && names.length > 1) {
     const { runSupervisor } = await import('./supervisor.ts');
-    const { forkRole, metricsPortsFor } = await import('./child-role.ts');
-    const metricsPorts = metricsPortsFor(names, config.observability.metricsPort);
-    const fork = (role: string) => forkRole(role, metricsPorts.has(role) ? { PROXYHUB_METRICS_PORT: String(metricsPorts.get(role)) } : {});
     // Each child closes within the grace plus the close margin, then drains its log.
-    const code = await runSupervisor({ roles: names, logger, fork, stopTimeoutMs: config.worker.shutdownGraceMs + CLOSE_MARGIN_MS + EXIT_DRAIN_MS + 1000 });
+    const code = await runSupervisor({ roles: names, logger, stopTimeoutMs: config.worker.shutdownGraceMs + CLOSE_MARGIN_MS + EXIT_DRAIN_MS + 1000 });
     exitSoon(code);
     return code;
   }

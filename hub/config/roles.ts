@@ -48,6 +48,17 @@ export function withoutUnconfiguredGateway(config: Config, roles: RoleSet, logge
   return Object.freeze({ ...roles, workers: Object.freeze(roles.workers.filter((name) => name !== 'container_gateway')) });
 }
 
+/**
+ * The metrics port of a process without a listener: `base` plus the place of its (first) worker
+ * feature in `workerFeatures` (facts +0, reports +1, openscap +2, registration +3,
+ * container_gateway +4, rex +5). Each worker role keeps one port whether it runs as a separate
+ * service or as a supervisor's child, and two workers on one machine never collide. 0 stays 0.
+ */
+export function metricsPortOf(roles: RoleSet, base: number): number {
+  const first = roles.workers[0];
+  return base === 0 || first === undefined ? base : base + workerFeatures.indexOf(first);
+}
+
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');

@@ -243,7 +243,7 @@ export const configSchema = z.strictObject({
       }),
       metricsPort: setting(port.default(9464), {
         env: 'PROXYHUB_METRICS_PORT',
-        doc: 'port of that metrics port (0: any free port); under one supervisor each worker role takes the next one up',
+        doc: 'first port of the metrics ports: each worker feature adds its place, facts +0, reports +1, openscap +2, registration +3, container_gateway +4, rex +5, so that worker processes on one machine never collide (0: any free port)',
       }),
       metricsAllowRemote: setting(flag.default(false), {
         env: 'PROXYHUB_METRICS_ALLOW_REMOTE',

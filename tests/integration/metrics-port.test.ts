@@ -2,7 +2,7 @@
  * A worker-only process has no listener, so it serves its metrics and health on a loopback port
  * of its own: the operator's `proxyhub start --role worker:facts`, as a child process, answers
  * `/livez`, `/readyz` (each dependency it uses) and `/metrics`, and counts the delivery it made.
- * Under one supervisor each worker child takes the next port up.
+ * Each worker feature has a port of its own (the base plus its place), alone or supervised.
  */
 import t from 'tap';
 import { fixedTestPort, testConfig } from '../helpers/hub-harness.ts';
@@ -63,7 +63,7 @@ t.test('its metrics count the delivery it made', async (t) => {
   t.ok(sample(after, 'process_resident_memory_bytes') > 0, 'its own process metrics');
 });
 
-t.test('a supervisor gives each worker child the next port up', async (t) => {
+t.test('each worker child of a supervisor opens its feature’s port', async (t) => {
   const base = fixedTestPort();
   const supervised = await spawnHubFor(t, testConfig(prefix, foreman.url, { observability: { metricsPort: base } }), 'worker:facts,worker:reports');
   t.same(startedLine(supervised.output).metricsUrls, { 'worker:facts': `http://127.0.0.1:${base}`, 'worker:reports': `http://127.0.0.1:${base + 1}` }, 'both in the started line');

@@ -10,13 +10,13 @@ import { ProxyhubError } from '../../contracts/errors.ts';
 import { TYPE_PROPERTY, toRheaMessage } from '../../hub/bus/amqp10/message.ts';
 import { observePublishes, publishOutcomeOf } from '../../hub/bus/observed-publisher.ts';
 import { TRACEPARENT_HEADER, type Publisher } from '../../hub/bus/transport.ts';
-import { deploymentProblems, parseRoles } from '../../hub/config/roles.ts';
+import { deploymentProblems, metricsPortOf, parseRoles } from '../../hub/config/roles.ts';
 import { configSchema } from '../../hub/config/schema.ts';
 import { mergeExpositions } from '../../hub/jobs/rex-job-store.ts';
 import { createHealth, readinessAnswer } from '../../hub/telemetry/health.ts';
 import { createHubMetrics } from '../../hub/telemetry/metrics.ts';
 import { createTracing, isValidTraceparent, nextTraceparent, traceIdOf } from '../../hub/telemetry/trace-context.ts';
-import { metricsPortsFor } from '../../cli/child-role.ts';
+import { workerFeatures } from '../../contracts/topology.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const VALID = `00-${TRACE}-00f067aa0ba902b7-01`;
@@ -119,9 +119,10 @@ t.test('the registry renders our metrics and the extra expositions, one per hub'
   t.notMatch(await other.render(), /proxyhub_http_requests_total\{/, 'another hub’s registry is its own');
 });
 
-t.test('each worker child of a supervisor gets its own metrics port', async (t) => {
-  t.same([...metricsPortsFor(['ingress', 'control', 'worker:facts', 'worker:reports'], 9464)], [['worker:facts', 9464], ['worker:reports', 9465]]);
-  t.same([...metricsPortsFor(['worker:facts', 'worker:reports'], 0)], [['worker:facts', 0], ['worker:reports', 0]], 'any free port stays any free port');
+t.test('each worker role has a metrics port of its own, alone or supervised', async (t) => {
+  const ports = workerFeatures.map((feature) => metricsPortOf(parseRoles(`worker:${feature}`), 9464));
+  t.same(ports, [9464, 9465, 9466, 9467, 9468, 9469], 'one per feature, in a fixed order');
+  t.equal(metricsPortOf(parseRoles('worker:reports'), 0), 0, 'any free port stays any free port');
 });
 
 t.test('a metrics port beyond loopback needs the operator’s say-so', async (t) => {
