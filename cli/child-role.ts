@@ -13,6 +13,7 @@ export interface RoleStartedMessage {
   readonly type: 'proxyhub:role-started';
   readonly ingressUrl?: string;
   readonly controlUrl?: string;
+  readonly metricsUrl?: string;
 }
 
 export function isRoleStarted(message: unknown): message is RoleStartedMessage {

@@ -10,6 +10,7 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     trustedHosts: config.trustedHosts,
     devOpenControl: config.devOpenControl,
     devAnonymousUploads: config.devAnonymousUploads,
+    metricsReaders: config.observability.metricsReaders,
     frontProxy: config.frontProxy,
     ratePerMinute: config.limits.ratePerMinute,
     headersTimeoutMs: config.limits.headersTimeoutMs,

@@ -14,11 +14,13 @@ import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
-import { identityConfigured, tlsConfigured } from '../hub/config/roles.ts';
+import { identityConfigured, isLoopback, metricsPortOf, tlsConfigured } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { buildIngressApp } from '../hub/ingress/app.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
 import { httpSettingsFrom } from './http-settings.ts';
+import { createHealth } from '../hub/telemetry/health.ts';
+import { createHubMetrics } from '../hub/telemetry/metrics.ts';
 
 const refuse = (): never => {
   throw new Error('planning stand-in: not connected');
@@ -33,8 +35,10 @@ const planningRpc: RpcClient = { start: refuse, request: refuse, close: async ()
 export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
   const logger = createLogger('silent');
   const http = httpSettingsFrom(config);
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, rhsm: { queue: 'plan', timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes }, relayClients: config.relayClients });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams });
+  // As start builds them: the metrics and readiness routes exist only where there is something to report.
+  const observability = { metrics: createHubMetrics({ processMetrics: false }), health: createHealth() };
+  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, rhsm: { queue: 'plan', timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes }, relayClients: config.relayClients, observability });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams, observability });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);
@@ -67,7 +71,12 @@ function relayLine(config: Config): string {
 
 /** On plain HTTP there is no certificate to require; trusted_hosts falls back to resolved addresses. */
 function guardLabel(guard: RouteEntry['guard'], config: Config): string {
+  if (guard === 'metrics readers') {
+    const readers = config.observability.metricsReaders.length === 0 ? 'none listed: refused' : config.observability.metricsReaders.join(', ');
+    return `PROXYHUB_METRICS_READERS (${readers})${identityConfigured(config) ? '' : ' by the addresses their names resolve to (no TLS)'}`;
+  }
   if (identityConfigured(config) || guard === 'open') return guard;
+  if (guard === 'trusted_hosts or metrics readers + client certificate') return 'trusted_hosts or PROXYHUB_METRICS_READERS by the addresses their names resolve to (no TLS)';
   if (guard !== 'client certificate') return 'trusted_hosts by the addresses their names resolve to (no TLS)';
   return config.devAnonymousUploads ? 'open (PROXYHUB_DEV_ANONYMOUS_UPLOADS: bound to no certificate)' : 'refused (no client identity: no TLS, no PROXYHUB_FRONT_PROXIES)';
 }
@@ -105,6 +114,11 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+    if (!roles.ingress && !roles.control) {
+      const { metricsHost } = config.observability;
+      const metricsPort = metricsPortOf(roles, config.observability.metricsPort);
+      lines.push(`    metrics port: http://${metricsHost}:${metricsPort === 0 ? '<any free port>' : metricsPort} (/metrics, /livez, /readyz; plain HTTP, no identity${isLoopback(metricsHost) ? ', loopback' : ', PROXYHUB_METRICS_ALLOW_REMOTE'})`);
+    }
     if (roles.workers.includes('container_gateway')) {
       const gateway = config.containerGateway;
       lines.push(`    container_gateway: registry ${redactUrl(gateway.registryUrl ?? '')}; redirects to ${gateway.clientEndpoint ?? 'the registry URL'}; tables in Redis under ${config.prefix}:container-gateway:`);

@@ -15,6 +15,7 @@ import { createRegistryClient } from '../workers/container-gateway/registry-clie
 import type { ForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { RpcServer } from '../workers/runtime/rpc-server.ts';
 import type { Closer } from './closer.ts';
+import type { Telemetry } from '../hub/telemetry/telemetry.ts';
 
 export interface GatewayWiring {
   readonly consumer: Consumer;
@@ -24,6 +25,7 @@ export interface GatewayWiring {
   readonly instanceId: string;
   readonly closers: Closer[];
   readonly foreman: ForemanClient;
+  readonly telemetry: Telemetry;
 }
 
 /** The worker, not yet started (the caller lists it for closing first). */
@@ -32,6 +34,7 @@ export function createContainerGateway(config: Config, wiring: GatewayWiring): R
   if (settings.registryUrl === undefined) throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', 'worker:container_gateway needs PROXYHUB_CONTAINER_REGISTRY_URL');
   const redis = createRedisConnection(config.redisUrl, { name: `proxyhub ${wiring.instanceId} container gateway`, profile: 'jobs-fail-fast', logger: wiring.logger });
   wiring.closers.push({ name: 'container gateway redis', close: () => redis.quit().then(() => undefined, () => redis.disconnect()) });
+  wiring.telemetry.health.add('redis (container gateway)', () => (redis.status === 'ready' ? true : `container gateway tables connection ${redis.status}`));
   const registry = createRegistryClient({
     url: settings.registryUrl,
     cert: settings.cert ?? config.foreman.cert,
@@ -51,6 +54,7 @@ export function createContainerGateway(config: Config, wiring: GatewayWiring): R
     clientEndpoint: new URL(settings.clientEndpoint ?? new URL(settings.registryUrl).origin),
     callTimeoutMs: settings.timeoutMs,
     prefetch: config.worker.prefetch,
+    tracing: wiring.telemetry.tracing,
   });
 }
 

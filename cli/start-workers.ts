@@ -27,6 +27,7 @@ import { createRexFeature } from '../workers/rex/rex-feature.ts';
 import { createContainerGateway } from './start-container-gateway.ts';
 import { createNewestUploads } from '../workers/rhsm/newest-upload.ts';
 import { createRhsmWorker } from '../workers/rhsm/rhsm-worker.ts';
+import type { Telemetry } from '../hub/telemetry/telemetry.ts';
 
 export interface WorkerWiring {
   readonly bus: BusTransport;
@@ -40,25 +41,30 @@ export interface WorkerWiring {
   readonly steps: StartSteps;
   /** The broker as wait logs name it, without its password. */
   readonly broker: string;
+  readonly telemetry: Telemetry;
 }
 
 export async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
-  const { logger, topology, instanceId, closers, steps } = wiring;
+  const { logger, topology, instanceId, closers, steps, telemetry } = wiring;
+  const { health, tracing } = telemetry;
   const redis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId}`, profile: 'short-commands', logger });
   // Only the work-queue features keep dedup records: a registration or rex worker's account then
   // needs no Redis access for them (rex opens its own BullMQ connections).
   if (roles.workers.some((name) => isQueueFeature(name))) {
     closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
+    // Deliveries go on without dedup while Redis is down (at-least-once), but the operator should know.
+    health.add('redis (delivered ids)', () => (redis.status === 'ready' ? true : `dedup connection ${redis.status}`));
     await steps.run(`Redis at ${redactUrl(config.redisUrl)} (dedup records)`, () => redis.connect()).catch((error: unknown) => {
       if (isAbandonedStart(error)) throw error;
       logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is');
     });
   }
-  const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs });
+  const foreman = createForemanClient({ url: config.foreman.url as string, cert: config.foreman.cert, key: config.foreman.key, ca: config.foreman.ca, timeoutMs: config.foreman.timeoutMs, tracing });
   closers.push({ name: 'foreman client', close: () => foreman.close() });
   const consumer = wiring.bus.createConsumer({ name: `proxyhub ${instanceId} consume`, topology, scope: wiring.scope, logger });
   closers.push({ name: 'consumer', close: () => consumer.close() });
   await steps.run(`${wiring.broker} (consumer connection)`, () => consumer.start());
+  health.add('broker (consumer)', () => (consumer.state === 'ready' ? true : `consumer ${consumer.state}`));
   // Closed after the workers (closers run in reverse): their in-flight parses finish first.
   const arfParser = roles.workers.includes('openscap') ? createArfParser({ ...parseSettingsFrom(config), logger: logger.child({ feature: 'openscap' }) }) : undefined;
   if (arfParser !== undefined) closers.push({ name: 'arf parse threads', close: () => arfParser.close() });
@@ -82,6 +88,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         queue: topology.rpcQueue('openscap'),
         prefetch: config.worker.prefetch,
         logger: logger.child({ feature: 'openscap' }),
+        tracing,
         answer: createPolicyFileAnswerer({ foreman, dataDir: config.dataDir, foremanTimeoutMs: config.foreman.timeoutMs, diskCacheBytes: config.openscap.policyFileDiskCacheBytes, logger: logger.child({ feature: 'openscap' }) }),
       });
       workers.push(policyFiles);
@@ -107,6 +114,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         sshKey: config.sshKey,
         rpcPrefetch: config.worker.prefetch,
         shutdownGraceMs: config.worker.shutdownGraceMs,
+        tracing,
         settings: {
           ...config.rex,
           sshCaPublicKey: config.rex.sshCaPublicKey,
@@ -115,10 +123,11 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       });
       workers.push(rex);
       await steps.run(`the rex worker (Redis at ${redactUrl(config.redisUrl)}, MQTT, the broker)`, () => rex.start());
+      health.add('redis (rex jobs)', () => (rex.redisStatus === 'ready' ? true : `REX job store connection ${rex.redisStatus}`));
       continue;
     }
     if (name === 'container_gateway') {
-      const gateway = createContainerGateway(config, { consumer, publisher: wiring.publisher, topology, logger: logger.child({ feature: name }), instanceId, closers, foreman });
+      const gateway = createContainerGateway(config, { consumer, publisher: wiring.publisher, topology, logger: logger.child({ feature: name }), instanceId, closers, foreman, telemetry });
       workers.push(gateway);
       await steps.run(`the container gateway worker (Redis at ${redactUrl(config.redisUrl)})`, () => gateway.start());
       continue;
@@ -133,6 +142,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         forwarding: { registrationUrl: config.registrationUrl, templateUrl: config.templateUrl },
         foremanTimeoutMs: config.foreman.timeoutMs,
         prefetch: config.worker.prefetch,
+        tracing,
       });
       workers.push(worker);
       await steps.run('the registration worker', () => worker.start());
@@ -149,6 +159,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
       source: `proxyhub/worker/${name}/${instanceId}`,
       proxyName: config.proxyName,
       settings: config.worker,
+      telemetry,
     });
     workers.push(worker);
     await steps.run(`the ${name} worker`, () => worker.start());

@@ -25,11 +25,16 @@ import { describePlan } from './plan.ts';
 import { packageVersion } from './version.ts';
 import { errorCodeOf } from '../contracts/errors.ts';
 import type { RoleStartedMessage } from './child-role.ts';
+import { createTelemetry, type Telemetry } from '../hub/telemetry/telemetry.ts';
+import type { ListenerObservability } from '../hub/http/observability.ts';
+import { listenerObservability, reportCapabilityChanges, reportControl, reportedPublisher, startMetricsPort } from './start-telemetry.ts';
 
 
 export interface RunningHub {
   readonly ingressUrl?: string;
   readonly controlUrl?: string;
+  /** The metrics port of a process without a listener (`/metrics`, `/livez`, `/readyz`). */
+  readonly metricsUrl?: string;
   /** Closes in reverse order; false when a resource did not close within the deadline (logged). */
   close(): Promise<boolean>;
 }
@@ -39,6 +44,8 @@ export interface StartOptions {
   readonly stop?: AbortSignal | undefined;
   /** Run as one role of a supervised hub (cli/supervisor.ts): logs `role started`, not `proxyhub started`. */
   readonly supervised?: boolean | undefined;
+  /** Metrics, trace context and health. @defaultValue a new set for this hub */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -78,7 +85,7 @@ export async function startHub(config: Config, requested: RoleSet, logger: Logge
   const closers: Closer[] = [];
   const closeWithin = (): Promise<boolean> => closeInReverse(closers, logger, config.worker.shutdownGraceMs + CLOSE_MARGIN_MS);
   try {
-    const urls = await startRoles(config, roles, logger, steps, closers, options.supervised === true);
+    const urls = await startRoles(config, roles, logger, steps, closers, options.supervised === true, options.telemetry ?? createTelemetry());
     return { ...urls, close: closeWithin };
   } catch (error) {
     steps.finish();
@@ -102,9 +109,14 @@ interface RoleWiring {
   readonly capabilityId: string;
   /** Names the broker in wait logs, without its password. */
   readonly broker: string;
+  readonly telemetry: Telemetry;
+  /** What each listener reports with. */
+  readonly observability: ListenerObservability;
 }
 
-async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[], supervised: boolean): Promise<{ ingressUrl?: string; controlUrl?: string }> {
+type StartedUrls = { ingressUrl?: string; controlUrl?: string; metricsUrl?: string };
+
+async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps: StartSteps, closers: Closer[], supervised: boolean, telemetry: Telemetry): Promise<StartedUrls> {
   const topology = createTopology(config.prefix);
   const instanceId = `${hostname()}-${process.pid}`;
   // Unique even for several hubs in one process (tests): the registry keys instances by it.
@@ -114,16 +126,22 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
   const broker = `the broker at ${redactUrl(config.amqpUrl)}`;
   logger.info({ roles: roleNames(roles), broker: redactUrl(config.amqpUrl), startTimeoutMs: config.startTimeoutMs }, 'proxyhub starting');
   const bus = await createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
-  const publisher = bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish });
-  const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker };
+  const role = roleNames(roles).join(',');
+  telemetry.metrics.info.set({ version: packageVersion, roles: role, transport: bus.kind }, 1);
+  const publisher = reportedPublisher(bus.createPublisher({ name: `proxyhub ${instanceId} publish`, topology, scope, logger, ...config.publish }), telemetry);
+  const observability = listenerObservability(config, telemetry, { role, listens: roles.ingress || roles.control }, closers);
+  const wiring: RoleWiring = { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, broker, telemetry, observability };
+  // A process without a listener serves its metrics and health on a port of its own, from the
+  // first moment: during a slow start liveness answers and readiness names what it waits for.
+  const metricsUrl = !roles.ingress && !roles.control ? await startMetricsPort(config, telemetry, roles, closers, logger) : undefined;
   closers.push({ name: 'publisher', close: () => publisher.close() });
   await steps.run(`${broker} (publisher connection)`, () => publisher.start());
   if (roles.workers.length > 0) {
     // Loaded only where workers run: an ingress process never loads the Foreman client.
     const { startWorkers } = await import('./start-workers.ts');
-    await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers, steps, broker });
+    await startWorkers(config, roles, { bus, publisher, topology, logger, instanceId, scope, closers, steps, broker, telemetry });
   }
-  const result: { ingressUrl?: string; controlUrl?: string } = {};
+  const result: StartedUrls = metricsUrl === undefined ? {} : { metricsUrl };
   const controlRegistry = roles.control ? await startControl(wiring, result) : undefined;
   if (roles.ingress) result.ingressUrl = await startIngress(wiring);
   // Announced last, so it is withdrawn first: at SIGTERM the control plane hears of it before
@@ -153,7 +171,7 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
 }
 
 async function startControl(wiring: RoleWiring, result: { controlUrl?: string }): Promise<CapabilityService> {
-  const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId } = wiring;
+  const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, telemetry } = wiring;
   // Loaded by the role that runs them: an ingress process carries neither BullMQ nor the control app.
   const [{ RexJobStore }, { createRedisConnection }, { createCapabilityService }, { buildControlApp }, { createDeadLetterService }, { ArfStore }, { createGatewayStore }] = await Promise.all([
     import('../hub/jobs/rex-job-store.ts'),
@@ -171,6 +189,7 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   // Katello's pushes replace the container gateway's tables here (hub/control/container-gateway-routes.ts says why not over RPC).
   const gatewayRedis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
   closers.push({ name: 'container gateway tables', close: () => gatewayRedis.quit().then(() => undefined, () => gatewayRedis.disconnect()) });
+  reportControl(telemetry, { bus, topology, rexJobs, gatewayRedis });
   // The registry is current before the listener opens: a restarted control answers right at once.
   const capabilities = createCapabilityService({
     openStream: capabilityStreamFactory(config, scope, logger, `proxyhub ${instanceId} capabilities`),
@@ -182,9 +201,10 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   });
   closers.push({ name: 'capability registry', close: () => capabilities.close() });
   await steps.run(`${wiring.broker} (reading the capabilities stream)`, () => capabilities.start());
+  reportCapabilityChanges(telemetry, capabilities, closers);
   const { startForemanPush } = await import('./foreman-push.ts');
   startForemanPush(config, capabilities, capabilityId, logger, closers);
-  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams });
+  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams, observability: wiring.observability });
   closers.push({ name: 'control listener', close: () => app.close() });
   result.controlUrl = await listen(app, config.control);
   return capabilities;
@@ -203,6 +223,7 @@ async function startIngress(wiring: RoleWiring): Promise<string> {
     rhsm: { queue: topology.rpcQueue('rhsm'), timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes },
     relayClients: config.relayClients,
     parse: parseSettingsFrom(config),
+    observability: wiring.observability,
   });
   closers.push({ name: 'ingress listener', close: () => app.close() });
   return listen(app, config.ingress);
@@ -259,7 +280,7 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
     throw error;
   }
   if (options.supervised === true) {
-    const started: RoleStartedMessage = { type: 'proxyhub:role-started', ...(hub.ingressUrl === undefined ? {} : { ingressUrl: hub.ingressUrl }), ...(hub.controlUrl === undefined ? {} : { controlUrl: hub.controlUrl }) };
+    const started: RoleStartedMessage = { type: 'proxyhub:role-started', ...(hub.ingressUrl === undefined ? {} : { ingressUrl: hub.ingressUrl }), ...(hub.controlUrl === undefined ? {} : { controlUrl: hub.controlUrl }), ...(hub.metricsUrl === undefined ? {} : { metricsUrl: hub.metricsUrl }) };
     process.send?.(started);
   }
   const signal = await Promise.race([stopRequested, describePlan(config, roles).then((plan) => {

@@ -30,7 +30,7 @@ interface RoleState {
   /** Restarts in the current crash loop, for the backoff. */
   attempt: number;
   restarts: number;
-  urls: { ingressUrl?: string; controlUrl?: string };
+  urls: { ingressUrl?: string; controlUrl?: string; metricsUrl?: string };
   timer: NodeJS.Timeout | undefined;
   failedStop: boolean;
 }
@@ -46,7 +46,11 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const children = (): Array<{ role: string; pid: number | undefined }> => states.map(({ role, pid }) => ({ role, pid }));
-  const urls = (): RoleState['urls'] => Object.assign({}, ...states.map((state) => state.urls)) as RoleState['urls'];
+  const urls = (): Omit<RoleState['urls'], 'metricsUrl'> & { metricsUrls?: Record<string, string> } => {
+    const merged = Object.assign({}, ...states.map(({ urls: { metricsUrl: _metrics, ...listeners } }) => listeners)) as Omit<RoleState['urls'], 'metricsUrl'>;
+    const metricsUrls = Object.fromEntries(states.flatMap((state) => (state.urls.metricsUrl === undefined ? [] : [[state.role, state.urls.metricsUrl]])));
+    return Object.keys(metricsUrls).length === 0 ? merged : { ...merged, metricsUrls };
+  };
 
   const launch = (state: RoleState): void => {
     const child = fork(state.role);
@@ -54,7 +58,7 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
     child.on('message', (message) => {
       if (!isRoleStarted(message)) return;
       state.started = true;
-      state.urls = { ...(message.ingressUrl === undefined ? {} : { ingressUrl: message.ingressUrl }), ...(message.controlUrl === undefined ? {} : { controlUrl: message.controlUrl }) };
+      state.urls = { ...(message.ingressUrl === undefined ? {} : { ingressUrl: message.ingressUrl }), ...(message.controlUrl === undefined ? {} : { controlUrl: message.controlUrl }), ...(message.metricsUrl === undefined ? {} : { metricsUrl: message.metricsUrl }) };
       if (phase === 'running') logger.info({ role: state.role, childPid: state.pid, restarts: state.restarts, ...state.urls }, `role ${state.role} restarted`);
       if (phase === 'starting' && states.every((s) => s.started)) {
         phase = 'running';

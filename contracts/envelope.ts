@@ -16,6 +16,10 @@ export const envelopeSchema = z.object({
   time: z.iso.datetime({ offset: true }),
   subject: z.string().max(500).optional(),
   datacontenttype: z.literal('application/json'),
+  /**
+   * CloudEvents distributed-tracing extension: the W3C trace context of the hop that produced the
+   * event (the ingress request, continued or started there); workers continue it up to Foreman.
+   */
   traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
   /**
    * Extension attribute: CN of the verified client certificate the upload came with (the host

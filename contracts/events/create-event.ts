@@ -6,7 +6,8 @@ export interface EventOrigin {
   /** URI-reference of the producer, e.g. `proxyhub/ingress/<instance>`. */
   source: string;
   subject?: string;
-  traceparent?: string;
+  /** W3C trace context of the hop that produced the event (hub/telemetry/trace-context.ts). */
+  traceparent?: string | undefined;
   /** CN of the verified client certificate, when the upload came with one. */
   clientcn?: string | undefined;
   /** Set when the event id must be derived (for example from the event it came from). */
@@ -23,7 +24,7 @@ export function createEvent<T extends EventType>(type: T, data: EventData<T>, or
     time: (origin.time ?? new Date()).toISOString(),
     ...(origin.subject === undefined ? {} : { subject: origin.subject }),
     datacontenttype: 'application/json',
-    ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
+    ...(origin.traceparent === undefined || origin.traceparent === '' ? {} : { traceparent: origin.traceparent }),
     ...(origin.clientcn === undefined ? {} : { clientcn: origin.clientcn }),
     data,
   };

@@ -6,7 +6,7 @@ import { smartProxyFeatures } from '../capabilities.ts';
 import { hostListBodySchema, hostMappingBodySchema, repositoryListBodySchema, userMappingBodySchema } from '../container-gateway/tables.ts';
 import { launchRequestSchema, taskIdsSchema } from '../rex/launch.ts';
 import { capabilitySnapshotSchema } from './capabilities.ts';
-import { openApiRouteDoc, type ResponseDoc, type RouteDoc, type RouteDocs } from './route-docs.ts';
+import { observabilityRouteDocs, openApiRouteDoc, type ResponseDoc, type RouteDoc, type RouteDocs } from './route-docs.ts';
 
 const json = (description: string, schema?: z.ZodType): ResponseDoc => (schema === undefined ? { description, contentType: 'application/json' } : { description, schema });
 
@@ -47,6 +47,7 @@ const dynflowState = z.object({ state: z.string(), result: z.string() });
 
 export const controlRouteDocs: RouteDocs = {
   'GET /openapi.json': openApiRouteDoc,
+  ...observabilityRouteDocs,
   'GET /healthz': {
     summary: 'Whether this control process is connected to the broker',
     responses: {

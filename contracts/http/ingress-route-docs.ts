@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { v1UpdateSchema } from '../rex/host-rpc.ts';
-import { acceptedResponse, publishProblems, rpcProblems, openApiRouteDoc, type RouteDoc, type RouteDocs } from './route-docs.ts';
+import { acceptedResponse, publishProblems, rpcProblems, observabilityRouteDocs, openApiRouteDoc, type RouteDoc, type RouteDocs } from './route-docs.ts';
 
 const uploadProblems = [...publishProblems, 'PROXYHUB_INPUT_TOO_LARGE', 'PROXYHUB_INPUT_MEDIA_TYPE', 'PROXYHUB_INPUT_MALFORMED', 'PROXYHUB_AUTH_HOST_MISMATCH'] as const;
 
@@ -83,6 +83,7 @@ const rhsm = (method: string): RouteDoc => ({
 
 export const ingressRouteDocs: RouteDocs = {
   'GET /openapi.json': openApiRouteDoc,
+  ...observabilityRouteDocs,
   'GET /healthz': {
     summary: 'Whether this ingress can accept uploads (its broker connection)',
     responses: {

@@ -65,3 +65,22 @@ export const openApiRouteDoc: RouteDoc = {
   summary: 'This listener’s OpenAPI 3.1 document, built from its own route table',
   responses: { 200: { description: 'The OpenAPI document.', contentType: 'application/json' } },
 };
+
+/** Liveness, readiness and metrics, the same on both listeners (hub/telemetry); never shed under load. */
+export const observabilityRouteDocs: RouteDocs = {
+  'GET /livez': {
+    summary: 'Liveness: the process answers (a supervisor restarts it only when this fails)',
+    responses: { 200: { description: '`{"status":"alive", role, pid, uptimeSeconds}`.', contentType: 'application/json' } },
+  },
+  'GET /readyz': {
+    summary: 'Readiness: every dependency this role uses (broker, Redis, Foreman for delivering workers), naming the failing ones',
+    responses: {
+      200: { description: '`{"status":"ready", role, checks, failing: []}`.', contentType: 'application/json' },
+      503: { description: '`{"status":"not ready", role, checks, failing: [names]}`.', contentType: 'application/json' },
+    },
+  },
+  'GET /metrics': {
+    summary: 'Prometheus metrics of this process (readers listed in PROXYHUB_METRICS_READERS; on control also trusted_hosts)',
+    responses: { 200: { description: 'The Prometheus text exposition format.', contentType: 'text/plain' } },
+  },
+};

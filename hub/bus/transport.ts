@@ -120,7 +120,12 @@ export interface RpcRequest {
   readonly type: string;
   readonly body: Buffer;
   readonly timeoutMs: number;
+  /** W3C trace context, carried as the `traceparent` header (AMQP 1.0: application property). */
+  readonly traceparent?: string | undefined;
 }
+
+/** The header (0-9-1) and application property (1.0) a message's trace context travels in, as CloudEvents' AMQP binding names it. */
+export const TRACEPARENT_HEADER = 'traceparent';
 
 /** Request/reply over the broker (registration and templates). */
 export interface RpcClient {

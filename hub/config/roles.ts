@@ -48,6 +48,23 @@ export function withoutUnconfiguredGateway(config: Config, roles: RoleSet, logge
   return Object.freeze({ ...roles, workers: Object.freeze(roles.workers.filter((name) => name !== 'container_gateway')) });
 }
 
+/**
+ * Where each worker feature's metrics port sits above PROXYHUB_METRICS_PORT. Features are only
+ * ever appended, so an upgrade never moves a running worker's port (dashboards and healthchecks
+ * name them).
+ */
+export const metricsPortPlaces = ['facts', 'reports', 'openscap', 'registration', 'container_gateway', 'rex', 'rhsm'] as const satisfies readonly WorkerFeature[];
+
+/**
+ * The metrics port of a process without a listener: `base` plus the place of its (first) worker
+ * feature in metricsPortPlaces. Each worker role keeps one port whether it runs as a separate
+ * service or as a supervisor's child, and two workers on one machine never collide. 0 stays 0.
+ */
+export function metricsPortOf(roles: RoleSet, base: number): number {
+  const first = roles.workers[0];
+  return base === 0 || first === undefined ? base : base + (metricsPortPlaces as readonly WorkerFeature[]).indexOf(first);
+}
+
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
@@ -147,6 +164,10 @@ export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   }
   if (onlyIngress && (config.foreman.apiUser || config.foreman.apiToken)) {
     problems.push('an ingress-only process must not be given Foreman API credentials (PROXYHUB_FOREMAN_API_*)');
+  }
+  // Workers run without a listener (alone, or as children of a supervisor): they open the metrics port.
+  if (roles.workers.length > 0 && !isLoopback(config.observability.metricsHost) && !config.observability.metricsAllowRemote) {
+    problems.push(`metrics port on ${config.observability.metricsHost} would serve metrics and health to anyone who reaches it (plain HTTP, no identity): keep PROXYHUB_METRICS_HOST on loopback, or set PROXYHUB_METRICS_ALLOW_REMOTE=1 behind a firewall`);
   }
   if ((roles.workers.length > 0 || roles.control) && !config.foreman.url) {
     problems.push('workers and control need PROXYHUB_FOREMAN_URL');

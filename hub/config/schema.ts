@@ -257,6 +257,30 @@ export const configSchema = z.strictObject({
     env: 'PROXYHUB_START_TIMEOUT_MS',
     doc: 'how long `proxyhub start` may take to connect and declare its topology before it logs the step it was waiting for and exits 1 (a wedged broker accepts TCP and never answers)',
   }),
+  observability: z
+    .strictObject({
+      metricsReaders: setting(csvList.default([]), {
+        env: 'PROXYHUB_METRICS_READERS',
+        doc: "certificate CNs (on plain HTTP: host names, resolved as for trusted_hosts) that may read `/metrics` on the ingress and control listeners (a Prometheus server's); the control listener's trusted_hosts may as well; unset: hosts never read the ingress's",
+      }),
+      metricsHost: setting(z.string().min(1).default('127.0.0.1'), {
+        env: 'PROXYHUB_METRICS_HOST',
+        doc: 'address of the metrics port a process without a listener (a worker-only process) opens: `/metrics`, `/livez`, `/readyz`; plain HTTP without identity, so loopback unless `PROXYHUB_METRICS_ALLOW_REMOTE` says otherwise',
+      }),
+      metricsPort: setting(port.default(9464), {
+        env: 'PROXYHUB_METRICS_PORT',
+        doc: 'first port of the metrics ports: each worker feature adds its place, facts +0, reports +1, openscap +2, registration +3, container_gateway +4, rex +5, so that worker processes on one machine never collide (0: any free port)',
+      }),
+      metricsAllowRemote: setting(flag.default(false), {
+        env: 'PROXYHUB_METRICS_ALLOW_REMOTE',
+        doc: 'let `PROXYHUB_METRICS_HOST` be a non-loopback address (whoever reaches it reads the metrics and health; put a firewall in front)',
+      }),
+      accessLog: setting(flag.default(true), {
+        env: 'PROXYHUB_ACCESS_LOG',
+        doc: 'one log line per answered request on both listeners: method, route template, status, milliseconds, client CN and trace id',
+      }),
+    })
+    .prefault({}),
   logLevel: setting(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), { env: 'PROXYHUB_LOG_LEVEL', doc: 'pino level' }),
   publish: z
     .strictObject({

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { listenerOptions } from '../http/fastify-options.ts';
 import { registerGuards } from '../http/guards.ts';
+import { observabilityRoutes, type ListenerObservability } from '../http/observability.ts';
 import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
 import type { SmartProxyFeature } from '../../contracts/capabilities.ts';
@@ -40,16 +41,19 @@ export interface ControlDependencies {
   readonly containerGateway?: GatewayStore;
   /** Capability event streams served at once (`PROXYHUB_MAX_EVENT_STREAMS`). */
   readonly maxEventStreams: number;
+  /** Metrics, tracing, health and the access log. @defaultValue none: `/livez` only, no `/metrics` */
+  readonly observability?: ListenerObservability;
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
   const app = Fastify(listenerOptions({ logger: deps.logger, ...deps.http }));
   trackRoutes(app);
-  await registerGuards(app, deps.http, 'control');
+  await registerGuards(app, deps.http, 'control', deps.observability);
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'control', broker: state });
   });
+  observabilityRoutes(app, 'control', deps.observability ?? {});
   // Foreman's ProxyAPI::Template asks the registered (control) URL; the answer is configuration.
   app.get('/unattended/templateServer', () => ({ templateServer: deps.templateUrl ?? '' }));
   await app.register(capabilityRoutes, { service: deps.capabilities, expected: deps.expectedFeatures, tls: deps.http.tls, version: deps.version, maxStreams: deps.maxEventStreams });

@@ -4,8 +4,9 @@
  * with a status line and a body built once at start. A refusal must cost next to nothing, or a
  * client that resends at once keeps the process as busy as the work it refused.
  *
- * Health probes are never shed nor counted: a supervisor that saw a shedding hub as dead would
- * restart it, and a restart under load is the collapse shedding exists to prevent.
+ * Health probes and metric scrapes are never shed nor counted: a supervisor that saw a shedding
+ * hub as dead would restart it (a restart under load is the collapse shedding exists to prevent),
+ * and an operator's graphs must not go blank exactly when the hub is overloaded.
  */
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,13 +29,13 @@ const REFUSAL_BODY = Buffer.from(
 );
 const REFUSAL_HEADERS = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(REFUSAL_BODY.length), 'retry-after', RETRY_AFTER];
 
-/** Paths of the liveness and readiness probes, with or without a query. */
-const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+/** Health probes and metric scrapes, with or without a query: an overloaded hub must still say so. */
+const NEVER_SHED = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
 
-function isHealthProbe(url: string | undefined): boolean {
+function isProbeOrScrape(url: string | undefined): boolean {
   if (url === undefined) return false;
   const query = url.indexOf('?');
-  return HEALTH_PATHS.has(query < 0 ? url : url.slice(0, query));
+  return NEVER_SHED.has(query < 0 ? url : url.slice(0, query));
 }
 
 /** Samples how late a timer fires: the time a request arriving now waits before it is handled. */
@@ -47,7 +48,12 @@ function sampleLag(controller: AdmissionController): NodeJS.Timeout {
   }, LAG_SAMPLE_MS).unref();
 }
 
-export function installAdmission(app: FastifyInstance, limits: AdmissionLimits): AdmissionController {
+/**
+ * `onRefused` hears of every refusal (the metrics count them: no route, hook or access log line
+ * sees a request refused here). Requests made with fastify's inject() bypass the server and so
+ * admission: tests of shedding use a real socket.
+ */
+export function installAdmission(app: FastifyInstance, limits: AdmissionLimits, onRefused?: (request: IncomingMessage) => void): AdmissionController {
   const logger = app.log;
   const controller = createAdmissionController(limits, {
     now: () => performance.now(),
@@ -68,11 +74,12 @@ export function installAdmission(app: FastifyInstance, limits: AdmissionLimits):
   if (handlers.length !== 1 || !fastifyHandler) throw new Error(`expected fastify's one request handler, found ${handlers.length}`);
   app.server.removeListener('request', fastifyHandler);
   app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (isHealthProbe(request.url)) return fastifyHandler(request, response);
+    if (isProbeOrScrape(request.url)) return fastifyHandler(request, response);
     if (!controller.tryAdmit()) {
       // The unread body is drained and dropped by node:http, and the connection stays usable.
       response.writeHead(503, REFUSAL_HEADERS);
       response.end(REFUSAL_BODY);
+      onRefused?.(request);
       return;
     }
     // 'close' follows every response, answered or cut off, hijacked or not: the slot always comes back.

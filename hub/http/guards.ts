@@ -11,6 +11,7 @@ import { ProxyhubError, errorCatalog } from '../../contracts/errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/problem.ts';
 import { installAdmission } from './admission-hook.ts';
 import { clientIdentityPlugin, type FrontProxySettings } from './client-identity.ts';
+import { installObservability, type ListenerObservability } from './observability.ts';
 import { handleError, handleNotFound } from './problem.ts';
 import { registerOpenApiRoute } from './openapi-route.ts';
 import { trustedHostsPlugin } from './trusted-hosts.ts';
@@ -27,15 +28,37 @@ export interface GuardSettings {
   /** 0 turns rate limiting off. */
   readonly ratePerMinute: number;
   readonly headersTimeoutMs: number;
+  /** CNs (on plain HTTP: names) that may read `/metrics` (PROXYHUB_METRICS_READERS). */
+  readonly metricsReaders: readonly string[];
   /** Event-loop lag that starts shedding; 0 turns this signal off. */
   readonly maxEventLoopDelayMs: number;
   /** Requests held at once that start shedding; 0 turns this signal off. */
   readonly maxInflightRequests: number;
 }
 
-export async function registerGuards(app: FastifyInstance, settings: GuardSettings, listener: 'ingress' | 'control'): Promise<void> {
+/** Counts the requests admission refused before any route saw them, as 503 `PROXYHUB_OVERLOADED` under the route label `(shed)`. */
+function shedCounter(listener: 'ingress' | 'control', observability: ListenerObservability): ((request: IncomingMessage) => void) | undefined {
+  const metrics = observability.metrics;
+  if (metrics === undefined) return undefined;
+  const unavailable = metrics.httpUnavailable.labels(listener, 'PROXYHUB_OVERLOADED');
+  const byMethod = new Map<string, ReturnType<typeof metrics.httpRequests.labels>>();
+  return (request) => {
+    const method = request.method ?? 'GET';
+    let counted = byMethod.get(method);
+    if (counted === undefined) byMethod.set(method, (counted = metrics.httpRequests.labels(listener, method, SHED_ROUTE, '503')));
+    counted.inc();
+    unavailable.inc();
+  };
+}
+
+/** The route label of a request refused before routing. */
+export const SHED_ROUTE = '(shed)';
+
+export async function registerGuards(app: FastifyInstance, settings: GuardSettings, listener: 'ingress' | 'control', observability: ListenerObservability = {}): Promise<void> {
   // First of all hooks: a refusal must cost nothing beyond answering.
-  installAdmission(app, { maxInflight: settings.maxInflightRequests, maxDelayMs: settings.maxEventLoopDelayMs });
+  installAdmission(app, { maxInflight: settings.maxInflightRequests, maxDelayMs: settings.maxEventLoopDelayMs }, shedCounter(listener, observability));
+  // Next: every request that gets past admission has its trace context before any refusal is logged.
+  installObservability(app, { listener, logger: app.log, ...observability });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   // Slow-header clients (slowloris) are cut off long before the whole-request timeout.
@@ -50,7 +73,10 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
   // are refused unless the development flag says otherwise.
   const anonymousWithoutSource = listener === 'control' || settings.devAnonymousUploads;
   await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy: settings.frontProxy, anonymousWithoutSource });
-  await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, devOpen: settings.devOpenControl, tls: settings.tls });
+  // Foreman, which may act on the control listener, may read its metrics too; on the ingress only
+  // the listed readers may: a host must not learn the hub's load, queues or features from it.
+  const metricsReaders = listener === 'control' ? [...settings.metricsReaders, ...(settings.trustedHosts ?? [])] : settings.metricsReaders;
+  await app.register(trustedHostsPlugin, { trustedHosts: settings.trustedHosts, devOpen: settings.devOpenControl, tls: settings.tls, metricsReaders });
   if (settings.ratePerMinute > 0) {
     await app.register(rateLimit, {
       max: settings.ratePerMinute,

@@ -24,6 +24,8 @@ export function setRetryAfter(reply: FastifyReply, code: ErrorCode): void {
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[], extensions: Readonly<Record<string, unknown>> = {}): FastifyReply {
   const entry = errorCatalog[code];
   setRetryAfter(reply, code);
+  // Read by the listener's metrics: the cause of a 503.
+  reply.problemCode = code;
   const problem: Problem = {
     type: problemTypeUri(code),
     title: entry.title,

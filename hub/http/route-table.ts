@@ -9,7 +9,7 @@ export interface RouteEntry {
   readonly method: string;
   readonly url: string;
   /** What the route checks beyond TLS itself. */
-  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate';
+  readonly guard: 'open' | 'client certificate' | 'trusted_hosts + client certificate' | 'trusted_hosts or metrics readers + client certificate' | 'metrics readers';
   /** The validation schemas the route declares (zod, with fastify-type-provider-zod). @defaultValue none */
   readonly schema?: RouteSchemas;
   /** Whether the per-client rate limit applies (routes opt out with `config: { rateLimit: false }`). */
@@ -34,8 +34,16 @@ export function trackRoutes(app: FastifyInstance): void {
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean; rateLimit?: unknown };
-    const guard = config.trustedHosts ? 'trusted_hosts + client certificate' : config.identity === 'required' ? 'client certificate' : 'open';
+    const config = (route.config ?? {}) as { identity?: string; trustedHosts?: boolean; metricsReaders?: boolean; rateLimit?: unknown };
+    const guard = config.trustedHosts
+      ? config.metricsReaders
+        ? 'trusted_hosts or metrics readers + client certificate'
+        : 'trusted_hosts + client certificate'
+      : config.metricsReaders
+        ? 'metrics readers'
+        : config.identity === 'required'
+          ? 'client certificate'
+          : 'open';
     const schema = route.schema as RouteSchemas | undefined;
     const rateLimited = config.rateLimit !== false;
     for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, guard, rateLimited, ...(schema === undefined ? {} : { schema }) });

@@ -9,9 +9,13 @@
  * certificate's CN (or a front proxy's identity header); on plain HTTP without either, the peer
  * address must be one a listed name resolves to through the system resolver (`/etc/hosts`
  * first, as the smart-proxy's resolver reads it, then DNS). Names compare case-insensitively.
+ *
+ * `/metrics` (`config: { metricsReaders: true }`) is checked the same way against its own list,
+ * PROXYHUB_METRICS_READERS (on the control listener trusted_hosts too): reading metrics is not
+ * acting, so a Prometheus server needs no place in trusted_hosts.
  */
 import { lookup, lookupService } from 'node:dns/promises';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { plainAddress } from './client-identity.ts';
 import { sendProblem } from './problem.ts';
@@ -19,6 +23,11 @@ import { sendProblem } from './problem.ts';
 declare module 'fastify' {
   interface FastifyContextConfig {
     trustedHosts?: boolean;
+    /**
+     * `/metrics`: readable by the CNs in PROXYHUB_METRICS_READERS (a Prometheus server's), and on
+     * the control listener by trusted_hosts too. Unset refuses everyone: hosts never read it.
+     */
+    metricsReaders?: boolean;
   }
 }
 
@@ -28,6 +37,22 @@ export interface TrustedHostsOptions {
   /** Loopback development: an unset list lets every caller in. */
   readonly devOpen: boolean;
   readonly tls: boolean;
+  /** Who may read `/metrics` (PROXYHUB_METRICS_READERS; on the control listener trusted_hosts as well). @defaultValue [] */
+  readonly metricsReaders?: readonly string[];
+}
+
+interface AllowList {
+  readonly names: ReadonlySet<string>;
+  readonly addressBook: () => Promise<ReadonlySet<string>>;
+  /** How refusals name the list (`trusted_hosts`). */
+  readonly label: string;
+  /** The refusal when nobody is listed: which setting lists them. */
+  readonly emptyDetail: string;
+}
+
+function allowList(names: readonly string[], label: string, emptyDetail: string): AllowList {
+  const lowered = new Set(names.map((name) => name.toLowerCase()));
+  return { names: lowered, addressBook: createAddressBook([...lowered]), label, emptyDetail };
 }
 
 /** Resolved addresses are kept this long: a lookup per control request would tie Foreman to DNS latency. */
@@ -61,25 +86,29 @@ async function plainHttpCallerTrusted(request: FastifyRequest, addressBook: () =
   return address !== undefined && (await addressBook()).has(address);
 }
 
+async function refusal(request: FastifyRequest, reply: FastifyReply, list: AllowList, tls: boolean): Promise<FastifyReply | undefined> {
+  if (list.names.size === 0) return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', list.emptyDetail);
+  const identity = request.clientIdentity;
+  if (identity !== undefined) {
+    if (list.names.has(identity.cn.toLowerCase())) return undefined;
+    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not in ${list.label}`);
+  }
+  if (tls) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
+  if (await plainHttpCallerTrusted(request, list.addressBook)) return undefined;
+  const address = plainAddress(request.socket.remoteAddress) ?? 'the caller';
+  return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name in ${list.label}`);
+}
+
 const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => {
   const open = options.devOpen && options.trustedHosts === undefined;
-  const allowed = new Set((options.trustedHosts ?? []).map((name) => name.toLowerCase()));
-  const addressBook = createAddressBook([...allowed]);
+  const trusted = allowList(options.trustedHosts ?? [], 'trusted_hosts', 'trusted_hosts is empty or unset, so this control route refuses everyone: set PROXYHUB_TRUSTED_HOSTS to the certificate name of each Foreman server');
+  const readers = allowList(options.metricsReaders ?? [], 'the metrics readers', 'nobody is listed to read metrics here: set PROXYHUB_METRICS_READERS to the certificate name of your Prometheus server');
   // Before the body is read: an untrusted caller learns nothing from validation errors.
   app.addHook('onRequest', async (request, reply) => {
-    if (open || request.routeOptions.config.trustedHosts !== true) return undefined;
-    if (allowed.size === 0) {
-      return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', 'trusted_hosts is empty or unset, so this control route refuses everyone: set PROXYHUB_TRUSTED_HOSTS to the certificate name of each Foreman server');
-    }
-    const identity = request.clientIdentity;
-    if (identity !== undefined) {
-      if (allowed.has(identity.cn.toLowerCase())) return undefined;
-      return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not in trusted_hosts`);
-    }
-    if (options.tls) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this control route needs a client certificate issued by the configured CA');
-    if (await plainHttpCallerTrusted(request, addressBook)) return undefined;
-    const address = plainAddress(request.socket.remoteAddress) ?? 'the caller';
-    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name in trusted_hosts`);
+    const config = request.routeOptions.config;
+    if (config.metricsReaders === true) return open && config.trustedHosts === true ? undefined : refusal(request, reply, readers, options.tls);
+    if (open || config.trustedHosts !== true) return undefined;
+    return refusal(request, reply, trusted, options.tls);
   });
 };
 

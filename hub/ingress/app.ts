@@ -8,6 +8,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from '../log/logger.ts';
 import type { Publisher } from '../bus/transport.ts';
 import { registerGuards } from '../http/guards.ts';
+import { observabilityRoutes, type ListenerObservability } from '../http/observability.ts';
 import { trackRoutes } from '../http/route-table.ts';
 import type { HttpSettings } from '../http/settings.ts';
 import { createHostBinding } from './host-binding.ts';
@@ -44,6 +45,8 @@ export interface IngressDependencies {
   readonly relayClients: readonly string[];
   /** Parse threads for large YAML reports. @defaultValue none: every body parsed inline */
   readonly parse?: ParseSettings;
+  /** Metrics, tracing, health and the access log. @defaultValue none: `/livez` only, no `/metrics` */
+  readonly observability?: ListenerObservability;
 }
 
 export async function buildIngressApp(deps: IngressDependencies): Promise<FastifyInstance> {
@@ -51,7 +54,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   trackRoutes(app);
-  await registerGuards(app, deps.http, 'ingress');
+  await registerGuards(app, deps.http, 'ingress', deps.observability);
   // Every client route takes JSON or YAML; fastify's default text/plain parser would let a
   // wrongly labelled body reach validation instead of answering 415.
   app.removeContentTypeParser('text/plain');
@@ -84,5 +87,6 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
     const state = deps.publisher.state;
     return reply.code(state === 'ready' ? 200 : 503).send({ role: 'ingress', broker: state });
   });
+  observabilityRoutes(app, 'ingress', deps.observability ?? {});
   return app;
 }

@@ -30,6 +30,7 @@ export function sendFailure(reply: FastifyReply, kind: ForemanRequestKind, code:
   const status = failureStatus(code);
   const message = `${errorCatalog[code].title}${detail ? ` (${detail})` : ''}`;
   setRetryAfter(reply, code);
+  reply.problemCode = code;
   if (kind === 'register') return reply.code(status).type('text/plain; charset=utf-8').send(failureScript(message));
   return reply.code(status).type('text/plain; charset=utf-8').send(`proxyhub: ${kind} request could not be answered: ${message}\n`);
 }

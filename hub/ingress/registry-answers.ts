@@ -59,6 +59,7 @@ export function sendRegistryError(reply: FastifyReply, status: number, code: str
 /** The worker could not answer: the catalog's status (503 with Retry-After, 502, 504), as a registry error. */
 export function sendGatewayFailure(reply: FastifyReply, code: ErrorCode, detail: string): FastifyReply {
   setRetryAfter(reply, code);
+  reply.problemCode = code;
   const status = code === 'PROXYHUB_RPC_TIMEOUT' ? 504 : errorCatalog[code].status >= 500 ? errorCatalog[code].status : 502;
   reply.header(API_VERSION_HEADER, API_VERSION);
   return reply.code(status).type('application/json').send(registryErrorBody('UNAVAILABLE', `${errorCatalog[code].title}${detail ? ` (${detail})` : ''}`, { code }));

@@ -87,6 +87,20 @@ export class RexJobStore {
     return this.#options.topology;
   }
 
+  /** For readiness: the store's Redis connection, as ioredis sees it (`ready` when usable). */
+  get redisStatus(): string {
+    return this.#redis.status;
+  }
+
+  /**
+   * BullMQ's own Prometheus export of the three REX queues (`bullmq_job_count{queue, state}`,
+   * completed and failed totals), merged into one group per metric as the text format wants.
+   */
+  async prometheusMetrics(): Promise<string> {
+    const texts = await Promise.all([this.jobs, this.batches, this.callbacks].map((queue) => queue.exportPrometheusMetrics({ prefix: this.#options.topology.prefix })));
+    return mergeExpositions(texts);
+  }
+
   async start(): Promise<void> {
     await Promise.all([this.jobs.waitUntilReady(), this.batches.waitUntilReady(), this.callbacks.waitUntilReady()]);
   }
@@ -299,4 +313,22 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Several expositions as one: the text format wants each metric's HELP, TYPE and samples in one
+ * group, and BullMQ writes a full set per queue.
+ */
+export function mergeExpositions(texts: readonly string[]): string {
+  const groups = new Map<string, { header: string[]; samples: string[] }>();
+  for (const line of texts.flatMap((text) => text.split('\n'))) {
+    const header = /^# (?:HELP|TYPE) (\S+)/.exec(line);
+    const name = header?.[1] ?? /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
+    if (name === undefined) continue;
+    let group = groups.get(name);
+    if (group === undefined) groups.set(name, (group = { header: [], samples: [] }));
+    if (header === null) group.samples.push(line);
+    else if (!group.header.some((seen) => seen.startsWith(line.slice(0, 7)))) group.header.push(line);
+  }
+  return [...groups.values()].flatMap((group) => [...group.header, ...group.samples]).join('\n');
 }

@@ -77,6 +77,8 @@ export function testConfig(prefix: string, foremanUrl: string, overrides: Partia
     // its event loop with the test's own client (and its synchronous openssl calls): tests of
     // these limits set them.
     limits: { ratePerMinute: 0, maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0 },
+    // Hubs of parallel tests would collide on the default port: any free port, read from RunningHub.metricsUrl.
+    observability: { metricsPort: 0 },
     ...overrides,
   });
 }

@@ -50,6 +50,7 @@ t.test('the resolved file keeps the deployment rules', async (t) => {
   t.same(roles.map(([name]) => name).sort(), ['control', 'ingress', 'worker-facts', 'worker-openscap', 'worker-registration', 'worker-reports', 'worker-rex', 'worker-rhsm']);
   for (const [name, service] of roles) {
     t.equal(service.depends_on?.rabbitmq?.condition, 'service_healthy', `${name} waits for a healthy broker`);
+    t.ok(service.healthcheck, `${name} has a healthcheck (workers on their metrics port)`);
     t.match(service.environment?.PROXYHUB_AMQP_URL, /^amqp:\/\/.+@rabbitmq:5672/, `${name} reaches the broker by service name`);
     const role = name.replace(/^worker-/, '');
     t.match(service.environment?.PROXYHUB_AMQP_URL, `proxyhub-${role}:`, `${name} logs in with its own broker account`);

@@ -14,8 +14,8 @@ const tables = await routeTables(config);
 
 const concrete = (url: string) => url.replace(':format', 'puppet').replace(':id', 'some-id').replace(':kind', 'provision').replace(':template', 'default').replace(':hostgroup', 'base');
 // /unattended/templateServer is asked by hosts (ingress) and by Foreman (control), as on the smart-proxy;
-// each listener describes itself at /openapi.json.
-const shared = new Set(['/healthz', '/unattended/templateServer', '/openapi.json']);
+// health and metrics are each listener's own, and each listener describes itself at /openapi.json.
+const shared = new Set(['/healthz', '/livez', '/readyz', '/metrics', '/unattended/templateServer', '/openapi.json']);
 
 t.test('both listeners are up on separate ports', async (t) => {
   t.not(new URL(hub.ingressUrl as string).port, new URL(hub.controlUrl as string).port);

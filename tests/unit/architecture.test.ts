@@ -98,7 +98,7 @@ function violations(predicate: (edge: Edge) => boolean): string[] {
 
 t.test('the scanner sees every layer and its imports', async (t) => {
   for (const layer of LAYERS) t.ok(files.some((f) => within(f, layer)), `${layer}/ has .ts files`);
-  for (const folder of ['hub/bus/amqp091', 'hub/bus/amqp10', 'hub/jobs', 'hub/log', 'hub/codec']) t.ok(files.some((f) => within(f, folder)), `${folder}/ has .ts files`);
+  for (const folder of ['hub/bus/amqp091', 'hub/bus/amqp10', 'hub/jobs', 'hub/log', 'hub/codec', 'hub/telemetry']) t.ok(files.some((f) => within(f, folder)), `${folder}/ has .ts files`);
   t.ok(edges.some((e) => e.from === 'hub/bus/event-codec.ts' && e.to === 'contracts/envelope.ts' && e.relative), 'a relative import');
   t.ok(edges.some((e) => e.from === 'contracts/index.ts' && e.to === 'contracts/errors.ts'), 'an export … from');
   t.ok(edges.some((e) => e.from === 'hub/bus/event-codec.ts' && e.to === 'hub/bus/transport.ts' && e.typeOnly), 'an import type');
@@ -131,11 +131,11 @@ t.test('workers/ never imports hub/ingress or hub/control', async (t) => {
 });
 
 /**
- * The folders under hub/ and what each may import besides contracts/ and itself. hub/log and
- * hub/codec are leaves every layer may use; hub/bus's two transport folders never import each
+ * The folders under hub/ and what each may import besides contracts/ and itself. hub/log,
+ * hub/codec and hub/telemetry (metrics, health, trace context) are leaves every layer may use; hub/bus's two transport folders never import each
  * other, and only the factory at hub/bus's top picks between them.
  */
-const HUB_LEAVES = ['hub/log', 'hub/codec'] as const;
+const HUB_LEAVES = ['hub/log', 'hub/codec', 'hub/telemetry'] as const;
 const isLeaf = (path: string): boolean => HUB_LEAVES.some((leaf) => within(path, leaf));
 const TRANSPORTS = ['hub/bus/amqp091', 'hub/bus/amqp10'] as const;
 const isTransport = (path: string): boolean => TRANSPORTS.some((folder) => within(path, folder));
@@ -152,7 +152,7 @@ t.test('hub/jobs imports only contracts/, hub/log, hub/jobs and the back-off of 
   t.strictSame(violations((e) => e.relative && within(e.from, 'hub/jobs') && !within(e.to, 'hub/jobs') && !within(e.to, 'contracts') && !within(e.to, 'hub/log') && e.to !== 'hub/bus/backoff.ts'), []);
 });
 
-t.test('hub/log and hub/codec are leaves: contracts/ and themselves only', async (t) => {
+t.test('hub/log, hub/codec and hub/telemetry are leaves: contracts/ and themselves only', async (t) => {
   t.strictSame(violations((e) => e.relative && isLeaf(e.from) && !within(e.to, 'contracts') && !HUB_LEAVES.some((leaf) => within(e.from, leaf) && within(e.to, leaf))), []);
 });
 

@@ -17,6 +17,7 @@ import type { Katello } from './katello.ts';
 import { fetchBlob, fetchFlatpakIndex, fetchManifest, fetchTags, ping, type UpstreamContext } from './registry-ops.ts';
 import type { RegistryClient } from './registry-client.ts';
 import { issueToken, jsonAnswer } from './token-issue.ts';
+import type { Tracing } from '../../hub/telemetry/trace-context.ts';
 
 export interface GatewayWorkerOptions {
   readonly consumer: Consumer;
@@ -31,6 +32,8 @@ export interface GatewayWorkerOptions {
   /** Upper bound for one upstream or Katello call. */
   readonly callTimeoutMs: number;
   readonly prefetch: number;
+  /** Each request a hop of the client's trace (Katello calls continue it). @defaultValue none */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** The reply must reach the ingress before its own deadline. */
@@ -133,6 +136,7 @@ export function createGatewayWorker(options: GatewayWorkerOptions): RpcServer {
     prefetch: options.prefetch,
     logger: options.logger,
     replyType: REGISTRY_REPLY_TYPE,
+    tracing: options.tracing,
     answer: (body) => answer(options, body),
   });
 }

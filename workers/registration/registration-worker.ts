@@ -11,6 +11,7 @@ import type { Consumer, Publisher } from '../../hub/bus/transport.ts';
 import type { ForemanClient } from '../runtime/foreman-client.ts';
 import { foremanCallFor, type ForwardingSettings } from './forwarding.ts';
 import { createRpcServer, type RpcServer } from '../runtime/rpc-server.ts';
+import type { Tracing } from '../../hub/telemetry/trace-context.ts';
 
 export interface RegistrationWorkerOptions {
   readonly consumer: Consumer;
@@ -22,6 +23,8 @@ export interface RegistrationWorkerOptions {
   /** Upper bound for one Foreman call. */
   readonly foremanTimeoutMs: number;
   readonly prefetch: number;
+  /** Each answer a hop of the ingress request's trace. @defaultValue none */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** The reply must reach the ingress before its own deadline. */
@@ -72,5 +75,6 @@ export function createRegistrationWorker(options: RegistrationWorkerOptions): Rp
     prefetch: options.prefetch,
     logger: options.logger,
     answer: (body) => answer(options, body),
+    tracing: options.tracing,
   });
 }

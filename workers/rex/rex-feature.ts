@@ -20,8 +20,11 @@ import { createMqttNotifier, type PullNotifier } from './mqtt-notifier.ts';
 import { runPullJob, type PullSettings } from './pull-job.ts';
 import { runSshJob, WORKER_DIED_REASON } from './ssh-job.ts';
 import { loadOrCreateKeyPair } from './ssh-keys.ts';
+import type { Tracing } from '../../hub/telemetry/trace-context.ts';
 
 export interface RexFeatureOptions {
+  /** Each host request a hop of the pull client's trace. @defaultValue none */
+  readonly tracing?: Tracing | undefined;
   readonly topology: Topology;
   readonly redisUrl: string;
   readonly mqttUrl: string;
@@ -51,6 +54,8 @@ export interface RexFeatureOptions {
 export interface RexFeature {
   start(): Promise<void>;
   close(): Promise<void>;
+  /** For readiness: the job store's Redis connection as ioredis sees it (`ready` when usable). */
+  readonly redisStatus: string;
 }
 
 const unusedNotifier: PullNotifier = {
@@ -70,6 +75,9 @@ export function createRexFeature(options: RexFeatureOptions): RexFeature {
   const closers: Array<() => Promise<void>> = [];
 
   return {
+    get redisStatus() {
+      return store.redisStatus;
+    },
     async start() {
       const keys = await loadOrCreateKeyPair({ keyPath: options.sshKey, dataDir: options.dataDir });
       await store.start();
@@ -100,6 +108,7 @@ export function createRexFeature(options: RexFeatureOptions): RexFeature {
         prefetch: options.rpcPrefetch,
         logger,
         replyType: HOST_REPLY_TYPE,
+        tracing: options.tracing,
         answer: createHostRequestAnswerer({ store, lifecycle, publicKey: keys.publicKey, caPublicKeyPath: settings.sshCaPublicKey, logger }),
       });
       await hostRequests.start();

@@ -19,6 +19,7 @@ import { withBrokerPatience } from './broker-patience.ts';
 import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { UpstreamGate } from './upstream-gate.ts';
 import { createInFlight } from './in-flight.ts';
+import type { Telemetry } from '../../hub/telemetry/telemetry.ts';
 
 export interface FeatureWorkerOptions {
   readonly feature: AnyFeature;
@@ -38,6 +39,8 @@ export interface FeatureWorkerOptions {
     readonly dedupTtlSeconds: number;
     readonly shutdownGraceMs: number;
   };
+  /** Delivery metrics, the Foreman pause in readiness, each delivery a hop of its event's trace. @defaultValue none */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 export interface FeatureWorker {
@@ -56,6 +59,13 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
   setMaxListeners(settings.prefetch + 10, shutdown.signal);
   const inFlight = createInFlight();
   let handle: ConsumerHandle | undefined;
+  const telemetry = options.telemetry;
+  const metrics = telemetry?.metrics;
+  const paused = metrics?.upstreamPaused.labels('foreman', feature.name);
+  paused?.set(0);
+  const counted = (outcome: 'delivered' | 'duplicate' | 'retried' | 'dead_lettered'): void => metrics?.deliveries.inc({ feature: feature.name, outcome });
+  // Readiness reads the pause the deliveries already keep: no probe of its own against Foreman.
+  telemetry?.health.add(`foreman (${feature.name})`, () => (gate.open ? true : 'paused: the last delivery to Foreman failed; retrying after the pause'));
 
   const context: FeatureContext = {
     foreman: options.foreman,
@@ -65,8 +75,8 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
     source: options.source,
   };
 
-  function announce(type: 'delivery.succeeded.v1' | 'delivery.retried.v1' | 'delivery.dead-lettered.v1', outcome: DeliveryOutcome): void {
-    const envelope = createEvent(type, outcome, { source: options.source, subject: outcome.eventId });
+  function announce(type: 'delivery.succeeded.v1' | 'delivery.retried.v1' | 'delivery.dead-lettered.v1', outcome: DeliveryOutcome, traceparent?: string): void {
+    const envelope = createEvent(type, outcome, { source: options.source, subject: outcome.eventId, traceparent });
     // Informational: nobody has to listen, and a lost outcome event loses nothing.
     options.publisher.publish(encodeEvent(envelope, topology.outcomesExchange, { mandatory: false })).catch(() => undefined);
   }
@@ -99,6 +109,8 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
         else gate.succeeded(); // Foreman answered: it is up, this event is the problem.
       } else gate.abandon();
       throw error;
+    } finally {
+      paused?.set(gate.open ? 0 : 1);
     }
   }
 
@@ -115,15 +127,31 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
       const delayMs = retryDelayFor(settings.retryDelaysMs, attempt + 1);
       await patiently(() => rerouter.scheduleRetry(delivery, attempt + 1, delayMs));
       delivery.ack();
+      counted('retried');
+      metrics?.retries.inc({ feature: feature.name, tier: String(delayMs) });
       log.info({ eventId: base.eventId, attempt, delayMs, err: base.reason }, 'delivery failed; retry scheduled');
-      announce('delivery.retried.v1', { ...base, outcome: 'retry-scheduled', retryInMs: delayMs });
+      announce('delivery.retried.v1', { ...base, outcome: 'retry-scheduled', retryInMs: delayMs }, event?.traceparent);
       return;
     }
     const finalError = retryable ? new ProxyhubError('PROXYHUB_DELIVERY_EXHAUSTED', `gave up after ${attempt} attempts: ${base.reason}`, { cause: error }) : error;
     await patiently(() => rerouter.deadLetter(delivery, finalError, attempt));
     delivery.ack();
+    counted('dead_lettered');
     log.warn({ eventId: base.eventId, code: errorCodeOf(finalError), err: errorMessage(finalError) }, 'event dead-lettered');
-    announce('delivery.dead-lettered.v1', { ...base, code: errorCodeOf(finalError), reason: errorMessage(finalError), outcome: 'dead-lettered' });
+    announce('delivery.dead-lettered.v1', { ...base, code: errorCodeOf(finalError), reason: errorMessage(finalError), outcome: 'dead-lettered' }, event?.traceparent);
+  }
+
+  /** The delivery as a hop of the event's trace: the Foreman calls inside it continue the trace. */
+  async function traced(event: DecodedEvent): Promise<void> {
+    if (telemetry === undefined) return runHandler(event);
+    const hop = telemetry.tracing.hop(`deliver ${event.type}`, event.traceparent, 'consumer');
+    try {
+      await hop.run(() => runHandler(event));
+      hop.end();
+    } catch (error) {
+      hop.end(error);
+      throw error;
+    }
   }
 
   async function processDelivery(delivery: Delivery): Promise<void> {
@@ -133,13 +161,16 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
       event = decodeEvent(delivery);
       if (await alreadyDelivered(event.id)) {
         delivery.ack();
-        announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'duplicate' });
+        counted('duplicate');
+        announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'duplicate' }, event.traceparent);
         return;
       }
-      await runHandler(event);
+      await traced(event);
       await rememberDelivered(event.id);
       delivery.ack();
-      announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'delivered' });
+      counted('delivered');
+      metrics?.deliveryLatency.observe({ feature: feature.name }, Math.max(0, Date.now() - Date.parse(event.time)) / 1000);
+      announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'delivered' }, event.traceparent);
     } catch (error) {
       if (shutdown.signal.aborted) return delivery.requeue();
       try {

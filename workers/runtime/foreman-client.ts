@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { ProxyhubError, coerceError, errorMessage } from '../../contracts/errors.ts';
 import { upstreamAgent } from './upstream-agent.ts';
+import type { Hop, Tracing } from '../../hub/telemetry/trace-context.ts';
 
 export interface ForemanClientOptions {
   readonly url: string;
@@ -14,6 +15,11 @@ export interface ForemanClientOptions {
   readonly ca?: string | undefined;
   /** @defaultValue 30000 */
   readonly timeoutMs: number;
+  /**
+   * Each call a hop of the trace it is made in (a delivery's, an RPC answer's), sent as
+   * `traceparent`; outside any, a new trace. @defaultValue none: no `traceparent` sent
+   */
+  readonly tracing?: Tracing | undefined;
 }
 
 export interface ForemanResponse {
@@ -80,23 +86,29 @@ export interface ForemanClient {
 export function createForemanClient(options: ForemanClientOptions): ForemanClient {
   const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
   const dispatcher = upstreamAgent(options);
+  const { tracing } = options;
+  const hopFor = (method: string, target: URL): Hop | undefined => tracing?.hop(`${method} ${target.pathname}`, tracing.current(), 'client');
+  const traceHeader = (hop: Hop | undefined): Record<string, string> => (hop === undefined ? {} : { traceparent: hop.traceparent });
 
   return {
     async post(path, body) {
       const target = new URL(path.replace(/^\//, ''), base);
+      const hop = hopFor('POST', target);
       let response;
       try {
         response = await request(target, {
           method: 'POST',
           dispatcher,
-          headers: { accept: 'application/json,version=2', 'content-type': 'application/json' },
+          headers: { accept: 'application/json,version=2', 'content-type': 'application/json', ...traceHeader(hop) },
           body: typeof body === 'string' ? body : JSON.stringify(body),
           signal: AbortSignal.timeout(options.timeoutMs),
         });
       } catch (error) {
+        hop?.end(error);
         throw new ForemanCallError(true, `POST ${target.pathname}: ${errorMessage(error)}`, undefined, error);
       }
       const text = await response.body.text().catch(() => '');
+      hop?.end(response.statusCode >= 400 ? `status ${response.statusCode}` : undefined);
       if (response.statusCode >= 200 && response.statusCode < 300) return { status: response.statusCode, body: text };
       const excerpt = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
       throw new ForemanCallError(isTransientStatus(response.statusCode), `POST ${target.pathname} → ${response.statusCode}: ${excerpt}`, response.statusCode);
@@ -104,20 +116,24 @@ export function createForemanClient(options: ForemanClientOptions): ForemanClien
     async forward(call) {
       const target = new URL(call.path.replace(/^\//, ''), base);
       for (const [key, value] of call.query) target.searchParams.append(key, value);
+      const hop = hopFor(call.method, target);
       try {
         const response = await request(target, {
           method: call.method,
           dispatcher,
-          headers: { ...call.headers },
+          // Ours wins over a client's: the registration request forwards the client's headers.
+          headers: { ...call.headers, ...traceHeader(hop) },
           ...(call.body === undefined ? {} : { body: call.body }),
           signal: AbortSignal.timeout(call.timeoutMs),
         });
         const body = Buffer.from(await response.body.arrayBuffer());
         const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+        hop?.end(response.statusCode >= 500 ? `status ${response.statusCode}` : undefined);
         const headers = Object.fromEntries(Object.entries(response.headers).flatMap(([name, value]) => (first(value) === undefined ? [] : [[name, first(value) as string]])));
         return { status: response.statusCode, contentType: first(response.headers['content-type']), location: first(response.headers.location), headers, body };
       } catch (error) {
         const timedOut = coerceError(error).name === 'TimeoutError' || coerceError(error).name === 'AbortError';
+        hop?.end(error);
         throw new ForemanCallError(true, `${call.method} ${target.pathname}: ${timedOut ? `no answer within ${call.timeoutMs} ms` : errorMessage(error)}`, undefined, error);
       }
     },

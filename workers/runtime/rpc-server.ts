@@ -9,6 +9,8 @@ import type { Logger } from '../../hub/log/logger.ts';
 import type { Consumer, ConsumerHandle, Delivery, Publisher } from '../../hub/bus/transport.ts';
 import { errorMessage } from '../../contracts/errors.ts';
 import { createInFlight } from './in-flight.ts';
+import { TRACEPARENT_HEADER } from '../../hub/bus/transport.ts';
+import type { Tracing } from '../../hub/telemetry/trace-context.ts';
 
 export interface RpcServerOptions {
   readonly consumer: Consumer;
@@ -20,6 +22,8 @@ export interface RpcServerOptions {
   answer(body: Buffer): Promise<ForemanReply | object>;
   /** Message type of the replies. @defaultValue foreman.reply.v1 */
   readonly replyType?: string;
+  /** Each answer a hop of the caller's trace (its `traceparent` header). @defaultValue none */
+  readonly tracing?: Tracing | undefined;
 }
 
 export interface RpcServer {
@@ -32,7 +36,8 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
   let handle: ConsumerHandle | undefined;
 
   async function serve(delivery: Delivery): Promise<void> {
-    const reply = await options.answer(delivery.body);
+    const hop = options.tracing?.hop(`answer ${delivery.type ?? options.queue}`, delivery.headers[TRACEPARENT_HEADER], 'consumer');
+    const reply = hop === undefined ? await options.answer(delivery.body) : await hop.run(() => options.answer(delivery.body)).finally(() => hop.end());
     if (delivery.replyTo) {
       await options.publisher
         .publish({ exchange: '', routingKey: delivery.replyTo, body: Buffer.from(JSON.stringify(reply)), messageId: delivery.correlationId ?? '', type: options.replyType ?? FOREMAN_REPLY_TYPE, contentType: 'application/json', mandatory: false, ...(delivery.correlationId ? { correlationId: delivery.correlationId } : {}) })

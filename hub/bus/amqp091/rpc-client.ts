@@ -11,7 +11,7 @@ import { openRecoveringConnection } from './connection.ts';
 import type { Logger } from '../../log/logger.ts';
 import { ConsumerCountCache } from '../consumer-count-cache.ts';
 import { PendingReplies } from '../pending-replies.ts';
-import type { RpcClient, RpcRequest } from '../transport.ts';
+import { TRACEPARENT_HEADER, type RpcClient, type RpcRequest } from '../transport.ts';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -87,6 +87,7 @@ export class AmqpRpcClient implements RpcClient {
         mandatory: true,
       // The worker must not act on a request its caller has given up on.
       expiration: String(request.timeoutMs),
+      ...(request.traceparent ? { headers: { [TRACEPARENT_HEADER]: request.traceparent } } : {}),
     });
   }
 

@@ -18,7 +18,7 @@ import { outcomeError } from './publisher.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 import { SenderLinks } from './sender-links.ts';
-import type { RpcClient, RpcRequest } from '../transport.ts';
+import { TRACEPARENT_HEADER, type RpcClient, type RpcRequest } from '../transport.ts';
 
 /** An unused reply queue (its client gone for good) is removed by the broker after this. */
 const REPLY_QUEUE_EXPIRES_MS = 5 * 60_000;
@@ -85,7 +85,7 @@ export class Amqp10RpcClient implements RpcClient {
     if (replyTo === undefined || this.#closed) throw new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'broker is not connected');
     const sender = await this.#senders.get(request.queue, () => this.#attach(request.queue));
     const correlationId = randomUUID();
-    const message = { exchange: '', routingKey: request.queue, body: request.body, messageId: correlationId, correlationId, type: request.type, contentType: 'application/json' };
+    const message = { exchange: '', routingKey: request.queue, body: request.body, messageId: correlationId, correlationId, type: request.type, contentType: 'application/json', ...(request.traceparent ? { headers: { [TRACEPARENT_HEADER]: request.traceparent } } : {}) };
     // A send that throws means the link went away between the lookup and the send.
     return this.#pending.wait(correlationId, request.timeoutMs, () => void this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId), 'rpc link closed');
   }

@@ -102,7 +102,7 @@ export const complianceRoutes: FastifyPluginAsync<ComplianceRouteOptions> = asyn
     if (declared > options.arfBodyLimit) throw new ProxyhubError('PROXYHUB_INPUT_TOO_LARGE', `ARF upload of ${declared} bytes is over the ${options.arfBodyLimit}-byte limit`, { field: 'body' });
     const receivedAt = new Date();
     const data: ArfUpload = { policyId, cname, reportedAt: Math.floor(receivedAt.getTime() / 1000), arf: '' };
-    const envelope = createEvent('openscap.arf.uploaded.v1', data, { source: options.source, subject: `${cname}/${policyId}`, clientcn: cname, time: receivedAt });
+    const envelope = createEvent('openscap.arf.uploaded.v1', data, { source: options.source, subject: `${cname}/${policyId}`, clientcn: cname, time: receivedAt, traceparent: request.traceparent });
     const message = new ArfMessage(envelope, options.arfBodyLimit, Number.isSafeInteger(declared) && declared > 0 ? declared : undefined);
     if (request.body !== undefined && request.body !== null) await readBody(request.body as Readable, (chunk) => message.append(chunk));
     const body = message.finish();
@@ -116,8 +116,9 @@ export const complianceRoutes: FastifyPluginAsync<ComplianceRouteOptions> = asyn
     return reply.code(202).send({ id: envelope.id, result: 'accepted; proxyhub delivers it to Foreman' });
   });
 
-  async function fetchPolicyFile(request: PolicyFileRequest): Promise<PolicyFileAnswer> {
-    const raw = await options.rpc.request({ queue: options.policyFileQueue, type: POLICY_FILE_REQUEST_TYPE, body: Buffer.from(JSON.stringify(request)), timeoutMs: options.rpcTimeoutMs });
+  /** Concurrent misses share one fetch: it carries the trace of the request that started it. */
+  async function fetchPolicyFile(request: PolicyFileRequest, traceparent: string): Promise<PolicyFileAnswer> {
+    const raw = await options.rpc.request({ queue: options.policyFileQueue, type: POLICY_FILE_REQUEST_TYPE, body: Buffer.from(JSON.stringify(request)), timeoutMs: options.rpcTimeoutMs, traceparent });
     const answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     if ('error' in answer) throw new ProxyhubError(answer.error, answer.detail);
     const body = Buffer.from(answer.body, 'base64');
@@ -135,7 +136,7 @@ export const complianceRoutes: FastifyPluginAsync<ComplianceRouteOptions> = asyn
     let answer: PolicyFileAnswer;
     try {
       // digest.data is lower-cased: every spelling of one digest shares one entry.
-      answer = await cache.get(`${kind}/${policyId}/${digest.data}`, () => fetchPolicyFile({ kind, policyId, digest: digest.data, deadline: Date.now() + options.rpcTimeoutMs }));
+      answer = await cache.get(`${kind}/${policyId}/${digest.data}`, () => fetchPolicyFile({ kind, policyId, digest: digest.data, deadline: Date.now() + options.rpcTimeoutMs }, request.traceparent));
     } catch (error) {
       const code = errorCodeOf(error);
       return sendProblem(reply, code === 'PROXYHUB_BUS_UNROUTABLE' ? 'PROXYHUB_BUS_UNAVAILABLE' : code, errorMessage(error));

@@ -84,7 +84,7 @@ export const containerGatewayRoutes: FastifyPluginAsync<ContainerGatewayRouteOpt
     let answer;
     try {
       const body = Buffer.from(JSON.stringify(describe({ identity: registryIdentity(request), deadline: Date.now() + options.timeoutMs })));
-      const raw = await options.rpc.request({ queue: options.queue, type: REGISTRY_REQUEST_TYPE, body, timeoutMs: options.timeoutMs });
+      const raw = await options.rpc.request({ queue: options.queue, type: REGISTRY_REQUEST_TYPE, body, timeoutMs: options.timeoutMs, traceparent: request.traceparent });
       answer = registryReplySchema.parse(JSON.parse(raw.toString('utf8')));
     } catch (error) {
       const code = errorCodeOf(error);

@@ -26,7 +26,7 @@ export const factsRoutes: FastifyPluginAsync<FactsRouteOptions> = async (app, op
       assertUploadsFor(request, options.binding, upload.name, 'name');
       if (upload.certname !== undefined) assertUploadsFor(request, options.binding, upload.certname, 'certname');
       assertNesting(upload.facts, 'facts');
-      const envelope = createEvent('facts.uploaded.v1', upload, { source: options.source, subject: upload.name, clientcn: request.clientIdentity?.cn });
+      const envelope = createEvent('facts.uploaded.v1', upload, { source: options.source, subject: upload.name, clientcn: request.clientIdentity?.cn, traceparent: request.traceparent });
       return acceptEvent(reply, options, envelope);
     });
   }

@@ -77,7 +77,7 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
     let answer;
     try {
       const body = Buffer.from(JSON.stringify(describe(request, kind, path, options.timeoutMs)));
-      const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: FOREMAN_REQUEST_TYPE, body, timeoutMs: options.timeoutMs }));
+      const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: FOREMAN_REQUEST_TYPE, body, timeoutMs: options.timeoutMs, traceparent: request.traceparent }));
       answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     } catch (error) {
       const code = errorCodeOf(error);

@@ -50,7 +50,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRouteOptions> = async (app, 
     const report = kind === 'json' ? validateReport(request.body) : await yaml.read(request.body as string);
     // Facts gathered in an Ansible report are filed under the same host (workers/reports).
     assertUploadsFor(request, options.binding, report.host, 'host');
-    const envelope = createEvent('report.uploaded.v1', { format, report, jsonBody: request.query.json_body !== 'false' }, { source: options.source, subject: report.host, clientcn: request.clientIdentity?.cn });
+    const envelope = createEvent('report.uploaded.v1', { format, report, jsonBody: request.query.json_body !== 'false' }, { source: options.source, subject: report.host, clientcn: request.clientIdentity?.cn, traceparent: request.traceparent });
     return acceptEvent(reply, options, envelope);
   });
 };

@@ -34,9 +34,9 @@ function hostName(request: FastifyRequest): string {
 export const rexRoutes: FastifyPluginAsync<RexRouteOptions> = async (app, options) => {
   const keyCache = new Map<string, { at: number; reply: HostReply }>();
 
-  async function ask(request: HostRequest): Promise<HostReply> {
+  async function ask(request: HostRequest, traceparent: string): Promise<HostReply> {
     const body = Buffer.from(JSON.stringify(request));
-    const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: HOST_REQUEST_TYPE, body, timeoutMs: options.timeoutMs }));
+    const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: HOST_REQUEST_TYPE, body, timeoutMs: options.timeoutMs, traceparent }));
     return hostReplySchema.parse(JSON.parse(raw.toString('utf8')));
   }
 
@@ -59,7 +59,7 @@ export const rexRoutes: FastifyPluginAsync<RexRouteOptions> = async (app, option
   async function relay(reply: FastifyReply, request: HostRequest): Promise<FastifyReply> {
     let answer: HostReply;
     try {
-      answer = await ask(request);
+      answer = await ask(request, reply.request.traceparent);
     } catch (error) {
       return sendAskFailure(reply, error);
     }
@@ -71,7 +71,7 @@ export const rexRoutes: FastifyPluginAsync<RexRouteOptions> = async (app, option
     if (cached && Date.now() - cached.at < KEY_CACHE_MS) return send(reply, cached.reply);
     let answer: HostReply;
     try {
-      answer = await ask({ kind });
+      answer = await ask({ kind }, reply.request.traceparent);
     } catch (error) {
       return sendAskFailure(reply, error);
     }
