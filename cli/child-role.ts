@@ -4,7 +4,6 @@
  * (unchanged: one merged stream of pino JSON lines), and its readiness reported over IPC.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
@@ -33,9 +32,26 @@ function environmentFor(role: string): NodeJS.ProcessEnv {
 }
 
 /** Writes each whole line of `from` to `to` as it comes: lines from several children never mix. */
+/**
+ * Copies a child's output whole lines at a time, so that two children's lines never interleave
+ * mid-line: each chunk up to its last newline goes out in one write (not one write per line: an
+ * ingress's access log is thousands of lines a second), the rest waits for the next chunk.
+ */
 function relayLines(from: Readable | null, to: Writable): void {
   if (from === null) return;
-  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${line}\n`));
+  let pending: Buffer = Buffer.alloc(0);
+  from.on('data', (chunk: Buffer) => {
+    const end = chunk.lastIndexOf(0x0a);
+    if (end < 0) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      return;
+    }
+    to.write(pending.length === 0 ? chunk.subarray(0, end + 1) : Buffer.concat([pending, chunk.subarray(0, end + 1)]));
+    pending = chunk.subarray(end + 1);
+  });
+  from.on('end', () => {
+    if (pending.length > 0) to.write(Buffer.concat([pending, Buffer.from('\n')]));
+  });
 }
 
 export function forkRole(role: string): ChildProcess {
