@@ -184,7 +184,8 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   await steps.run(`${wiring.broker} (reading the capabilities stream)`, () => capabilities.start());
   const { startForemanPush } = await import('./foreman-push.ts');
   startForemanPush(config, capabilities, capabilityId, logger, closers);
-  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams });
+  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams,
+    status: { topology, openQueueBrowser: () => bus.openQueueBrowser(), jobQueues: [rexJobs.jobs, rexJobs.batches, rexJobs.callbacks] } });
   closers.push({ name: 'control listener', close: () => app.close() });
   result.controlUrl = await listen(app, config.control);
   return capabilities;

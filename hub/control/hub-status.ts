@@ -62,8 +62,8 @@ export async function readRexJobCounts(store: Pick<RexTaskStore, 'count'>): Prom
 }
 
 export interface AttentionInput {
-  readonly broker: Probe;
-  readonly redis: Probe;
+  readonly broker: Pick<Probe, 'ok'> & { readonly error?: string | undefined };
+  readonly redis: Pick<Probe, 'ok'> & { readonly error?: string | undefined };
   readonly capabilities: CapabilitySnapshot | null;
   readonly queues: readonly QueueDepth[];
 }

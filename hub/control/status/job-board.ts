@@ -1,0 +1,54 @@
+/**
+ * bull-board, read-only, for the REX queues at `/status/jobs/`. It runs in a fastify instance of
+ * its own that never listens; the control listener forwards GET requests to it through one
+ * protected route. So the board's routes all carry the status page's protection, nothing but a
+ * read ever reaches it (its retry, clean and pause actions are PUT, POST and DELETE, which the
+ * control listener does not route here at all, on top of bull-board's own read-only mode), and
+ * each job's data is shown through redactedJobData: no script, no secret.
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { rexQueueNames } from '../../../contracts/topology.ts';
+import { carriesInput, redactedJobData } from './job-redaction.ts';
+
+export const JOB_BOARD_PATH = '/status/jobs';
+
+/**
+ * bull-board's page names Google Fonts and styles itself inline: under this policy the browser
+ * asks nothing of another host (the fonts fall back to local ones), and scripts run only from here.
+ */
+export const JOB_BOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
+
+/** Response headers passed on from the board (its own, not hop-by-hop or length ones). */
+const FORWARDED_HEADERS = ['content-type', 'cache-control', 'etag', 'last-modified'] as const;
+
+function adapterFor(queue: Queue): BullMQAdapter {
+  const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false });
+  // The batch and callback queues hold ids only; anything that carries an input is redacted
+  // wherever it sits, so a job written to another queue by mistake cannot show its secrets.
+  adapter.setFormatter('data', (data: unknown) => (queue.name === rexQueueNames.jobs || carriesInput(data) ? redactedJobData(data) : data));
+  return adapter;
+}
+
+export async function createJobBoard(queues: readonly Queue[]): Promise<FastifyInstance> {
+  const board = Fastify({ logger: false });
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(JOB_BOARD_PATH);
+  createBullBoard({ queues: queues.map(adapterFor), serverAdapter, options: { uiConfig: { boardTitle: 'proxyhub REX jobs' } } });
+  await board.register(serverAdapter.registerPlugin(), { prefix: JOB_BOARD_PATH });
+  await board.ready();
+  return board;
+}
+
+/** Hands one GET to the board and its answer back, with the board's CSP. */
+export async function forwardToBoard(board: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const answer = await board.inject({ method: 'GET', url: request.url, headers: { accept: request.headers.accept ?? '*/*' } });
+  for (const name of FORWARDED_HEADERS) {
+    const value = answer.headers[name];
+    if (value !== undefined) void reply.header(name, value);
+  }
+  return reply.code(answer.statusCode).header('content-security-policy', JOB_BOARD_CSP).header('x-content-type-options', 'nosniff').send(answer.rawPayload);
+}
