@@ -14,12 +14,14 @@ export const queueStatusSchema = z.object({
   work: z.number().int().nullable(),
   deadLetters: z.number().int().nullable(),
   /**
-   * How fast the backlog moves, per minute, over the last minute the page has been watched:
-   * the change of the work queue's depth (positive: it grows) and the dead letters added. The
-   * control role sees depths only; the workers' metrics count each delivery.
+   * How the queues moved over the last `trendSeconds` (a minute, or less while the page has not
+   * watched that long): the change of the work queue's depth (positive: the backlog grows) and
+   * the dead letters added. The control role sees depths only; the workers' metrics count each
+   * delivery. All three are null until two reads are a few seconds apart.
    */
-  workPerMinute: z.number().nullable(),
-  deadLettersPerMinute: z.number().nullable(),
+  workChange: z.number().int().nullable(),
+  deadLettersAdded: z.number().int().nullable(),
+  trendSeconds: z.number().int().nullable(),
 });
 export type QueueStatus = z.infer<typeof queueStatusSchema>;
 

@@ -67,11 +67,11 @@ export function createStatusFeed(options: StatusFeedOptions): StatusFeed {
     try {
       depths = await readQueueDepths(options.openQueueBrowser, options.topology, bound);
     } catch (error) {
-      const unknown = queueFeatures.map((feature) => ({ feature, work: null, deadLetters: null, workPerMinute: null, deadLettersPerMinute: null }));
+      const unknown = queueFeatures.map((feature) => ({ feature, work: null, deadLetters: null, workChange: null, deadLettersAdded: null, trendSeconds: null }));
       return { broker: { ok: false, error: errorMessage(error) }, queues: unknown, failures: [] };
     }
     const rates = trend.add(Date.now(), depths);
-    const queues = depths.map((depth) => ({ ...depth, ...(rates.get(depth.feature) ?? { workPerMinute: null, deadLettersPerMinute: null }) }));
+    const queues = depths.map((depth) => ({ ...depth, ...(rates.get(depth.feature) ?? { workChange: null, deadLettersAdded: null, trendSeconds: null }) }));
     let recent: Failure[] = [];
     try {
       recent = await failures.read(depths);

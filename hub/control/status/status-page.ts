@@ -6,7 +6,7 @@
 import { statusTables, type StatusTable, type StatusView } from './status-view.ts';
 
 /** Nothing but this listener; no inline script or style; never framed. */
-export const STATUS_PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const STATUS_PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
@@ -22,7 +22,7 @@ const TITLES: Readonly<Record<StatusTable, string>> = {
 const NOTES: Readonly<Record<StatusTable, string>> = {
   instances: 'Live proxyhub processes, as their capability announcements say.',
   features: 'A feature runs while one live instance provides it.',
-  queues: 'Depths as the broker counts them. Rates are over the last minute this page has watched: the control role sees depths, not deliveries (the workers’ metrics count those).',
+  queues: 'Depths as the broker counts them, and how they moved over the last minute this page has watched: the control role sees depths, not deliveries (the workers’ metrics count those).',
   failures: 'The newest dead letters and why each failed; replay with proxyhub dlq replay.',
   jobs: 'Host jobs not finished; the script and every secret stay out of this view.',
 };
@@ -49,6 +49,7 @@ export function renderStatusPage(view: StatusView, prefix: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
 <title>proxyhub status · ${escapeHtml(prefix)}</title>
 <link rel="stylesheet" href="/status/page.css">
 <script src="/status/page.js" defer></script>

@@ -8,7 +8,7 @@ import type { StatusDocument } from '../../../contracts/http/status-page.ts';
 export const statusTables = {
   instances: ['Instance', 'Roles', 'Host', 'Version', 'Listeners', 'Last seen'],
   features: ['Feature', 'State', 'Instances'],
-  queues: ['Feature', 'Waiting', 'Dead letters', 'Backlog change /min', 'New dead letters /min'],
+  queues: ['Feature', 'Waiting', 'Dead letters', 'Backlog change', 'New dead letters', 'Over'],
   failures: ['Failed at', 'Feature', 'Code', 'Foreman status', 'Reason', 'Attempts', 'Event id'],
   jobs: ['Plan', 'Host', 'State', 'Step', 'Launched', 'Foreman task'],
 } as const;
@@ -40,7 +40,7 @@ export function statusView(document: StatusDocument): StatusView {
     rows: {
       instances: capabilities.instances.map((i) => [i.instanceId, i.roles.join(', '), i.hostname, i.version, Object.entries(i.urls).map(([name, url]) => `${name} ${url}`).join(', ') || '–', secondsAgo(i.lastSeen, document.at)]),
       features: features.map(([name, view]) => [name, view?.state ?? '', String(view?.instances.length ?? 0)]),
-      queues: document.queues.map((q) => [q.feature, count(q.work), count(q.deadLetters), signed(q.workPerMinute), count(q.deadLettersPerMinute)]),
+      queues: document.queues.map((q) => [q.feature, count(q.work), count(q.deadLetters), signed(q.workChange), count(q.deadLettersAdded), q.trendSeconds === null ? '–' : `last ${q.trendSeconds} s`]),
       failures: document.failures.map((f) => [f.failedAt, f.feature, f.code, f.upstreamStatus === undefined ? '–' : String(f.upstreamStatus), f.reason, String(f.attempts), f.id]),
       jobs: (rex?.inFlight ?? []).map((j) => [j.planId, j.host, j.state, j.step, j.launchedAt, j.foremanTask]),
     },
