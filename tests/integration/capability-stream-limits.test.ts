@@ -64,7 +64,7 @@ const app = await buildControlApp({
   compliance: { store: new ArfStore(config.dataDir), oscapPath: 'oscap' },
   capabilities: service,
   rexJobs: { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse, list: refuse },
-  status: { topology: createTopology(config.prefix), openQueueBrowser: refuse, jobQueues: [] },
+  status: { topology: createTopology(config.prefix), openQueueBrowser: refuse, jobBoard: [] },
 });
 /** The server side of each stream, to see what it keeps buffered. */
 const serverSides: ServerResponse[] = [];

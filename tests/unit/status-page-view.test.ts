@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { QueueDepth } from '../../hub/control/hub-status.ts';
 import { createDepthTrend } from '../../hub/control/status/depth-trend.ts';
-import { redactedJobData } from '../../hub/control/status/job-redaction.ts';
+import { redactedJobData } from '../../contracts/rex/job-redaction.ts';
 import { withoutRemoteLinks } from '../../hub/control/status/job-board.ts';
 import { renderStatusPage } from '../../hub/control/status/status-page.ts';
 import type { StatusView } from '../../hub/control/status/status-view.ts';

@@ -1,18 +1,15 @@
 /**
  * bull-board, read-only, for the REX queues at `/status/jobs/`. It runs in a fastify instance of
  * its own that never listens; the control listener forwards GET requests to it through one
- * protected route. So the board's routes all carry the status page's protection, nothing but a
- * read ever reaches it (its retry, clean and pause actions are PUT, POST and DELETE, which the
- * control listener does not route here at all, on top of bull-board's own read-only mode), and
- * each job's data is shown through redactedJobData: no script, no secret.
+ * protected route. So the board's routes all carry the status page's protection, and nothing but
+ * a read ever reaches it (its retry, clean and pause actions are PUT, POST and DELETE, which the
+ * control listener does not route here at all, on top of bull-board's own read-only mode). The
+ * queues come read-only and redacted from hub/jobs/rex-job-board.ts.
  */
 import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { BaseAdapter } from '@bull-board/api/baseAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { rexQueueNames } from '../../../contracts/topology.ts';
-import { carriesInput, redactedJobData } from './job-redaction.ts';
 
 export const JOB_BOARD_PATH = '/status/jobs';
 
@@ -25,19 +22,11 @@ export const JOB_BOARD_CSP = "default-src 'none'; script-src 'self'; style-src '
 /** Response headers passed on from the board (its own, not hop-by-hop or length ones). */
 const FORWARDED_HEADERS = ['content-type', 'cache-control', 'etag', 'last-modified'] as const;
 
-function adapterFor(queue: Queue): BullMQAdapter {
-  const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false });
-  // The batch and callback queues hold ids only; anything that carries an input is redacted
-  // wherever it sits, so a job written to another queue by mistake cannot show its secrets.
-  adapter.setFormatter('data', (data: unknown) => (queue.name === rexQueueNames.jobs || carriesInput(data) ? redactedJobData(data) : data));
-  return adapter;
-}
-
-export async function createJobBoard(queues: readonly Queue[]): Promise<FastifyInstance> {
+export async function createJobBoard(queues: readonly BaseAdapter[]): Promise<FastifyInstance> {
   const board = Fastify({ logger: false });
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(JOB_BOARD_PATH);
-  createBullBoard({ queues: queues.map(adapterFor), serverAdapter, options: { uiConfig: { boardTitle: 'proxyhub REX jobs' } } });
+  createBullBoard({ queues, serverAdapter, options: { uiConfig: { boardTitle: 'proxyhub REX jobs' } } });
   await board.register(serverAdapter.registerPlugin(), { prefix: JOB_BOARD_PATH });
   await board.ready();
   return board;

@@ -14,7 +14,7 @@ import type { CapabilityService } from '../capability-service.ts';
 import type { DeadLetterService } from '../dead-letters.ts';
 import { attentionOf, readQueueDepths, readRexJobCounts, type Bound, type QueueDepth } from '../hub-status.ts';
 import { createDepthTrend } from './depth-trend.ts';
-import { jobInFlight } from './job-redaction.ts';
+import { jobInFlight } from './job-in-flight.ts';
 import { newestFailures, type Failure } from './recent-failures.ts';
 
 export interface StatusFeedOptions {

@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Queue } from 'bullmq';
+import type { BaseAdapter } from '@bull-board/api/baseAdapter';
 import { STATUS_SSE_EVENT, type StatusDocument } from '../../../contracts/http/status-page.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { createJobBoard, forwardToBoard, JOB_BOARD_PATH } from './job-board.ts';
@@ -18,8 +18,8 @@ import { statusView } from './status-view.ts';
 
 export interface StatusRouteOptions {
   readonly feed: StatusFeed;
-  /** The BullMQ queues the job board shows (read-only). */
-  readonly jobQueues: readonly Queue[];
+  /** The queues the job board shows: read-only and redacted (hub/jobs/rex-job-board.ts). */
+  readonly jobBoard: readonly BaseAdapter[];
   /** Event streams served at once (shared limit with the capability stream's setting). */
   readonly maxStreams: number;
 }
@@ -35,7 +35,7 @@ const formatStatusEvent = (document: StatusDocument): string => `event: ${STATUS
 export const statusRoutes: FastifyPluginAsync<StatusRouteOptions> = async (app, options) => {
   const { feed } = options;
   const streams = new Set<ServerResponse>();
-  const board = await createJobBoard(options.jobQueues);
+  const board = await createJobBoard(options.jobBoard);
   app.addHook('preClose', async () => {
     for (const raw of streams) raw.end();
   });
