@@ -28,7 +28,7 @@ const refuse = (): never => {
 const planningPublisher: Publisher = { state: 'closed', start: refuse, publish: refuse, close: async () => undefined };
 const planningDeadLetters: DeadLetterService = { list: refuse, show: refuse, replay: refuse, count: refuse };
 const planningCapabilities: CapabilityService = { start: refuse, features: refuse, snapshot: refuse, eventIdOf: refuse, lastSeq: refuse, changesAfter: refuse, subscribe: refuse, instances: refuse, subscribeInstances: refuse, close: async () => undefined };
-const planningRexJobs: RexTaskStore = { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse };
+const planningRexJobs: RexTaskStore = { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse, list: refuse };
 const planningGateway: GatewayStore = { replaceRepositories: refuse, replaceUserRepositories: refuse, replaceHosts: refuse, replaceHostRepositories: refuse, updateHostRepositories: refuse, storeToken: refuse, users: refuse, tokenUser: refuse, isKnownHost: refuse, repositoryAccess: refuse, userMapped: refuse, hostMapped: refuse, repositories: refuse, userRepositories: refuse, hostRepositories: refuse };
 const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
@@ -38,7 +38,7 @@ export async function routeTables(config: Config): Promise<{ ingress: RouteEntry
   // As start builds them: the metrics and readiness routes exist only where there is something to report.
   const observability = { metrics: createHubMetrics({ processMetrics: false }), health: createHealth() };
   const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, rhsm: { queue: 'plan', timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes }, relayClients: config.relayClients, observability });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams, observability });
+  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams, observability, status: { topology: createTopology(config.prefix), openQueueBrowser: refuse, jobBoard: [] } });
   await Promise.all([ingress.ready(), control.ready()]);
   const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
   await Promise.all([ingress.close(), control.close()]);

@@ -173,8 +173,9 @@ async function startRoles(config: Config, roles: RoleSet, logger: Logger, steps:
 async function startControl(wiring: RoleWiring, result: { controlUrl?: string }): Promise<CapabilityService> {
   const { config, logger, steps, closers, bus, publisher, topology, scope, instanceId, capabilityId, telemetry } = wiring;
   // Loaded by the role that runs them: an ingress process carries neither BullMQ nor the control app.
-  const [{ RexJobStore }, { createRedisConnection }, { createCapabilityService }, { buildControlApp }, { createDeadLetterService }, { ArfStore }, { createGatewayStore }] = await Promise.all([
+  const [{ RexJobStore }, { rexJobBoardQueues }, { createRedisConnection }, { createCapabilityService }, { buildControlApp }, { createDeadLetterService }, { ArfStore }, { createGatewayStore }] = await Promise.all([
     import('../hub/jobs/rex-job-store.ts'),
+    import('../hub/jobs/rex-job-board.ts'),
     import('../hub/jobs/redis.ts'),
     import('../hub/control/capability-service.ts'),
     import('../hub/control/app.ts'),
@@ -204,7 +205,8 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
   reportCapabilityChanges(telemetry, capabilities, closers);
   const { startForemanPush } = await import('./foreman-push.ts');
   startForemanPush(config, capabilities, capabilityId, logger, closers);
-  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams, observability: wiring.observability });
+  const app = await buildControlApp({ publisher, logger, version: packageVersion, deadLetters: createDeadLetterService(() => bus.openQueueBrowser(), topology), http: httpSettingsFrom(config), templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities, expectedFeatures: config.features, rexJobs, containerGateway: createGatewayStore(gatewayRedis, topology), maxEventStreams: config.limits.maxEventStreams,
+    status: { topology, openQueueBrowser: () => bus.openQueueBrowser(), jobBoard: rexJobBoardQueues(rexJobs) }, observability: wiring.observability });
   closers.push({ name: 'control listener', close: () => app.close() });
   result.controlUrl = await listen(app, config.control);
   return capabilities;

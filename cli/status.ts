@@ -5,13 +5,13 @@
  * dead-letter depth, and the REX jobs. Every probe has a deadline, so a dependency that is down
  * costs seconds and is reported, instead of hanging the command.
  */
-import { createTopology, queueFeatures, type QueueFeature } from '../contracts/topology.ts';
+import { createTopology } from '../contracts/topology.ts';
 import type { CapabilitySnapshot } from '../contracts/http/capabilities.ts';
 import { errorMessage, ProxyhubError } from '../contracts/errors.ts';
 import { createBusTransport } from '../hub/bus/transport-factory.ts';
-import type { QueueBrowser } from '../hub/bus/transport.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import type { Config } from '../hub/config/schema.ts';
+import { attentionOf, readQueueDepths, readRexJobCounts, type Probe, type QueueDepth, type RexJobCounts } from '../hub/control/hub-status.ts';
 import { redactUrl } from '../hub/log/logger.ts';
 import { openCapabilityReader } from './capabilities.ts';
 import { withDeadline } from './deadline.ts';
@@ -19,21 +19,10 @@ import { exitCodes } from './exit-codes.ts';
 import { createRexStore } from './jobs.ts';
 import { formatTable } from './table.ts';
 
+export type { Probe, QueueDepth } from '../hub/control/hub-status.ts';
+
 /** Longest any one probe may take. @defaultValue 5 s: a broker or Redis slower than that is reported as not answering. */
 const PROBE_DEADLINE_MS = 5000;
-
-export interface Probe {
-  readonly url: string;
-  readonly ok: boolean;
-  readonly error?: string;
-}
-
-export interface QueueDepth {
-  readonly feature: QueueFeature;
-  /** null: the queue is not declared (no process of the feature has started yet). */
-  readonly work: number | null;
-  readonly deadLetters: number | null;
-}
 
 export interface HubStatus {
   readonly at: string;
@@ -42,30 +31,14 @@ export interface HubStatus {
   readonly redis: Probe;
   readonly capabilities: CapabilitySnapshot | null;
   readonly queues: readonly QueueDepth[];
-  readonly rexJobs: { readonly running: number; readonly stopped: number } | null;
+  readonly rexJobs: RexJobCounts | null;
   /** What needs attention, in words; empty when all is well. */
   readonly attention: readonly string[];
 }
 
 async function queueDepths(config: Config): Promise<QueueDepth[]> {
-  const topology = createTopology(config.prefix);
   const bus = await createBusTransport({ url: config.amqpUrl, transport: config.transport, addressScheme: config.amqp10.addressScheme });
-  const depths: QueueDepth[] = [];
-  for (const feature of queueFeatures) {
-    // One browser per feature: on AMQP 0-9-1 asking for a queue that does not exist closes the channel.
-    const browser: QueueBrowser = await withDeadline('the broker', PROBE_DEADLINE_MS, bus.openQueueBrowser());
-    try {
-      const count = (queue: string): Promise<number | null> => withDeadline('the broker', PROBE_DEADLINE_MS, browser.messageCount(queue)).catch((error: unknown) => {
-        if (/does not exist|NOT_FOUND|not[ _]found/i.test(errorMessage(error))) return null;
-        throw error;
-      });
-      const work = await count(topology.workQueue(feature));
-      depths.push({ feature, work, deadLetters: work === null ? null : await count(topology.deadLetterQueue(feature)) });
-    } finally {
-      await browser.close().catch(() => undefined);
-    }
-  }
-  return depths;
+  return readQueueDepths(() => bus.openQueueBrowser(), createTopology(config.prefix), (work) => withDeadline('the broker', PROBE_DEADLINE_MS, work));
 }
 
 async function capabilitySnapshot(config: Config): Promise<CapabilitySnapshot> {
@@ -75,23 +48,6 @@ async function capabilitySnapshot(config: Config): Promise<CapabilitySnapshot> {
   } finally {
     await reader.close();
   }
-}
-
-function attentionOf(config: Config, status: Omit<HubStatus, 'attention'>): string[] {
-  const notes: string[] = [];
-  if (!status.broker.ok) notes.push(`the broker does not answer: ${status.broker.error ?? ''}`);
-  if (!status.redis.ok) notes.push(`Redis does not answer: ${status.redis.error ?? ''}`);
-  if (status.capabilities !== null) {
-    if (status.capabilities.instances.length === 0) notes.push('no live proxyhub process announces itself on this prefix');
-    for (const feature of config.features) {
-      const view = status.capabilities.features[feature];
-      if (view?.state !== 'running') notes.push(`expected feature ${feature} (PROXYHUB_FEATURES) is ${view === undefined ? 'provided by no live process' : view.state}`);
-    }
-  }
-  for (const depth of status.queues) {
-    if ((depth.deadLetters ?? 0) > 0) notes.push(`${depth.deadLetters ?? 0} dead letter(s) in ${depth.feature}: proxyhub dlq list --feature ${depth.feature}`);
-  }
-  return notes;
 }
 
 export async function collectStatus(config: Config): Promise<HubStatus> {
@@ -112,7 +68,7 @@ export async function collectStatus(config: Config): Promise<HubStatus> {
   const store = createRexStore(config);
   const counting = (async () => {
     await store.start();
-    return { running: await store.count('running'), stopped: await store.count('stopped') };
+    return readRexJobCounts(store);
   })();
   try {
     // A Redis that does not answer keeps its client reconnecting: closing it lets the command end.
@@ -123,7 +79,7 @@ export async function collectStatus(config: Config): Promise<HubStatus> {
     await store.close().catch(() => undefined);
   }
   const status = { at: new Date().toISOString(), prefix: config.prefix, broker, redis, capabilities, queues, rexJobs };
-  return { ...status, attention: attentionOf(config, status) };
+  return { ...status, attention: attentionOf(config.features, status) };
 }
 
 /* The text screen: the state first, the things to look at last. */

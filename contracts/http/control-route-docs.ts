@@ -6,6 +6,7 @@ import { smartProxyFeatures } from '../capabilities.ts';
 import { hostListBodySchema, hostMappingBodySchema, repositoryListBodySchema, userMappingBodySchema } from '../container-gateway/tables.ts';
 import { launchRequestSchema, taskIdsSchema } from '../rex/launch.ts';
 import { capabilitySnapshotSchema } from './capabilities.ts';
+import { statusDocumentSchema } from './status-page.ts';
 import { observabilityRouteDocs, openApiRouteDoc, type ResponseDoc, type RouteDoc, type RouteDocs } from './route-docs.ts';
 
 const json = (description: string, schema?: z.ZodType): ResponseDoc => (schema === undefined ? { description, contentType: 'application/json' } : { description, schema });
@@ -71,6 +72,25 @@ export const controlRouteDocs: RouteDocs = {
     description: '`snapshot` carries the document of `GET /capabilities`, `changed` the data of one `capability.changed.v1`. Resume with `Last-Event-ID`.',
     responses: { 200: { description: 'An event stream that stays open.', contentType: 'text/event-stream' } },
     problems: ['PROXYHUB_SSE_STREAM_LIMIT'],
+  },
+  'GET /status': {
+    summary: 'The live status page (HTML): instances, features, queue and dead-letter depths with their trend, recent failures with reasons, REX jobs in flight',
+    description: 'Rendered on the server and kept current by its script through `GET /status/events`; served with a Content-Security-Policy that allows nothing from another origin and no inline script.',
+    responses: { 200: { description: 'The page.', contentType: 'text/html' } },
+  },
+  'GET /status/page.js': { summary: 'The status page’s script', responses: { 200: { description: 'JavaScript, no build step.', contentType: 'text/javascript' } } },
+  'GET /status/page.css': { summary: 'The status page’s stylesheet', responses: { 200: { description: 'CSS.', contentType: 'text/css' } } },
+  'GET /status/state': { summary: 'What the status page shows, as JSON', responses: { 200: json('The status document.', statusDocumentSchema) } },
+  'GET /status/events': {
+    summary: 'The status page’s updates as Server-Sent Events: one `status` event per change',
+    description: 'Each `status` event carries the page’s tables as rows of text: at once when an instance or feature changes, and after each read of depths, failures and jobs (every 2 s while a page watches).',
+    responses: { 200: { description: 'An event stream that stays open.', contentType: 'text/event-stream' } },
+    problems: ['PROXYHUB_SSE_STREAM_LIMIT'],
+  },
+  'GET /status/jobs': { summary: 'The REX job board (bull-board, read-only; job data without scripts or secrets)', responses: { 200: { description: 'The board’s page.', contentType: 'text/html' } } },
+  'GET /status/jobs/*': {
+    summary: 'The REX job board’s assets and read API (GET only: its actions have no route)',
+    responses: { 200: { description: 'The board’s scripts, styles and JSON answers.', contentType: 'application/octet-stream' } },
   },
   'GET /dead-letters': { summary: 'Dead letters of every (or one) feature, oldest first', responses: { 200: json('The dead letters.', z.object({ deadLetters: z.array(deadLetterSummarySchema) })) } },
   'GET /dead-letters/:id': {

@@ -21,6 +21,11 @@ import type { RexTaskStore } from '../jobs/rex-job-store.ts';
 import { dynflowRoutes } from './dynflow-routes.ts';
 import type { GatewayStore } from '../container-gateway/gateway-store.ts';
 import { containerGatewayControlRoutes } from './container-gateway-routes.ts';
+import type { BaseAdapter } from '@bull-board/api/baseAdapter';
+import type { QueueBrowser } from '../bus/transport.ts';
+import type { Topology } from '../../contracts/topology.ts';
+import { createStatusFeed } from './status/status-feed.ts';
+import { statusRoutes } from './status/status-routes.ts';
 
 export interface ControlDependencies {
   readonly publisher: Publisher;
@@ -39,10 +44,12 @@ export interface ControlDependencies {
   readonly rexJobs: RexTaskStore;
   /** The container gateway's tables in Redis, which Katello's pushes replace. @defaultValue none: no gateway routes */
   readonly containerGateway?: GatewayStore;
-  /** Capability event streams served at once (`PROXYHUB_MAX_EVENT_STREAMS`). */
+  /** Capability event streams served at once (`PROXYHUB_MAX_EVENT_STREAMS`); the status page's streams count apart, against the same number. */
   readonly maxEventStreams: number;
   /** Metrics, tracing, health and the access log. @defaultValue none: `/livez` only, no `/metrics` */
   readonly observability?: ListenerObservability;
+  /** What the status page reads beyond the services above: queue depths, and the REX queues its job board shows (hub/jobs/rex-job-board.ts). */
+  readonly status: { readonly topology: Topology; readonly openQueueBrowser: () => Promise<QueueBrowser>; readonly jobBoard: readonly BaseAdapter[] };
 }
 
 export async function buildControlApp(deps: ControlDependencies): Promise<FastifyInstance> {
@@ -60,6 +67,8 @@ export async function buildControlApp(deps: ControlDependencies): Promise<Fastif
   await app.register(deadLetterRoutes, { service: deps.deadLetters });
   await app.register(complianceControlRoutes, { store: deps.compliance.store, deadLetters: deps.deadLetters, oscapPath: deps.compliance.oscapPath });
   await app.register(dynflowRoutes, { store: deps.rexJobs, bodyLimit: 64 * 1024 * 1024 });
+  const feed = createStatusFeed({ capabilities: deps.capabilities, deadLetters: deps.deadLetters, openQueueBrowser: deps.status.openQueueBrowser, topology: deps.status.topology, rexJobs: deps.rexJobs, expectedFeatures: deps.expectedFeatures, logger: deps.logger });
+  await app.register(statusRoutes, { feed, jobBoard: deps.status.jobBoard, maxStreams: deps.maxEventStreams });
   if (deps.containerGateway) await app.register(containerGatewayControlRoutes, { store: deps.containerGateway, bodyLimit: 64 * 1024 * 1024 });
   return app;
 }

@@ -24,7 +24,7 @@ type Json = Record<string, unknown>;
 const DEFAULT_PORTS: Record<ListenerName, string> = { ingress: '8443', control: '9090' };
 const CLIENTS: Record<ListenerName, string> = {
   ingress: 'hosts (facts, reports, OpenSCAP, registration and templates, REX pull, container clients)',
-  control: 'Foreman and Katello (features, REX task API, stored ARF reports, dead letters, capability stream)',
+  control: 'Foreman and Katello (features, REX task API, stored ARF reports, dead letters, capability stream), and operators (the status page)',
 };
 
 function schemaOf(schema: unknown, io: 'input' | 'output'): Json {

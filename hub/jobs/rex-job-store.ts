@@ -61,8 +61,8 @@ const parsed = <T>(schema: { safeParse(value: unknown): { success: true; data: T
   return result.success ? result.data : undefined;
 };
 
-/** What the control role's task API uses of the store. */
-export type RexTaskStore = Pick<RexJobStore, 'launch' | 'job' | 'batch' | 'output' | 'count' | 'requestCancel'>;
+/** What the control role's task API and status page use of the store. */
+export type RexTaskStore = Pick<RexJobStore, 'launch' | 'job' | 'batch' | 'output' | 'count' | 'requestCancel' | 'list'>;
 
 export class RexJobStore {
   readonly #options: RexStoreOptions;

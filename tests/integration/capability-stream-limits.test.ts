@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import t from 'tap';
+import { createTopology } from '../../contracts/topology.ts';
 import { httpSettingsFrom } from '../../cli/http-settings.ts';
 import type { CapabilityChange } from '../../contracts/events/capability.ts';
 import { createLogger } from '../../hub/log/logger.ts';
@@ -62,7 +63,8 @@ const app = await buildControlApp({
   deadLetters: { list: refuse, show: refuse, replay: refuse, count: refuse },
   compliance: { store: new ArfStore(config.dataDir), oscapPath: 'oscap' },
   capabilities: service,
-  rexJobs: { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse },
+  rexJobs: { launch: refuse, job: refuse, batch: refuse, output: refuse, count: refuse, requestCancel: refuse, list: refuse },
+  status: { topology: createTopology(config.prefix), openQueueBrowser: refuse, jobBoard: [] },
 });
 /** The server side of each stream, to see what it keeps buffered. */
 const serverSides: ServerResponse[] = [];
