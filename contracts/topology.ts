@@ -26,6 +26,17 @@ export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F]
 export const QUORUM_DELIVERY_LIMIT = 20;
 
 /**
+ * Replicas of every quorum queue and of the capability stream on a RabbitMQ cluster: three
+ * tolerate the loss of one node. The broker caps it at the nodes it has, so one node takes it too.
+ * Only read when a queue is created, but RabbitMQ 3.10 still refuses a redeclaration that differs;
+ * a queue made before this was set is redeclared without it (hub/bus/declare-topology.ts).
+ */
+export const QUEUE_REPLICAS = 3;
+
+/** Queue arguments that only matter when a queue is created (its initial replica count). */
+export const CREATION_ONLY_ARGUMENTS = ['x-quorum-initial-group-size', 'x-initial-cluster-size'] as const;
+
+/**
  * Features answered by request/reply over the broker rather than from a work queue.
  * `container_gateway` answers the ingress's registry routes (container-gateway-contract).
  */
@@ -132,6 +143,7 @@ export function createTopology(prefix: string): Topology {
 export function workQueueArguments(topology: Topology, feature: QueueFeature): Record<string, unknown> {
   return {
     'x-queue-type': 'quorum',
+    'x-quorum-initial-group-size': QUEUE_REPLICAS,
     'x-delivery-limit': QUORUM_DELIVERY_LIMIT,
     'x-dead-letter-exchange': topology.deadLetterExchange,
     'x-dead-letter-routing-key': topology.workQueue(feature),
@@ -143,7 +155,7 @@ export function workQueueArguments(topology: Topology, feature: QueueFeature): R
 
 export function deadLetterQueueArguments(): Record<string, unknown> {
   // No delivery limit: browsing the DLQ returns messages to it, which must never drop them.
-  return { 'x-queue-type': 'quorum' };
+  return { 'x-queue-type': 'quorum', 'x-quorum-initial-group-size': QUEUE_REPLICAS };
 }
 
 /**
@@ -160,6 +172,7 @@ export const RPC_REQUEST_TTL_MS = 60_000;
 export function retryQueueArguments(topology: Topology, feature: QueueFeature, delayMs: number): Record<string, unknown> {
   return {
     'x-queue-type': 'quorum',
+    'x-quorum-initial-group-size': QUEUE_REPLICAS,
     'x-message-ttl': delayMs,
     // The default exchange routes by queue name, so an expired message goes straight home.
     'x-dead-letter-exchange': '',
@@ -178,5 +191,5 @@ export const CAPABILITY_BINDING = 'capability.#';
  * actually drops old data; a size cap bounds it whatever the heartbeat traffic.
  */
 export function capabilityStreamArguments(): Record<string, unknown> {
-  return { 'x-queue-type': 'stream', 'x-max-age': '1h', 'x-max-length-bytes': 50_000_000, 'x-stream-max-segment-size-bytes': 1_000_000 };
+  return { 'x-queue-type': 'stream', 'x-initial-cluster-size': QUEUE_REPLICAS, 'x-max-age': '1h', 'x-max-length-bytes': 50_000_000, 'x-stream-max-segment-size-bytes': 1_000_000 };
 }

@@ -237,14 +237,14 @@ export class RabbitCluster {
     return Array.isArray(row?.members) ? row.members : [];
   }
 
-  /** The node a client connection (by its connection_name) is attached to, if any. */
+  /** The node a client connection is attached to (by the port it reached), if any has `connectionName` in its name. */
   async nodeOfConnection(connectionName: string): Promise<ClusterNode | undefined> {
-    for (const node of this.nodes) {
-      if (!this.#processes.has(node.label)) continue;
-      const stdout = await this.ctl(node, ['list_connections', '--local', 'client_properties', '--formatter', 'json'], 20_000).catch(() => '[]');
-      if (stdout.includes(connectionName)) return node;
-    }
-    return undefined;
+    const live = this.nodes.find((n) => this.#processes.has(n.label));
+    if (!live) return undefined;
+    const stdout = await this.ctl(live, ['list_connections', 'port', 'client_properties', '--formatter', 'json'], 20_000).catch(() => '[]');
+    const rows = JSON.parse(stdout || '[]') as Array<{ port: number; client_properties: unknown }>;
+    const row = rows.find((r) => JSON.stringify(r.client_properties).includes(connectionName));
+    return row === undefined ? undefined : this.nodes.find((n) => n.amqpPort === row.port);
   }
 
   /** Kills every node and removes every directory the cluster used. */
