@@ -25,6 +25,16 @@ export interface TopologyScope {
   readonly onDeclare?: (node: string) => void;
 }
 
+/**
+ * A queue that lives on one node (the classic RPC request queues) while that node is down: it
+ * exists, but cannot be declared, bound or checked until the node is back. On a cluster that is
+ * no reason for a role to stay down; requests to it are unroutable meanwhile (mandatory: an error
+ * for the caller, not a silent loss).
+ */
+export function isQueueNodeDown(error: unknown): boolean {
+  return error instanceof Error && /NOT[_-]FOUND/.test(error.message) && /is down or inaccessible/.test(error.message);
+}
+
 /** A redeclaration refused only because the queue was created without a creation-only argument. */
 function differsOnlyInCreationArgument(error: unknown): boolean {
   return error instanceof Error && /PRECONDITION[_-]FAILED/.test(error.message) && CREATION_ONLY_ARGUMENTS.some((name) => error.message.includes(`'${name}'`));
@@ -40,6 +50,8 @@ function differsOnlyInCreationArgument(error: unknown): boolean {
 class Declarations {
   #channel: Promise<Channel>;
   readonly #model: ChannelModel;
+  /** Queues skipped because their node is down (see isQueueNodeDown); their bindings too. */
+  readonly unavailable: string[] = [];
 
   constructor(model: ChannelModel) {
     this.#model = model;
@@ -58,6 +70,7 @@ class Declarations {
   }
 
   async bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
+    if (this.unavailable.includes(queue)) return;
     await (await this.#channel).bindQueue(queue, exchange, routingKey);
   }
 
@@ -65,6 +78,11 @@ class Declarations {
     try {
       await (await this.#channel).assertQueue(queue, { durable: true, arguments: args });
     } catch (error) {
+      if (isQueueNodeDown(error)) {
+        this.unavailable.push(queue);
+        this.#channel = this.#open();
+        return;
+      }
       if (!differsOnlyInCreationArgument(error)) throw error;
       this.#channel = this.#open();
       const kept = Object.fromEntries(Object.entries(args).filter(([name]) => !(CREATION_ONLY_ARGUMENTS as readonly string[]).includes(name)));
@@ -79,12 +97,14 @@ class Declarations {
 
 /**
  * Declares (idempotently) what a role needs, so the first process up, of any role, makes the
- * broker ready: an ingress alone can accept uploads before any worker has started.
+ * broker ready: an ingress alone can accept uploads before any worker has started. Resolves with
+ * the queues that could not be declared because the one node holding them is down.
  */
-export async function declareTopology(model: ChannelModel, topology: Topology, scope: TopologyScope): Promise<void> {
+export async function declareTopology(model: ChannelModel, topology: Topology, scope: TopologyScope): Promise<readonly string[]> {
   const declarations = new Declarations(model);
   try {
     await declareOn(declarations, topology, scope);
+    return declarations.unavailable;
   } finally {
     await declarations.close();
   }
@@ -163,7 +183,8 @@ async function missingNodes(model: ChannelModel, topology: Topology, scope: Topo
     if (!(await onOwnChannel(model, (c) => c.checkExchange(exchange)).then(() => true, () => false))) missing.push(`exchange ${exchange}`);
   }
   for (const queue of nodes.queues) {
-    if (!(await onOwnChannel(model, (c) => c.checkQueue(queue)).then(() => true, () => false))) missing.push(`queue ${queue}`);
+    // A queue whose node is down exists all the same.
+    if (!(await onOwnChannel(model, (c) => c.checkQueue(queue)).then(() => true, (error: unknown) => isQueueNodeDown(error)))) missing.push(`queue ${queue}`);
   }
   return missing;
 }
@@ -176,7 +197,8 @@ async function missingNodes(model: ChannelModel, topology: Topology, scope: Topo
  */
 export async function ensureTopology(model: ChannelModel, topology: Topology, scope: TopologyScope, logger: Logger): Promise<void> {
   try {
-    await declareTopology(model, topology, scope);
+    const unavailable = await declareTopology(model, topology, scope);
+    if (unavailable.length > 0) logger.warn({ queues: unavailable }, 'queues on a broker node that is down were not declared; they come back with that node');
     return;
   } catch (error) {
     if (!isAccessRefused(error)) throw error;

@@ -9,12 +9,14 @@
  * The two kills are one after the other, not together: with three replicas, two nodes down is a
  * lost majority, and the quorum queues stop taking messages (by design) until one is back.
  * Runs alone (@runs-alone; see scripts/test.mjs): three broker nodes want the machine's CPU.
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport).
  */
 import t from 'tap';
 import amqplib from 'amqplib';
 import { createTopology, QUEUE_REPLICAS } from '../../contracts/topology.ts';
-import { deleteRedisKeys, deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix, withChannel, type ChildHub } from '../helpers/hub-harness.ts';
+import { TEST_TRANSPORT, deleteRedisKeys, deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix, withChannel, type ChildHub } from '../helpers/hub-harness.ts';
 import { RabbitCluster, type ClusterNode } from '../helpers/rabbit-cluster.ts';
+import { tcpSocketsOf } from '../helpers/sockets.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
@@ -26,9 +28,12 @@ const PROMPT_REFUSAL_MS = 5000;
 // Booting three nodes and two kill-restart rounds take minutes on a loaded 2-core machine.
 t.setTimeout(600_000);
 
-const cluster = await RabbitCluster.start();
+const cluster = await RabbitCluster.start({ plugins: TEST_TRANSPORT === 'amqp10' ? ['rabbitmq_amqp1_0'] : [] });
 const foreman = new TestForeman();
 await foreman.start();
+// Slow enough answers that each worker holds deliveries when a node dies: the broker hands them
+// out again, and the event-id dedup must catch those Foreman already took.
+foreman.fault = { delayMs: 30 };
 const prefix = testPrefix();
 const topology = createTopology(prefix);
 const hubs: ChildHub[] = [];
@@ -37,6 +42,7 @@ const OUTCOMES_QUEUE = `${prefix}.test-outcomes`;
 t.teardown(async () => {
   await Promise.all(hubs.map((hub) => hub.stop()));
   await foreman.stop();
+  await cluster.ensureAllRunning();
   // RabbitMQ 3.10 wedges when at-least-once quorum queues are deleted right after a node boot.
   await cluster.settle();
   const live = cluster.nodes[0] as ClusterNode;
@@ -47,10 +53,12 @@ t.teardown(async () => {
 });
 
 const ingressPorts = [fixedTestPort(), fixedTestPort()];
-const config = (ingressPort: number) => testConfig(prefix, foreman.url, { amqpUrl: cluster.url, transport: 'amqp091', ingress: { host: '127.0.0.1', port: ingressPort } });
-for (const port of ingressPorts) hubs.push(await spawnHub(config(port), 'ingress'));
-for (let i = 0; i < 2; i++) hubs.push(await spawnHub(config(0), 'worker:facts'));
-const [firstIngress] = hubs as [ChildHub];
+const workerConfig = testConfig(prefix, foreman.url, { amqpUrl: cluster.url, transport: TEST_TRANSPORT });
+// An ingress reaches the broker only: it is given no Foreman settings.
+const ingressConfig = (port: number) => testConfig(prefix, foreman.url, { amqpUrl: cluster.url, transport: TEST_TRANSPORT, ingress: { host: '127.0.0.1', port }, foreman: {} });
+for (const port of ingressPorts) hubs.push(await spawnHub(ingressConfig(port), 'ingress'));
+for (let i = 0; i < 2; i++) hubs.push(await spawnHub(workerConfig, 'worker:facts'));
+const [firstIngress, , ...workers] = hubs as [ChildHub, ChildHub, ...ChildHub[]];
 
 /**
  * Counts the workers' outcome events (`delivered`, and `duplicate` for a redelivery the dedup
@@ -126,6 +134,17 @@ function uploadStreams(ingressUrl: string, label: string): { outcomes: Outcome[]
   };
 }
 
+/** The cluster nodes a process holds connections to (read from its sockets: any transport). */
+function nodesOf(hub: ChildHub): ClusterNode[] {
+  const ports = new Set(tcpSocketsOf(hub.process.pid as number).filter((s) => s.state === 'ESTABLISHED').map((s) => s.remotePort));
+  return cluster.nodes.filter((node) => ports.has(node.amqpPort));
+}
+
+/** The node the first ingress publishes through: its publish connection by name, else any node it holds. */
+async function publishNodeOfFirstIngress(): Promise<ClusterNode | undefined> {
+  return (await cluster.nodeOfConnection(`-${firstIngress.process.pid as number} publish`)) ?? nodesOf(firstIngress)[0];
+}
+
 async function leaderOf(queue: string): Promise<string | undefined> {
   const live = cluster.nodes[0] as ClusterNode;
   const rows = JSON.parse(await cluster.ctl(live, ['list_queues', 'name', 'leader', '--formatter', 'json'])) as Array<{ name: string; leader?: string }>;
@@ -145,10 +164,13 @@ t.test('a node killed under load: every 202 reaches Foreman exactly once, refusa
   };
   await acceptedSince(200, 'uploads flowing before any kill');
 
-  const ingressNode = await waitFor(() => cluster.nodeOfConnection(`-${firstIngress.process.pid} publish`), { timeoutMs: 30_000, intervalMs: 500, what: "the first ingress's broker node" });
+  const ingressNode = await waitFor(publishNodeOfFirstIngress, { timeoutMs: 30_000, intervalMs: 500, what: "the first ingress's broker node" });
   const leader = await leaderOf(workQueue);
-  const follower = cluster.nodes.find((node) => node !== ingressNode && node.nodeName !== leader) ?? (cluster.nodes.find((node) => node !== ingressNode));
-  t.comment(`facts queue leader ${leader}; first ingress on ${ingressNode.nodeName}; follower to kill ${follower.nodeName}`);
+  const candidates = cluster.nodes.filter((node) => node !== ingressNode);
+  const follower = candidates.find((node) => node.nodeName !== leader) ?? candidates[0];
+  if (!follower) throw new Error('no node to kill beside the ingress node');
+  t.comment(`${TEST_TRANSPORT}: facts queue leader ${leader}; first ingress on ${ingressNode.nodeName}; follower to kill ${follower.nodeName}`);
+  t.comment(`workers connected to ${workers.map((w) => nodesOf(w).map((n) => n.label).join('+')).join(' and ')}`);
 
   await cluster.kill(follower);
   await acceptedSince(150, 'uploads accepted with a follower down');

@@ -87,6 +87,7 @@ export class RabbitCluster {
   readonly #processes = new Map<string, NodeProcess>();
   #lastBootAt = 0;
   #stopped = false;
+  #forgetExitHook = (): void => undefined;
 
   private constructor(base: string, nodes: readonly ClusterNode[]) {
     this.#base = base;
@@ -106,6 +107,11 @@ export class RabbitCluster {
       return { label, nodeName: `ph-${run}-${label}@localhost`, amqpPort, distPort: amqpPort + 1, url: `amqp://guest:guest@127.0.0.1:${amqpPort}` };
     });
     const cluster = new RabbitCluster(base, nodes);
+    // A test process that dies without its teardown (an uncaught error) still takes its nodes
+    // along: they run detached, in process groups of their own, and would outlive it.
+    const killAtExit = (): void => cluster.#killAllNow();
+    process.once('exit', killAtExit);
+    cluster.#forgetExitHook = () => process.removeListener('exit', killAtExit);
     try {
       cluster.#prepare(options.plugins ?? []);
       await Promise.all(nodes.map((node) => cluster.#boot(node)));
@@ -221,6 +227,11 @@ export class RabbitCluster {
     await waitFor(async () => (await this.runningNodes(others[0] ?? node)).includes(node.nodeName), { timeoutMs: 60_000, intervalMs: 500, what: `${node.nodeName} back in the cluster` });
   }
 
+  /** For teardown after a failure: every killed node started again, so that queues can be deleted. */
+  async ensureAllRunning(): Promise<void> {
+    for (const node of this.nodes) if (!this.#processes.has(node.label)) await this.restart(node);
+  }
+
   /** Waits out RabbitMQ 3.10's wedge window after the last boot before quorum queues are deleted. */
   async settle(): Promise<void> {
     const wait = this.#lastBootAt + SETTLE_AFTER_BOOT_MS - Date.now();
@@ -252,6 +263,20 @@ export class RabbitCluster {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const node of this.nodes) await this.kill(node).catch(() => undefined);
+    rmSync(this.#base, { recursive: true, force: true });
+    this.#forgetExitHook();
+  }
+
+  /** Synchronous, for the exit hook: SIGKILL to every node's group, directories removed. */
+  #killAllNow(): void {
+    for (const { child } of this.#processes.values()) {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    this.#processes.clear();
     rmSync(this.#base, { recursive: true, force: true });
   }
 }
