@@ -98,6 +98,8 @@ export interface Topology {
   replyQueue(clientId: string): string;
   /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
   deliveredKey(feature: QueueFeature, eventId: string): string;
+  /** Redis key of the short lease a worker holds while it delivers an event (under the dedup keys). */
+  claimKey(feature: QueueFeature, eventId: string): string;
   /** BullMQ's key prefix: every BullMQ key is `<bullPrefix>:<queue>:…`. */
   readonly bullPrefix: string;
   /** Redis key holding a cancel request for a REX job. */
@@ -131,6 +133,7 @@ export function createTopology(prefix: string): Topology {
     rpcQueue: (feature: RpcQueueName) => `${prefix}.${feature}.requests`,
     replyQueue: (clientId: string) => `${prefix}.replies.${clientId}`,
     deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
+    claimKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}:claim`,
     bullPrefix: `${prefix}:bull`,
     rexCancelKey: (planId: string) => `${prefix}:rex:cancel:${planId}`,
     rexHostJobsKey: (host: string) => `${prefix}:rex:host:${host.toLowerCase()}`,

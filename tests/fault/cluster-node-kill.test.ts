@@ -33,7 +33,7 @@ const foreman = new TestForeman();
 await foreman.start();
 // Slow enough answers that each worker holds deliveries when a node dies: the broker hands them
 // out again, and the event-id dedup must catch those Foreman already took.
-foreman.fault = { delayMs: 30 };
+foreman.fault = { delayMs: 300 };
 const prefix = testPrefix();
 const topology = createTopology(prefix);
 const hubs: ChildHub[] = [];
