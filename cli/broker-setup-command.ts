@@ -1,5 +1,6 @@
 /** The `broker setup` command line: options in, accounts printed or applied. */
 import { createTopology } from '../contracts/topology.ts';
+import { brokerUrls } from '../hub/bus/broker-urls.ts';
 import { loadConfig } from '../hub/config/load.ts';
 import { applyAccounts, parsePasswords, parseRoleList, planAccounts, printedLines } from './broker-setup.ts';
 
@@ -15,8 +16,9 @@ export interface BrokerSetupFlags {
 }
 
 /** The vhost named by the URL's path (amqplib's reading: empty means `/`). */
+/** The virtual host of the (first) broker URL: the nodes of one cluster share their virtual hosts. */
 function vhostOf(url: string): string {
-  const path = new URL(url.replace(/^amqp10/, 'amqp')).pathname.slice(1);
+  const path = new URL((brokerUrls(url)[0] ?? '').replace(/^amqp10/, 'amqp')).pathname.slice(1);
   return path === '' ? '/' : decodeURIComponent(path);
 }
 

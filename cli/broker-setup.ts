@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { accountName, accountRoles, brokerPermissions, redisAclRules, type AccountRole } from '../contracts/broker-accounts.ts';
 import { createTopology, queueFeatures, type Topology } from '../contracts/topology.ts';
+import { brokerUrls } from '../hub/bus/broker-urls.ts';
 import { declareWholeTopology } from '../hub/bus/provision.ts';
 import { setRedisAclUsers } from '../hub/jobs/redis.ts';
 import { amqp091UrlOf } from '../hub/bus/transport.ts';
@@ -97,11 +98,16 @@ function rabbitmqctl(command: string, args: readonly string[], stdin?: string): 
 }
 
 /** The role's URL: the operator's URL with the role's account in it. */
+/** `url` with the account's credentials; a list of cluster nodes, each node with them. */
 export function roleUrl(url: string, user: string, password: string): string {
-  const parsed = new URL(url);
-  parsed.username = encodeURIComponent(user);
-  parsed.password = encodeURIComponent(password);
-  return parsed.toString();
+  return brokerUrls(url)
+    .map((node) => {
+      const parsed = new URL(node);
+      parsed.username = encodeURIComponent(user);
+      parsed.password = encodeURIComponent(password);
+      return parsed.toString();
+    })
+    .join(',');
 }
 
 /** Creates or updates every account, declares the topology, and writes the role URLs (mode 0600). */

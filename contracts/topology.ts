@@ -30,6 +30,17 @@ export type BoundEventType<F extends QueueFeature> = (typeof featureBindings)[F]
 export const QUORUM_DELIVERY_LIMIT = 20;
 
 /**
+ * Replicas of every quorum queue and of the capability stream on a RabbitMQ cluster: three
+ * tolerate the loss of one node. The broker caps it at the nodes it has, so one node takes it too.
+ * Only read when a queue is created, but RabbitMQ 3.10 still refuses a redeclaration that differs;
+ * a queue made before this was set is redeclared without it (hub/bus/declare-topology.ts).
+ */
+export const QUEUE_REPLICAS = 3;
+
+/** Queue arguments that only matter when a queue is created (its initial replica count). */
+export const CREATION_ONLY_ARGUMENTS = ['x-quorum-initial-group-size', 'x-initial-cluster-size'] as const;
+
+/**
  * Features answered by request/reply over the broker rather than from a work queue.
  * `container_gateway` answers the ingress's registry routes (container-gateway-contract).
  */
@@ -94,6 +105,8 @@ export interface Topology {
   replyQueue(clientId: string): string;
   /** Redis key remembering that an event was delivered, so a redelivery does not repeat it. */
   deliveredKey(feature: QueueFeature, eventId: string): string;
+  /** Redis key of the short lease a worker holds while it delivers an event (under the dedup keys). */
+  claimKey(feature: QueueFeature, eventId: string): string;
   /** BullMQ's key prefix: every BullMQ key is `<bullPrefix>:<queue>:…`. */
   readonly bullPrefix: string;
   /** Redis key holding a cancel request for a REX job. */
@@ -129,6 +142,7 @@ export function createTopology(prefix: string): Topology {
     rpcQueue: (feature: RpcQueueName) => `${prefix}.${feature}.requests`,
     replyQueue: (clientId: string) => `${prefix}.replies.${clientId}`,
     deliveredKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}`,
+    claimKey: (feature: QueueFeature, eventId: string) => `${prefix}:delivered:${feature}:${eventId}:claim`,
     bullPrefix: `${prefix}:bull`,
     rexCancelKey: (planId: string) => `${prefix}:rex:cancel:${planId}`,
     rexHostJobsKey: (host: string) => `${prefix}:rex:host:${host.toLowerCase()}`,
@@ -142,6 +156,7 @@ export function createTopology(prefix: string): Topology {
 export function workQueueArguments(topology: Topology, feature: QueueFeature): Record<string, unknown> {
   return {
     'x-queue-type': 'quorum',
+    'x-quorum-initial-group-size': QUEUE_REPLICAS,
     'x-delivery-limit': QUORUM_DELIVERY_LIMIT,
     'x-dead-letter-exchange': topology.deadLetterExchange,
     'x-dead-letter-routing-key': topology.workQueue(feature),
@@ -153,7 +168,7 @@ export function workQueueArguments(topology: Topology, feature: QueueFeature): R
 
 export function deadLetterQueueArguments(): Record<string, unknown> {
   // No delivery limit: browsing the DLQ returns messages to it, which must never drop them.
-  return { 'x-queue-type': 'quorum' };
+  return { 'x-queue-type': 'quorum', 'x-quorum-initial-group-size': QUEUE_REPLICAS };
 }
 
 /**
@@ -170,6 +185,7 @@ export const RPC_REQUEST_TTL_MS = 60_000;
 export function retryQueueArguments(topology: Topology, feature: QueueFeature, delayMs: number): Record<string, unknown> {
   return {
     'x-queue-type': 'quorum',
+    'x-quorum-initial-group-size': QUEUE_REPLICAS,
     'x-message-ttl': delayMs,
     // The default exchange routes by queue name, so an expired message goes straight home.
     'x-dead-letter-exchange': '',
@@ -188,5 +204,5 @@ export const CAPABILITY_BINDING = 'capability.#';
  * actually drops old data; a size cap bounds it whatever the heartbeat traffic.
  */
 export function capabilityStreamArguments(): Record<string, unknown> {
-  return { 'x-queue-type': 'stream', 'x-max-age': '1h', 'x-max-length-bytes': 50_000_000, 'x-stream-max-segment-size-bytes': 1_000_000 };
+  return { 'x-queue-type': 'stream', 'x-initial-cluster-size': QUEUE_REPLICAS, 'x-max-age': '1h', 'x-max-length-bytes': 50_000_000, 'x-stream-max-segment-size-bytes': 1_000_000 };
 }

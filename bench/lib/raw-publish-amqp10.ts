@@ -30,7 +30,7 @@ export async function measureRawPublishAmqp10(spec: RawSpec): Promise<RawResult>
   // The topology as the hub has it (declared over 0-9-1, as the hub does on RabbitMQ 3.x).
   const admin = await amqplib.connect(spec.amqpUrl);
   try {
-    await declareTopology(await admin.createChannel(), topology, { features: queueFeatures });
+    await declareTopology(admin, topology, { features: queueFeatures });
   } finally {
     await admin.close().catch(() => undefined);
   }

@@ -46,7 +46,7 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
   const connection = await amqplib.connect(spec.amqpUrl);
   try {
     const channel = await connection.createConfirmChannel();
-    await declareTopology(channel, createTopology(spec.prefix), { features: queueFeatures });
+    await declareTopology(connection, createTopology(spec.prefix), { features: queueFeatures });
 
     let phase: 'warmup' | 'measure' | 'stop' = 'warmup';
     let inFlight = 0;

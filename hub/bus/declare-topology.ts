@@ -2,6 +2,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 import {
   CAPABILITY_BINDING,
+  CREATION_ONLY_ARGUMENTS,
   capabilityStreamArguments,
   queueFeatures,
   rpcQueueNames,
@@ -25,43 +26,124 @@ export interface TopologyScope {
 }
 
 /**
- * Declares (idempotently) what a role needs, so the first process up, of any role, makes the
- * broker ready: an ingress alone can accept uploads before any worker has started.
+ * A queue that lives on one node (the classic RPC request queues) while that node is down: it
+ * exists, but cannot be declared, bound or checked until the node is back. On a cluster that is
+ * no reason for a role to stay down; requests to it are unroutable meanwhile (mandatory: an error
+ * for the caller, not a silent loss).
  */
-export async function declareTopology(channel: Channel, topology: Topology, scope: TopologyScope): Promise<void> {
+export function isQueueNodeDown(error: unknown): boolean {
+  return error instanceof Error && /NOT[_-]FOUND/.test(error.message) && /is down or inaccessible/.test(error.message);
+}
+
+/** A redeclaration refused only because the queue was created without a creation-only argument. */
+function differsOnlyInCreationArgument(error: unknown): boolean {
+  return error instanceof Error && /PRECONDITION[_-]FAILED/.test(error.message) && CREATION_ONLY_ARGUMENTS.some((name) => error.message.includes(`'${name}'`));
+}
+
+/**
+ * Declarations on one channel, replaced when the broker closes it. A queue created before
+ * proxyhub set its replica count (RabbitMQ's default applied then) is refused with that argument
+ * (RabbitMQ 3.10 compares it like any other); the argument matters only at creation, so that
+ * queue is redeclared without it and keeps its members (grown by an operator with
+ * `rabbitmq-queues grow`, see the README's Scale-out).
+ */
+class Declarations {
+  #channel: Promise<Channel>;
+  readonly #model: ChannelModel;
+  /** Queues skipped because their node is down (see isQueueNodeDown); their bindings too. */
+  readonly unavailable: string[] = [];
+
+  constructor(model: ChannelModel) {
+    this.#model = model;
+    this.#channel = this.#open();
+  }
+
+  #open(): Promise<Channel> {
+    return this.#model.createChannel().then((channel) => {
+      channel.on('error', () => undefined);
+      return channel;
+    });
+  }
+
+  async assertExchange(exchange: string, type: 'topic' | 'direct'): Promise<void> {
+    await (await this.#channel).assertExchange(exchange, type, { durable: true });
+  }
+
+  async bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
+    if (this.unavailable.includes(queue)) return;
+    await (await this.#channel).bindQueue(queue, exchange, routingKey);
+  }
+
+  async assertQueue(queue: string, args: Record<string, unknown>): Promise<void> {
+    try {
+      await (await this.#channel).assertQueue(queue, { durable: true, arguments: args });
+    } catch (error) {
+      if (isQueueNodeDown(error)) {
+        this.unavailable.push(queue);
+        this.#channel = this.#open();
+        return;
+      }
+      if (!differsOnlyInCreationArgument(error)) throw error;
+      this.#channel = this.#open();
+      const kept = Object.fromEntries(Object.entries(args).filter(([name]) => !(CREATION_ONLY_ARGUMENTS as readonly string[]).includes(name)));
+      await (await this.#channel).assertQueue(queue, { durable: true, arguments: kept });
+    }
+  }
+
+  async close(): Promise<void> {
+    await (await this.#channel).close().catch(() => undefined);
+  }
+}
+
+/**
+ * Declares (idempotently) what a role needs, so the first process up, of any role, makes the
+ * broker ready: an ingress alone can accept uploads before any worker has started. Resolves with
+ * the queues that could not be declared because the one node holding them is down.
+ */
+export async function declareTopology(model: ChannelModel, topology: Topology, scope: TopologyScope): Promise<readonly string[]> {
+  const declarations = new Declarations(model);
+  try {
+    await declareOn(declarations, topology, scope);
+    return declarations.unavailable;
+  } finally {
+    await declarations.close();
+  }
+}
+
+async function declareOn(declarations: Declarations, topology: Topology, scope: TopologyScope): Promise<void> {
   const declaring = (node: string): void => scope.onDeclare?.(node);
   declaring('the exchanges');
-  await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
-  await channel.assertExchange(topology.outcomesExchange, 'topic', { durable: true });
-  await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
-  await channel.assertExchange(topology.capabilitiesExchange, 'topic', { durable: true });
-  await channel.assertExchange(topology.rpcExchange, 'direct', { durable: true });
-  for (const feature of queueFeatures) await channel.assertExchange(topology.retryExchange(feature), 'direct', { durable: true });
+  await declarations.assertExchange(topology.eventsExchange, 'topic');
+  await declarations.assertExchange(topology.outcomesExchange, 'topic');
+  await declarations.assertExchange(topology.deadLetterExchange, 'direct');
+  await declarations.assertExchange(topology.capabilitiesExchange, 'topic');
+  await declarations.assertExchange(topology.rpcExchange, 'direct');
+  for (const feature of queueFeatures) await declarations.assertExchange(topology.retryExchange(feature), 'direct');
   declaring(`queue ${topology.capabilitiesStream}`);
-  await channel.assertQueue(topology.capabilitiesStream, { durable: true, arguments: capabilityStreamArguments() });
-  await channel.bindQueue(topology.capabilitiesStream, topology.capabilitiesExchange, CAPABILITY_BINDING);
+  await declarations.assertQueue(topology.capabilitiesStream, capabilityStreamArguments());
+  await declarations.bindQueue(topology.capabilitiesStream, topology.capabilitiesExchange, CAPABILITY_BINDING);
   for (const feature of rpcQueueNames) {
     const queue = topology.rpcQueue(feature);
     declaring(`queue ${queue}`);
-    await channel.assertQueue(queue, { durable: true, arguments: rpcQueueArguments() });
-    await channel.bindQueue(queue, topology.rpcExchange, queue);
+    await declarations.assertQueue(queue, rpcQueueArguments());
+    await declarations.bindQueue(queue, topology.rpcExchange, queue);
   }
   for (const feature of scope.features) {
     const workQueue = topology.workQueue(feature);
     const deadLetterQueue = topology.deadLetterQueue(feature);
     declaring(`queue ${deadLetterQueue}`);
-    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: deadLetterQueueArguments() });
-    await channel.bindQueue(deadLetterQueue, topology.deadLetterExchange, workQueue);
+    await declarations.assertQueue(deadLetterQueue, deadLetterQueueArguments());
+    await declarations.bindQueue(deadLetterQueue, topology.deadLetterExchange, workQueue);
     declaring(`queue ${workQueue}`);
-    await channel.assertQueue(workQueue, { durable: true, arguments: workQueueArguments(topology, feature) });
+    await declarations.assertQueue(workQueue, workQueueArguments(topology, feature));
     for (const eventType of featureBindings[feature]) {
-      await channel.bindQueue(workQueue, topology.eventsExchange, eventType);
+      await declarations.bindQueue(workQueue, topology.eventsExchange, eventType);
     }
     for (const delayMs of scope.retryDelaysMs?.[feature] ?? []) {
       const retryQueue = topology.retryQueue(feature, delayMs);
       declaring(`queue ${retryQueue}`);
-      await channel.assertQueue(retryQueue, { durable: true, arguments: retryQueueArguments(topology, feature, delayMs) });
-      await channel.bindQueue(retryQueue, topology.retryExchange(feature), retryQueue);
+      await declarations.assertQueue(retryQueue, retryQueueArguments(topology, feature, delayMs));
+      await declarations.bindQueue(retryQueue, topology.retryExchange(feature), retryQueue);
     }
   }
 }
@@ -101,7 +183,8 @@ async function missingNodes(model: ChannelModel, topology: Topology, scope: Topo
     if (!(await onOwnChannel(model, (c) => c.checkExchange(exchange)).then(() => true, () => false))) missing.push(`exchange ${exchange}`);
   }
   for (const queue of nodes.queues) {
-    if (!(await onOwnChannel(model, (c) => c.checkQueue(queue)).then(() => true, () => false))) missing.push(`queue ${queue}`);
+    // A queue whose node is down exists all the same.
+    if (!(await onOwnChannel(model, (c) => c.checkQueue(queue)).then(() => true, (error: unknown) => isQueueNodeDown(error)))) missing.push(`queue ${queue}`);
   }
   return missing;
 }
@@ -114,7 +197,8 @@ async function missingNodes(model: ChannelModel, topology: Topology, scope: Topo
  */
 export async function ensureTopology(model: ChannelModel, topology: Topology, scope: TopologyScope, logger: Logger): Promise<void> {
   try {
-    await onOwnChannel(model, (channel) => declareTopology(channel, topology, scope));
+    const unavailable = await declareTopology(model, topology, scope);
+    if (unavailable.length > 0) logger.warn({ queues: unavailable }, 'queues on a broker node that is down were not declared; they come back with that node');
     return;
   } catch (error) {
     if (!isAccessRefused(error)) throw error;

@@ -14,9 +14,12 @@ export function transportKindOf(url: string, requested: TransportKind | undefine
   return requested ?? 'amqp091';
 }
 
-/** `amqp10(s)://` names the protocol for proxyhub; amqplib needs the 0-9-1 scheme of the same broker. */
+/**
+ * `amqp10(s)://` names the protocol for proxyhub; amqplib needs the 0-9-1 scheme of the same
+ * broker. A comma-separated list of nodes (hub/bus/broker-urls.ts) is rewritten item by item.
+ */
 export function amqp091UrlOf(url: string): string {
-  return url.replace(/^amqp10(s?):\/\//, 'amqp$1://');
+  return url.replace(/(^|,)(\s*)amqp10(s?):\/\//g, '$1$2amqp$3://');
 }
 
 export interface OutgoingMessage {

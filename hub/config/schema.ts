@@ -11,7 +11,7 @@ import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../contracts/capabilities
 import { addressSchemes } from '../bus/amqp10/addresses.ts';
 import { transportKinds } from '../bus/transport.ts';
 import { setting } from './setting.ts';
-import { csvList, delayList, featureList, flag, milliseconds, port, positiveInt } from './values.ts';
+import { brokerUrlList, csvList, delayList, featureList, flag, milliseconds, port, positiveInt } from './values.ts';
 
 const MiB = 1024 * 1024;
 
@@ -25,9 +25,9 @@ function listener(defaultPort: number, hostEnv: `PROXYHUB_${string}`, portEnv: `
 }
 
 export const configSchema = z.strictObject({
-  amqpUrl: setting(z.string().regex(/^amqp(10)?s?:\/\//, 'must be an amqp://, amqps://, amqp10:// or amqp10s:// URL').default('amqp://127.0.0.1:5672'), {
+  amqpUrl: setting(brokerUrlList.default('amqp://127.0.0.1:5672'), {
     env: 'PROXYHUB_AMQP_URL',
-    doc: "broker (`amqps://` for TLS); `amqp10://` / `amqp10s://` select AMQP 1.0. Without credentials amqplib logs in as RabbitMQ's trial user: a local trial only; deployments give each role its own account (see \"Broker and Redis accounts\")",
+    doc: "broker (`amqps://` for TLS); `amqp10://` / `amqp10s://` select AMQP 1.0. Several nodes of one cluster as a comma-separated list: each connection starts at a random one and fails over to the next (see Scale-out). Without credentials amqplib logs in as RabbitMQ's trial user: a local trial only; deployments give each role its own account (see \"Broker and Redis accounts\")",
   }),
   transport: setting(z.enum(transportKinds).optional(), {
     env: 'PROXYHUB_TRANSPORT',

@@ -11,8 +11,16 @@ export function createLogger(level: string, name = 'proxyhub'): Logger {
   });
 }
 
-/** Strips credentials from a URL before it is logged or printed. */
+/**
+ * Strips credentials from a URL before it is logged or printed; a comma-separated list (the
+ * nodes of a broker cluster) item by item.
+ */
 export function redactUrl(url: string): string {
+  if (url.includes(',')) return url.split(',').map((item) => redactOne(item.trim())).join(',');
+  return redactOne(url);
+}
+
+function redactOne(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

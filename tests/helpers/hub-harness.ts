@@ -143,8 +143,8 @@ export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.P
 }
 
 /** A confirm channel: a test that publishes awaits `waitForConfirms()` before the connection closes. */
-export async function withChannel<T>(fn: (channel: amqplib.ConfirmChannel) => Promise<T>): Promise<T> {
-  const connection = await amqplib.connect(AMQP_URL);
+export async function withChannel<T>(fn: (channel: amqplib.ConfirmChannel) => Promise<T>, url = AMQP_URL): Promise<T> {
+  const connection = await amqplib.connect(url);
   try {
     const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
@@ -162,8 +162,8 @@ export async function consumerCount(queue: string): Promise<number> {
   return withChannel(async (channel) => (await channel.checkQueue(queue)).consumerCount);
 }
 
-/** Removes every queue and exchange a test prefix created. */
-export async function deleteTopology(prefix: string, retryDelaysMs: readonly number[] = TEST_RETRY_DELAYS_MS): Promise<void> {
+/** Removes every queue and exchange a test prefix created (on the machine's broker unless `url` names another). */
+export async function deleteTopology(prefix: string, retryDelaysMs: readonly number[] = TEST_RETRY_DELAYS_MS, url = AMQP_URL): Promise<void> {
   const topology = createTopology(prefix);
   await withChannel(async (channel) => {
     for (const feature of queueFeatures) {
@@ -174,7 +174,7 @@ export async function deleteTopology(prefix: string, retryDelaysMs: readonly num
     for (const feature of rpcQueueNames) await channel.deleteQueue(topology.rpcQueue(feature));
     await channel.deleteQueue(topology.capabilitiesStream);
     for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.capabilitiesExchange, topology.rpcExchange, ...queueFeatures.map((f) => topology.retryExchange(f))]) await channel.deleteExchange(exchange);
-  });
+  }, url);
   await deleteRedisKeys(prefix);
   rmSync(join(tmpdir(), `proxyhub-${prefix}`), { recursive: true, force: true });
 }

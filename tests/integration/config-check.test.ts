@@ -47,6 +47,17 @@ t.test('refused: invalid values are all listed at once, with their variables', a
   for (const variable of ['PROXYHUB_INGRESS_PORT', 'PROXYHUB_RETRY_DELAYS_MS', 'PROXYHUB_ALLOW_INSECURE']) t.match(result.stderr, variable);
 });
 
+t.test('plan: the nodes of a broker cluster, every password redacted; a bad node refused by name', async (t) => {
+  const nodes = 'amqp://facts:s3cret@mq1.example.com:5672/%2F,amqp://facts:s3cret@mq2.example.com:5672/%2F,amqp://facts:s3cret@mq3.example.com:5672/%2F';
+  const result = await check('worker:facts', { PROXYHUB_AMQP_URL: nodes });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /broker amqp:\/\/facts:\*\*\*@mq1\.example\.com:5672\/%2F,amqp:\/\/facts:\*\*\*@mq2\.example\.com:5672\/%2F,amqp:\/\/facts:\*\*\*@mq3\.example\.com:5672\/%2F/);
+  t.notMatch(result.stdout, /s3cret/, 'no password printed');
+  const bad = await check('worker:facts', { PROXYHUB_AMQP_URL: `${nodes},mq4.example.com` });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /PROXYHUB_AMQP_URL\): item 4 \(mq4\.example\.com\) must be an amqp:\/\//);
+});
+
 t.test('plan: everything in one process (role all) with TLS', async (t) => {
   const result = await check('all', { ...tlsEnv, PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' });
   t.equal(result.code, 0, result.stderr);

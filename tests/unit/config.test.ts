@@ -224,3 +224,18 @@ t.test('Foreman API credentials for the refresh push come in pairs and never to 
   const ingressOnly = configSchema.parse({ foreman: { apiUser: 'admin', apiToken: 'token' } });
   t.match(deploymentProblems(ingressOnly, parseRoles('ingress')), [/must not be given Foreman API credentials/]);
 });
+
+t.test('PROXYHUB_AMQP_URL takes the nodes of a cluster as a list', async (t) => {
+  const nodes = ' amqp://u:secret@n1:5672/%2F , amqp://u:secret@n2:5672/%2F,,amqp://u:secret@n3:5672/%2F ';
+  t.equal(loadConfig(makeEnv({ PROXYHUB_AMQP_URL: nodes })).amqpUrl, 'amqp://u:secret@n1:5672/%2F,amqp://u:secret@n2:5672/%2F,amqp://u:secret@n3:5672/%2F', 'items trimmed, blanks dropped');
+  t.equal(loadConfig(makeEnv({ PROXYHUB_AMQP_URL: 'amqp10://n1,amqp10://n2' })).amqpUrl, 'amqp10://n1,amqp10://n2', 'AMQP 1.0 nodes too');
+
+  const bad = thrown(() => loadConfig(makeEnv({ PROXYHUB_AMQP_URL: 'amqp://u:secret@n1,http://u:secret@n2' })));
+  t.equal(bad?.code, 'PROXYHUB_CONFIG_INVALID');
+  t.match(bad?.message, /amqpUrl \(PROXYHUB_AMQP_URL\): item 2 \(http:\/\/\*\*\*@n2\) must be an amqp:\/\//, 'the bad item is named');
+  t.notMatch(bad?.message, /secret/, 'without its password');
+
+  const mixed = thrown(() => loadConfig(makeEnv({ PROXYHUB_AMQP_URL: 'amqp://n1,amqp10://n2' })));
+  t.match(mixed?.message, /mixes amqp10:\/\/ and amqp:\/\/ nodes/);
+  t.match(thrown(() => loadConfig(makeEnv({ PROXYHUB_AMQP_URL: ' , ' })))?.message, /at least one broker URL/, 'a list of blanks is no broker');
+});

@@ -5,12 +5,16 @@
 import t from 'tap';
 import { isEventType } from '../../contracts/events/registry.ts';
 import {
+  CREATION_ONLY_ARGUMENTS,
+  QUEUE_REPLICAS,
   QUORUM_DELIVERY_LIMIT,
+  capabilityStreamArguments,
   createTopology,
   deadLetterQueueArguments,
   featureBindings,
   queueFeatures,
   retryQueueArguments,
+  rpcQueueArguments,
   workQueueArguments,
   type Topology,
 } from '../../contracts/topology.ts';
@@ -27,6 +31,7 @@ function allNames(topology: Topology): string[] {
       topology.workQueue(feature),
       topology.deadLetterQueue(feature),
       topology.deliveredKey(feature, 'event-1'),
+      topology.claimKey(feature, 'event-1'),
       ...DELAYS.map((delay) => topology.retryQueue(feature, delay)),
     ]),
   ];
@@ -42,6 +47,7 @@ t.test('names are derived from the prefix', async (t) => {
   t.equal(topology.deadLetterQueue('facts'), 'px-1.facts.dlq');
   t.equal(topology.retryQueue('reports', 2000), 'px-1.reports.retry.2000ms');
   t.equal(topology.deliveredKey('facts', 'abc'), 'px-1:delivered:facts:abc');
+  t.equal(topology.claimKey('facts', 'abc'), 'px-1:delivered:facts:abc:claim', 'the claim sits under the dedup keys (a feature worker account may write only those)');
   for (const name of allNames(topology)) t.ok(name.startsWith('px-1.') || name.startsWith('px-1:'), `${name} is under the prefix`);
   t.ok(Object.isFrozen(topology), 'frozen');
 });
@@ -110,4 +116,14 @@ t.test('every feature is bound to registered event types', async (t) => {
     t.ok(featureBindings[feature].length > 0, `${feature} receives something`);
     for (const type of featureBindings[feature]) t.ok(isEventType(type), `${feature}: ${type} is registered`);
   }
+});
+
+t.test('every replicated queue asks for three replicas; the RPC request queues stay on one node', async (t) => {
+  const topology = createTopology('px');
+  t.equal(QUEUE_REPLICAS, 3, 'three tolerate the loss of one node');
+  const replicated = [...queueFeatures.flatMap((feature) => [workQueueArguments(topology, feature), retryQueueArguments(topology, feature, 1000)]), deadLetterQueueArguments()];
+  for (const args of replicated) t.equal(args['x-quorum-initial-group-size'], QUEUE_REPLICAS);
+  t.equal(capabilityStreamArguments()['x-initial-cluster-size'], QUEUE_REPLICAS, 'the capability stream too');
+  t.notOk('x-quorum-initial-group-size' in rpcQueueArguments(), 'RPC requests are worth nothing once the caller gave up: not replicated');
+  t.strictSame([...CREATION_ONLY_ARGUMENTS], ['x-quorum-initial-group-size', 'x-initial-cluster-size']);
 });

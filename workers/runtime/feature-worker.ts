@@ -1,6 +1,7 @@
 /**
  * The shared consume loop of every feature worker: decode the envelope, skip what was already
- * delivered, wait while Foreman is paused, run the handler, then settle — ack after the onward
+ * delivered, wait while another copy of the event is being delivered (delivery-claims.ts), wait
+ * while Foreman is paused, run the handler, then settle — ack after the onward
  * effect, a delay tier for a transient failure, the dead-letter queue for a permanent one.
  */
 import { createEvent } from '../../contracts/events/create-event.ts';
@@ -20,6 +21,7 @@ import { deliveryHeaders } from '../../contracts/delivery-headers.ts';
 import { UpstreamGate } from './upstream-gate.ts';
 import { createInFlight } from './in-flight.ts';
 import type { Telemetry } from '../../hub/telemetry/telemetry.ts';
+import { createDeliveryClaims } from './delivery-claims.ts';
 
 export interface FeatureWorkerOptions {
   readonly feature: AnyFeature;
@@ -96,6 +98,13 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
       .catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'dedup record not written; a redelivery may repeat this event'));
   }
 
+  const claims = createDeliveryClaims({
+    redis: options.redis,
+    claimKey: (eventId) => topology.claimKey(feature.name, eventId),
+    isDelivered: alreadyDelivered,
+    onRedisError: (error) => log.warn({ err: errorMessage(error) }, 'delivery claim not taken or kept; delivering anyway (at-least-once)'),
+  });
+
   async function runHandler(event: DecodedEvent): Promise<void> {
     const handler = (feature.handlers as Record<string, EventHandler<typeof event.type>>)[event.type];
     if (!handler) throw new ProxyhubError('PROXYHUB_EVENT_UNKNOWN_TYPE', `feature ${feature.name} has no handler for ${event.type}`);
@@ -159,14 +168,19 @@ export function createFeatureWorker(options: FeatureWorkerOptions): FeatureWorke
     let event: DecodedEvent | undefined;
     try {
       event = decodeEvent(delivery);
-      if (await alreadyDelivered(event.id)) {
+      const claim = (await alreadyDelivered(event.id)) ? 'delivered' : await claims.acquire(event.id, shutdown.signal);
+      if (claim === 'delivered') {
         delivery.ack();
         counted('duplicate');
         announce('delivery.succeeded.v1', { eventId: event.id, eventType: event.type, feature: feature.name, attempt, outcome: 'duplicate' }, event.traceparent);
         return;
       }
-      await traced(event);
-      await rememberDelivered(event.id);
+      try {
+        await traced(event);
+        await rememberDelivered(event.id);
+      } finally {
+        await claim.release();
+      }
       delivery.ack();
       counted('delivered');
       metrics?.deliveryLatency.observe({ feature: feature.name }, Math.max(0, Date.now() - Date.parse(event.time)) / 1000);

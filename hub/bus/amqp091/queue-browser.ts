@@ -3,6 +3,7 @@
  * queue one by one without a consumer, for operator tools (dead-letter listing and replay).
  */
 import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { connectToAny } from '../broker-urls.ts';
 import { toDelivery } from './consumer.ts';
 import type { QueueBrowser } from '../transport.ts';
 
@@ -13,7 +14,7 @@ function explain(error: unknown, queue: string): Error {
 }
 
 export async function openQueueBrowser(url: string): Promise<QueueBrowser> {
-  const connection: ChannelModel = await amqplib.connect(url, { clientProperties: { connection_name: 'proxyhub-dead-letters' } });
+  const connection: ChannelModel = await connectToAny(url, (node) => amqplib.connect(node, { clientProperties: { connection_name: 'proxyhub-dead-letters' } }));
   // The operations' own promises reject; without listeners the 'error' events would crash the
   // process (the control listener serves this too).
   connection.on('error', () => undefined);

@@ -1,10 +1,13 @@
 /**
  * One recovering AMQP 1.0 connection on rhea. rhea can reconnect on its own, but it re-attaches
  * the old links blindly; proxyhub instead opens a fresh connection and re-runs `setup` (topology,
- * reply queue, links) after every connect, the same shape as the 0-9-1 recovery hook.
+ * reply queue, links) after every connect, the same shape as the 0-9-1 recovery hook. Given several
+ * nodes of a cluster, each attempt after a failure or a loss goes to the next one (rhea's own
+ * `connection_details` rotation belongs to its reconnect, which is not used).
  */
 import rhea, { type Connection, type ConnectionOptions, type EventContext, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
 import { RECONNECT_BACKOFF, backoffDelay, withJitter } from '../backoff.ts';
+import { BrokerRotation } from '../broker-urls.ts';
 import type { AddressScheme } from './addresses.ts';
 import type { Logger } from '../../log/logger.ts';
 import { redactUrl } from '../../log/logger.ts';
@@ -47,6 +50,7 @@ export function connectionOptionsFrom(url: string, scheme: AddressScheme, name: 
 }
 
 export interface RecoveringAmqp10Options {
+  /** One broker URL, or several nodes of one cluster comma-separated. */
   readonly url: string;
   readonly name: string;
   readonly scheme: AddressScheme;
@@ -65,9 +69,11 @@ export class RecoveringAmqp10Connection {
   #timer: NodeJS.Timeout | undefined;
   #firstUp: { resolve(): void; promise: Promise<void> } | undefined;
   readonly #options: RecoveringAmqp10Options;
+  readonly #rotation: BrokerRotation;
 
   constructor(options: RecoveringAmqp10Options) {
     this.#options = options;
+    this.#rotation = new BrokerRotation(options.url);
   }
 
   /** The connection while it is up and set up, else undefined. */
@@ -90,7 +96,8 @@ export class RecoveringAmqp10Connection {
     if (this.#closed) return;
     const { logger, name } = this.#options;
     const container = rhea.create_container({ id: name });
-    const connection = container.connect({ ...connectionOptionsFrom(this.#options.url, this.#options.scheme, name), session_buffer_size: Math.max(2048, this.#options.sessionBufferSize ?? 0) });
+    const node = this.#rotation.current;
+    const connection = container.connect({ ...connectionOptionsFrom(node, this.#options.scheme, name), session_buffer_size: Math.max(2048, this.#options.sessionBufferSize ?? 0) });
     batchWrites(connection);
     let lost = false;
     const lose = (error: Error): void => {
@@ -98,8 +105,10 @@ export class RecoveringAmqp10Connection {
       lost = true;
       const wasUp = this.#connection === connection;
       this.#connection = undefined;
-      if (wasUp) logger.warn({ err: error.message }, 'broker connection lost; reconnecting');
-      else logger.warn({ err: error.message }, 'broker connect attempt failed; retrying');
+      if (wasUp) logger.warn({ err: error.message, broker: redactUrl(node) }, 'broker connection lost; reconnecting');
+      else logger.warn({ err: error.message, broker: redactUrl(node) }, 'broker connect attempt failed; retrying');
+      // That node may be down for good: the next attempt goes to the next one (with one node, the same).
+      this.#rotation.advance();
       this.#options.onDisconnect(error);
       this.#scheduleReconnect();
     };
@@ -109,7 +118,7 @@ export class RecoveringAmqp10Connection {
           if (lost || this.#closed) return;
           this.#attempt = 0;
           this.#connection = connection;
-          logger.info({ broker: redactUrl(this.#options.url), transport: 'amqp10' }, 'broker connected');
+          logger.info({ broker: redactUrl(node), transport: 'amqp10' }, 'broker connected');
           this.#firstUp?.resolve();
         })
         .catch((error: unknown) => {

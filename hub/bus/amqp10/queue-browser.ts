@@ -6,6 +6,7 @@
  */
 import rhea, { type Connection, type EventContext, type Receiver } from 'rhea';
 import type { Addresses } from './addresses.ts';
+import { connectToAny } from '../broker-urls.ts';
 import { asError, closeConnection, connectionOptionsFrom, openReceiver, openSenderTo } from './connection.ts';
 import { receivedFields, toRheaMessage } from './message.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
@@ -27,7 +28,7 @@ function connect(url: string, addresses: Addresses): Promise<Connection> {
 
 export async function openAmqp10QueueBrowser(options: { readonly url: string; readonly addresses: Addresses; readonly admin?: RabbitAdmin }): Promise<QueueBrowser> {
   const { addresses, admin } = options;
-  const connection = await connect(options.url, addresses);
+  const connection = await connectToAny(options.url, (node) => connect(node, addresses));
   const receivers = new Map<string, Receiver>();
   const senders = new SenderLinks();
 

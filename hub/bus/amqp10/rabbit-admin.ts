@@ -8,6 +8,7 @@ import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import type { Topology } from '../../../contracts/topology.ts';
 import { ensureTopology, onOwnChannel, type TopologyScope } from '../declare-topology.ts';
 import type { Logger } from '../../log/logger.ts';
+import { connectToAny } from '../broker-urls.ts';
 import { amqp091UrlOf } from '../transport.ts';
 
 export interface QueueInfo {
@@ -33,7 +34,7 @@ export class RabbitAdmin {
   #connect(): Promise<ChannelModel> {
     if (this.#closed) return Promise.reject(new Error('broker admin channel closed'));
     if (!this.#connection) {
-      const connecting = amqplib.connect(this.#url, { clientProperties: { connection_name: this.#name }, timeout: 5000 }).then((model) => {
+      const connecting = connectToAny(this.#url, (node) => amqplib.connect(node, { clientProperties: { connection_name: this.#name }, timeout: 5000 })).then((model) => {
         const forget = (): void => {
           if (this.#connection === connecting) this.#connection = undefined;
         };
