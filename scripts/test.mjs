@@ -173,14 +173,17 @@ if (only.length > 0) {
   const noFault = process.env.PROXYHUB_TEST_NO_FAULT === '1';
   const fault = noFault ? [] : testFiles('tests/fault');
   if (noFault) process.stdout.write('# tests/fault skipped (PROXYHUB_TEST_NO_FAULT=1)\n');
-  const alone = fault.filter(marked('@runs-alone'));
+  // Alone: fault tests that restart or block a shared service, and integration tests that measure
+  // latency under a load of their own (run beside the whole suite they would measure the suite).
+  const integration = testFiles('tests/integration');
+  const alone = [...fault, ...integration].filter(marked('@runs-alone'));
   // Files start in this order: the long integration files first, the short CPU-bound unit files last.
-  const io = [...testFiles('tests/integration'), ...fault.filter((file) => !alone.includes(file))];
+  const io = [...integration, ...fault].filter((file) => !alone.includes(file));
   const files = [...io, ...amqp10Wrappers(io.filter(marked('@every-transport'))), ...testFiles('tests/unit')];
   const parallel = await runTap('unit, integration and fault tests that share the machine, both transports (parallel)', [`--jobs=${jobs}`, '--coverage-report=text-summary', ...files], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
   reportCheck(await typechecked);
   reportCheck(await linted);
-  const serial = alone.length === 0 ? 0 : await runTap('fault tests that restart or block a shared service (one at a time)', ['--jobs=1', '--disable-coverage', ...alone, ...amqp10Wrappers(alone.filter(marked('@every-transport')))], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
+  const serial = alone.length === 0 ? 0 : await runTap('tests that need the machine to themselves: fault tests, load timing (one at a time)', ['--jobs=1', '--disable-coverage', ...alone, ...amqp10Wrappers(alone.filter(marked('@every-transport')))], { PROXYHUB_TEST_TRANSPORT: 'amqp091' });
   exitCode = parallel || serial;
 }
 if (failed > 0 && exitCode === 0) exitCode = 1;

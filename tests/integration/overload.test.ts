@@ -4,7 +4,8 @@
  * flowing at a good share of the unloaded rate (shedding must not feed itself), and once the load
  * stops the next upload is accepted. The deprecated utilisation threshold is set low enough that
  * this load crosses it: it must not shed anything any more.
- * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
+ * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs), and
+ * with the machine to itself (@runs-alone): its bounds are latencies under a load of its own.
  */
 import { once } from 'node:events';
 import { connect } from 'node:net';
