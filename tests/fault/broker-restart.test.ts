@@ -12,6 +12,7 @@ import { deleteTopology, startTestHub, testConfig, testPrefix } from '../helpers
 import { ensureBrokerRunning, settleAfterRestart, startBroker, stopBroker } from '../helpers/services.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { uploadStreams } from '../helpers/upload-streams.ts';
 
 const FACTS = '/api/v2/hosts/facts';
 const STREAMS = 4;
@@ -36,48 +37,12 @@ t.teardown(async () => {
   for (const { prefix } of setups) await deleteTopology(prefix);
 });
 
-interface Outcome {
-  readonly name: string;
-  readonly status: number;
-  readonly ms: number;
-  readonly retryAfter: string | null;
-}
-
-/** Uploads from STREAMS clients at once until stopped, each outcome recorded. */
-function uploadStreams(ingressUrl: string, label: string): { outcomes: Outcome[]; stop(): Promise<void> } {
-  const outcomes: Outcome[] = [];
-  let running = true;
-  let sequence = 0;
-  const stream = async (): Promise<void> => {
-    while (running) {
-      const name = `restart-${label}-${sequence++}.example.com`;
-      const started = performance.now();
-      let status = 0;
-      let retryAfter: string | null = null;
-      try {
-        const response = await fetch(`${ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, facts: { n: sequence } }), signal: AbortSignal.timeout(10_000) });
-        status = response.status;
-        retryAfter = response.headers.get('retry-after');
-        await response.arrayBuffer();
-      } catch {
-        status = -1;
-      }
-      outcomes.push({ name, status, ms: performance.now() - started, retryAfter });
-      if (status !== 202) await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const streams = Array.from({ length: STREAMS }, stream);
-  return {
-    outcomes,
-    async stop() {
-      running = false;
-      await Promise.all(streams);
-    },
-  };
+function restartUploads(ingressUrl: string, label: string): ReturnType<typeof uploadStreams> {
+  return uploadStreams(ingressUrl, { clients: STREAMS, namePrefix: `restart-${label}`, timeoutMs: 10_000, pauseMs: (status) => (status === 202 ? 0 : 20) });
 }
 
 t.test('every 202 survives a broker restart; the outage answers 503 fast (both transports)', async (t) => {
-  const loads = setups.map((setup) => ({ ...setup, load: uploadStreams(setup.hub.ingressUrl as string, setup.transport) }));
+  const loads = setups.map((setup) => ({ ...setup, load: restartUploads(setup.hub.ingressUrl as string, setup.transport) }));
   for (const { transport, load } of loads) await waitFor(() => load.outcomes.filter((o) => o.status === 202).length >= 200, { what: `${transport}: uploads flowing before the restart` });
   await stopBroker();
   for (const { transport, load } of loads) await waitFor(() => load.outcomes.filter((o) => o.status === 503).length >= 20, { what: `${transport}: 503s during the outage` });

@@ -19,6 +19,7 @@ import { RabbitCluster, type ClusterNode } from '../helpers/rabbit-cluster.ts';
 import { tcpSocketsOf } from '../helpers/sockets.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
+import { uploadStreams } from '../helpers/upload-streams.ts';
 
 const FACTS = '/api/v2/hosts/facts';
 const STREAMS_PER_INGRESS = 3;
@@ -94,44 +95,9 @@ async function drainOutcomes(): Promise<void> {
   }
 }
 
-interface Outcome {
-  readonly name: string;
-  readonly status: number;
-  readonly ms: number;
-  readonly retryAfter: string | null;
-}
-
-function uploadStreams(ingressUrl: string, label: string): { outcomes: Outcome[]; stop(): Promise<void> } {
-  const results: Outcome[] = [];
-  let running = true;
-  let sequence = 0;
-  const stream = async (): Promise<void> => {
-    while (running) {
-      const name = `cluster-${label}-${sequence++}.example.com`;
-      const started = performance.now();
-      let status = 0;
-      let retryAfter: string | null = null;
-      try {
-        const response = await fetch(`${ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, facts: { n: sequence } }), signal: AbortSignal.timeout(30_000) });
-        status = response.status;
-        retryAfter = response.headers.get('retry-after');
-        await response.arrayBuffer();
-      } catch {
-        status = -1;
-      }
-      results.push({ name, status, ms: performance.now() - started, retryAfter });
-      // A steady load, not a flood: the three nodes share two cores with everything else.
-      await new Promise((r) => setTimeout(r, status === 202 ? 10 : 50));
-    }
-  };
-  const streams = Array.from({ length: STREAMS_PER_INGRESS }, stream);
-  return {
-    outcomes: results,
-    async stop() {
-      running = false;
-      await Promise.all(streams);
-    },
-  };
+function clusterUploads(ingressUrl: string, label: string): ReturnType<typeof uploadStreams> {
+  // A steady load, not a flood: the three nodes share two cores with everything else.
+  return uploadStreams(ingressUrl, { clients: STREAMS_PER_INGRESS, namePrefix: `cluster-${label}`, timeoutMs: 30_000, pauseMs: (status) => (status === 202 ? 10 : 50) });
 }
 
 /** The cluster nodes a process holds connections to (read from its sockets: any transport). */
@@ -156,7 +122,7 @@ t.test('a node killed under load: every 202 reaches Foreman exactly once, refusa
   t.equal((await cluster.queueMembers(workQueue)).length, 3, 'the facts work queue has a member on every node');
   t.equal((await cluster.queueMembers(topology.capabilitiesStream)).length, 3, 'the capability stream has a replica on every node');
 
-  const loads = ingressPorts.map((port, i) => uploadStreams(`http://127.0.0.1:${port}`, `i${i}`));
+  const loads = ingressPorts.map((port, i) => clusterUploads(`http://127.0.0.1:${port}`, `i${i}`));
   const accepted = (): number => loads.reduce((sum, load) => sum + load.outcomes.filter((o) => o.status === 202).length, 0);
   const acceptedSince = async (count: number, what: string): Promise<void> => {
     const from = accepted();

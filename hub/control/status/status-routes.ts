@@ -5,11 +5,10 @@
  * host names, instances and failure reasons, so every route of it is protected like
  * `/dead-letters`: trusted_hosts and a client certificate (or a listed address on plain HTTP).
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { BaseAdapter } from '@bull-board/api/baseAdapter';
 import { STATUS_SSE_EVENT, type StatusDocument } from '../../../contracts/http/status-page.ts';
-import { sendProblem } from '../../http/problem.ts';
+import { createEventStreams } from '../event-streams.ts';
 import { createJobBoard, forwardToBoard, JOB_BOARD_PATH } from './job-board.ts';
 import { STATUS_PAGE_SCRIPT, STATUS_PAGE_STYLE } from './status-assets.ts';
 import type { StatusFeed } from './status-feed.ts';
@@ -25,20 +24,14 @@ export interface StatusRouteOptions {
 }
 
 const protectedRoute = { identity: 'required', trustedHosts: true } as const;
-/** A comment line this often keeps proxies from closing an idle stream. */
-const SSE_KEEPALIVE_MS = 15_000;
-/** A page that stopped reading is dropped rather than buffered for (it reconnects when it reads again). */
-const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const formatStatusEvent = (document: StatusDocument): string => `event: ${STATUS_SSE_EVENT}\ndata: ${JSON.stringify(statusView(document))}\n\n`;
 
 export const statusRoutes: FastifyPluginAsync<StatusRouteOptions> = async (app, options) => {
   const { feed } = options;
-  const streams = new Set<ServerResponse>();
+  // A page that stopped reading is dropped rather than buffered for (it reconnects when it reads again).
+  const streams = createEventStreams(app, { maxStreams: options.maxStreams, what: 'status event stream' });
   const board = await createJobBoard(options.jobBoard);
-  app.addHook('preClose', async () => {
-    for (const raw of streams) raw.end();
-  });
   app.addHook('onClose', async () => {
     feed.close();
     await board.close();
@@ -53,30 +46,7 @@ export const statusRoutes: FastifyPluginAsync<StatusRouteOptions> = async (app, 
   app.get('/status/state', { config: protectedRoute }, async (_request, reply) => reply.header('cache-control', 'no-store').send(await feed.current()));
 
   app.get('/status/events', { config: { ...protectedRoute, rateLimit: false } }, (request, reply) => {
-    if (streams.size >= options.maxStreams) {
-      void sendProblem(reply, 'PROXYHUB_SSE_STREAM_LIMIT', `${options.maxStreams} status streams are open already (PROXYHUB_MAX_EVENT_STREAMS)`);
-      return;
-    }
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const release = (): void => {
-      clearInterval(keepalive);
-      unsubscribe();
-      streams.delete(raw);
-    };
-    const write = (text: string): void => {
-      if (raw.destroyed) return;
-      raw.write(text);
-      if (raw.writableLength <= SSE_MAX_BUFFERED_BYTES) return;
-      request.log.warn({ buffered: raw.writableLength }, 'status event stream dropped: the page stopped reading');
-      release();
-      raw.destroy();
-    };
-    const unsubscribe = feed.subscribe((document) => write(formatStatusEvent(document)));
-    const keepalive = setInterval(() => write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
-    streams.add(raw);
-    raw.on('close', release);
+    streams.open(request, reply, { subscribe: (write) => feed.subscribe((document) => write(formatStatusEvent(document))) });
   });
 
   // Reads only: the board's actions (PUT, POST, DELETE) have no route on this listener.
