@@ -39,7 +39,7 @@ writeFileSync(ranLog, '');
 // asked for the public key the hosts authorize) runs in the test.
 const ingress = await startHubFor(t, config, 'ingress');
 const control = await spawnHubFor(t, config, 'control');
-await spawnHubFor(t, config, 'worker:rex');
+const worker = await spawnHubFor(t, config, 'worker:rex');
 const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
 sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
 
@@ -71,7 +71,11 @@ t.test(`Redis killed and restarted while ${JOBS} REX jobs run: none lost, none r
     'the task API answers 503 while Redis is away (Foreman retries)',
   );
   await redis.start();
-  t.comment(`Redis back after ${Date.now() - outageStart} ms (AOF replayed)`);
+  const backAt = Date.now();
+  t.comment(`Redis back after ${backAt - outageStart} ms (AOF replayed)`);
+  const reconnected = () => worker.output.join('').split('redis unavailable; retrying').at(-1)?.includes('"redis reconnected"');
+  await waitFor(reconnected, { timeoutMs: 30_000, what: 'the rex worker to reconnect' });
+  t.comment(`the rex worker was back on Redis ${Date.now() - backAt} ms later`);
 
   const finishedAt = Date.now();
   await waitFor(() => jobs.every((job) => callbacksOf(job).length > 0), { timeoutMs: 180_000, intervalMs: 250, what: `a callback for each of the ${JOBS} jobs` });
@@ -90,4 +94,11 @@ t.test(`Redis killed and restarted while ${JOBS} REX jobs run: none lost, none r
   const count = async (state: string): Promise<number> => ((await (await fetch(`${controlUrl}/dynflow/tasks/count?state=${state}`)).json()) as { count: number }).count;
   t.equal(await waitFor(async () => ((await count('running')) === 0 ? 'none' : undefined), { timeoutMs: 30_000, what: 'no task left running' }), 'none', 'no task left running in Redis');
   t.equal(await count('stopped'), JOBS + JOBS / 50, 'every host job and every batch is stopped');
+
+  for (const [name, child] of [['control', control], ['rex worker', worker]] as const) {
+    const lines = child.output.join('').split('\n').filter(Boolean);
+    t.ok(lines.some((line) => line.includes('"redis reconnected"')), `the ${name} logged that Redis was back`);
+    // BullMQ prints an emitter's unheard errors to stderr: every line must be the structured log.
+    t.same(lines.filter((line) => !line.startsWith('{')), [], `the ${name} wrote nothing around its structured log`);
+  }
 });

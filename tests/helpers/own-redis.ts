@@ -79,6 +79,12 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     }
   }
   let current: ChildProcess = child;
+  // A test that dies before its teardown (a failed top-level await) must not leave a server behind.
+  const orphanGuard = (): void => {
+    current.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', orphanGuard);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -93,6 +99,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       await untilReady(current, port, output);
     },
     async stop() {
+      process.off('exit', orphanGuard);
       current.kill('SIGKILL');
       await exited(current);
       rmSync(dir, { recursive: true, force: true });
