@@ -25,6 +25,8 @@ const STARTED_AT_CRASH = 60;
 /** Longer than appendfsync's one second, far shorter than the job lock (30 s). */
 const OUTAGE_MS = 3000;
 
+// 200 SSH sessions on two shared cores: 70 s on a quiet machine, twice that beside a full suite.
+t.setTimeout(420_000);
 const redis = await startOwnRedis();
 t.teardown(() => redis.stop());
 const foreman = await startForemanFor(t);
@@ -78,7 +80,7 @@ t.test(`Redis killed and restarted while ${JOBS} REX jobs run: none lost, none r
   t.comment(`the rex worker was back on Redis ${Date.now() - backAt} ms later`);
 
   const finishedAt = Date.now();
-  await waitFor(() => jobs.every((job) => callbacksOf(job).length > 0), { timeoutMs: 180_000, intervalMs: 250, what: `a callback for each of the ${JOBS} jobs` });
+  await waitFor(() => jobs.every((job) => callbacksOf(job).length > 0), { timeoutMs: 300_000, intervalMs: 250, what: `a callback for each of the ${JOBS} jobs` });
   t.comment(`every callback in ${Date.now() - finishedAt} ms after the restart`);
   // A late duplicate would only show up later: exactly once is held over a window.
   t.ok(await holdsFor(() => jobs.every((job) => callbacksOf(job).length === 1), 5000, 250), 'exactly one callback per job at Foreman');
