@@ -81,6 +81,11 @@ export class RexJobStore {
     this.batches = new Queue(rexQueueNames.batches, { ...common, defaultJobOptions: keep });
     this.callbacks = new Queue(rexQueueNames.callbacks, { ...common, defaultJobOptions: keep });
     this.#flows = new FlowProducer(common);
+    // While Redis is away each of these emits every failed reconnect as 'error'; with no listener
+    // BullMQ prints the stack to stderr, around the structured log. The connection's own listener
+    // (redis.ts) already logs the outage once and its end; commands fail or wait per the profile.
+    for (const queue of [this.jobs, this.batches, this.callbacks]) queue.on('error', () => undefined);
+    this.#flows.on('error', () => undefined);
   }
 
   get topology(): Topology {

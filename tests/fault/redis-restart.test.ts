@@ -1,0 +1,106 @@
+/**
+ * Redis crashes (SIGKILL) while 200 REX jobs run over SSH, stays away for a few seconds and is
+ * started again on the same AOF directory: the hub (control and rex worker as child processes, as
+ * users run them) reconnects on its own, every job runs its script exactly once on the host and
+ * Foreman receives exactly one callback per job, with the script's output and exit 0.
+ *
+ * Not @runs-alone: the Redis it crashes is the test's own (tests/helpers/own-redis.ts) on a port
+ * of its own; the machine's RabbitMQ and Redis are only used, never restarted, like any
+ * integration test does.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { testConfig } from '../helpers/hub-harness.ts';
+import { startForemanFor } from '../helpers/hub-with-foreman.ts';
+import { startOwnRedis } from '../helpers/own-redis.ts';
+import { hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { startSshd } from '../helpers/sshd.ts';
+import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
+import { holdsFor, waitFor } from '../helpers/wait-for.ts';
+
+const JOBS = 200;
+/** Scripts started before Redis is killed: some finished, many running, most still waiting. */
+const STARTED_AT_CRASH = 60;
+/** Longer than appendfsync's one second, far shorter than the job lock (30 s). */
+const OUTAGE_MS = 3000;
+
+// 200 SSH sessions on two shared cores: 70 s on a quiet machine, twice that beside a full suite.
+t.setTimeout(420_000);
+const redis = await startOwnRedis();
+t.teardown(() => redis.stop());
+const foreman = await startForemanFor(t);
+const sshd = await startSshd();
+t.teardown(() => sshd.stop());
+const prefix = usePrefix(t);
+const config = testConfig(prefix, foreman.url, { redisUrl: redis.url, rex: { callbackBackoffMaxMs: 1000, connectTimeoutMs: 30_000 } });
+// Every script appends its plan id here when it starts: the side effect counted "ran once".
+const ranLog = join(sshd.dir, 'ran.log');
+writeFileSync(ranLog, '');
+// The two roles REX needs, each its own process as an operator runs them; the ingress (only
+// asked for the public key the hosts authorize) runs in the test.
+const ingress = await startHubFor(t, config, 'ingress');
+const control = await spawnHubFor(t, config, 'control');
+const worker = await spawnHubFor(t, config, 'worker:rex');
+const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
+sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
+
+const started = (): string[] => readFileSync(ranLog, 'utf8').split('\n').filter(Boolean);
+const script = (planId: string): string => `echo ${planId} >> ${ranLog}\nsleep 2\necho done ${planId}\n`;
+const callbacksOf = (job: HostJob) => foreman.callbacks.filter((c) => c.callback.task_id === job.taskId);
+
+t.test(`Redis killed and restarted while ${JOBS} REX jobs run: none lost, none run twice`, async (t) => {
+  const jobs: HostJob[] = [];
+  for (let i = 0; i < JOBS; i += 1) {
+    const placeholder = hostJob('127.0.0.1', '', { ssh_port: sshd.port });
+    jobs.push({ ...placeholder, input: { ...placeholder.input, script: script(placeholder.planId) } });
+  }
+  // Foreman launches in batches of 50, as its batch triggering would.
+  for (let i = 0; i < JOBS; i += 50) {
+    const response = await fetch(`${controlUrl}/dynflow/tasks/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(launchBody(jobs.slice(i, i + 50))) });
+    t.equal(response.status, 200, `batch ${i / 50 + 1} launched`);
+  }
+
+  await waitFor(() => started().length >= STARTED_AT_CRASH, { timeoutMs: 60_000, what: `${STARTED_AT_CRASH} scripts to start` });
+  await redis.crash();
+  const atCrash = { started: started().length, callbacks: foreman.callbacks.length };
+  t.comment(`Redis killed with ${atCrash.started} scripts started and ${atCrash.callbacks} callbacks at Foreman`);
+  const outageStart = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+  t.equal(
+    (await fetch(`${controlUrl}/dynflow/tasks/count?state=running`)).status,
+    503,
+    'the task API answers 503 while Redis is away (Foreman retries)',
+  );
+  await redis.start();
+  const backAt = Date.now();
+  t.comment(`Redis back after ${backAt - outageStart} ms (AOF replayed)`);
+  const reconnected = () => worker.output.join('').split('redis unavailable; retrying').at(-1)?.includes('"redis reconnected"');
+  await waitFor(reconnected, { timeoutMs: 30_000, what: 'the rex worker to reconnect' });
+  t.comment(`the rex worker was back on Redis ${Date.now() - backAt} ms later`);
+
+  const finishedAt = Date.now();
+  await waitFor(() => jobs.every((job) => callbacksOf(job).length > 0), { timeoutMs: 300_000, intervalMs: 250, what: `a callback for each of the ${JOBS} jobs` });
+  t.comment(`every callback in ${Date.now() - finishedAt} ms after the restart`);
+  // A late duplicate would only show up later: exactly once is held over a window.
+  t.ok(await holdsFor(() => jobs.every((job) => callbacksOf(job).length === 1), 5000, 250), 'exactly one callback per job at Foreman');
+
+  const results = jobs.map((job) => callbacksOf(job)[0]);
+  t.equal(results.filter((c) => c?.data.exit_status === 0).length, JOBS, 'every job exited 0');
+  t.equal(results.filter((c, i) => c !== undefined && stdoutOf(c) === `done ${jobs[i]?.planId}\n`).length, JOBS, "each with its own script's output");
+  const ran = started();
+  t.equal(ran.length, JOBS, 'the hosts ran 200 scripts');
+  t.equal(new Set(ran).size, JOBS, 'each script exactly once');
+  t.same(new Set(ran), new Set(jobs.map((job) => job.planId)), 'and they are the launched ones');
+
+  const count = async (state: string): Promise<number> => ((await (await fetch(`${controlUrl}/dynflow/tasks/count?state=${state}`)).json()) as { count: number }).count;
+  t.equal(await waitFor(async () => ((await count('running')) === 0 ? 'none' : undefined), { timeoutMs: 30_000, what: 'no task left running' }), 'none', 'no task left running in Redis');
+  t.equal(await count('stopped'), JOBS + JOBS / 50, 'every host job and every batch is stopped');
+
+  for (const [name, child] of [['control', control], ['rex worker', worker]] as const) {
+    const lines = child.output.join('').split('\n').filter(Boolean);
+    t.ok(lines.some((line) => line.includes('"redis reconnected"')), `the ${name} logged that Redis was back`);
+    // BullMQ prints an emitter's unheard errors to stderr: every line must be the structured log.
+    t.same(lines.filter((line) => !line.startsWith('{')), [], `the ${name} wrote nothing around its structured log`);
+  }
+});
