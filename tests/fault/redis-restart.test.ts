@@ -4,9 +4,10 @@
  * users run them) reconnects on its own, every job runs its script exactly once on the host and
  * Foreman receives exactly one callback per job, with the script's output and exit 0.
  *
- * Not @runs-alone: the Redis it crashes is the test's own (tests/helpers/own-redis.ts) on a port
- * of its own; the machine's RabbitMQ and Redis are only used, never restarted, like any
- * integration test does.
+ * The Redis it crashes is the test's own (tests/helpers/own-redis.ts) on a port of its own; the
+ * machine's RabbitMQ and Redis are only used, never restarted. It still runs alone (@runs-alone):
+ * 200 SSH handshakes take a core for a minute or two, which would make the timing bounds of the
+ * parallel suite measure this test instead of theirs.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
