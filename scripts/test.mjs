@@ -40,6 +40,20 @@ function ensureContainerTools() {
 }
 
 /**
+ * The status page's browser test drives Debian's Chromium (playwright-core never downloads a
+ * browser of its own), and the systemd unit test runs systemd-analyze: installed as root when
+ * missing, else the tests say what to install.
+ */
+function ensureBrowserAndSystemd() {
+  const missing = [];
+  if (spawnSync('sh', ['-c', 'test -x /usr/bin/chromium'], { stdio: 'ignore' }).status !== 0) missing.push('chromium');
+  if (spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status !== 0) missing.push('systemd');
+  if (missing.length === 0 || process.getuid?.() !== 0) return;
+  process.stderr.write(`proxyhub test: installing ${missing.join(' and ')} (Debian packages) for the status page and systemd unit tests\n`);
+  spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`], { stdio: 'inherit' });
+}
+
+/**
  * .taprc removes tap's TypeScript plugin (the tests load through scripts/test-loader/), and tap
  * applies a plugin change only when its Test class is rebuilt: a fresh `npm ci` installs it built
  * with the plugin. Rebuild once, when the built class still imports it.
@@ -161,6 +175,7 @@ const only = process.argv.slice(2);
 ensureComposeValidator();
 ensureSshd();
 ensureContainerTools();
+ensureBrowserAndSystemd();
 ensureTapBuilt();
 let exitCode = 0;
 if (only.length > 0) {
