@@ -35,3 +35,21 @@ export function tlsClient(pki: TestPki, client?: CertFiles, options: { maxVersio
     close: () => agent.close(),
   };
 }
+
+/**
+ * One undici Agent per client certificate (and one with none), made on first use and closed
+ * with the test: tests that call the hub as several hosts keep each host's connections apart.
+ */
+export function agentsByCertificate(t: { teardown(fn: () => unknown): void }, pki: TestPki): (cert: CertFiles | undefined) => Agent {
+  const agents = new Map<string, Agent>();
+  t.teardown(() => Promise.all([...agents.values()].map((agent) => agent.close())));
+  return (cert) => {
+    const key = cert?.cert ?? 'none';
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = new Agent({ connect: { ca: pki.read(pki.caCert), ...(cert ? { cert: pki.read(cert.cert), key: pki.read(cert.key) } : {}) } });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+}

@@ -8,11 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { Redis } from 'ioredis';
 import { testConfig, REDIS_URL } from '../helpers/hub-harness.ts';
 import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { createTestPki, type CertFiles } from '../helpers/pki.ts';
+import { agentsByCertificate } from '../helpers/tls-client.ts';
 import { KatelloStandIn, MANIFEST_V2, OCI_MANIFEST, RegistryStandIn, manifestFor } from '../helpers/registry-stand-in.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -40,17 +41,7 @@ const hostCert = pki.client('11111111-2222-3333-4444-555555555555');
 const strangerHostCert = pki.client('99999999-2222-3333-4444-555555555555');
 const lateHostCert = pki.client('aaaaaaaa-2222-3333-4444-555555555555');
 
-const agents = new Map<string, Agent>();
-function agentFor(cert: CertFiles | undefined): Agent {
-  const key = cert?.cert ?? 'none';
-  let agent = agents.get(key);
-  if (!agent) {
-    agent = new Agent({ connect: { ca: pki.read(pki.caCert), ...(cert ? { cert: pki.read(cert.cert), key: pki.read(cert.key) } : {}) } });
-    agents.set(key, agent);
-  }
-  return agent;
-}
-t.teardown(() => Promise.all([...agents.values()].map((agent) => agent.close())));
+const agentFor = agentsByCertificate(t, pki);
 
 interface Answer {
   readonly status: number;

@@ -8,11 +8,12 @@
  * Runs once per transport, AMQP 0-9-1 and AMQP 1.0 (@every-transport; see scripts/test.mjs).
  */
 import t from 'tap';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { createTopology } from '../../contracts/topology.ts';
 import { queueDepth, testConfig } from '../helpers/hub-harness.ts';
 import { startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { createTestPki, type CertFiles } from '../helpers/pki.ts';
+import { agentsByCertificate } from '../helpers/tls-client.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
@@ -44,17 +45,7 @@ const config = testConfig(prefix, foreman.url, {
 const hub = await startHubFor(t, config, 'ingress,worker:rhsm');
 const ingress = hub.ingressUrl as string;
 
-const agents = new Map<string, Agent>();
-function agentFor(cert: CertFiles | undefined): Agent {
-  const key = cert?.cert ?? 'none';
-  let agent = agents.get(key);
-  if (!agent) {
-    agent = new Agent({ connect: { ca: pki.read(pki.caCert), ...(cert ? { cert: pki.read(cert.cert), key: pki.read(cert.key) } : {}) } });
-    agents.set(key, agent);
-  }
-  return agent;
-}
-t.teardown(() => Promise.all([...agents.values()].map((agent) => agent.close())));
+const agentFor = agentsByCertificate(t, pki);
 
 interface Answer {
   readonly status: number;
