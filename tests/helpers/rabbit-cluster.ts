@@ -5,7 +5,8 @@
  * 5672), and the nodes share an Erlang cookie kept in a HOME of their own, so that rabbitmqctl run
  * with that HOME reaches these nodes and nothing else. A node can be killed with SIGKILL (its
  * whole process group: the start script, beam and its helpers) and started again on the same
- * data, as after a power cut. `stop()` kills every node and removes every directory.
+ * data, as after a power cut, or drained and stopped the way an operator does it in a rolling
+ * restart. `stop()` kills every node and removes every directory.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -195,8 +196,7 @@ export class RabbitCluster {
 
   /** `rabbitmqctl -n <node> …` with the cluster's own cookie. */
   async ctl(node: ClusterNode, args: readonly string[], timeoutMs = 60_000): Promise<string> {
-    const { stdout } = await run(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.nodeName, ...args], { env: this.#environment(), timeout: timeoutMs });
-    return stdout;
+    return this.tool('rabbitmqctl', node, args, timeoutMs);
   }
 
   /** The nodes `node` sees running in its cluster. */
@@ -225,6 +225,58 @@ export class RabbitCluster {
     await this.#boot(node);
     const others = this.nodes.filter((n) => n !== node && this.#processes.has(n.label));
     await waitFor(async () => (await this.runningNodes(others[0] ?? node)).includes(node.nodeName), { timeoutMs: 60_000, intervalMs: 500, what: `${node.nodeName} back in the cluster` });
+  }
+
+  /**
+   * The operator's way down, for a rolling restart: `rabbitmq-upgrade drain` (maintenance mode:
+   * queue leaders move to other nodes, client listeners close and clients are disconnected),
+   * then `rabbitmqctl stop`, which shuts the node down in order; resolves once its process is gone.
+   */
+  async drainAndStop(node: ClusterNode): Promise<void> {
+    const running = this.#processes.get(node.label);
+    if (!running) return;
+    await this.tool('rabbitmq-upgrade', node, ['drain'], 120_000);
+    this.#processes.delete(node.label);
+    await this.ctl(node, ['stop'], 120_000);
+    await running.exited;
+  }
+
+  /**
+   * Starts a stopped node and waits until the cluster counts it running and it has left
+   * maintenance mode (a drained node comes back revived on 3.10; `revive` covers a version that
+   * keeps the flag across restarts).
+   */
+  async startAgain(node: ClusterNode): Promise<void> {
+    await this.restart(node);
+    await this.tool('rabbitmq-upgrade', node, ['revive'], 60_000);
+  }
+
+  /**
+   * Waits until no running node is quorum-critical (`rabbitmq-diagnostics
+   * check_if_node_is_quorum_critical` passes on each): every quorum queue has its members back,
+   * so the next node may go down without a queue losing its majority.
+   */
+  async waitQuorumSafe(timeoutMs = 120_000): Promise<void> {
+    const running = this.nodes.filter((n) => this.#processes.has(n.label));
+    await waitFor(
+      async () => {
+        for (const node of running) {
+          const ok = await this.tool('rabbitmq-diagnostics', node, ['check_if_node_is_quorum_critical'], 30_000).then(
+            () => true,
+            () => false,
+          );
+          if (!ok) return false;
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 1000, what: 'no cluster node quorum-critical' },
+    );
+  }
+
+  /** One of RabbitMQ's command-line tools (`rabbitmq-upgrade`, `rabbitmq-diagnostics`, …) against one node, with the cluster's cookie. */
+  async tool(name: string, node: ClusterNode, args: readonly string[], timeoutMs = 60_000): Promise<string> {
+    const { stdout } = await run(join(RABBITMQ_BIN, name), ['-n', node.nodeName, ...args], { env: this.#environment(), timeout: timeoutMs });
+    return stdout;
   }
 
   /** For teardown after a failure: every killed node started again, so that queues can be deleted. */

@@ -1,7 +1,7 @@
 /**
- * Steady facts uploads from a few clients at once, every outcome recorded (status, latency,
- * Retry-After), for the fault tests that break something under load and then check that every
- * 202 reached Foreman and every refusal was a prompt 503.
+ * Steady uploads (facts unless told otherwise) from a few clients at once, every outcome recorded
+ * (status, latency, Retry-After), for the fault tests that break something under load and then
+ * check that every 202 reached Foreman and every refusal was a prompt 503.
  */
 export interface UploadOutcome {
   readonly name: string;
@@ -18,22 +18,35 @@ export interface UploadStreamOptions {
   readonly timeoutMs: number;
   /** Pause after an upload, by whether it was accepted: a steady load, not a flood. */
   readonly pauseMs: (status: number) => number;
+  /** What one upload sends, given its unique host name. @defaultValue {@link factsUpload} */
+  readonly upload?: (name: string, sequence: number) => UploadRequest;
 }
 
-const FACTS = '/api/v2/hosts/facts';
+export interface UploadRequest {
+  readonly path: string;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** A facts upload for host `name`. */
+export function factsUpload(name: string, sequence: number): UploadRequest {
+  return { path: '/api/v2/hosts/facts', contentType: 'application/json', body: JSON.stringify({ name, facts: { n: sequence } }) };
+}
 
 export function uploadStreams(ingressUrl: string, options: UploadStreamOptions): { outcomes: UploadOutcome[]; stop(): Promise<void> } {
   const outcomes: UploadOutcome[] = [];
+  const upload = options.upload ?? factsUpload;
   let running = true;
   let sequence = 0;
   const stream = async (): Promise<void> => {
     while (running) {
       const name = `${options.namePrefix}-${sequence++}.example.com`;
+      const request = upload(name, sequence);
       const started = performance.now();
       let status = 0;
       let retryAfter: string | null = null;
       try {
-        const response = await fetch(`${ingressUrl}${FACTS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, facts: { n: sequence } }), signal: AbortSignal.timeout(options.timeoutMs) });
+        const response = await fetch(`${ingressUrl}${request.path}`, { method: 'POST', headers: { 'content-type': request.contentType }, body: request.body, signal: AbortSignal.timeout(options.timeoutMs) });
         status = response.status;
         retryAfter = response.headers.get('retry-after');
         await response.arrayBuffer();
