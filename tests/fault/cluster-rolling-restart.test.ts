@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Config } from '../../hub/config/schema.ts';
 import { FIXTURES, TEST_TRANSPORT, deleteRedisKeys, deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
-import { sample, scrape } from '../helpers/prometheus-text.ts';
 import { RabbitCluster, type ClusterNode } from '../helpers/rabbit-cluster.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { uploadStreams, type UploadOutcome, type UploadRequest } from '../helpers/upload-streams.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
+import { workerDeliveries } from '../helpers/worker-deliveries.ts';
 
 const FACTS = '/api/v2/hosts/facts';
 const HOST_REPORTS = '/api/v2/host_reports';
@@ -93,12 +93,9 @@ const workers = [
   await startReplica('reports 2', 'worker:reports', workerConfig()),
 ];
 
-const metricsUrl = (worker: Replica): string => `http://127.0.0.1:${worker.config.observability.metricsPort + (worker.roles === 'worker:facts' ? 0 : 1)}/metrics`;
-const featureOf = (worker: Replica): string => worker.roles.replace('worker:', '');
-
 /** A worker process's deliveries since it started, by outcome (its counters start at 0). */
 async function deliveriesOf(worker: Replica, outcome: 'delivered' | 'duplicate'): Promise<number> {
-  return sample(await scrape(metricsUrl(worker)), 'proxyhub_deliveries_total', { feature: featureOf(worker), outcome });
+  return workerDeliveries(worker.config, worker.roles.replace('worker:', ''), outcome);
 }
 
 /** Facts and reports clients of one ingress; stopped and replaced when their ingress restarts. */
