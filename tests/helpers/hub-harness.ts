@@ -119,17 +119,21 @@ export interface ChildHub {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `proxyhub start --role <roles>` as a separate process and waits until it runs. */
-export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildHub> {
+/**
+ * Starts `proxyhub start --role <roles>` as a separate process and waits until it runs, for up to
+ * `startTimeoutMs` (30 s unless a test on a crowded machine needs longer).
+ */
+export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}, startTimeoutMs = 30_000): Promise<ChildHub> {
   const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: childEnvironment(config, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: 30_000, what: `proxyhub ${roles} to start` }).catch((error: unknown) => {
+  await waitFor(() => output.join('').includes('proxyhub started') || child.exitCode !== null, { timeoutMs: startTimeoutMs, what: `proxyhub ${roles} to start` }).catch((error: unknown) => {
     // Nobody else holds this child yet: left running it would outlive the test (and its consumers the leak check).
     child.kill('SIGKILL');
-    throw error;
+    // What it logged says where it was stuck.
+    throw new Error(`${(error as Error).message}; its output ends: ${output.join('').slice(-3000)}`, { cause: error });
   });
   if (child.exitCode !== null) throw new Error(`proxyhub ${roles} exited: ${output.join('')}`);
   return {

@@ -228,16 +228,20 @@ export class RabbitCluster {
   }
 
   /**
-   * The operator's way down, for a rolling restart: `rabbitmq-upgrade drain` (maintenance mode:
-   * queue leaders move to other nodes, client listeners close and clients are disconnected),
-   * then `rabbitmqctl stop`, which shuts the node down in order; resolves once its process is gone.
+   * The operator's first step down in a rolling restart: `rabbitmq-upgrade drain` puts the node in
+   * maintenance mode (its quorum queue leaders move to other nodes, its client listeners close
+   * and its clients are disconnected).
    */
-  async drainAndStop(node: ClusterNode): Promise<void> {
+  async drain(node: ClusterNode): Promise<void> {
+    await this.tool('rabbitmq-upgrade', node, ['drain'], 180_000);
+  }
+
+  /** `rabbitmqctl stop`: the node shuts down in order; resolves once its process is gone. */
+  async stopGracefully(node: ClusterNode): Promise<void> {
     const running = this.#processes.get(node.label);
     if (!running) return;
-    await this.tool('rabbitmq-upgrade', node, ['drain'], 120_000);
     this.#processes.delete(node.label);
-    await this.ctl(node, ['stop'], 120_000);
+    await this.ctl(node, ['stop'], 180_000);
     await running.exited;
   }
 
@@ -252,25 +256,17 @@ export class RabbitCluster {
   }
 
   /**
-   * Waits until no running node is quorum-critical (`rabbitmq-diagnostics
-   * check_if_node_is_quorum_critical` passes on each): every quorum queue has its members back,
-   * so the next node may go down without a queue losing its majority.
+   * Waits until `rabbitmq-diagnostics check_if_node_is_quorum_critical` passes on `node`: every
+   * quorum queue keeps a majority of online members without it, so it may go down next (after a
+   * restart, this is how the restarted node's members are known to be back).
    */
-  async waitQuorumSafe(timeoutMs = 120_000): Promise<void> {
-    const running = this.nodes.filter((n) => this.#processes.has(n.label));
-    await waitFor(
-      async () => {
-        for (const node of running) {
-          const ok = await this.tool('rabbitmq-diagnostics', node, ['check_if_node_is_quorum_critical'], 30_000).then(
-            () => true,
-            () => false,
-          );
-          if (!ok) return false;
-        }
-        return true;
-      },
-      { timeoutMs, intervalMs: 1000, what: 'no cluster node quorum-critical' },
-    );
+  async waitNotQuorumCritical(node: ClusterNode, timeoutMs = 180_000): Promise<void> {
+    const passes = (): Promise<boolean> =>
+      this.tool('rabbitmq-diagnostics', node, ['check_if_node_is_quorum_critical'], 60_000).then(
+        () => true,
+        () => false,
+      );
+    await waitFor(passes, { timeoutMs, intervalMs: 1000, what: `${node.nodeName} no longer quorum-critical` });
   }
 
   /** One of RabbitMQ's command-line tools (`rabbitmq-upgrade`, `rabbitmq-diagnostics`, …) against one node, with the cluster's cookie. */
