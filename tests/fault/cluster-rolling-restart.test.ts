@@ -49,7 +49,7 @@ const foreman = new TestForeman();
 await foreman.start();
 // Slow enough answers that a worker holds deliveries when it is told to stop: they must finish
 // or go back to the queue, never be lost or delivered twice.
-foreman.fault = { delayMs: 200 };
+foreman.fault = { delayMs: 100 };
 const prefix = testPrefix();
 
 interface Replica {
@@ -113,9 +113,9 @@ function startLoad(ingress: Replica): Load[] {
   const url = `http://127.0.0.1:${ingress.config.ingress.port}`;
   const tag = `roll-${ingress.label.replace(' ', '')}-g${generation++}`;
   // A steady load, not a flood: the three nodes and eight hubs share two cores.
-  const pauseMs = (status: number): number => (status === 202 ? 40 : 50);
+  const pauseMs = (status: number): number => (status === 202 ? 25 : 50);
   const started: Load[] = [
-    { kind: 'facts', streams: uploadStreams(url, { clients: 2, namePrefix: `${tag}-facts`, timeoutMs: 30_000, pauseMs }) },
+    { kind: 'facts', streams: uploadStreams(url, { clients: 1, namePrefix: `${tag}-facts`, timeoutMs: 30_000, pauseMs }) },
     { kind: 'reports', streams: uploadStreams(url, { clients: 1, namePrefix: `${tag}-report`, timeoutMs: 30_000, pauseMs, upload: reportUpload }) },
   ];
   loads.push(...started);
@@ -243,6 +243,7 @@ t.test('a rolling restart of every node and every replica under load: every 202 
   // Counted at Foreman: a facts upload by the host name it carries, a report by its host.
   const names = (): string[] => [...foreman.delivered(FACTS).map((r) => (r.body as { name: string }).name), ...foreman.delivered(HOST_REPORTS).map((r) => (r.body as { host_report: { host: string } }).host_report.host)];
   const wanted = all.filter((o) => o.status === 202).map((o) => o.name);
+  const drainStarted = performance.now();
   await waitFor(
     () => {
       const delivered = new Set(names());
@@ -254,6 +255,7 @@ t.test('a rolling restart of every node and every replica under load: every 202 
     t.comment(`missing at Foreman: ${wanted.filter((name) => !delivered.has(name)).slice(0, 20).join(', ')}`);
     throw error;
   });
+  t.comment(`the last accepted upload reached Foreman ${((performance.now() - drainStarted) / 1000).toFixed(1)} s after the load stopped`);
   // A late redelivery would show up after the count first matches: hold the check a while.
   const counts = (): Map<string, number> => names().reduce((map, name) => map.set(name, (map.get(name) ?? 0) + 1), new Map<string, number>());
   t.ok(await holdsFor(() => wanted.every((name) => counts().get(name) === 1), 5000, 250), `all ${wanted.length} accepted uploads reached Foreman exactly once`);
