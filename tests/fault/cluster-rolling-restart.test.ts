@@ -106,7 +106,7 @@ const controls = byLabel('control');
 const workers = [...byLabel('facts'), ...byLabel('reports')];
 
 /** A worker process's deliveries since it started, by outcome (its counters start at 0). */
-async function deliveriesOf(worker: Replica, outcome: 'delivered' | 'duplicate'): Promise<number> {
+async function deliveriesOf(worker: Replica, outcome: 'delivered' | 'duplicate' | 'retried'): Promise<number> {
   return workerDeliveries(worker.config, worker.roles.replace('worker:', ''), outcome);
 }
 
@@ -184,6 +184,7 @@ async function restart(t: Test, replica: Replica, phase: (name: string) => void)
 }
 
 const duplicatesDropped: number[] = [];
+const retried: number[] = [];
 
 t.test('a rolling restart of every node and every replica under load: every 202 reaches Foreman exactly once', async (t) => {
   for (const ingress of ingresses) startLoad(ingress);
@@ -233,6 +234,7 @@ t.test('a rolling restart of every node and every replica under load: every 202 
   for (const worker of workers) {
     await step(t, `${worker.label} restarted`, async (phase) => {
       duplicatesDropped.push(await deliveriesOf(worker, 'duplicate').catch(() => 0));
+      retried.push(await deliveriesOf(worker, 'retried').catch(() => 0));
       await restart(t, worker, phase);
       await waitFor(async () => (await deliveriesOf(worker, 'delivered').catch(() => 0)) > 0, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 500, what: `${worker.label} delivering again` });
       phase('delivering');
@@ -269,8 +271,18 @@ t.test('a rolling restart of every node and every replica under load: every 202 
   // A late redelivery would show up after the count first matches: hold the check a while.
   const counts = (): Map<string, number> => names().reduce((map, name) => map.set(name, (map.get(name) ?? 0) + 1), new Map<string, number>());
   t.ok(await holdsFor(() => wanted.every((name) => counts().get(name) === 1), 5000, 250), `all ${wanted.length} accepted uploads reached Foreman exactly once`);
-  t.same([...counts()].filter(([, n]) => n > 1), [], 'no upload reached Foreman twice (accepted or not)');
+  const twice = [...counts()].filter(([, n]) => n > 1);
+  t.same(twice, [], 'no upload reached Foreman twice (accepted or not)');
+  // Which copy came when, how long Foreman took to answer it, and its trace (same trace id: one event sent twice).
+  for (const [name] of twice) {
+    const copies = [...foreman.delivered(FACTS), ...foreman.delivered(HOST_REPORTS)].filter((r) => JSON.stringify(r.body).includes(name));
+    t.comment(`${name}: ${copies.map((r) => `arrived ${(r.arrivedAt - (copies[0]?.arrivedAt ?? 0)).toFixed(0)} ms, answered after ${(r.at - r.arrivedAt).toFixed(0)} ms, traceparent ${String(r.headers.traceparent)}`).join('; ')}`);
+  }
 
-  for (const worker of workers) duplicatesDropped.push(await deliveriesOf(worker, 'duplicate').catch(() => 0));
-  t.comment(`redeliveries the event-id dedup dropped (workers' metrics): ${duplicatesDropped.reduce((sum, n) => sum + n, 0)}`);
+  for (const worker of workers) {
+    duplicatesDropped.push(await deliveriesOf(worker, 'duplicate').catch(() => 0));
+    retried.push(await deliveriesOf(worker, 'retried').catch(() => 0));
+  }
+  const total = (counts: number[]): number => counts.reduce((sum, n) => sum + n, 0);
+  t.comment(`workers' metrics: ${total(duplicatesDropped)} redeliveries dropped by the event-id dedup, ${total(retried)} deliveries retried`);
 });
