@@ -100,7 +100,7 @@ const starting = await Promise.allSettled([
 ]);
 const failedStart = starting.find((result) => result.status === 'rejected');
 if (failedStart) throw failedStart.reason;
-const byLabel = (prefix: string): Replica[] => replicas.filter((replica) => replica.label.startsWith(prefix)).sort((a, b) => a.label.localeCompare(b.label));
+const byLabel = (kind: string): Replica[] => replicas.filter((replica) => replica.label.startsWith(kind)).sort((a, b) => a.label.localeCompare(b.label));
 const ingresses = byLabel('ingress');
 const controls = byLabel('control');
 const workers = [...byLabel('facts'), ...byLabel('reports')];
