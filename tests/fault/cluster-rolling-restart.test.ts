@@ -34,7 +34,7 @@ const STEP_TIMEOUT_MS = 90_000;
 /** A proxyhub process took up to 30 s to start while other helpers' soak and cluster tests shared the two cores. */
 const START_TIMEOUT_MS = 90_000;
 
-// Booting three nodes and restarting eleven things one after the other takes minutes: about 5 on
+// Booting three nodes and restarting eleven things one after the other takes minutes: 3 to 5 on
 // this 2-core machine alone, nearer 10 while other suites share it (process starts then take 30 s).
 t.setTimeout(900_000);
 
