@@ -12,6 +12,7 @@ import { createTopology, queueFeatures, type Topology } from '../contracts/topol
 import { brokerUrls } from '../hub/bus/broker-urls.ts';
 import { declareWholeTopology } from '../hub/bus/provision.ts';
 import { setRedisAclUsers } from '../hub/jobs/redis.ts';
+import { redisTargetOf } from '../hub/jobs/redis-target.ts';
 import { amqp091UrlOf } from '../hub/bus/transport.ts';
 import type { Config } from '../hub/config/schema.ts';
 
@@ -119,7 +120,7 @@ export async function applyAccounts(config: Config, accounts: readonly Account[]
     else if (!/Done|Adding user/.test(added)) throw new Error(added);
     for (const args of account.rabbitmqctl) await rabbitmqctl(options.rabbitmqctlPath, args);
   }
-  await setRedisAclUsers(config.redisUrl, accounts.flatMap((a) => (a.redisAcl ? [a.redisAcl] : [])));
+  await setRedisAclUsers(redisTargetOf(config), accounts.flatMap((a) => (a.redisAcl ? [a.redisAcl] : [])));
   const retryDelaysMs = Object.fromEntries(queueFeatures.map((f) => [f, config.worker.retryDelaysMs]));
   await declareWholeTopology(config.amqpUrl, createTopology(config.prefix), { features: queueFeatures, retryDelaysMs });
   const lines = accounts.flatMap((a) => [
