@@ -76,9 +76,13 @@ function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The commands an operator runs by hand (`--print`). The passwords appear here once. */
-export function printedLines(accounts: readonly Account[], prefix: string): string {
+/**
+ * The commands an operator runs by hand (`--print`). The passwords appear here once. Through
+ * Sentinel (`everyRedisNode`) the Redis lines are for every data node: ACL users are not replicated.
+ */
+export function printedLines(accounts: readonly Account[], prefix: string, options: { readonly everyRedisNode?: boolean } = {}): string {
   const lines = [`# proxyhub accounts for prefix "${prefix}". Passwords are shown once: keep them, or run again.`];
+  if (options.everyRedisNode === true) lines.push('# Run each redis-cli line on every Redis data node (the master and each replica): Redis does not replicate ACL users.');
   for (const account of accounts) {
     lines.push(`# ${account.role}`, `rabbitmqctl add_user ${quote(account.user)} ${quote(account.password)} || rabbitmqctl change_password ${quote(account.user)} ${quote(account.password)}`);
     for (const args of account.rabbitmqctl) lines.push(`rabbitmqctl ${args.map(quote).join(' ')}`);

@@ -4,6 +4,10 @@
  * new primary through them, and nothing is lost or done twice: every REX script runs once on the
  * host with one callback at Foreman, and every upload answered 202 reaches Foreman exactly once.
  *
+ * Each role logs in with its own ACL user, set up as `proxyhub broker setup` does (through the
+ * Sentinels, on every data node: Redis does not replicate ACL users), so the promoted replica
+ * must know them too.
+ *
  * The group (tests/helpers/own-sentinel.ts) is the test's own, on loopback ports of its own; the
  * machine's Redis and RabbitMQ are only used, never restarted. The hub is given an unresolvable
  * host in PROXYHUB_REDIS_URL: it can only have found Redis through the Sentinels.
@@ -11,7 +15,10 @@
  */
 import { Redis } from 'ioredis';
 import t from 'tap';
+import type { AccountRole } from '../../contracts/broker-accounts.ts';
 import { createTopology } from '../../contracts/topology.ts';
+import { planAccounts, roleUrl } from '../../cli/broker-setup.ts';
+import { setRedisAclUsers } from '../../hub/jobs/redis.ts';
 import { testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { startOwnSentinel } from '../helpers/own-sentinel.ts';
@@ -33,18 +40,22 @@ const foreman = await startForemanFor(t);
 const sshd = await startSshd();
 t.teardown(() => sshd.stop());
 const prefix = usePrefix(t);
-const config = testConfig(prefix, foreman.url, {
-  // Never resolved: with Sentinel the URL only carries the data nodes' credentials and TLS.
-  redisUrl: 'redis://found-through-sentinel.invalid:6379',
-  redisSentinel: { sentinels: group.sentinelUrls.join(','), name: group.name },
-  rex: { callbackBackoffMaxMs: 1000, connectTimeoutMs: 30_000 },
-});
+// Never resolved: with Sentinel the URL only carries the data nodes' credentials and TLS.
+const REDIS_URL = 'redis://found-through-sentinel.invalid:6379';
+const redisSentinel = { sentinels: group.sentinelUrls.join(','), name: group.name };
+const accounts = planAccounts(createTopology(prefix), { roles: ['control', 'rex', 'facts'], passwords: {}, vhost: '/' });
+await setRedisAclUsers({ url: REDIS_URL, sentinel: { sentinels: group.sentinelUrls, name: group.name } }, accounts.flatMap((account) => (account.redisAcl ? [account.redisAcl] : [])));
+const configOf = (role: AccountRole) => {
+  const account = accounts.find((candidate) => candidate.role === role);
+  const redisUrl = account === undefined ? REDIS_URL : roleUrl(REDIS_URL, account.user, account.password);
+  return testConfig(prefix, foreman.url, { redisUrl, redisSentinel, rex: { callbackBackoffMaxMs: 1000, connectTimeoutMs: 30_000 } });
+};
 // Each role its own process as an operator runs them; the ingress (uploads, and the public key
 // the hosts authorize) reaches no Redis and runs in the test.
-const ingress = await startHubFor(t, config, 'ingress');
-const control = await spawnHubFor(t, config, 'control');
-const rexWorker = await spawnHubFor(t, config, 'worker:rex');
-const factsWorker = await spawnHubFor(t, config, 'worker:facts');
+const ingress = await startHubFor(t, configOf('ingress'), 'ingress');
+const control = await spawnHubFor(t, configOf('control'), 'control');
+const rexWorker = await spawnHubFor(t, configOf('rex'), 'worker:rex');
+const factsWorker = await spawnHubFor(t, configOf('facts'), 'worker:facts');
 const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
 sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
 const load = createRexSshLoad({ sshd, foreman, controlUrl, jobs: JOBS, scriptSeconds: 2 });
@@ -114,7 +125,7 @@ t.test(`the Redis primary killed while ${JOBS} REX jobs run and facts are upload
   await waitFor(() => foreman.delivered(FACTS).length >= deliveredAtReconnect + 50, { timeoutMs: 60_000, intervalMs: 100, what: 'uploads delivered after the failover' });
   await uploads.stop();
 
-  t.comment(`every callback ${await load.everyCallback(300_000)} ms after the last reconnect`);
+  t.comment(`every callback in, ${await load.everyCallback(300_000)} ms after the uploads stopped`);
   await load.assertEachRanOnce(t);
 
   const accepted = uploads.outcomes.filter((o) => o.status === 202).map((o) => o.name);
