@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Topology } from '../../contracts/topology.ts';
-import type { RexMode } from '../../contracts/rex/job.ts';
+import type { RexMode, RexResult } from '../../contracts/rex/job.ts';
 import type { Logger } from '../../hub/log/logger.ts';
 import { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
 import { createRexWorkers } from '../../hub/jobs/rex-workers.ts';
@@ -86,12 +86,13 @@ export function createRexFeature(options: RexFeatureOptions): RexFeature {
       await store.setGlobalConcurrency(settings.globalConcurrency);
       await notifier.start();
       closers.push(() => notifier.close());
+      const runningHere = new Map<string, Promise<RexResult>>();
       const workers = createRexWorkers(
         store,
         { redis: options.redis, logger, concurrency: settings.concurrency, lockDurationMs: settings.lockMs, callbackBackoffMaxMs: settings.callbackBackoffMaxMs, shutdownGraceMs: options.shutdownGraceMs },
         {
           // The mode is the proxy's, as `:mode:` in remote_execution_ssh.yml.
-          process: (job) => (settings.mode === 'ssh' ? runSshJob(job, { store, lifecycle, keys, knownHosts, connectTimeoutMs: settings.connectTimeoutMs }) : runPullJob(job, { store, lifecycle, notifier, settings: settings.pull })),
+          process: (job) => (settings.mode === 'ssh' ? runSshJob(job, { store, lifecycle, keys, knownHosts, connectTimeoutMs: settings.connectTimeoutMs, runningHere }) : runPullJob(job, { store, lifecycle, notifier, settings: settings.pull })),
           sendCallback: createCallbackSender(store, options.foreman, logger),
           onFailed: async (_planId, data, reason) => {
             const view = await store.job(data.planId);
