@@ -125,7 +125,7 @@ t.test(`the Redis primary killed while ${JOBS} REX jobs run and facts are upload
   await waitFor(() => foreman.delivered(FACTS).length >= deliveredAtReconnect + 50, { timeoutMs: 60_000, intervalMs: 100, what: 'uploads delivered after the failover' });
   await uploads.stop();
 
-  t.comment(`every callback in, ${await load.everyCallback(300_000)} ms after the uploads stopped`);
+  t.comment(`the last callback ${await load.everyCallback(300_000)} ms after the uploads stopped`);
   await load.assertEachRanOnce(t);
 
   const accepted = uploads.outcomes.filter((o) => o.status === 202).map((o) => o.name);
