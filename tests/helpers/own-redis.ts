@@ -3,7 +3,8 @@
  * `redis-server` on a fixed loopback port below the ephemeral range, with the AOF settings the
  * README asks of production, in a temporary directory. `crash()` is SIGKILL (no shutdown save, no
  * last AOF rewrite), and `start()` again on the same directory replays the AOF, as a systemd
- * restart after a crash would.
+ * restart after a crash would. Other arguments (`launchArgs`) make the replica and the Sentinels of
+ * tests/helpers/own-sentinel.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
