@@ -121,16 +121,18 @@ function writeBodies(dir: string): Record<UploadKind, { file: string; path: stri
 class IntervalInbox {
   readonly #pending = new Map<SoakKind, KindInterval>();
 
-  add(kind: SoakKind, interval: Pick<UploadInterval, 'accepted' | 'answered' | 'errors' | 'acceptedLatenciesMs'>): void {
-    const current = this.#pending.get(kind) ?? { accepted: 0, other: 0, latenciesMs: [] };
+  add(kind: SoakKind, interval: Omit<UploadInterval, 'atMs'>): void {
+    const current = this.#pending.get(kind) ?? { accepted: 0, other: 0, latenciesMs: [], notAccepted: {} };
     current.accepted += interval.accepted;
     current.other += interval.answered - interval.accepted + interval.errors;
     current.latenciesMs.push(...interval.acceptedLatenciesMs);
+    for (const [status, count] of Object.entries(interval.statusCodes)) if (status !== '202') current.notAccepted[status] = (current.notAccepted[status] ?? 0) + count;
+    if (interval.errors > 0) current.notAccepted['no answer'] = (current.notAccepted['no answer'] ?? 0) + interval.errors;
     this.#pending.set(kind, current);
   }
 
   take(kinds: readonly SoakKind[]): Record<SoakKind, KindInterval> {
-    const taken = Object.fromEntries(kinds.map((kind) => [kind, this.#pending.get(kind) ?? { accepted: 0, other: 0, latenciesMs: [] }])) as Record<SoakKind, KindInterval>;
+    const taken = Object.fromEntries(kinds.map((kind) => [kind, this.#pending.get(kind) ?? { accepted: 0, other: 0, latenciesMs: [], notAccepted: {} }])) as Record<SoakKind, KindInterval>;
     this.#pending.clear();
     return taken;
   }
@@ -201,7 +203,9 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       log(`${label} running (pid ${server.pid})`);
     };
     log(`starting two of each role on the cluster (${cluster.nodes.map((n) => n.amqpPort).join(', ')})`);
-    await Promise.all([1, 2].map((n) => started(`ingress-${n}`, () => startHubIngressTls(prefix, cluster?.url as string, tls, common))));
+    // An ingress reaches the broker only: it refuses to start with Foreman settings.
+    const { PROXYHUB_FOREMAN_URL: _foreman, ...ingressSettings } = common;
+    await Promise.all([1, 2].map((n) => started(`ingress-${n}`, () => startHubIngressTls(prefix, cluster?.url as string, tls, ingressSettings))));
     interrupted();
     const ingressUrls = hubs.map((h) => h.server.url);
     common.PROXYHUB_REX_PULL_URL = ingressUrls[0] as string;
@@ -240,11 +244,13 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       runPullJob(ingressUrl, uuid, hostAgents.get(job.host) as Agent).then(
         () => {
           rex.finished += 1;
-          inbox.add('rex', { accepted: 1, answered: 1, errors: 0, acceptedLatenciesMs: [performance.now() - job.launchedAt] });
+          inbox.add('rex', { accepted: 1, answered: 1, errors: 0, statusCodes: {}, acceptedLatenciesMs: [performance.now() - job.launchedAt] });
         },
-        () => {
+        (error: unknown) => {
           rex.hostErrors += 1;
-          inbox.add('rex', { accepted: 0, answered: 1, errors: 0, acceptedLatenciesMs: [] });
+          // runPullJob's own errors say which step answered what (`fetch 404`); anything else is the connection's.
+          const what = error instanceof Error && /^(fetch|update) \d+$/.test(error.message) ? error.message : 'no answer';
+          inbox.add('rex', { accepted: 0, answered: 1, errors: 0, statusCodes: { [what]: 1 }, acceptedLatenciesMs: [] });
         },
       ).finally(() => pending.delete(uuid));
     });
@@ -261,11 +267,12 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       const controlUrl = controlUrls[launches++ % controlUrls.length] as string;
       try {
         const response = await request(`${controlUrl}/dynflow/tasks/launch`, { method: 'POST', dispatcher: foremanAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(launchBody(jobs)) });
-        await response.body.text();
-        if (response.statusCode !== 200) throw new Error(`launch answered ${response.statusCode}`);
+        const text = await response.body.text();
+        if (response.statusCode !== 200) throw new Error(`launch answered ${response.statusCode}: ${text.slice(0, 200)}`);
         rex.launched += jobs.length;
-      } catch {
+      } catch (error) {
         rex.launchFailures += jobs.length;
+        log(`REX launch of ${jobs.length} jobs failed: ${error instanceof Error ? error.message : String(error)}`);
         for (const job of jobs) pending.delete(job.planId);
       }
     };
@@ -321,26 +328,27 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw new Error(`an upload client failed: ${String(failed.reason)}`);
 
-    // Drain: until Foreman has every accepted upload and every finished job's callback, or
-    // nothing more arrives for a while.
+    // Drain: until Foreman has every accepted upload and every finished job's callback (the hosts
+    // go on finishing the jobs launched last), or nothing more arrives for a while.
     const accepted = (kind: SoakKind): number => samples.reduce((sum, s) => sum + s.kinds[kind].accepted, 0);
     log('load stopped; draining');
     const drainStartedAt = performance.now();
     let lastChangeAt = drainStartedAt;
-    let last = JSON.stringify(deliveredSoFar(foreman));
+    let last = '';
     for (;;) {
       await sleep(SAMPLE_MS, abort.signal);
       interrupted();
       const sample = takeSample('drain');
       const d = sample.delivered;
       const wanted = { facts: accepted('facts'), reports: accepted('reports-ansible') + accepted('reports-puppet'), arf: accepted('arf'), callbacks: rex.finished };
-      if (d.facts >= wanted.facts && d.reports >= wanted.reports && d.arf >= wanted.arf && d.callbacks >= wanted.callbacks) break;
-      if (JSON.stringify(d) !== last) {
-        last = JSON.stringify(d);
+      if (d.facts >= wanted.facts && d.reports >= wanted.reports && d.arf >= wanted.arf && d.callbacks >= wanted.callbacks && pending.size === 0) break;
+      const now = JSON.stringify({ d, pending: pending.size });
+      if (now !== last) {
+        last = now;
         lastChangeAt = performance.now();
       }
       if (performance.now() - lastChangeAt > DRAIN_QUIET_MS || performance.now() - drainStartedAt > DRAIN_MAX_MS) {
-        log(`drain: giving up (${JSON.stringify(d)} delivered, ${JSON.stringify(wanted)} wanted)`);
+        log(`drain: giving up (${JSON.stringify(d)} delivered, ${JSON.stringify(wanted)} wanted, ${pending.size} REX jobs not finished)`);
         break;
       }
     }
@@ -356,7 +364,7 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       machine: await machineInfo(firstNode),
       machineBusyBeforePercent: busyBefore,
       loadAverageBefore: loadBefore,
-      settings: { minutes: options.minutes, warmupMinutes: options.warmupMinutes, sampleSec: SAMPLE_MS / 1000, uploads: UPLOADS, rex: REX, processes: hubs.map((h) => h.label), clusterNodes: cluster.nodes.length },
+      settings: { minutes: options.minutes, warmupMinutes: options.warmupMinutes, sampleSec: SAMPLE_MS / 1000, uploads: UPLOADS, rex: REX, processes: hubs.map((h) => h.label).sort(), clusterNodes: cluster.nodes.length },
       samples,
       queuesAfterDrain: queues,
     };

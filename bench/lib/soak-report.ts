@@ -21,6 +21,8 @@ export interface KindInterval {
   /** Answers other than 202, and requests that got no answer. */
   other: number;
   latenciesMs: number[];
+  /** `other` by status (`503`, `no answer`; for REX the step that failed, `fetch 404`). */
+  notAccepted: Record<string, number>;
 }
 
 export interface SoakSample {
@@ -142,6 +144,7 @@ function minuteRows(run: SoakRun): MinuteRow[] {
 interface Totals {
   readonly accepted: Record<SoakKind, number>;
   readonly other: Record<SoakKind, number>;
+  readonly notAccepted: Record<SoakKind, Record<string, number>>;
   readonly latency: Record<SoakKind, LatencyFigures>;
   readonly delivered: DeliveryCounts;
   readonly rex: SoakSample['rex'];
@@ -155,11 +158,24 @@ function totals(run: SoakRun): Totals {
   return {
     accepted: Object.fromEntries(KINDS.map((k) => [k, sum(k, 'accepted')])) as Record<SoakKind, number>,
     other: Object.fromEntries(KINDS.map((k) => [k, sum(k, 'other')])) as Record<SoakKind, number>,
+    notAccepted: Object.fromEntries(KINDS.map((k) => {
+      const byStatus: Record<string, number> = {};
+      for (const s of run.samples) for (const [status, count] of Object.entries(s.kinds[k].notAccepted)) byStatus[status] = (byStatus[status] ?? 0) + count;
+      return [k, byStatus];
+    })) as Record<SoakKind, Record<string, number>>,
     latency: Object.fromEntries(KINDS.map((k) => [k, latency(run.samples.flatMap((s) => s.kinds[k].latenciesMs))])) as Record<SoakKind, LatencyFigures>,
     delivered: last?.delivered ?? { facts: 0, reports: 0, arf: 0, callbacks: 0 },
     rex: last?.rex ?? { launched: 0, launchFailures: 0, finished: 0, hostErrors: 0 },
     drainSec: (last?.atSec ?? 0) - loadEnd,
   };
+}
+
+function notAcceptedLine(t: Totals): string {
+  const parts = KINDS.flatMap((kind) => {
+    const entries = Object.entries(t.notAccepted[kind]);
+    return entries.length === 0 ? [] : [`${kind}: ${entries.map(([status, count]) => `${count} × ${status}`).join(', ')}`];
+  });
+  return parts.length === 0 ? 'Every upload was answered 202 and every REX job finished.' : `Not 202 (REX: jobs a host could not finish): ${parts.join('; ')}.`;
 }
 
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
@@ -179,7 +195,7 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
   return [
     `# Soak on the cluster (${run.date})`,
     '',
-    `${s.minutes} minutes of steady mixed load on a ${s.clusterNodes}-node RabbitMQ cluster of the bench's own (quorum queues, 3 replicas), with two processes of every role, each \`proxyhub start --role <role>\`: ${s.processes.join(', ')}. Uploads over mTLS, spread over both ingresses: ${uploadsLine}; REX pull-mqtt: ${s.rex.jobsPerLaunch} jobs launched every ${s.rex.launchEveryMs / 1000} s through the two controls in turn (${rexRate}/s), ${s.rex.hosts} simulated hosts fetching and finishing them through the two ingresses. Foreman is a stand-in counting what it was sent. Sampled every ${s.sampleSec} s.`,
+    `${s.minutes} minute${s.minutes === 1 ? '' : 's'} of steady mixed load on a ${s.clusterNodes}-node RabbitMQ cluster of the bench's own (quorum queues, 3 replicas), with two processes of every role, each \`proxyhub start --role <role>\`: ${s.processes.join(', ')}. Uploads over mTLS, spread over both ingresses: ${uploadsLine}; REX pull-mqtt: ${s.rex.jobsPerLaunch} jobs launched every ${s.rex.launchEveryMs / 1000} s through the two controls in turn (${rexRate}/s), ${s.rex.hosts} simulated hosts fetching and finishing them through the two ingresses. Foreman is a stand-in counting what it was sent. Sampled every ${s.sampleSec} s.`,
     '',
     `**The machine was shared**: other engineers' test suites ran at the same time on its ${run.machine.cores} cores (${f0(run.machineBusyBeforePercent)} % busy before the run, load average ${f1(run.loadAverageBefore)}; during it ${f1(Math.min(...loadAverages))} to ${f1(Math.max(...loadAverages))}). Latencies and the margin under the offered rates move with that load; RSS and the delivered counts do not depend on it. ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB; ${run.machine.os}; Node ${run.machine.node}; RabbitMQ ${run.machine.rabbitmq ?? '?'}.`,
     '',
@@ -206,9 +222,11 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
     '| kind | accepted (202) | not 202 | p50 / p99 / max ms | delivered to Foreman | lost | verdict (0 lost) |',
     '|---|---:|---:|---:|---:|---:|---|',
     `| facts | ${f0(t.accepted.facts)} | ${f0(t.other.facts)} | ${f0(t.latency.facts.p50Ms)} / ${f0(t.latency.facts.p99Ms)} / ${f0(t.latency.facts.maxMs)} | ${f0(t.delivered.facts)} | ${lost(t.accepted.facts, t.delivered.facts)} | ${verdict(t.delivered.facts >= t.accepted.facts)} |`,
-    `| reports (Ansible + Puppet) | ${f0(t.accepted['reports-ansible'])} + ${f0(t.accepted['reports-puppet'])} | ${f0(t.other['reports-ansible'] + t.other['reports-puppet'])} | ${f0(t.latency['reports-ansible'].p99Ms)} / ${f0(t.latency['reports-puppet'].p99Ms)} (p99 each) | ${f0(t.delivered.reports)} | ${lost(reportsAccepted, t.delivered.reports)} | ${verdict(t.delivered.reports >= reportsAccepted)} |`,
+    `| reports (Ansible + Puppet) | ${f0(t.accepted['reports-ansible'])} + ${f0(t.accepted['reports-puppet'])} | ${f0(t.other['reports-ansible'] + t.other['reports-puppet'])} | p99 ${f0(t.latency['reports-ansible'].p99Ms)} + ${f0(t.latency['reports-puppet'].p99Ms)} | ${f0(t.delivered.reports)} | ${lost(reportsAccepted, t.delivered.reports)} | ${verdict(t.delivered.reports >= reportsAccepted)} |`,
     `| ARF | ${f0(t.accepted.arf)} | ${f0(t.other.arf)} | ${f0(t.latency.arf.p50Ms)} / ${f0(t.latency.arf.p99Ms)} / ${f0(t.latency.arf.maxMs)} | ${f0(t.delivered.arf)} | ${lost(t.accepted.arf, t.delivered.arf)} | ${verdict(t.delivered.arf >= t.accepted.arf)} |`,
     `| REX jobs (launched; finished by the hosts; callbacks) | ${f0(t.rex.launched)}; ${f0(t.rex.finished)} | ${f0(t.rex.launchFailures)} launch failures, ${f0(t.rex.hostErrors)} host errors | ${f0(t.latency.rex.p50Ms)} / ${f0(t.latency.rex.p99Ms)} / ${f0(t.latency.rex.maxMs)} | ${f0(t.delivered.callbacks)} callbacks | ${lost(t.rex.finished, t.delivered.callbacks)} | ${verdict(t.delivered.callbacks >= t.rex.finished)} |`,
+    '',
+    notAcceptedLine(t),
     '',
     queues.length === 0 ? 'After the drain every work queue and dead-letter queue was empty.' : `After the drain: ${queues.map(([queue, depth]) => `${queue} ${depth ?? 'missing'}`).join(', ')}.`,
     '',
@@ -262,7 +280,7 @@ export async function writeSoakResults(run: SoakRun): Promise<string> {
   const text = markdown(run, rss, minutes, t);
   for (const [name, svg] of Object.entries(charts(run))) await writeFile(join(RESULTS, name), svg);
   // Per-sample latency lists are summarised: the JSON stays readable in a diff.
-  const samples = run.samples.map((s) => ({ ...s, kinds: Object.fromEntries(KINDS.map((k) => [k, { accepted: s.kinds[k].accepted, other: s.kinds[k].other, ...latency(s.kinds[k].latenciesMs) }])) }));
+  const samples = run.samples.map((s) => ({ ...s, kinds: Object.fromEntries(KINDS.map((k) => [k, { accepted: s.kinds[k].accepted, other: s.kinds[k].other, notAccepted: s.kinds[k].notAccepted, ...latency(s.kinds[k].latenciesMs) }])) }));
   const json = {
     benchmark: 'soak',
     ...run,
