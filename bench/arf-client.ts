@@ -47,12 +47,12 @@ let stopping = false;
 let inFlight = 0;
 
 /** Everything answered since the last `interval` line, whatever the measured window. */
-let interval = { answered: 0, accepted: 0, errors: 0, statusCodes: {} as Record<string, number>, acceptedLatenciesMs: [] as number[] };
+let interval = { answered: 0, accepted: 0, errors: 0, statusCodes: {} as Record<string, number>, rejections: {} as Record<string, number>, acceptedLatenciesMs: [] as number[] };
 const clientsStartedAt = performance.now();
 if (spec.intervalMs !== undefined) {
   setInterval(() => {
     send({ event: 'interval', interval: { atMs: Math.round(performance.now() - clientsStartedAt), ...interval } });
-    interval = { answered: 0, accepted: 0, errors: 0, statusCodes: {}, acceptedLatenciesMs: [] };
+    interval = { answered: 0, accepted: 0, errors: 0, statusCodes: {}, rejections: {}, acceptedLatenciesMs: [] };
   }, spec.intervalMs).unref();
 }
 
@@ -67,6 +67,9 @@ async function upload(agent: Agent, url: string): Promise<void> {
     if (response.statusCode === 202) {
       interval.accepted += 1;
       interval.acceptedLatenciesMs.push(Math.round((ended - started) * 100) / 100);
+    } else {
+      const why = `${response.statusCode} ${/"code":"([A-Z0-9_]+)"/.exec(text)?.[1] ?? ''}`.trim();
+      interval.rejections[why] = (interval.rejections[why] ?? 0) + 1;
     }
     if (ended < window.from || ended >= window.to) return;
     answered += 1;

@@ -59,17 +59,25 @@ const FOREMAN_CN = 'foreman.example.com';
 const DRAIN_QUIET_MS = 30_000;
 const DRAIN_MAX_MS = 180_000;
 
-/** Uploads per second and clients per kind: a steady day's traffic for a proxy, well under the capacity measured by the other benches. */
+/**
+ * Uploads per second and clients per kind: a steady day's traffic for a proxy, well under the
+ * capacity measured by the other benches. Enough clients that each waits seconds between its
+ * uploads: the rate holds even when answers take a second on a saturated machine.
+ */
 const UPLOADS = {
-  facts: { ratePerSec: 40, connections: 8 },
-  'reports-ansible': { ratePerSec: 5, connections: 2 },
-  'reports-puppet': { ratePerSec: 5, connections: 2 },
-  arf: { ratePerSec: 1, connections: 2 },
+  facts: { ratePerSec: 40, connections: 32 },
+  'reports-ansible': { ratePerSec: 5, connections: 8 },
+  'reports-puppet': { ratePerSec: 5, connections: 8 },
+  arf: { ratePerSec: 1, connections: 4 },
 } as const;
 type UploadKind = keyof typeof UPLOADS;
 const uploadKinds = Object.keys(UPLOADS) as UploadKind[];
-/** REX: a launch of this many pull jobs every interval, over this many host identities (each its own topic and certificate). */
-const REX = { jobsPerLaunch: 10, launchEveryMs: 5000, hosts: 8 } as const;
+/**
+ * REX: a launch of this many pull jobs every interval, over this many host identities (each its
+ * own topic and certificate). A host whose fetch or update is refused (a 503 while the machine is
+ * saturated) tries the job again after a pause, up to `attempts` times in all.
+ */
+const REX = { jobsPerLaunch: 10, launchEveryMs: 5000, hosts: 8, attempts: 3, retryAfterMs: 2000 } as const;
 
 /** Feature offsets of the metrics port (hub/config/schema.ts, PROXYHUB_METRICS_PORT). */
 const METRICS_OFFSET: Readonly<Record<string, number>> = { facts: 0, reports: 1, openscap: 2, rex: 5 };
@@ -126,7 +134,7 @@ class IntervalInbox {
     current.accepted += interval.accepted;
     current.other += interval.answered - interval.accepted + interval.errors;
     current.latenciesMs.push(...interval.acceptedLatenciesMs);
-    for (const [status, count] of Object.entries(interval.statusCodes)) if (status !== '202') current.notAccepted[status] = (current.notAccepted[status] ?? 0) + count;
+    for (const [why, count] of Object.entries(interval.rejections)) current.notAccepted[why] = (current.notAccepted[why] ?? 0) + count;
     if (interval.errors > 0) current.notAccepted['no answer'] = (current.notAccepted['no answer'] ?? 0) + interval.errors;
     this.#pending.set(kind, current);
   }
@@ -225,7 +233,7 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
     // The REX hosts' yggdrasild: one MQTT client subscribed to each simulated host's own topic
     // (the topic is yggdrasil's, with no prefix; the host names carry the run's prefix instead).
     const inbox = new IntervalInbox();
-    const rex = { launched: 0, launchFailures: 0, finished: 0, hostErrors: 0 };
+    const rex = { launched: 0, launchFailures: 0, finished: 0, hostErrors: 0, hostRetries: 0 };
     const pending = new Map<string, { launchedAt: number; host: string; fetching: boolean }>();
     subscriber = await mqtt.connectAsync(MQTT_URL, { clientId: `${prefix}-hosts` });
     await subscriber.subscribeAsync(rexHosts.map(pullTopic), { qos: 1 });
@@ -240,17 +248,27 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       const job = pending.get(uuid);
       if (!job || job.fetching) return;
       job.fetching = true;
-      const ingressUrl = ingressUrls[fetches++ % ingressUrls.length] as string;
-      runPullJob(ingressUrl, uuid, hostAgents.get(job.host) as Agent).then(
+      const attempt = async (): Promise<void> => {
+        for (let n = 1; ; n += 1) {
+          try {
+            return await runPullJob(ingressUrls[fetches++ % ingressUrls.length] as string, uuid, hostAgents.get(job.host) as Agent);
+          } catch (error) {
+            if (n >= REX.attempts) throw error;
+            rex.hostRetries += 1;
+            await sleep(REX.retryAfterMs);
+          }
+        }
+      };
+      attempt().then(
         () => {
           rex.finished += 1;
-          inbox.add('rex', { accepted: 1, answered: 1, errors: 0, statusCodes: {}, acceptedLatenciesMs: [performance.now() - job.launchedAt] });
+          inbox.add('rex', { accepted: 1, answered: 1, errors: 0, statusCodes: {}, rejections: {}, acceptedLatenciesMs: [performance.now() - job.launchedAt] });
         },
         (error: unknown) => {
           rex.hostErrors += 1;
-          // runPullJob's own errors say which step answered what (`fetch 404`); anything else is the connection's.
-          const what = error instanceof Error && /^(fetch|update) \d+$/.test(error.message) ? error.message : 'no answer';
-          inbox.add('rex', { accepted: 0, answered: 1, errors: 0, statusCodes: { [what]: 1 }, acceptedLatenciesMs: [] });
+          // runPullJob's own errors say which step answered what (`fetch 503 PROXYHUB_OVERLOADED`); anything else is the connection's.
+          const what = error instanceof Error && /^(fetch|update) \d+/.test(error.message) ? error.message : 'no answer';
+          inbox.add('rex', { accepted: 0, answered: 1, errors: 0, statusCodes: {}, rejections: { [what]: 1 }, acceptedLatenciesMs: [] });
         },
       ).finally(() => pending.delete(uuid));
     });

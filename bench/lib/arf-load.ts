@@ -41,6 +41,8 @@ export interface UploadInterval {
   readonly accepted: number;
   readonly errors: number;
   readonly statusCodes: Readonly<Record<string, number>>;
+  /** Answers other than 202 by status and catalog code of their problem body (`503 PROXYHUB_OVERLOADED`). */
+  readonly rejections: Readonly<Record<string, number>>;
   /** Request start → whole answer read of each 202 in the interval, ms. */
   readonly acceptedLatenciesMs: readonly number[];
 }

@@ -6,11 +6,14 @@
  */
 import { request, type Agent } from 'undici';
 
-/** Fetch + update of one notified job (`onFetched` between the two); throws on any answer but 200. */
+/** The catalog code of a problem+json answer (`PROXYHUB_OVERLOADED`), to say why a step was refused. */
+const problemCode = (text: string): string => /"code":"([A-Z0-9_]+)"/.exec(text)?.[1] ?? '';
+
+/** Fetch + update of one notified job (`onFetched` between the two); throws on any answer but 200 (`fetch 503 PROXYHUB_OVERLOADED`). */
 export async function runPullJob(ingressUrl: string, uuid: string, dispatcher: Agent, onFetched: () => void = () => undefined): Promise<void> {
   const script = await request(`${ingressUrl}/ssh/jobs/${uuid}`, { dispatcher });
-  await script.body.text();
-  if (script.statusCode !== 200) throw new Error(`fetch ${script.statusCode}`);
+  const scriptText = await script.body.text();
+  if (script.statusCode !== 200) throw new Error(`fetch ${script.statusCode} ${problemCode(scriptText)}`.trim());
   onFetched();
   const at = new Date().toISOString();
   const update = await request(`${ingressUrl}/ssh/jobs/${uuid}/update`, {
@@ -19,6 +22,6 @@ export async function runPullJob(ingressUrl: string, uuid: string, dispatcher: A
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ version: '1', updates: [{ type: 'output', timestamp: at, stream: 'stdout', content: 'hi\n' }, { type: 'exit', timestamp: at, exit_code: 0 }] }),
   });
-  await update.body.text();
-  if (update.statusCode !== 200) throw new Error(`update ${update.statusCode}`);
+  const updateText = await update.body.text();
+  if (update.statusCode !== 200) throw new Error(`update ${update.statusCode} ${problemCode(updateText)}`.trim());
 }

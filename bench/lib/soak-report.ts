@@ -33,7 +33,7 @@ export interface SoakSample {
   readonly kinds: Readonly<Record<SoakKind, KindInterval>>;
   /** Cumulative, as the stand-in Foreman counted them. */
   readonly delivered: DeliveryCounts;
-  readonly rex: { readonly launched: number; readonly launchFailures: number; readonly finished: number; readonly hostErrors: number };
+  readonly rex: { readonly launched: number; readonly launchFailures: number; readonly finished: number; readonly hostErrors: number; readonly hostRetries: number };
   readonly loadAverage: number;
 }
 
@@ -47,7 +47,7 @@ export interface SoakRun {
     readonly warmupMinutes: number;
     readonly sampleSec: number;
     readonly uploads: Readonly<Record<string, { readonly ratePerSec: number; readonly connections: number }>>;
-    readonly rex: { readonly jobsPerLaunch: number; readonly launchEveryMs: number; readonly hosts: number };
+    readonly rex: { readonly jobsPerLaunch: number; readonly launchEveryMs: number; readonly hosts: number; readonly attempts: number; readonly retryAfterMs: number };
     readonly processes: readonly string[];
     readonly clusterNodes: number;
   };
@@ -165,7 +165,7 @@ function totals(run: SoakRun): Totals {
     })) as Record<SoakKind, Record<string, number>>,
     latency: Object.fromEntries(KINDS.map((k) => [k, latency(run.samples.flatMap((s) => s.kinds[k].latenciesMs))])) as Record<SoakKind, LatencyFigures>,
     delivered: last?.delivered ?? { facts: 0, reports: 0, arf: 0, callbacks: 0 },
-    rex: last?.rex ?? { launched: 0, launchFailures: 0, finished: 0, hostErrors: 0 },
+    rex: last?.rex ?? { launched: 0, launchFailures: 0, finished: 0, hostErrors: 0, hostRetries: 0 },
     drainSec: (last?.atSec ?? 0) - loadEnd,
   };
 }
@@ -195,7 +195,7 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
   return [
     `# Soak on the cluster (${run.date})`,
     '',
-    `${s.minutes} minute${s.minutes === 1 ? '' : 's'} of steady mixed load on a ${s.clusterNodes}-node RabbitMQ cluster of the bench's own (quorum queues, 3 replicas), with two processes of every role, each \`proxyhub start --role <role>\`: ${s.processes.join(', ')}. Uploads over mTLS, spread over both ingresses: ${uploadsLine}; REX pull-mqtt: ${s.rex.jobsPerLaunch} jobs launched every ${s.rex.launchEveryMs / 1000} s through the two controls in turn (${rexRate}/s), ${s.rex.hosts} simulated hosts fetching and finishing them through the two ingresses. Foreman is a stand-in counting what it was sent. Sampled every ${s.sampleSec} s.`,
+    `${s.minutes} minute${s.minutes === 1 ? '' : 's'} of steady mixed load on a ${s.clusterNodes}-node RabbitMQ cluster of the bench's own (quorum queues, 3 replicas), with two processes of every role, each \`proxyhub start --role <role>\`: ${s.processes.join(', ')}. Uploads over mTLS, spread over both ingresses: ${uploadsLine}; REX pull-mqtt: ${s.rex.jobsPerLaunch} jobs launched every ${s.rex.launchEveryMs / 1000} s through the two controls in turn (${rexRate}/s), ${s.rex.hosts} simulated hosts fetching and finishing them through the two ingresses (a refused fetch or update is tried again after ${s.rex.retryAfterMs / 1000} s, ${s.rex.attempts} attempts in all). Foreman is a stand-in counting what it was sent. Sampled every ${s.sampleSec} s.`,
     '',
     `**The machine was shared**: other engineers' test suites ran at the same time on its ${run.machine.cores} cores (${f0(run.machineBusyBeforePercent)} % busy before the run, load average ${f1(run.loadAverageBefore)}; during it ${f1(Math.min(...loadAverages))} to ${f1(Math.max(...loadAverages))}). Latencies and the margin under the offered rates move with that load; RSS and the delivered counts do not depend on it. ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB; ${run.machine.os}; Node ${run.machine.node}; RabbitMQ ${run.machine.rabbitmq ?? '?'}.`,
     '',
@@ -217,14 +217,14 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
     '',
     '## Totals',
     '',
-    `Delivered: what the stand-in Foreman answered 2xx, counted after a drain of ${f0(t.drainSec)} s once the load stopped. Lost = accepted − delivered.`,
+    `Delivered: what the stand-in Foreman answered 2xx, counted after a drain of ${f0(t.drainSec)} s once the load stopped. Lost = accepted − delivered. Delivered can exceed accepted: an upload answered 503 \`PROXYHUB_BUS_TIMEOUT\` (the broker's confirm came after the ingress's deadline) may still be on the queue, and reaches Foreman although its client was told to send it again.`,
     '',
     '| kind | accepted (202) | not 202 | p50 / p99 / max ms | delivered to Foreman | lost | verdict (0 lost) |',
     '|---|---:|---:|---:|---:|---:|---|',
     `| facts | ${f0(t.accepted.facts)} | ${f0(t.other.facts)} | ${f0(t.latency.facts.p50Ms)} / ${f0(t.latency.facts.p99Ms)} / ${f0(t.latency.facts.maxMs)} | ${f0(t.delivered.facts)} | ${lost(t.accepted.facts, t.delivered.facts)} | ${verdict(t.delivered.facts >= t.accepted.facts)} |`,
     `| reports (Ansible + Puppet) | ${f0(t.accepted['reports-ansible'])} + ${f0(t.accepted['reports-puppet'])} | ${f0(t.other['reports-ansible'] + t.other['reports-puppet'])} | p99 ${f0(t.latency['reports-ansible'].p99Ms)} + ${f0(t.latency['reports-puppet'].p99Ms)} | ${f0(t.delivered.reports)} | ${lost(reportsAccepted, t.delivered.reports)} | ${verdict(t.delivered.reports >= reportsAccepted)} |`,
     `| ARF | ${f0(t.accepted.arf)} | ${f0(t.other.arf)} | ${f0(t.latency.arf.p50Ms)} / ${f0(t.latency.arf.p99Ms)} / ${f0(t.latency.arf.maxMs)} | ${f0(t.delivered.arf)} | ${lost(t.accepted.arf, t.delivered.arf)} | ${verdict(t.delivered.arf >= t.accepted.arf)} |`,
-    `| REX jobs (launched; finished by the hosts; callbacks) | ${f0(t.rex.launched)}; ${f0(t.rex.finished)} | ${f0(t.rex.launchFailures)} launch failures, ${f0(t.rex.hostErrors)} host errors | ${f0(t.latency.rex.p50Ms)} / ${f0(t.latency.rex.p99Ms)} / ${f0(t.latency.rex.maxMs)} | ${f0(t.delivered.callbacks)} callbacks | ${lost(t.rex.finished, t.delivered.callbacks)} | ${verdict(t.delivered.callbacks >= t.rex.finished)} |`,
+    `| REX jobs (launched; finished by the hosts; callbacks) | ${f0(t.rex.launched)}; ${f0(t.rex.finished)} | ${f0(t.rex.launchFailures)} launch failures, ${f0(t.rex.hostErrors)} jobs the host gave up (${f0(t.rex.hostRetries)} attempts retried) | ${f0(t.latency.rex.p50Ms)} / ${f0(t.latency.rex.p99Ms)} / ${f0(t.latency.rex.maxMs)} | ${f0(t.delivered.callbacks)} callbacks | ${lost(t.rex.finished, t.delivered.callbacks)} | ${verdict(t.delivered.callbacks >= t.rex.finished)} |`,
     '',
     notAcceptedLine(t),
     '',
