@@ -386,7 +386,16 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       samples,
       queuesAfterDrain: queues,
     };
-    const text = await writeSoakResults(run);
+    let text: string;
+    try {
+      text = await writeSoakResults(run);
+    } catch (error) {
+      // Ten minutes of samples are not thrown away with a reporting bug.
+      const file = join(tmpdir(), `proxyhub-soak-${prefix}.json`);
+      writeFileSync(file, JSON.stringify(run));
+      log(`writing the results failed; the run's samples are in ${file}`);
+      throw error;
+    }
     process.stdout.write(`\n${text}`);
   } finally {
     clearInterval(launchTimer);

@@ -170,6 +170,13 @@ function totals(run: SoakRun): Totals {
   };
 }
 
+const BUS_TIMEOUT = '503 PROXYHUB_BUS_TIMEOUT';
+
+/** Bounds of the uploads lost: delivered may include up to `timedOut` uploads that were answered 503 after all. */
+function lostRange(accepted: number, delivered: number, timedOut: number): { low: number; high: number } {
+  return { low: Math.max(0, accepted - delivered), high: Math.max(0, accepted - (delivered - timedOut)) };
+}
+
 function notAcceptedLine(t: Totals): string {
   const parts = KINDS.flatMap((kind) => {
     const entries = Object.entries(t.notAccepted[kind]);
@@ -188,8 +195,19 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
   const loadAverages = run.samples.map((x) => x.loadAverage);
   const uploadsLine = Object.entries(s.uploads).map(([kind, u]) => `${kind} ${u.ratePerSec}/s (${u.connections} clients)`).join(', ');
   const rexRate = (s.rex.jobsPerLaunch * 1000) / s.rex.launchEveryMs;
-  const lost = (accepted: number, delivered: number): string => `${f0(Math.max(0, accepted - delivered))}${delivered > accepted ? ` (${f0(delivered - accepted)} more delivered than accepted)` : ''}`;
   const reportsAccepted = t.accepted['reports-ansible'] + t.accepted['reports-puppet'];
+  const timeouts = (...kinds: SoakKind[]): number => kinds.reduce((sum, k) => sum + (t.notAccepted[k][BUS_TIMEOUT] ?? 0), 0);
+  const rows: Array<[string, number, number, number]> = [
+    ['facts', t.accepted.facts, t.delivered.facts, timeouts('facts')],
+    ['reports', reportsAccepted, t.delivered.reports, timeouts('reports-ansible', 'reports-puppet')],
+    ['arf', t.accepted.arf, t.delivered.arf, timeouts('arf')],
+  ];
+  const lostCell = new Map(rows.map(([kind, accepted, delivered, timedOut]) => [kind, lostRange(accepted, delivered, timedOut)]));
+  const lost = (kind: string): string => {
+    const range = lostCell.get(kind) as { low: number; high: number };
+    return range.low === range.high ? f0(range.low) : `${f0(range.low)} to ${f0(range.high)}`;
+  };
+  const lostVerdict = (kind: string): string => verdict(lostCell.get(kind)?.high === 0);
   const queues = Object.entries(run.queuesAfterDrain).filter(([, depth]) => depth !== 0);
   const cell = (m: MinuteRow, kind: SoakKind): string => `${f1(m.kinds[kind].perSec)} · ${f0(m.kinds[kind].latency.p99Ms)}${m.kinds[kind].other ? ` (${m.kinds[kind].other} not 202)` : ''}`;
   return [
@@ -217,14 +235,14 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
     '',
     '## Totals',
     '',
-    `Delivered: what the stand-in Foreman answered 2xx, counted after a drain of ${f0(t.drainSec)} s once the load stopped. Lost = accepted − delivered. Delivered can exceed accepted: an upload answered 503 \`PROXYHUB_BUS_TIMEOUT\` (the broker's confirm came after the ingress's deadline) may still be on the queue, and reaches Foreman although its client was told to send it again.`,
+    `Delivered: what the stand-in Foreman answered 2xx, counted after a drain of ${f0(t.drainSec)} s once the load stopped. Lost = accepted − delivered, where delivered can hold more than the accepted uploads: an upload answered \`${BUS_TIMEOUT}\` (the broker's confirm came after the ingress's deadline) may still be on the queue, and then reaches Foreman although its client was told to send it again. So lost lies between accepted − delivered and accepted − (delivered − those 503s), assuming no upload reached Foreman twice (the workers' dedup); a single figure means both bounds agree.`,
     '',
     '| kind | accepted (202) | not 202 | p50 / p99 / max ms | delivered to Foreman | lost | verdict (0 lost) |',
     '|---|---:|---:|---:|---:|---:|---|',
-    `| facts | ${f0(t.accepted.facts)} | ${f0(t.other.facts)} | ${f0(t.latency.facts.p50Ms)} / ${f0(t.latency.facts.p99Ms)} / ${f0(t.latency.facts.maxMs)} | ${f0(t.delivered.facts)} | ${lost(t.accepted.facts, t.delivered.facts)} | ${verdict(t.delivered.facts >= t.accepted.facts)} |`,
-    `| reports (Ansible + Puppet) | ${f0(t.accepted['reports-ansible'])} + ${f0(t.accepted['reports-puppet'])} | ${f0(t.other['reports-ansible'] + t.other['reports-puppet'])} | p99 ${f0(t.latency['reports-ansible'].p99Ms)} + ${f0(t.latency['reports-puppet'].p99Ms)} | ${f0(t.delivered.reports)} | ${lost(reportsAccepted, t.delivered.reports)} | ${verdict(t.delivered.reports >= reportsAccepted)} |`,
-    `| ARF | ${f0(t.accepted.arf)} | ${f0(t.other.arf)} | ${f0(t.latency.arf.p50Ms)} / ${f0(t.latency.arf.p99Ms)} / ${f0(t.latency.arf.maxMs)} | ${f0(t.delivered.arf)} | ${lost(t.accepted.arf, t.delivered.arf)} | ${verdict(t.delivered.arf >= t.accepted.arf)} |`,
-    `| REX jobs (launched; finished by the hosts; callbacks) | ${f0(t.rex.launched)}; ${f0(t.rex.finished)} | ${f0(t.rex.launchFailures)} launch failures, ${f0(t.rex.hostErrors)} jobs the host gave up (${f0(t.rex.hostRetries)} attempts retried) | ${f0(t.latency.rex.p50Ms)} / ${f0(t.latency.rex.p99Ms)} / ${f0(t.latency.rex.maxMs)} | ${f0(t.delivered.callbacks)} callbacks | ${lost(t.rex.finished, t.delivered.callbacks)} | ${verdict(t.delivered.callbacks >= t.rex.finished)} |`,
+    `| facts | ${f0(t.accepted.facts)} | ${f0(t.other.facts)} | ${f0(t.latency.facts.p50Ms)} / ${f0(t.latency.facts.p99Ms)} / ${f0(t.latency.facts.maxMs)} | ${f0(t.delivered.facts)} | ${lost('facts')} | ${lostVerdict('facts')} |`,
+    `| reports (Ansible + Puppet) | ${f0(t.accepted['reports-ansible'])} + ${f0(t.accepted['reports-puppet'])} | ${f0(t.other['reports-ansible'] + t.other['reports-puppet'])} | p99 ${f0(t.latency['reports-ansible'].p99Ms)} + ${f0(t.latency['reports-puppet'].p99Ms)} | ${f0(t.delivered.reports)} | ${lost('reports')} | ${lostVerdict('reports')} |`,
+    `| ARF | ${f0(t.accepted.arf)} | ${f0(t.other.arf)} | ${f0(t.latency.arf.p50Ms)} / ${f0(t.latency.arf.p99Ms)} / ${f0(t.latency.arf.maxMs)} | ${f0(t.delivered.arf)} | ${lost('arf')} | ${lostVerdict('arf')} |`,
+    `| REX jobs (launched; finished by the hosts; callbacks) | ${f0(t.rex.launched)}; ${f0(t.rex.finished)} | ${f0(t.rex.launchFailures)} launch failures, ${f0(t.rex.hostErrors)} jobs the host gave up (${f0(t.rex.hostRetries)} attempts retried) | ${f0(t.latency.rex.p50Ms)} / ${f0(t.latency.rex.p99Ms)} / ${f0(t.latency.rex.maxMs)} | ${f0(t.delivered.callbacks)} callbacks | ${f0(Math.max(0, t.rex.finished - t.delivered.callbacks))} | ${verdict(t.delivered.callbacks >= t.rex.finished)} |`,
     '',
     notAcceptedLine(t),
     '',
