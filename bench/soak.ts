@@ -315,7 +315,8 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       };
       return runUploads(spec, { onInterval: (interval) => inbox.add(kind, interval), signal: abort.signal });
     });
-    const clientsDone = Promise.allSettled(clients);
+    let clientsFinished = false;
+    const clientsDone = Promise.allSettled(clients).finally(() => (clientsFinished = true));
     void launchBatch();
     launchTimer = setInterval(() => void launchBatch(), REX.launchEveryMs);
 
@@ -323,10 +324,11 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
     const samples: SoakSample[] = [];
     const takeSample = (phase: SoakSample['phase']): SoakSample => {
       const atSec = (performance.now() - loadStartedAt) / 1000;
+      const durationSec = atSec - (samples.at(-1)?.atSec ?? 0);
       const rssMiB = Object.fromEntries(hubs.map((h) => [h.label, (readMemory(h.server.pid) ?? Number.NaN) / 2 ** 20]));
-      const sample: SoakSample = { atSec, phase, rssMiB, kinds: inbox.take(kinds), delivered: deliveredSoFar(foreman as ServerProcess), rex: { ...rex }, loadAverage: loadavg()[0] ?? 0 };
+      const sample: SoakSample = { atSec, durationSec, phase, rssMiB, kinds: inbox.take(kinds), delivered: deliveredSoFar(foreman as ServerProcess), rex: { ...rex }, loadAverage: loadavg()[0] ?? 0 };
       samples.push(sample);
-      const perSec = (n: number): string => (n / (SAMPLE_MS / 1000)).toFixed(1);
+      const perSec = (n: number): string => (n / durationSec).toFixed(1);
       const rssValues = Object.values(rssMiB);
       log(
         `${phase} ${Math.round(atSec)} s: ` +
@@ -341,13 +343,10 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       if (!abort.signal.aborted) takeSample('load');
     }
     clearInterval(launchTimer);
-    const results = await clientsDone;
-    interrupted();
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw new Error(`an upload client failed: ${String(failed.reason)}`);
 
-    // Drain: until Foreman has every accepted upload and every finished job's callback (the hosts
-    // go on finishing the jobs launched last), or nothing more arrives for a while.
+    // Drain: until the clients have their last answers, Foreman has every accepted upload and
+    // every finished job's callback (the hosts go on finishing the jobs launched last), or nothing
+    // more arrives for a while. Sampled as before: a slow last answer must not merge minutes.
     const accepted = (kind: SoakKind): number => samples.reduce((sum, s) => sum + s.kinds[kind].accepted, 0);
     log('load stopped; draining');
     const drainStartedAt = performance.now();
@@ -359,17 +358,19 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
       const sample = takeSample('drain');
       const d = sample.delivered;
       const wanted = { facts: accepted('facts'), reports: accepted('reports-ansible') + accepted('reports-puppet'), arf: accepted('arf'), callbacks: rex.finished };
-      if (d.facts >= wanted.facts && d.reports >= wanted.reports && d.arf >= wanted.arf && d.callbacks >= wanted.callbacks && pending.size === 0) break;
-      const now = JSON.stringify({ d, pending: pending.size });
+      if (clientsFinished && d.facts >= wanted.facts && d.reports >= wanted.reports && d.arf >= wanted.arf && d.callbacks >= wanted.callbacks && pending.size === 0) break;
+      const now = JSON.stringify({ d, pending: pending.size, clientsFinished, wanted });
       if (now !== last) {
         last = now;
         lastChangeAt = performance.now();
       }
       if (performance.now() - lastChangeAt > DRAIN_QUIET_MS || performance.now() - drainStartedAt > DRAIN_MAX_MS) {
-        log(`drain: giving up (${JSON.stringify(d)} delivered, ${JSON.stringify(wanted)} wanted, ${pending.size} REX jobs not finished)`);
+        log(`drain: giving up (${JSON.stringify(d)} delivered, ${JSON.stringify(wanted)} wanted, ${pending.size} REX jobs not finished${clientsFinished ? '' : ', upload clients still waiting for answers'})`);
         break;
       }
     }
+    const failed = (await clientsDone).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw new Error(`an upload client failed: ${String(failed.reason)}`);
     // Where anything not delivered is: the work queues and their dead-letter queues.
     const topology = createTopology(prefix);
     const queues: Record<string, number | null> = {};

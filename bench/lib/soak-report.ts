@@ -28,6 +28,8 @@ export interface KindInterval {
 export interface SoakSample {
   /** Seconds since the load started. */
   readonly atSec: number;
+  /** Since the previous sample (5 s unless the bench's own loop was held up). */
+  readonly durationSec: number;
   readonly phase: 'load' | 'drain';
   readonly rssMiB: Readonly<Record<string, number>>;
   readonly kinds: Readonly<Record<SoakKind, KindInterval>>;
@@ -93,7 +95,7 @@ const mean = (values: readonly number[]): number => values.reduce((sum, v) => su
  * Drift compares means over a window (a minute, or a quarter of what follows the warm-up when the
  * run is short) at both ends: the garbage collector's saw-tooth averages out, growth does not.
  */
-function rssRows(run: SoakRun): { rows: RssRow[]; windowSec: number } {
+function rssRows(run: SoakRun): { rows: RssRow[]; windowSec: number; rates: Record<SoakKind, { first: number; last: number }> } {
   const load = run.samples.filter((s) => s.phase === 'load');
   const warmupSec = run.settings.warmupMinutes * 60;
   const after = load.filter((s) => s.atSec >= warmupSec);
@@ -117,7 +119,11 @@ function rssRows(run: SoakRun): { rows: RssRow[]; windowSec: number } {
       driftPercent: ((lastWindowMiB - firstWindowMiB) / firstWindowMiB) * 100,
     };
   });
-  return { rows, windowSec };
+  const rate = (kind: SoakKind, samples: readonly SoakSample[]): number => samples.reduce((sum, x) => sum + x.kinds[kind].accepted, 0) / samples.reduce((sum, x) => sum + x.durationSec, 0);
+  const firstSamples = after.filter((x) => x.atSec < warmupSec + windowSec);
+  const lastSamples = after.filter((x) => x.atSec > endSec - windowSec);
+  const rates = Object.fromEntries(KINDS.map((kind) => [kind, { first: rate(kind, firstSamples), last: rate(kind, lastSamples) }])) as Record<SoakKind, { first: number; last: number }>;
+  return { rows, windowSec, rates };
 }
 
 interface MinuteRow {
@@ -131,7 +137,7 @@ function minuteRows(run: SoakRun): MinuteRow[] {
   const minutes = Math.ceil((load.at(-1)?.atSec ?? 0) / 60 - 1e-9);
   return Array.from({ length: minutes }, (_, i) => {
     const inMinute = load.filter((s) => s.atSec > i * 60 && s.atSec <= (i + 1) * 60 + 1e-9);
-    const seconds = inMinute.length * run.settings.sampleSec;
+    const seconds = inMinute.reduce((sum, s) => sum + s.durationSec, 0);
     const kinds = Object.fromEntries(KINDS.map((kind) => [kind, {
       perSec: inMinute.reduce((sum, s) => sum + s.kinds[kind].accepted, 0) / seconds,
       other: inMinute.reduce((sum, s) => sum + s.kinds[kind].other, 0),
@@ -225,6 +231,8 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rss.rows.map((r) => `| ${r.process} | ${f0(r.startMiB)} | ${f0(r.firstMiB)} | ${f0(r.lastMiB)} | ${f0(r.maxMiB)} | ${f1(r.firstWindowMiB)} | ${f1(r.lastWindowMiB)} | ${signed(r.driftPercent)} | ±${RSS_DRIFT_LIMIT_PERCENT} % | ${verdict(Math.abs(r.driftPercent) <= RSS_DRIFT_LIMIT_PERCENT)} |`),
     '',
+    `The work in those two windows (202/s; REX: jobs finished/s), first → last: ${KINDS.map((k) => `${k} ${f1(rss.rates[k].first)} → ${f1(rss.rates[k].last)}`).join(', ')}. A process holds more memory while it has more work in flight, so a drift beside a rise in throughput is not by itself a leak.`,
+    '',
     '## Throughput and p99 per minute',
     '',
     'Accepted (202) per second · p99 ms of the 202 answers, per minute of load; REX: jobs the hosts finished per second · p99 ms from the launch call to the host\'s final update answered (it includes the wait for the rex worker\'s MQTT tick, up to 5 s).',
@@ -270,13 +278,12 @@ function charts(run: SoakRun): Record<string, string> {
   const markers: TimeMarker[] = [{ atSec: run.settings.warmupMinutes * 60, label: 'warm-up ends' }];
   const loadEnd = run.samples.filter((s) => s.phase === 'load').at(-1)?.atSec;
   if (loadEnd !== undefined && run.samples.some((s) => s.phase === 'drain')) markers.push({ atSec: loadEnd, label: 'drain' });
-  const perSec = run.settings.sampleSec;
   const rss: TimeSeries[] = run.settings.processes.map((process) => {
     const [role, replica] = process.split('-');
     const shades = PROCESS_COLORS[role ?? ''] ?? ['#000', '#888'];
     return { label: process, color: replica === '2' ? shades[1] : shades[0], points: run.samples.map((s) => [s.atSec, s.rssMiB[process] ?? 0] as const) };
   });
-  const throughput: TimeSeries[] = KINDS.map((kind) => ({ label: kind === 'rex' ? 'REX finished' : kind, color: KIND_COLORS[kind], points: run.samples.map((s) => [s.atSec, s.kinds[kind].accepted / perSec] as const) }));
+  const throughput: TimeSeries[] = KINDS.map((kind) => ({ label: kind === 'rex' ? 'REX finished' : kind, color: KIND_COLORS[kind], points: run.samples.map((s) => [s.atSec, s.kinds[kind].accepted / s.durationSec] as const) }));
   const p99 = (kind: SoakKind): TimeSeries => ({
     label: kind === 'rex' ? 'REX launch → finished' : kind,
     color: KIND_COLORS[kind],
