@@ -55,8 +55,11 @@ const SAMPLE_MS = 5000;
 /** The host every upload comes from (its certificate's CN is the name the uploads carry). */
 const HOST = 'soak-host.example.com';
 const FOREMAN_CN = 'foreman.example.com';
-/** After the load: give up waiting for Foreman when nothing arrived for this long. */
-const DRAIN_QUIET_MS = 30_000;
+/**
+ * After the load: give up waiting for Foreman when nothing arrived for this long; longer than the
+ * rex worker's longest wait between two callback attempts (PROXYHUB_REX_CALLBACK_BACKOFF_MAX_MS, 60 s).
+ */
+const DRAIN_QUIET_MS = 90_000;
 const DRAIN_MAX_MS = 180_000;
 
 /**

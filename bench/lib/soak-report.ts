@@ -213,7 +213,12 @@ function markdown(run: SoakRun, rss: ReturnType<typeof rssRows>, minutes: readon
     const range = lostCell.get(kind) as { low: number; high: number };
     return range.low === range.high ? f0(range.low) : `${f0(range.low)} to ${f0(range.high)}`;
   };
-  const lostVerdict = (kind: string): string => verdict(lostCell.get(kind)?.high === 0);
+  const lostVerdict = (kind: string): string => {
+    const range = lostCell.get(kind) as { low: number; high: number };
+    if (range.high === 0) return verdict(true);
+    // Only the 503s' unknown share stands between the bounds: no loss is shown, none is ruled out.
+    return range.low === 0 ? 'not shown either way' : verdict(false);
+  };
   const queues = Object.entries(run.queuesAfterDrain).filter(([, depth]) => depth !== 0);
   const cell = (m: MinuteRow, kind: SoakKind): string => `${f1(m.kinds[kind].perSec)} · ${f0(m.kinds[kind].latency.p99Ms)}${m.kinds[kind].other ? ` (${m.kinds[kind].other} not 202)` : ''}`;
   return [
