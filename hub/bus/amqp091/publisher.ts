@@ -10,7 +10,6 @@ import { openRecoveringConnection } from './connection.ts';
 import { RECONNECT_BACKOFF, backoffDelay } from '../backoff.ts';
 import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
 import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
-import { coalesceWrites } from './write-coalescing.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
 
@@ -134,7 +133,6 @@ export class AmqpPublisher implements Publisher {
         },
         (error: unknown) => this.#onConfirm(sequence, error),
       );
-      coalesceWrites(channel.connection);
     } catch (error) {
       // The channel closed between the check above and the write.
       this.#window.settle(sequence, new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed', { cause: error }));
