@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/colocated.ts [--duration 5] [--warmup 2] [--connections 8]`: the
+ * `node --import tsx bench/colocated.ts [--duration 5] [--warmup 2] [--connections 8] [--parse-threads <n>]`: the
  * co-located hub (`--role all`) over HTTPS with 8 keep-alive mTLS clients uploading the rhel7
  * ARF report while the workers consume, as issue 12 measured it. Run twice on the same machine:
  * "before", every role in one process with the ARF parse on its event loop (the layout until
@@ -75,7 +75,7 @@ function spawnLayout(layout: Layout, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, ...args], { cwd: REPO_ROOT, env: { ...env, ...(layout === 'before' ? { PROXYHUB_PARSE_THREADS: '0' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function measure(layout: Layout, foreman: ArfForeman, spec: { connections: number; warmupSec: number; durationSec: number }, files: { ca: string; cert: string; key: string; host: { cert: string; key: string }; body: string; factsBody: string; dir: string }): Promise<LayoutResult> {
+async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptions, files: { ca: string; cert: string; key: string; host: { cert: string; key: string }; body: string; factsBody: string; dir: string }): Promise<LayoutResult> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PROXYHUB_')));
@@ -85,6 +85,7 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: { connections:
     PROXYHUB_RATE_LIMIT_PER_MINUTE: '0', PROXYHUB_DEV_OPEN_CONTROL: '1', PROXYHUB_FOREMAN_URL: foreman.url,
     PROXYHUB_TLS_CERT: files.cert, PROXYHUB_TLS_KEY: files.key, PROXYHUB_TLS_CA: files.ca,
     PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_CONTROL_PORT: String(await freePort()), PROXYHUB_DATA_DIR: join(files.dir, `data-${layout}`),
+    ...(spec.parseThreads === undefined ? {} : { PROXYHUB_PARSE_THREADS: String(spec.parseThreads) }),
   };
   const loadAverageBefore = loadavg()[0] ?? 0;
   log(`${layout}: ${DESCRIPTIONS[layout]} under prefix ${prefix}; load average ${loadAverageBefore.toFixed(2)}`);
@@ -148,7 +149,15 @@ function factsTable(results: readonly LayoutResult[]): string[] {
   ];
 }
 
-export async function runColocatedBench(options: { connections: number; warmupSec: number; durationSec: number }): Promise<void> {
+/** parseThreads: PROXYHUB_PARSE_THREADS of the `after` and `mixed` hubs (the default, min(2, CPUs), when not given). */
+interface ColocatedOptions {
+  readonly connections: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  readonly parseThreads?: number | undefined;
+}
+
+export async function runColocatedBench(options: ColocatedOptions): Promise<void> {
   const fixture = loadArfFixture();
   const machine = await machineInfo(AMQP_URL);
   const busyBefore = await machineBusyOver(1000);
@@ -177,6 +186,7 @@ export async function runColocatedBench(options: { connections: number; warmupSe
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' } } });
-  await runColocatedBench({ connections: Number(values.connections), warmupSec: Number(values.warmup), durationSec: Number(values.duration) });
+  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, 'parse-threads': { type: 'string' } } });
+  const parseThreads = values['parse-threads'] === undefined ? undefined : Number(values['parse-threads']);
+  await runColocatedBench({ connections: Number(values.connections), warmupSec: Number(values.warmup), durationSec: Number(values.duration), parseThreads });
 }

@@ -1,11 +1,15 @@
 /**
  * The openscap worker's CPU per report without broker, Redis or Foreman: the exact code path of
  * one delivery (envelope decode, base64 → bytes, the parse thread's bzip2 + SAX + report + JSON,
- * the blob digest, the POST body's bytes) run `--reports` times on one thread, after `--warmup`
- * unmeasured ones; then each stage alone, so that the split can be read without a profiler.
- * `bzip2 -dc` on the same file is timed (its CPU, from getrusage of children) in the same run.
+ * the blob digest, the POST body's bytes) on one thread, after `--warmup` unmeasured ones; then
+ * each stage alone, so that the split can be read without a profiler.
  *
- *   node --import tsx bench/openscap-profile.ts [--reports 100] [--warmup 20]
+ * The machine is shared, and what else runs moves every figure by tens of per cent within
+ * minutes: so the run is `--rounds` rounds, each `--reports` reports of every stage followed by
+ * `--copies` runs of `bzip2 -dc` on the same file (its CPU, from bash's `times`), and each figure
+ * is the median over the rounds, the ratio to `bzip2 -dc` taken within each round.
+ *
+ *   node --import tsx bench/openscap-profile.ts [--rounds 9] [--reports 8] [--copies 6] [--warmup 20]
  *   node --cpu-prof --cpu-prof-dir=/tmp/osprof --import tsx bench/openscap-profile.ts --stages none
  *   node --import tsx bench/lib/cpu-profile-summary.ts /tmp/osprof/*.cpuprofile
  */
@@ -21,8 +25,10 @@ import { FastXmlScanner } from '../workers/openscap/arf-xml-scanner.ts';
 import { loadArfFixture } from './lib/arf-fixture.ts';
 import { bzip2CpuMsPerCopy } from './lib/bzip2-reference.ts';
 
-const { values } = parseArgs({ options: { reports: { type: 'string' }, warmup: { type: 'string' }, stages: { type: 'string' } } });
-const reports = Number(values.reports ?? 100);
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, reports: { type: 'string' }, copies: { type: 'string' }, warmup: { type: 'string' }, stages: { type: 'string' } } });
+const rounds = Number(values.rounds ?? 9);
+const reports = Number(values.reports ?? 8);
+const copies = Number(values.copies ?? 6);
 const warmup = Number(values.warmup ?? 20);
 const fixture = loadArfFixture();
 const context = { proxyName: 'bench-proxy', proxyUrl: null };
@@ -47,7 +53,6 @@ function cpuMs(): number {
 }
 
 async function perReport(run: () => unknown, count: number): Promise<number> {
-  for (let i = 0; i < Math.min(warmup, count); i += 1) await run();
   const before = cpuMs();
   for (let i = 0; i < count; i += 1) await run();
   return (cpuMs() - before) / count;
@@ -86,12 +91,27 @@ const stages: ReadonlyArray<readonly [string, () => unknown]> = [
   ['+ envelope, base64, sha256 (one delivery)', oneDelivery],
 ];
 
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
 const bodyBytes = await oneDelivery();
 process.stdout.write(`${fixture.name}: ${fixture.bzip2.length} B bzip2, ${fixture.xmlBytes} B XML, ${bodyBytes} B of Foreman JSON\n`);
-if (values.stages === 'none') {
-  process.stdout.write(`one delivery: ${(await perReport(oneDelivery, reports)).toFixed(1)} ms CPU per report over ${reports}\n`);
-} else {
-  for (const [name, run] of stages) process.stdout.write(`${name.padEnd(48)} ${(await perReport(run, reports)).toFixed(1).padStart(6)} ms CPU per report\n`);
+const measured: ReadonlyArray<readonly [string, () => unknown]> = values.stages === 'none' ? [['one delivery', oneDelivery]] : stages;
+for (const [, run] of measured) for (let i = 0; i < warmup; i += 1) await run();
+const samples = measured.map(() => [] as number[]);
+const reference: number[] = [];
+for (let round = 0; round < rounds; round += 1) {
+  for (const [index, [, run]] of measured.entries()) samples[index]?.push(await perReport(run, reports));
+  reference.push(await bzip2CpuMsPerCopy(fixture.path, copies));
+  process.stderr.write(`round ${round + 1}/${rounds}: bzip2 -dc ${(reference[round] as number).toFixed(1)} ms, ${measured.map(([name], index) => `${name.slice(0, 24)} ${(samples[index]?.[round] ?? 0).toFixed(1)}`).join(', ')}\n`);
 }
-const reference = await bzip2CpuMsPerCopy(fixture.path, 20);
-process.stdout.write(`${'bzip2 -dc (C, child process)'.padEnd(48)} ${reference.toFixed(1).padStart(6)} ms CPU per copy (20 copies)\n`);
+process.stdout.write(`${rounds} rounds of ${reports} reports per stage and ${copies} bzip2 -dc copies; medians over the rounds\n`);
+process.stdout.write(`${'stage'.padEnd(48)} ${'ms CPU'.padStart(7)} ${'× bzip2 -dc'.padStart(12)}\n`);
+for (const [index, [name]] of measured.entries()) {
+  const own = samples[index] ?? [];
+  process.stdout.write(`${name.padEnd(48)} ${median(own).toFixed(1).padStart(7)} ${median(own.map((ms, round) => ms / (reference[round] as number))).toFixed(2).padStart(12)}\n`);
+}
+process.stdout.write(`${'bzip2 -dc (C, child process)'.padEnd(48)} ${median(reference).toFixed(1).padStart(7)} ${'1.00'.padStart(12)}\n`);

@@ -25,6 +25,7 @@ import { LOOPBACK_HOSTS, startSshd } from '../tests/helpers/sshd.ts';
 import { TestForeman } from '../tests/helpers/test-foreman.ts';
 import { machineInfo } from './lib/machine.ts';
 import { createPhaseLog, type PhaseLog } from './lib/phase-log.ts';
+import { runPullJob } from './lib/rex-pull-host.ts';
 import { writeRexResults, type RexBenchResults } from './lib/rex-report.ts';
 import { freePort, startHubWorker, type ServerProcess } from './lib/servers.ts';
 
@@ -89,6 +90,8 @@ export async function runRexBench(options: RexBenchOptions): Promise<void> {
     PROXYHUB_MQTT_TTL_SECONDS: '5',
     PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '0',
     PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: '0',
+    // Any free ports for the worker children's metrics: the defaults collide with other hubs on the machine.
+    PROXYHUB_METRICS_PORT: '0',
   });
   const ca = pki.read(pki.caCert);
   const foremanAgent = new Agent({ connect: { ca, cert: pki.read(foremanCert.cert), key: pki.read(foremanCert.key) }, connections: 4 });
@@ -143,21 +146,7 @@ export async function runRexBench(options: RexBenchOptions): Promise<void> {
       const job = byId.get(uuid);
       if (!job) return;
       const dispatcher = hostAgents.get(String((job.input.alternative_names as { fqdn: string }).fqdn)) as Agent;
-      void (async () => {
-        const script = await request(`${ingressUrl}/ssh/jobs/${uuid}`, { dispatcher });
-        await script.body.text();
-        if (script.statusCode !== 200) throw new Error(`fetch ${script.statusCode}`);
-        fetched += 1;
-        const at = new Date().toISOString();
-        const update = await request(`${ingressUrl}/ssh/jobs/${uuid}/update`, {
-          method: 'POST',
-          dispatcher,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ version: '1', updates: [{ type: 'output', timestamp: at, stream: 'stdout', content: 'hi\n' }, { type: 'exit', timestamp: at, exit_code: 0 }] }),
-        });
-        await update.body.text();
-        if (update.statusCode !== 200) throw new Error(`update ${update.statusCode}`);
-      })().catch(() => {
+      void runPullJob(ingressUrl, uuid, dispatcher, () => (fetched += 1)).catch(() => {
         failed += 1;
       });
     });

@@ -11,6 +11,9 @@
  *   overload       `--role all` over mTLS past its capacity: open and closed loop at 2 × peak, both
  *                  transports (--transport limits it to one), and how soon it is back at its peak
  *   rhsm           profile uploads accepted by the hub vs a synchronous passthrough to a Katello taking 500 ms
+ *   soak           --minutes (10) of mixed load on a 3-node cluster of its own, two processes of every role:
+ *                  RSS of each over time (judged after --warmup-minutes, 2 or a fifth of the run), 202/s
+ *                  and p99 per kind, accepted against delivered
  *
  * Options: --duration <s> (10), --warmup <s> (3), --connections <n> (50; 20 for registration, 8
  * for openscap), --window <n> (1000), --transport amqp091|amqp10 (ingress: the hub's transport and
@@ -30,6 +33,7 @@ import { runOpenscapBench } from './openscap.ts';
 import { runRegistrationBench } from './registration.ts';
 import { runRexBench } from './rex.ts';
 import { runRhsmBench } from './rhsm.ts';
+import { runSoakBench, type SoakOptions } from './soak.ts';
 import type { RexBenchOptions } from './rex.ts';
 import { runOverloadBench, type OverloadOptions } from './overload.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
@@ -44,6 +48,7 @@ const USAGE = [
   '       npm run bench -- rhsm [--connections 48] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
   '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10]',
+  '       npm run bench -- soak [--minutes 10] [--warmup-minutes 2]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
 const REGISTRATION_WARMUP_REQUESTS = 300;
@@ -71,6 +76,7 @@ interface ParsedArgs {
   readonly capabilities: CapabilitiesOptions;
   readonly rex: RexBenchOptions;
   readonly overload: OverloadOptions;
+  readonly soak: SoakOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -95,6 +101,8 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       clients: { type: 'string' },
       overload: { type: 'string' },
       recovery: { type: 'string' },
+      minutes: { type: 'string' },
+      'warmup-minutes': { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -122,6 +130,9 @@ function parseOptions(args: readonly string[]): ParsedArgs {
     concurrency: Math.round(positiveNumber('concurrency', values.concurrency, 50)),
     amqpUrl,
   };
+  const minutes = positiveNumber('minutes', values.minutes, 10);
+  const soak: SoakOptions = { minutes, warmupMinutes: positiveNumber('warmup-minutes', values['warmup-minutes'], Math.min(2, minutes / 5)) };
+  if (soak.warmupMinutes >= minutes) throw new Error('--warmup-minutes must be shorter than --minutes');
   return {
     benchmark,
     options,
@@ -139,6 +150,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       overloadSec: positiveNumber('overload', values.overload, 30),
       recoverySec: positiveNumber('recovery', values.recovery, 10),
     },
+    soak,
   };
 }
 
@@ -180,6 +192,8 @@ async function main(args: readonly string[]): Promise<number> {
       return attempt('overload', () => runOverloadBench(parsed.overload));
     case 'rhsm':
       return attempt('rhsm', () => runRhsmBench(parsed.options));
+    case 'soak':
+      return attempt('soak', () => runSoakBench(parsed.soak));
     default:
       process.stderr.write(`${parsed.benchmark === undefined ? 'no benchmark given' : `unknown benchmark "${parsed.benchmark}"`}\n${USAGE}\n`);
       return 2;

@@ -28,7 +28,7 @@ export async function runBrokerSetup(flags: BrokerSetupFlags): Promise<number> {
   const vhost = flags.vhost ?? vhostOf(config.amqpUrl);
   const accounts = planAccounts(topology, { roles: parseRoleList(flags.roles), passwords: parsePasswords(flags.password), vhost });
   if (flags.print) {
-    process.stdout.write(flags.json === true ? `${JSON.stringify({ prefix: topology.prefix, vhost, accounts }, null, 2)}\n` : printedLines(accounts, topology.prefix));
+    process.stdout.write(flags.json === true ? `${JSON.stringify({ prefix: topology.prefix, vhost, accounts }, null, 2)}\n` : printedLines(accounts, topology.prefix, { everyRedisNode: config.redisSentinel.sentinels !== undefined }));
     return 0;
   }
   const out = flags.out ?? 'proxyhub-accounts.env';

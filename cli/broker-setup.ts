@@ -12,6 +12,7 @@ import { createTopology, queueFeatures, type Topology } from '../contracts/topol
 import { brokerUrls } from '../hub/bus/broker-urls.ts';
 import { declareWholeTopology } from '../hub/bus/provision.ts';
 import { setRedisAclUsers } from '../hub/jobs/redis.ts';
+import { redisTargetOf } from '../hub/jobs/redis-target.ts';
 import { amqp091UrlOf } from '../hub/bus/transport.ts';
 import type { Config } from '../hub/config/schema.ts';
 
@@ -75,9 +76,13 @@ function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The commands an operator runs by hand (`--print`). The passwords appear here once. */
-export function printedLines(accounts: readonly Account[], prefix: string): string {
+/**
+ * The commands an operator runs by hand (`--print`). The passwords appear here once. Through
+ * Sentinel (`everyRedisNode`) the Redis lines are for every data node: ACL users are not replicated.
+ */
+export function printedLines(accounts: readonly Account[], prefix: string, options: { readonly everyRedisNode?: boolean } = {}): string {
   const lines = [`# proxyhub accounts for prefix "${prefix}". Passwords are shown once: keep them, or run again.`];
+  if (options.everyRedisNode === true) lines.push('# Run each redis-cli line on every Redis data node (the master and each replica): Redis does not replicate ACL users.');
   for (const account of accounts) {
     lines.push(`# ${account.role}`, `rabbitmqctl add_user ${quote(account.user)} ${quote(account.password)} || rabbitmqctl change_password ${quote(account.user)} ${quote(account.password)}`);
     for (const args of account.rabbitmqctl) lines.push(`rabbitmqctl ${args.map(quote).join(' ')}`);
@@ -119,7 +124,7 @@ export async function applyAccounts(config: Config, accounts: readonly Account[]
     else if (!/Done|Adding user/.test(added)) throw new Error(added);
     for (const args of account.rabbitmqctl) await rabbitmqctl(options.rabbitmqctlPath, args);
   }
-  await setRedisAclUsers(config.redisUrl, accounts.flatMap((a) => (a.redisAcl ? [a.redisAcl] : [])));
+  await setRedisAclUsers(redisTargetOf(config), accounts.flatMap((a) => (a.redisAcl ? [a.redisAcl] : [])));
   const retryDelaysMs = Object.fromEntries(queueFeatures.map((f) => [f, config.worker.retryDelaysMs]));
   await declareWholeTopology(config.amqpUrl, createTopology(config.prefix), { features: queueFeatures, retryDelaysMs });
   const lines = accounts.flatMap((a) => [

@@ -11,9 +11,10 @@ import { createLogger } from '../hub/log/logger.ts';
 import { RexJobStore, type RexJobView } from '../hub/jobs/rex-job-store.ts';
 import { exitCodes, usageError } from './exit-codes.ts';
 import { formatTable } from './table.ts';
+import { redisTargetOf } from '../hub/jobs/redis-target.ts';
 
 export function createRexStore(config: Config): RexJobStore {
-  const store = new RexJobStore({ redisUrl: config.redisUrl, topology: createTopology(config.prefix), logger: createLogger('silent'), keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
+  const store = new RexJobStore({ redis: redisTargetOf(config), topology: createTopology(config.prefix), logger: createLogger('silent'), keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   // A command reports Redis being down once, from the command's own promise; BullMQ's queues
   // would otherwise print every reconnect attempt's error.
   for (const queue of [store.jobs, store.batches, store.callbacks]) queue.on('error', () => undefined);

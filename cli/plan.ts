@@ -21,6 +21,7 @@ import { ArfStore } from '../hub/storage/arf-store.ts';
 import { httpSettingsFrom } from './http-settings.ts';
 import { createHealth } from '../hub/telemetry/health.ts';
 import { createHubMetrics } from '../hub/telemetry/metrics.ts';
+import { describeRedis, redisTargetOf } from '../hub/jobs/redis-target.ts';
 
 const refuse = (): never => {
   throw new Error('planning stand-in: not connected');
@@ -105,14 +106,14 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   ];
   if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
   if (roles.control) {
-    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${redactUrl(config.redisUrl)} (REX jobs, container gateway tables)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
+    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${describeRedis(redisTargetOf(config))} (REX jobs, container gateway tables)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
     const push = config.foreman.proxyId === undefined
       ? 'off (PROXYHUB_FOREMAN_PROXY_ID unset: Foreman sees changes only when someone refreshes the proxy)'
       : `PUT ${config.foreman.url ?? '(Foreman URL not set)'}/api/v2/smart_proxies/${config.foreman.proxyId}/refresh ${config.foreman.apiUser ? `as ${config.foreman.apiUser}` : 'with the client certificate only'}, ${config.capabilities.refreshDebounceMs} ms after the last change`;
     lines.push(`    features expected (failed in /v2/features while no worker runs them): ${config.features.join(', ') || '(none)'}`, `    Foreman refresh push: ${push}`);
   }
   if (roles.workers.length > 0) {
-    lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${redactUrl(config.redisUrl)}, ${foreman}`);
+    lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${describeRedis(redisTargetOf(config))}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
     if (!roles.ingress && !roles.control) {
       const { metricsHost } = config.observability;

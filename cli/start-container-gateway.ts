@@ -8,6 +8,7 @@ import type { Consumer, Publisher } from '../hub/bus/transport.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { createGatewayStore } from '../hub/container-gateway/gateway-store.ts';
 import { createRedisConnection } from '../hub/jobs/redis.ts';
+import { redisTargetOf } from '../hub/jobs/redis-target.ts';
 import type { Logger } from '../hub/log/logger.ts';
 import { createGatewayWorker } from '../workers/container-gateway/gateway-worker.ts';
 import { createKatello } from '../workers/container-gateway/katello.ts';
@@ -32,7 +33,7 @@ export interface GatewayWiring {
 export function createContainerGateway(config: Config, wiring: GatewayWiring): RpcServer {
   const settings = config.containerGateway;
   if (settings.registryUrl === undefined) throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', 'worker:container_gateway needs PROXYHUB_CONTAINER_REGISTRY_URL');
-  const redis = createRedisConnection(config.redisUrl, { name: `proxyhub ${wiring.instanceId} container gateway`, profile: 'jobs-fail-fast', logger: wiring.logger });
+  const redis = createRedisConnection(redisTargetOf(config), { name: `proxyhub ${wiring.instanceId} container gateway`, profile: 'jobs-fail-fast', logger: wiring.logger });
   wiring.closers.push({ name: 'container gateway redis', close: () => redis.quit().then(() => undefined, () => redis.disconnect()) });
   wiring.telemetry.health.add('redis (container gateway)', () => (redis.status === 'ready' ? true : `container gateway tables connection ${redis.status}`));
   const registry = createRegistryClient({

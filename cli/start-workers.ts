@@ -9,6 +9,7 @@ import type { BusTransport } from '../hub/bus/transport-factory.ts';
 import type { Publisher } from '../hub/bus/transport.ts';
 import type { Logger } from '../hub/log/logger.ts';
 import { createRedisConnection } from '../hub/jobs/redis.ts';
+import { describeRedis, redisTargetOf } from '../hub/jobs/redis-target.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
 import { ArfStore } from '../hub/storage/arf-store.ts';
@@ -22,7 +23,6 @@ import { createRegistrationWorker } from '../workers/registration/registration-w
 import { createForemanClient } from '../workers/runtime/foreman-client.ts';
 import type { Closer } from './closer.ts';
 import type { StartSteps } from './start-steps.ts';
-import { redactUrl } from '../hub/log/logger.ts';
 import { createRexFeature } from '../workers/rex/rex-feature.ts';
 import { createContainerGateway } from './start-container-gateway.ts';
 import { createNewestUploads } from '../workers/rhsm/newest-upload.ts';
@@ -47,14 +47,14 @@ export interface WorkerWiring {
 export async function startWorkers(config: Config, roles: RoleSet, wiring: WorkerWiring): Promise<void> {
   const { logger, topology, instanceId, closers, steps, telemetry } = wiring;
   const { health, tracing } = telemetry;
-  const redis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId}`, profile: 'short-commands', logger });
+  const redis = createRedisConnection(redisTargetOf(config), { name: `proxyhub ${instanceId}`, profile: 'short-commands', logger });
   // Only the work-queue features keep dedup records: a registration or rex worker's account then
   // needs no Redis access for them (rex opens its own BullMQ connections).
   if (roles.workers.some((name) => isQueueFeature(name))) {
     closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
     // Deliveries go on without dedup while Redis is down (at-least-once), but the operator should know.
     health.add('redis (delivered ids)', () => (redis.status === 'ready' ? true : `dedup connection ${redis.status}`));
-    await steps.run(`Redis at ${redactUrl(config.redisUrl)} (dedup records)`, () => redis.connect()).catch((error: unknown) => {
+    await steps.run(`Redis at ${describeRedis(redisTargetOf(config))} (dedup records)`, () => redis.connect()).catch((error: unknown) => {
       if (isAbandonedStart(error)) throw error;
       logger.warn({ err: String(error) }, 'redis not reachable yet; continuing without dedup until it is');
     });
@@ -103,7 +103,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
     if (name === 'rex') {
       const rex = createRexFeature({
         topology,
-        redisUrl: config.redisUrl,
+        redis: redisTargetOf(config),
         mqttUrl: config.mqttUrl,
         publisher: wiring.publisher,
         consumer,
@@ -122,14 +122,14 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         },
       });
       workers.push(rex);
-      await steps.run(`the rex worker (Redis at ${redactUrl(config.redisUrl)}, MQTT, the broker)`, () => rex.start());
+      await steps.run(`the rex worker (Redis at ${describeRedis(redisTargetOf(config))}, MQTT, the broker)`, () => rex.start());
       health.add('redis (rex jobs)', () => (rex.redisStatus === 'ready' ? true : `REX job store connection ${rex.redisStatus}`));
       continue;
     }
     if (name === 'container_gateway') {
       const gateway = createContainerGateway(config, { consumer, publisher: wiring.publisher, topology, logger: logger.child({ feature: name }), instanceId, closers, foreman, telemetry });
       workers.push(gateway);
-      await steps.run(`the container gateway worker (Redis at ${redactUrl(config.redisUrl)})`, () => gateway.start());
+      await steps.run(`the container gateway worker (Redis at ${describeRedis(redisTargetOf(config))})`, () => gateway.start());
       continue;
     }
     if (name === 'registration') {

@@ -28,6 +28,7 @@ import type { RoleStartedMessage } from './child-role.ts';
 import { createTelemetry, type Telemetry } from '../hub/telemetry/telemetry.ts';
 import type { ListenerObservability } from '../hub/http/observability.ts';
 import { listenerObservability, reportCapabilityChanges, reportControl, reportedPublisher, startMetricsPort } from './start-telemetry.ts';
+import { describeRedis, redisTargetOf } from '../hub/jobs/redis-target.ts';
 
 
 export interface RunningHub {
@@ -184,11 +185,11 @@ async function startControl(wiring: RoleWiring, result: { controlUrl?: string })
     import('../hub/container-gateway/gateway-store.ts'),
   ]);
   // The task API reads and writes REX jobs in Redis (BullMQ); the ingress never does.
-  const rexJobs = new RexJobStore({ redisUrl: config.redisUrl, topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
+  const rexJobs = new RexJobStore({ redis: redisTargetOf(config), topology, logger, keepFinishedSeconds: config.rex.keepFinishedSeconds, failFast: true });
   closers.push({ name: 'rex job store', close: () => rexJobs.close() });
-  await steps.run(`Redis at ${redactUrl(config.redisUrl)} (REX job store)`, () => rexJobs.start());
+  await steps.run(`Redis at ${describeRedis(redisTargetOf(config))} (REX job store)`, () => rexJobs.start());
   // Katello's pushes replace the container gateway's tables here (hub/control/container-gateway-routes.ts says why not over RPC).
-  const gatewayRedis = createRedisConnection(config.redisUrl, { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
+  const gatewayRedis = createRedisConnection(redisTargetOf(config), { name: `proxyhub ${instanceId} container gateway tables`, profile: 'jobs-fail-fast', logger });
   closers.push({ name: 'container gateway tables', close: () => gatewayRedis.quit().then(() => undefined, () => gatewayRedis.disconnect()) });
   reportControl(telemetry, { bus, topology, rexJobs, gatewayRedis });
   // The registry is current before the listener opens: a restarted control answers right at once.

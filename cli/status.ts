@@ -18,6 +18,7 @@ import { withDeadline } from './deadline.ts';
 import { exitCodes } from './exit-codes.ts';
 import { createRexStore } from './jobs.ts';
 import { formatTable } from './table.ts';
+import { describeRedis, redisTargetOf } from '../hub/jobs/redis-target.ts';
 
 export type { Probe, QueueDepth } from '../hub/control/hub-status.ts';
 
@@ -53,7 +54,7 @@ async function capabilitySnapshot(config: Config): Promise<CapabilitySnapshot> {
 export async function collectStatus(config: Config): Promise<HubStatus> {
   const failed = (url: string, error: unknown): Probe => ({ url, ok: false, error: errorMessage(error) });
   const brokerUrl = redactUrl(config.amqpUrl);
-  const redisUrl = redactUrl(config.redisUrl);
+  const redisUrl = describeRedis(redisTargetOf(config));
   let broker: Probe = { url: brokerUrl, ok: true };
   let queues: QueueDepth[] = [];
   let capabilities: CapabilitySnapshot | null = null;

@@ -22,6 +22,24 @@ function scenarioRow(s: ScenarioResult, limit: number): string {
   return `| ${s.scenario} | ${s.transport ?? '—'} | ${num(s.rate)} ${s.unit} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${rss} | ${versus} |`;
 }
 
+/**
+ * Where each accepted upload's CPU goes, and the rate the machine's cores would allow if they
+ * did nothing else: on a shared box the hub, the broker and the load generator take turns on
+ * the same cores, so the hub's share of `limit` is bounded by this, not by the hub alone.
+ */
+function cpuBudget(hub: ScenarioResult, cores: number): string | null {
+  const { cpu } = hub;
+  if (cpu === null || cpu.server === null || cpu.broker === null || cpu.client === null || hub.rate <= 0) return null;
+  const perRequest = (percent: number): number => (percent / 100 / hub.rate) * 1e6;
+  const [server, broker, client, kernel] = [cpu.server, cpu.broker, cpu.client, Math.max(0, cpu.unaccounted)].map(perRequest) as [number, number, number, number];
+  const total = server + broker + client + kernel;
+  const ceiling = (cores * 1e6) / total;
+  return (
+    `- CPU per accepted upload: hub ${server.toFixed(0)} µs, broker ${broker.toFixed(0)} µs, load generator ${client.toFixed(0)} µs, kernel and other ${kernel.toFixed(0)} µs: ` +
+    `${total.toFixed(0)} µs, so ${cores} cores doing nothing else top out near ${num(ceiling)} uploads/s on this box (the hub reached ${((hub.rate / ceiling) * 100).toFixed(0)} % of that).`
+  );
+}
+
 export function renderMarkdown(results: IngressBenchResults): string {
   const { machine, settings, targets } = results;
   const byName = (name: string): ScenarioResult | undefined => results.scenarios.find((s) => s.scenario === name);
@@ -56,6 +74,8 @@ export function renderMarkdown(results: IngressBenchResults): string {
       `- Targets: hub ≥ ${targets.hubVsLimit} × limit (${num(limit * targets.hubVsLimit)}/s): ${mark(hub.rate >= limit * targets.hubVsLimit)}; ` +
         `p99 ≤ ${targets.p99Ms} ms: ${mark((hub.p99Ms ?? Infinity) <= targets.p99Ms)}; RSS ≤ ${targets.rssMiB} MiB: ${mark((hub.rssPeakMiB ?? Infinity) <= targets.rssMiB)}.`,
     );
+    const budget = cpuBudget(hub, results.machine.cores);
+    if (budget !== null) lines.push(budget);
     const d = hub.details;
     lines.push(`- hub counts: ${d.accepted} accepted, ${d.non2xx} non-2xx, ${d.errors} errors, ${d.timeouts} timeouts; facts queue held ${d.factsQueued} after warm-up + run.`);
   }

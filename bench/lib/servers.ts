@@ -153,10 +153,10 @@ export async function startHubWorker(role: string, prefix: string, amqpUrl: stri
   return server;
 }
 
-/** The stand-in Foreman (bench/foreman-server.ts) in its own process; ready once it printed its URL. */
-export async function startTestForeman(): Promise<ServerProcess> {
+/** The stand-in Foreman (bench/foreman-server.ts, with its `args`) in its own process; ready once it printed its URL. */
+export async function startTestForeman(args: readonly string[] = []): Promise<ServerProcess> {
   const script = fileURLToPath(new URL('../foreman-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const server = track(child, '');
   const listening = (): string | undefined => /^listening (\S+)$/m.exec(server.output())?.[1];
   await waitReady(server, child, 'test Foreman listening', async () => listening() !== undefined);

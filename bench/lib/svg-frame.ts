@@ -21,15 +21,20 @@ export interface ChartFrame {
   readonly y: (value: number) => number;
   readonly plotWidth: number;
   readonly plotHeight: number;
+  /** y of the plot's top edge: PLOT.top, lower by `extraTop`. */
+  readonly top: number;
 }
 
-export function chartFrame(title: string, max: number, tickLabel: (value: number) => string): ChartFrame {
+/** `extraTop`: more room above the plot (a legend of several rows); the canvas grows by as much. */
+export function chartFrame(title: string, max: number, tickLabel: (value: number) => string, extraTop = 0): ChartFrame {
   const plotWidth = WIDTH - PLOT.left - PLOT.right;
   const plotHeight = HEIGHT - PLOT.top - PLOT.bottom;
-  const y = (value: number): number => PLOT.top + plotHeight * (1 - value / max);
+  const top = PLOT.top + extraTop;
+  const height = HEIGHT + extraTop;
+  const y = (value: number): number => top + plotHeight * (1 - value / max);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];
   for (let i = 0; i <= 5; i += 1) {
@@ -37,5 +42,5 @@ export function chartFrame(title: string, max: number, tickLabel: (value: number
     parts.push(`<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(value)}" y2="${y(value)}" stroke="#eee"/>`);
     parts.push(`<text x="${PLOT.left - 6}" y="${y(value) + 4}" text-anchor="end" fill="#555">${tickLabel(value)}</text>`);
   }
-  return { parts, y, plotWidth, plotHeight };
+  return { parts, y, plotWidth, plotHeight, top };
 }

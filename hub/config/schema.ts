@@ -11,7 +11,7 @@ import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../contracts/capabilities
 import { addressSchemes } from '../bus/amqp10/addresses.ts';
 import { transportKinds } from '../bus/transport.ts';
 import { setting } from './setting.ts';
-import { brokerUrlList, csvList, delayList, featureList, flag, milliseconds, port, positiveInt } from './values.ts';
+import { brokerUrlList, csvList, sentinelUrlList, delayList, featureList, flag, milliseconds, port, positiveInt } from './values.ts';
 
 const MiB = 1024 * 1024;
 
@@ -46,6 +46,19 @@ export const configSchema = z.strictObject({
     env: 'PROXYHUB_REDIS_URL',
     doc: 'Redis (workers: delivered-id records; control and rex worker: REX jobs in BullMQ)',
   }),
+  redisSentinel: z
+    .strictObject({
+      sentinels: setting(sentinelUrlList.optional(), {
+        env: 'PROXYHUB_REDIS_SENTINELS',
+        doc: 'Redis through Sentinel: the Sentinels, comma-separated, each `host:port` (port 26379 if left out) or a `redis://` / `rediss://` URL carrying their password and TLS (one for all). Set, every connection asks them for the master of `PROXYHUB_REDIS_SENTINEL_NAME`, and `PROXYHUB_REDIS_URL` only gives the data nodes\' user, password, database and TLS (see Scale-out)',
+        shownDefault: 'unset (no Sentinel)',
+      }),
+      name: setting(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'must be a Sentinel master group name (letters, digits, `_.:-`)').optional(), {
+        env: 'PROXYHUB_REDIS_SENTINEL_NAME',
+        doc: 'the master group the Sentinels monitor (`sentinel monitor <name> …`); required with `PROXYHUB_REDIS_SENTINELS`',
+      }),
+    })
+    .prefault({}),
   mqttUrl: setting(z.string().default('mqtt://127.0.0.1:1883'), { env: 'PROXYHUB_MQTT_URL', doc: 'broker for REX pull-mode notifications (rex worker only)' }),
   prefix: setting(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('proxyhub'), { env: 'PROXYHUB_PREFIX', doc: 'namespace of every exchange, queue and Redis key' }),
   proxyName: setting(z.string().min(1).default(hostname()), {
@@ -365,6 +378,14 @@ export const configSchema = z.strictObject({
   // Said once, at parse time: an amqp10:// URL cannot be spoken over 0-9-1.
   if (config.transport === 'amqp091' && /^amqp10s?:\/\//.test(config.amqpUrl)) {
     context.addIssue({ code: 'custom', path: ['transport'], message: 'amqp091 cannot use an amqp10:// URL; use amqp:// or set the transport to amqp10' });
+  }
+  // Half a Sentinel set-up would quietly fall back to the one Redis of PROXYHUB_REDIS_URL.
+  const { sentinels, name } = config.redisSentinel;
+  if (sentinels !== undefined && name === undefined) {
+    context.addIssue({ code: 'custom', path: ['redisSentinel', 'name'], message: 'required with PROXYHUB_REDIS_SENTINELS: the master group the Sentinels monitor' });
+  }
+  if (name !== undefined && sentinels === undefined) {
+    context.addIssue({ code: 'custom', path: ['redisSentinel', 'sentinels'], message: 'required with PROXYHUB_REDIS_SENTINEL_NAME: the Sentinels to ask for its master' });
   }
 });
 

@@ -39,6 +39,39 @@ export const brokerUrlList = z
     }
   })
   .transform((urls) => urls.join(','));
+const SENTINEL_DEFAULT_PORT = 26379;
+
+/** `host:port` as `redis://host:port`; the Sentinel port when none is given. */
+function asSentinelUrl(item: string): string | undefined {
+  const url = URL.canParse(item.includes('://') ? item : `redis://${item}`) ? new URL(item.includes('://') ? item : `redis://${item}`) : undefined;
+  if (url === undefined || !['redis:', 'rediss:'].includes(url.protocol) || url.hostname === '' || (url.pathname !== '' && url.pathname !== '/') || url.search !== '') return undefined;
+  if (url.port === '') url.port = String(SENTINEL_DEFAULT_PORT);
+  return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * Redis Sentinel addresses, `host:port` or `redis://` / `rediss://` URLs (credentials and TLS
+ * as in the Redis URL), kept as a list of URLs. ioredis speaks to every Sentinel with one
+ * account and one TLS setting, so a list that mixes them is refused instead of half-applied.
+ */
+export const sentinelUrlList = z
+  // A YAML file may give a list; the variable gives one string.
+  .preprocess((value) => (Array.isArray(value) ? value.join(',') : value), z.string())
+  .transform((value: string) => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .transform((items, context) => {
+    const urls: string[] = [];
+    for (const [index, item] of items.entries()) {
+      const url = asSentinelUrl(item);
+      if (url === undefined) {
+        const shown = item.replace(/\/\/[^@/]*@/, '//***@');
+        context.addIssue({ code: 'custom', message: `${items.length > 1 ? `item ${index + 1} (${shown})` : shown} must be host:port or a redis:// or rediss:// URL without a path` });
+      } else urls.push(url);
+    }
+    if (items.length === 0) context.addIssue({ code: 'custom', message: 'must name at least one Sentinel' });
+    const accounts = new Set(urls.map((url) => { const { protocol, username, password } = new URL(url); return `${protocol}${username}:${password}`; }));
+    if (accounts.size > 1) context.addIssue({ code: 'custom', message: 'every Sentinel must be given with the same scheme (redis:// or rediss://) and the same user and password' });
+    return urls;
+  });
 export const featureList = z.preprocess(splitCommas, z.array(z.enum(smartProxyFeatures)));
 export const delayList = z.preprocess(
   // Not splitCommas: a blank tier must be reported, not skipped.

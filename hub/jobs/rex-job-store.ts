@@ -12,6 +12,7 @@ import { rexQueueNames, type Topology } from '../../contracts/topology.ts';
 import { outputChunkSchema, rexJobDataSchema, rexProgressSchema, rexResultSchema, type OutputChunk, type RexJobData, type RexProgress, type RexResult } from '../../contracts/rex/job.ts';
 import type { Logger } from '../log/logger.ts';
 import { createRedisConnection } from './redis.ts';
+import type { RedisTarget } from './redis-target.ts';
 import { batchDataOf, callbackDataSchema, rexJobDataOf, storedJobState, type BatchData, type CallbackData, type StoredJobState } from './rex-job-data.ts';
 import { appendCappedOutput } from './rex-output-cap.ts';
 
@@ -39,7 +40,7 @@ export interface RexBatchView {
 }
 
 export interface RexStoreOptions {
-  readonly redisUrl: string;
+  readonly redis: RedisTarget;
   readonly topology: Topology;
   readonly logger: Logger;
   /** How long finished jobs stay readable (Foreman's watchdog polls every 10 min). @defaultValue 86400 */
@@ -74,7 +75,7 @@ export class RexJobStore {
 
   constructor(options: RexStoreOptions) {
     this.#options = options;
-    this.#redis = createRedisConnection(options.redisUrl, { name: `proxyhub rex store ${options.topology.prefix}`, profile: options.failFast === true ? 'jobs-fail-fast' : 'jobs', logger: options.logger });
+    this.#redis = createRedisConnection(options.redis, { name: `proxyhub rex store ${options.topology.prefix}`, profile: options.failFast === true ? 'jobs-fail-fast' : 'jobs', logger: options.logger });
     const common = { connection: this.#redis, prefix: options.topology.bullPrefix };
     const keep = { removeOnComplete: { age: options.keepFinishedSeconds }, removeOnFail: { age: options.keepFinishedSeconds } };
     this.jobs = new Queue(rexQueueNames.jobs, { ...common, defaultJobOptions: keep });

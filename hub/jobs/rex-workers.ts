@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { batchDataOf, callbackDataOf, rexJobDataOf, type CallbackData } from './rex-job-data.ts';
 import type { RexJobStore } from './rex-job-store.ts';
 import { createRedisConnection } from './redis.ts';
+import type { RedisTarget } from './redis-target.ts';
 import { backoffDelay } from '../bus/backoff.ts';
 import type { Logger } from '../log/logger.ts';
 
@@ -30,7 +31,7 @@ export interface RexJobHandle {
 export type RexProcessor = (job: RexJobHandle) => Promise<RexResult>;
 
 export interface RexWorkerSettings {
-  readonly redisUrl: string;
+  readonly redis: RedisTarget;
   readonly logger: Logger;
   /** Jobs one process runs at once. */
   readonly concurrency: number;
@@ -82,7 +83,7 @@ export function createRexWorkers(store: RexJobStore, settings: RexWorkerSettings
   // BullMQ leaves connections it was handed open at close: these are ours to quit.
   const connections: Redis[] = [];
   const connection = (name: string): Redis => {
-    const redis = createRedisConnection(settings.redisUrl, { name: `proxyhub rex ${name}`, profile: 'jobs', logger: settings.logger });
+    const redis = createRedisConnection(settings.redis, { name: `proxyhub rex ${name}`, profile: 'jobs', logger: settings.logger });
     connections.push(redis);
     return redis;
   };

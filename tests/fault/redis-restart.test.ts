@@ -9,16 +9,14 @@
  * 200 SSH handshakes take a core for a minute or two, which would make the timing bounds of the
  * parallel suite measure this test instead of theirs.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { startOwnRedis } from '../helpers/own-redis.ts';
-import { hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { createRexSshLoad } from '../helpers/rex-ssh-load.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
-import { holdsFor, waitFor } from '../helpers/wait-for.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const JOBS = 200;
 /** Scripts started before Redis is killed: some finished, many running, most still waiting. */
@@ -35,9 +33,6 @@ const sshd = await startSshd();
 t.teardown(() => sshd.stop());
 const prefix = usePrefix(t);
 const config = testConfig(prefix, foreman.url, { redisUrl: redis.url, rex: { callbackBackoffMaxMs: 1000, connectTimeoutMs: 30_000 } });
-// Every script appends its plan id here when it starts: the side effect counted "ran once".
-const ranLog = join(sshd.dir, 'ran.log');
-writeFileSync(ranLog, '');
 // The two roles REX needs, each its own process as an operator runs them; the ingress (only
 // asked for the public key the hosts authorize) runs in the test.
 const ingress = await startHubFor(t, config, 'ingress');
@@ -46,25 +41,13 @@ const worker = await spawnHubFor(t, config, 'worker:rex');
 const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
 sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
 
-const started = (): string[] => readFileSync(ranLog, 'utf8').split('\n').filter(Boolean);
-const script = (planId: string): string => `echo ${planId} >> ${ranLog}\nsleep 2\necho done ${planId}\n`;
-const callbacksOf = (job: HostJob) => foreman.callbacks.filter((c) => c.callback.task_id === job.taskId);
+const load = createRexSshLoad({ sshd, foreman, controlUrl, jobs: JOBS, scriptSeconds: 2 });
 
 t.test(`Redis killed and restarted while ${JOBS} REX jobs run: none lost, none run twice`, async (t) => {
-  const jobs: HostJob[] = [];
-  for (let i = 0; i < JOBS; i += 1) {
-    const placeholder = hostJob('127.0.0.1', '', { ssh_port: sshd.port });
-    jobs.push({ ...placeholder, input: { ...placeholder.input, script: script(placeholder.planId) } });
-  }
-  // Foreman launches in batches of 50, as its batch triggering would.
-  for (let i = 0; i < JOBS; i += 50) {
-    const response = await fetch(`${controlUrl}/dynflow/tasks/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(launchBody(jobs.slice(i, i + 50))) });
-    t.equal(response.status, 200, `batch ${i / 50 + 1} launched`);
-  }
-
-  await waitFor(() => started().length >= STARTED_AT_CRASH, { timeoutMs: 60_000, what: `${STARTED_AT_CRASH} scripts to start` });
+  await load.launch(t);
+  await waitFor(() => load.started().length >= STARTED_AT_CRASH, { timeoutMs: 60_000, what: `${STARTED_AT_CRASH} scripts to start` });
   await redis.crash();
-  const atCrash = { started: started().length, callbacks: foreman.callbacks.length };
+  const atCrash = { started: load.started().length, callbacks: foreman.callbacks.length };
   t.comment(`Redis killed with ${atCrash.started} scripts started and ${atCrash.callbacks} callbacks at Foreman`);
   const outageStart = Date.now();
   await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
@@ -80,23 +63,8 @@ t.test(`Redis killed and restarted while ${JOBS} REX jobs run: none lost, none r
   await waitFor(reconnected, { timeoutMs: 30_000, what: 'the rex worker to reconnect' });
   t.comment(`the rex worker was back on Redis ${Date.now() - backAt} ms later`);
 
-  const finishedAt = Date.now();
-  await waitFor(() => jobs.every((job) => callbacksOf(job).length > 0), { timeoutMs: 300_000, intervalMs: 250, what: `a callback for each of the ${JOBS} jobs` });
-  t.comment(`every callback in ${Date.now() - finishedAt} ms after the restart`);
-  // A late duplicate would only show up later: exactly once is held over a window.
-  t.ok(await holdsFor(() => jobs.every((job) => callbacksOf(job).length === 1), 5000, 250), 'exactly one callback per job at Foreman');
-
-  const results = jobs.map((job) => callbacksOf(job)[0]);
-  t.equal(results.filter((c) => c?.data.exit_status === 0).length, JOBS, 'every job exited 0');
-  t.equal(results.filter((c, i) => c !== undefined && stdoutOf(c) === `done ${jobs[i]?.planId}\n`).length, JOBS, "each with its own script's output");
-  const ran = started();
-  t.equal(ran.length, JOBS, 'the hosts ran 200 scripts');
-  t.equal(new Set(ran).size, JOBS, 'each script exactly once');
-  t.same(new Set(ran), new Set(jobs.map((job) => job.planId)), 'and they are the launched ones');
-
-  const count = async (state: string): Promise<number> => ((await (await fetch(`${controlUrl}/dynflow/tasks/count?state=${state}`)).json()) as { count: number }).count;
-  t.equal(await waitFor(async () => ((await count('running')) === 0 ? 'none' : undefined), { timeoutMs: 30_000, what: 'no task left running' }), 'none', 'no task left running in Redis');
-  t.equal(await count('stopped'), JOBS + JOBS / 50, 'every host job and every batch is stopped');
+  t.comment(`every callback in ${await load.everyCallback(300_000)} ms after the restart`);
+  await load.assertEachRanOnce(t);
 
   for (const [name, child] of [['control', control], ['rex worker', worker]] as const) {
     const lines = child.output.join('').split('\n').filter(Boolean);

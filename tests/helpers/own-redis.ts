@@ -3,7 +3,8 @@
  * `redis-server` on a fixed loopback port below the ephemeral range, with the AOF settings the
  * README asks of production, in a temporary directory. `crash()` is SIGKILL (no shutdown save, no
  * last AOF rewrite), and `start()` again on the same directory replays the AOF, as a systemd
- * restart after a crash would.
+ * restart after a crash would. Other arguments (`launchArgs`) make the replica and the Sentinels of
+ * tests/helpers/own-sentinel.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,10 +41,19 @@ const answersPing = (port: number): Promise<boolean> =>
     socket.once('close', () => resolve(false));
   });
 
-function launch(port: number, dir: string, output: string[]): ChildProcess {
-  // appendfsync everysec and no RDB snapshots: the production settings the README documents.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir, '--save', '', '--daemonize', 'no'];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** appendfsync everysec and no RDB snapshots: the production settings the README documents. */
+export const dataNodeArgs = (port: number, dir: string): string[] => ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir, '--save', '', '--daemonize', 'no'];
+
+export interface OwnRedisOptions {
+  /**
+   * The `redis-server` arguments for a port and the server's own directory (it may write files
+   * there first: a Sentinel's configuration). @defaultValue a data node with AOF (dataNodeArgs)
+   */
+  readonly launchArgs?: (port: number, dir: string) => string[];
+}
+
+function launch(port: number, dir: string, output: string[], launchArgs: (port: number, dir: string) => string[]): ChildProcess {
+  const child = spawn('redis-server', launchArgs(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   return child;
@@ -57,7 +67,8 @@ async function untilReady(child: ChildProcess, port: number, output: string[]): 
   if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited ${child.exitCode}: ${output.join('').slice(-2000)}`);
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnRedis> {
+  const launchArgs = options.launchArgs ?? dataNodeArgs;
   const dir = mkdtempSync(join(tmpdir(), 'proxyhub-redis-'));
   const output: string[] = [];
   let port = 0;
@@ -65,7 +76,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   // A random fixed port may be taken by someone else: a few tries, each on a fresh one.
   for (let attempt = 0; child === undefined; attempt += 1) {
     port = fixedTestPort();
-    const candidate = launch(port, dir, output);
+    const candidate = launch(port, dir, output, launchArgs);
     try {
       await untilReady(candidate, port, output);
       child = candidate;
@@ -95,7 +106,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       await exited(current);
     },
     async start() {
-      current = launch(port, dir, output);
+      current = launch(port, dir, output, launchArgs);
       await untilReady(current, port, output);
     },
     async stop() {

@@ -40,10 +40,10 @@ t.teardown(async () => {
 });
 
 t.test('the control store and the rex worker work with their own users', async (t) => {
-  const control = new RexJobStore({ redisUrl: controlUrl, topology, logger, keepFinishedSeconds: 60, failFast: true });
-  const worker = new RexJobStore({ redisUrl: rexUrl, topology, logger, keepFinishedSeconds: 60 });
+  const control = new RexJobStore({ redis: { url: controlUrl }, topology, logger, keepFinishedSeconds: 60, failFast: true });
+  const worker = new RexJobStore({ redis: { url: rexUrl }, topology, logger, keepFinishedSeconds: 60 });
   const callbacks: Array<CallbackJob & { result: RexResult }> = [];
-  const workers = createRexWorkers(worker, { redisUrl: rexUrl, logger, concurrency: 1, lockDurationMs: 5000, callbackBackoffMaxMs: 1000, shutdownGraceMs: 1000 }, {
+  const workers = createRexWorkers(worker, { redis: { url: rexUrl }, logger, concurrency: 1, lockDurationMs: 5000, callbackBackoffMaxMs: 1000, shutdownGraceMs: 1000 }, {
     async process(job) {
       await job.setProgress({ state: 'running', startedAt: Date.now() });
       await job.appendOutput({ output_type: 'stdout', output: 'hello from the acl test', timestamp: Date.now() / 1000 });

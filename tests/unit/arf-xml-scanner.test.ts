@@ -1,7 +1,8 @@
 /**
  * The fast XML scanner against saxes: on every fixture, and on documents built to sit at the edges
  * of its subset, it must either give the collector exactly saxes's calls or give up (NotPlainXml),
- * never accept what saxes refuses; and any chunking gives the same calls.
+ * never accept what saxes refuses; and any chunking gives the same calls. The same when the
+ * collector reads no attributes (wantsAttributes false): then they are checked but not built.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -13,12 +14,13 @@ import { FastXmlScanner, NotPlainXml } from '../../workers/openscap/arf-xml-scan
 
 type Call = readonly [string, ...unknown[]];
 
-function recorder(): { events: XmlEvents; calls: Call[] } {
+function recorder(readsAttributes = true): { events: XmlEvents; calls: Call[] } {
   const calls: Call[] = [];
   return {
     calls,
     events: {
-      open: (name, attributes) => calls.push(['open', name, { ...attributes }]),
+      open: (name, attributes) => calls.push(['open', name, readsAttributes ? { ...attributes } : {}]),
+      wantsAttributes: () => readsAttributes,
       text: (text) => calls.push(['text', text]),
       otherNode: (text) => calls.push(['other', text]),
       close: () => calls.push(['close']),
@@ -52,9 +54,12 @@ function saxesCalls(xml: string): Call[] | null {
   }
 }
 
+/** saxes's calls as a collector that reads no attributes sees them. */
+const withoutAttributes = (calls: Call[] | null): Call[] | null => calls?.map((call) => (call[0] === 'open' ? ['open', call[1], {}] : call)) ?? null;
+
 /** The scanner's calls, or 'gave up'. */
-function scannerCalls(xml: string, chunk = 65_536): Call[] | 'gave up' {
-  const { events, calls } = recorder();
+function scannerCalls(xml: string, chunk = 65_536, readsAttributes = true): Call[] | 'gave up' {
+  const { events, calls } = recorder(readsAttributes);
   const scanner = new FastXmlScanner(events);
   try {
     for (let at = 0; at < xml.length; at += chunk) scanner.write(xml.slice(at, at + chunk));
@@ -74,6 +79,7 @@ for (const file of readdirSync(fixtures).filter((name) => name.endsWith('.xml.bz
     t.ok(expected !== null, 'saxes takes it');
     t.same(scannerCalls(xml), expected, '64 KiB chunks');
     t.same(scannerCalls(xml, 997), expected, 'odd chunks');
+    t.same(scannerCalls(xml, 997, false), withoutAttributes(expected), 'odd chunks, attributes not read');
   });
 }
 
@@ -94,6 +100,10 @@ const edges: Record<string, string> = {
   'attribute white space': '<a b="x\ty\nz"  c = \'1\'\n/>',
   'attributes without space between': '<a b="1"c="2"/>',
   'duplicate attribute': '<a b="1" b="2"/>',
+  'duplicate attribute after others, = in a value': '<a b="1" c="x=y" d=\'=\' b="2"/>',
+  'duplicate attribute, other quotes': `<a><b c='1' c="2">x</b></a>`,
+  'names sharing a prefix': '<a ab="1" a="2" abc="3" b:a="4"><c x="=" y = "=="/></a>',
+  'many attributes over lines': '<a\n  b="1"\n  c=\'2\'\n  d="3"\n/>',
   '< in an attribute': '<a b="<"/>',
   'unquoted attribute': '<a b=1/>',
   ']]> in text': '<a>x]]>y</a>',
@@ -125,9 +135,12 @@ for (const [name, xml] of Object.entries(edges)) {
   t.test(`edge: ${name}`, async (t) => {
     const expected = saxesCalls(xml);
     for (const chunk of [65_536, 1, 3]) {
-      const got = scannerCalls(xml, chunk);
-      if (got === 'gave up') t.pass(`chunks of ${chunk}: gave up (saxes ${expected === null ? 'refuses it' : 'takes it'})`);
-      else t.same(got, expected, `chunks of ${chunk}: saxes's calls`);
+      for (const readsAttributes of [true, false]) {
+        const got = scannerCalls(xml, chunk, readsAttributes);
+        const how = `chunks of ${chunk}${readsAttributes ? '' : ', attributes not read'}`;
+        if (got === 'gave up') t.pass(`${how}: gave up (saxes ${expected === null ? 'refuses it' : 'takes it'})`);
+        else t.same(got, readsAttributes ? expected : withoutAttributes(expected), `${how}: saxes's calls`);
+      }
     }
   });
 }
@@ -135,5 +148,8 @@ for (const [name, xml] of Object.entries(edges)) {
 t.test('the plain parts of the subset are taken, not left to saxes', async (t) => {
   for (const name of ['declaration', 'entities', 'CR as a reference', 'attribute white space', 'CDATA and comments split text', 'namespaced names', 'non-ASCII text', 'empty comment', 'self-closing with space before /', 'end tag with space']) {
     t.not(scannerCalls(edges[name] as string), 'gave up', name);
+  }
+  for (const name of ['names sharing a prefix', 'many attributes over lines', 'namespaced names', 'declaration']) {
+    t.not(scannerCalls(edges[name] as string, 65_536, false), 'gave up', `${name}, attributes not read`);
   }
 });

@@ -14,6 +14,9 @@ import type { FixMeta, RuleMeta, RuleResultRecord } from './arf-types.ts';
 import { attr, detach, localName, newlineToWhitespace, rubyToF } from './arf-text.ts';
 
 type Phase = 'before' | 'inside' | 'done';
+
+/** The elements whose attributes open() reads (by local name); wantsAttributes() answers from it. */
+const ELEMENTS_WITH_READ_ATTRIBUTES: ReadonlySet<string> = new Set(['Rule', 'reference', 'fix', 'sub', 'rule-result', 'set-value']);
 type RuleTextField = 'title' | 'description' | 'rationale';
 
 interface Capture {
@@ -100,6 +103,11 @@ export class ArfCollector {
     this.firstChildText(text);
     if (this.fix !== null && this.depth === this.fix.depth) this.fix.meta.parts.push(detach(text));
     for (const capture of this.captures) capture.parts.push(text);
+  }
+
+  /** Whether open() reads this element's attributes: every attr() call below is for one of these. */
+  wantsAttributes(name: string): boolean {
+    return ELEMENTS_WITH_READ_ATTRIBUTES.has(localName(name));
   }
 
   /** Whether text() here would do anything: what it reads is exactly this. */

@@ -74,6 +74,11 @@ export interface RuleResultRecord {
 /** What an XML parser tells the collector, in document order (saxes's events, as the collector takes them). */
 export interface XmlEvents {
   open(name: string, attributes: Record<string, string>): void;
+  /**
+   * Whether open() will read this element's attributes (asked before they are parsed): a parser
+   * may then check them without building them, and pass an empty object. @defaultValue always true
+   */
+  wantsAttributes?(name: string): boolean;
   /** Character data (entities resolved, one call per run between markup) and CDATA sections. */
   text(text: string): void;
   /**

@@ -25,19 +25,38 @@ const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&
 
 // The hot paths are V8 regular expressions (native code) run at a position (sticky or with
 // lastIndex) rather than character loops in JavaScript, which cost more than saxes itself.
-/** Where ordinary character data ends: markup, an entity, a possible `]]>`, or a character to check. */
-// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const TEXT_SPECIAL = /[<&\]>\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]/g;
+/**
+ * Ordinary character data, up to markup, an entity, a possible `]]>`, or a character to check:
+ * sticky and run with test(), it moves lastIndex there without building a match.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it stops at
+const ORDINARY_TEXT = /[^<&\]>\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]*/y;
 /** A plain attribute (no entity, tab or newline in the value): the common case, taken whole. */
 // eslint-disable-next-line no-control-regex -- a control character sends the value to the careful path
 const PLAIN_ATTRIBUTE = /[ \t\n]+([A-Za-z_:][A-Za-z0-9._:-]*)[ \t\n]*=[ \t\n]*(?:"([^"<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*)"|'([^'<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*)')/y;
 /** Any other attribute up to its opening quote; the value is then read by #attributeValue. */
 const ATTRIBUTE_START = /[ \t\n]+([A-Za-z_:][A-Za-z0-9._:-]*)[ \t\n]*=[ \t\n]*(["'])/y;
+/**
+ * The rest of a start tag whose attributes the collector will not read, when they are all plain:
+ * checked as strictly as PLAIN_ATTRIBUTE, never made into strings (duplicates are looked for in
+ * place, by #hasDuplicateName).
+ */
+// eslint-disable-next-line no-control-regex -- a control character sends the tag to the careful path
+const UNREAD_TAG_END = /(?:[ \t\n]+[A-Za-z_:][A-Za-z0-9._:-]*[ \t\n]*=[ \t\n]*(?:"[^"<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*"|'[^'<&\t\n\x00-\x1f\ud800-\udfff\ufffe\uffff]*'))*[ \t\n]*\/?>/y;
+/** What the collector gets for attributes it said it would not read. */
+const UNREAD: Record<string, string> = Object.freeze({});
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09;
 /** ASCII name characters only: anything else ends the name, and is then refused where it stands. */
 const isNameStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
-const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
+/** ASCII name characters, by code: one load instead of six comparisons in the name loops. */
+const NAME_CHARS = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c += 1) table[c] = isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e ? 1 : 0;
+  return table;
+})();
+/** NaN (past the end) and anything non-ASCII is not a name character here. */
+const isNameChar = (c: number): boolean => c < 128 && NAME_CHARS[c] === 1;
 const isXmlChar = (c: number): boolean => c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 
 const notPlain = (): never => {
@@ -60,6 +79,48 @@ function checkChars(text: string, from: number, to: number): void {
     if (c >= 0xe000 && c <= 0xfffd) continue;
     notPlain();
   }
+}
+
+/** Whether `s` holds `name` at `at`: a loop over a short name costs less than startsWith() here. */
+function sameAt(s: string, at: number, name: string): boolean {
+  if (at + name.length > s.length) return false;
+  for (let k = 0; k < name.length; k += 1) if (s.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * Whether two attributes in `s[from, end)` have the same name. Only for attributes UNREAD_TAG_END
+ * has matched: names, `=` and quoted values, so each value ends at the next of its quote. With
+ * fewer than two `=` there is nothing to compare (a value may hold `=`: then it just looks).
+ */
+function hasDuplicateName(s: string, from: number, end: number): boolean {
+  const firstEquals = s.indexOf('=', from);
+  if (firstEquals < 0 || firstEquals >= end) return false;
+  const secondEquals = s.indexOf('=', firstEquals + 1);
+  if (secondEquals < 0 || secondEquals >= end) return false;
+  /** Start and length of each name so far. */
+  const names: number[] = [];
+  let i = from;
+  for (;;) {
+    while (isSpace(s.charCodeAt(i))) i += 1;
+    // The tag's `/>` or `>`: every name has been seen.
+    if (!isNameStart(s.charCodeAt(i))) return false;
+    const start = i;
+    while (isNameChar(s.charCodeAt(i))) i += 1;
+    const length = i - start;
+    for (let k = 0; k < names.length; k += 2) {
+      if (names[k + 1] === length && sameRange(s, names[k] as number, start, length)) return true;
+    }
+    names.push(start, length);
+    // Past the white space and `=` to the opening quote, then past the closing one.
+    while (s.charCodeAt(i) !== 0x22 && s.charCodeAt(i) !== 0x27) i += 1;
+    i = s.indexOf(s.charCodeAt(i) === 0x22 ? '"' : "'", i + 1) + 1;
+  }
+}
+
+function sameRange(s: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k += 1) if (s.charCodeAt(a + k) !== s.charCodeAt(b + k)) return false;
+  return true;
 }
 
 /** Thrown inside a token that runs past the end of what has arrived: it is carried to the next chunk. */
@@ -122,13 +183,13 @@ export class FastXmlScanner {
     let start = from;
     let i = from;
     for (;;) {
-      TEXT_SPECIAL.lastIndex = i;
-      const special = TEXT_SPECIAL.exec(s);
-      if (special === null) {
+      ORDINARY_TEXT.lastIndex = i;
+      ORDINARY_TEXT.test(s);
+      i = ORDINARY_TEXT.lastIndex;
+      if (i === s.length) {
         if (keep) this.#text += s.slice(start, s.length);
         return s.length;
       }
-      i = special.index;
       const c = s.charCodeAt(i);
       if (c === LT) break;
       if (c === GT) {
@@ -223,6 +284,16 @@ export class FastXmlScanner {
     let i = at + 2;
     while (isNameChar(s.charCodeAt(i))) i += 1;
     const name = s.slice(at + 1, i);
+    if (this.#events.wantsAttributes?.(name) === false) {
+      UNREAD_TAG_END.lastIndex = i;
+      if (UNREAD_TAG_END.test(s)) {
+        const end = UNREAD_TAG_END.lastIndex;
+        if (hasDuplicateName(s, i, end)) notPlain();
+        this.#opened(name, UNREAD, s.charCodeAt(end - 2) === SLASH);
+        return end;
+      }
+      // A cut tag or anything unusual: the careful path below decides.
+    }
     // A plain object, not saxes's Object.create(null) (a slow dictionary from the start): the
     // collector reads own attributes only, and a name the prototype would catch is left to saxes.
     const attributes: Record<string, string> = {};
@@ -231,10 +302,7 @@ export class FastXmlScanner {
       while (isSpace(s.charCodeAt(next))) next += 1;
       const c = s.charCodeAt(next);
       if (c === GT || (c === SLASH && s.charCodeAt(next + 1) === GT)) {
-        this.#sawRoot = true;
-        this.#events.open(name, attributes);
-        this.#open.push(name);
-        if (c === SLASH) this.#closeElement();
+        this.#opened(name, attributes, c === SLASH);
         return next + (c === SLASH ? 2 : 1);
       }
       PLAIN_ATTRIBUTE.lastIndex = i;
@@ -255,6 +323,13 @@ export class FastXmlScanner {
       if (attribute === '__proto__' || Object.hasOwn(attributes, attribute)) notPlain();
       attributes[attribute] = value;
     }
+  }
+
+  #opened(name: string, attributes: Record<string, string>, selfClosing: boolean): void {
+    this.#sawRoot = true;
+    this.#events.open(name, attributes);
+    this.#open.push(name);
+    if (selfClosing) this.#closeElement();
   }
 
   /**
@@ -295,7 +370,7 @@ export class FastXmlScanner {
   #endTag(s: string, at: number): number {
     const name = this.#open[this.#open.length - 1];
     const nameEnd = at + 2 + (name?.length ?? 0);
-    if (name === undefined || !s.startsWith(name, at + 2) || nameEnd >= s.length || isNameChar(s.charCodeAt(nameEnd))) {
+    if (name === undefined || !sameAt(s, at + 2, name) || nameEnd >= s.length || isNameChar(s.charCodeAt(nameEnd))) {
       // Cut by the chunk's end, or not the element that is open (saxes says which).
       if (s.indexOf('>', at) < 0) throw INCOMPLETE;
       return notPlain();

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Topology } from '../../contracts/topology.ts';
-import type { RexMode } from '../../contracts/rex/job.ts';
+import type { RexMode, RexResult } from '../../contracts/rex/job.ts';
 import type { Logger } from '../../hub/log/logger.ts';
 import { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
 import { createRexWorkers } from '../../hub/jobs/rex-workers.ts';
@@ -21,12 +21,13 @@ import { runPullJob, type PullSettings } from './pull-job.ts';
 import { runSshJob, WORKER_DIED_REASON } from './ssh-job.ts';
 import { loadOrCreateKeyPair } from './ssh-keys.ts';
 import type { Tracing } from '../../hub/telemetry/trace-context.ts';
+import type { RedisTarget } from '../../hub/jobs/redis-target.ts';
 
 export interface RexFeatureOptions {
   /** Each host request a hop of the pull client's trace. @defaultValue none */
   readonly tracing?: Tracing | undefined;
   readonly topology: Topology;
-  readonly redisUrl: string;
+  readonly redis: RedisTarget;
   readonly mqttUrl: string;
   readonly publisher: Publisher;
   readonly consumer: Consumer;
@@ -68,7 +69,7 @@ const unusedNotifier: PullNotifier = {
 
 export function createRexFeature(options: RexFeatureOptions): RexFeature {
   const { settings, logger } = options;
-  const store = new RexJobStore({ redisUrl: options.redisUrl, topology: options.topology, logger, keepFinishedSeconds: settings.keepFinishedSeconds, maxOutputBytes: settings.maxOutputBytes });
+  const store = new RexJobStore({ redis: options.redis, topology: options.topology, logger, keepFinishedSeconds: settings.keepFinishedSeconds, maxOutputBytes: settings.maxOutputBytes });
   const lifecycle = createLifecycle({ store, publisher: options.publisher, eventsExchange: options.topology.eventsExchange, source: `proxyhub/worker/rex/${options.instanceId}`, logger });
   const notifier = settings.mode === 'pull-mqtt' ? createMqttNotifier({ url: options.mqttUrl, clientId: `proxyhub-${options.topology.prefix}-${options.instanceId}`.slice(0, 128), logger }) : unusedNotifier;
   const knownHosts = new KnownHosts(join(options.dataDir, 'ssh', 'known_hosts'));
@@ -85,12 +86,13 @@ export function createRexFeature(options: RexFeatureOptions): RexFeature {
       await store.setGlobalConcurrency(settings.globalConcurrency);
       await notifier.start();
       closers.push(() => notifier.close());
+      const runningHere = new Map<string, Promise<RexResult>>();
       const workers = createRexWorkers(
         store,
-        { redisUrl: options.redisUrl, logger, concurrency: settings.concurrency, lockDurationMs: settings.lockMs, callbackBackoffMaxMs: settings.callbackBackoffMaxMs, shutdownGraceMs: options.shutdownGraceMs },
+        { redis: options.redis, logger, concurrency: settings.concurrency, lockDurationMs: settings.lockMs, callbackBackoffMaxMs: settings.callbackBackoffMaxMs, shutdownGraceMs: options.shutdownGraceMs },
         {
           // The mode is the proxy's, as `:mode:` in remote_execution_ssh.yml.
-          process: (job) => (settings.mode === 'ssh' ? runSshJob(job, { store, lifecycle, keys, knownHosts, connectTimeoutMs: settings.connectTimeoutMs }) : runPullJob(job, { store, lifecycle, notifier, settings: settings.pull })),
+          process: (job) => (settings.mode === 'ssh' ? runSshJob(job, { store, lifecycle, keys, knownHosts, connectTimeoutMs: settings.connectTimeoutMs, runningHere }) : runPullJob(job, { store, lifecycle, notifier, settings: settings.pull })),
           sendCallback: createCallbackSender(store, options.foreman, logger),
           onFailed: async (_planId, data, reason) => {
             const view = await store.job(data.planId);

@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path/posix';
 import type { ActionInput } from '../../contracts/rex/launch.ts';
-import type { RexResult } from '../../contracts/rex/job.ts';
+import { epochSeconds, type RexResult } from '../../contracts/rex/job.ts';
 import type { RexJobStore } from '../../hub/jobs/rex-job-store.ts';
 import type { RexJobHandle } from '../../hub/jobs/rex-workers.ts';
-import type { Lifecycle } from './job-lifecycle.ts';
+import type { JobRecorder, Lifecycle } from './job-lifecycle.ts';
 import { preferredHostKeyAlgorithms, type KnownHosts } from './known-hosts.ts';
 import { newPasswordPrompt } from './password-prompt.ts';
 import { runOverSsh, type SshScript, type SshTarget } from './ssh-runner.ts';
@@ -20,6 +20,12 @@ export interface SshJobDeps {
   readonly keys: SshKeyPair;
   readonly knownHosts: KnownHosts;
   readonly connectTimeoutMs: number;
+  /**
+   * The scripts this process is running now, by plan id. A job whose lock ran out while Redis was
+   * away comes back as stalled although its script still runs here: it then waits for that run
+   * instead of being reported as interrupted.
+   */
+  readonly runningHere: Map<string, Promise<RexResult>>;
 }
 
 export const WORKER_DIED_REASON = 'The worker running this job stopped (killed, or it lost Redis) while the script ran; whether the script completed on the host is unknown';
@@ -59,6 +65,15 @@ function script(input: ActionInput, planId: string): SshScript {
 export async function runSshJob(job: RexJobHandle, deps: SshJobDeps): Promise<RexResult> {
   const { data } = job;
   const record = deps.lifecycle.recorder(data);
+  const exit = job.progress?.state === 'finished' ? job.progress.exit : undefined;
+  if (exit !== undefined) {
+    // Ended on an earlier turn whose completion BullMQ did not take (its lock ran out while Redis
+    // was away, so the job came back as stalled): the result and the callback are recorded
+    // already, and running the script again would repeat it on the host.
+    return { exit_status: exit.status, exit_status_timestamp: epochSeconds(exit.at), ...(exit.reason ? { reason: exit.reason } : {}) };
+  }
+  const ownRun = deps.runningHere.get(data.planId);
+  if (ownRun !== undefined) return ownRun;
   if (job.progress?.state === 'running') {
     record.output('debug', WORKER_DIED_REASON);
     await record.flushed();
@@ -69,6 +84,17 @@ export async function runSshJob(job: RexJobHandle, deps: SshJobDeps): Promise<Re
     await record.flushed();
     return deps.lifecycle.finish(data, job.progress, { exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_CANCELLED', reason: 'cancelled before it started' });
   }
+  const run = runScript(job, deps, record);
+  deps.runningHere.set(data.planId, run);
+  try {
+    return await run;
+  } finally {
+    deps.runningHere.delete(data.planId);
+  }
+}
+
+async function runScript(job: RexJobHandle, deps: SshJobDeps, record: JobRecorder): Promise<RexResult> {
+  const { data } = job;
   const progress = { state: 'running' as const, startedAt: Date.now() };
   await job.setProgress(progress);
   const port = data.input.ssh_port ?? 22;

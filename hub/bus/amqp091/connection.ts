@@ -19,7 +19,18 @@ export interface RecoveringConnectionOptions {
   readonly onDisconnect: (error: Error) => void;
   readonly onBlocked?: (reason: string) => void;
   readonly onUnblocked?: () => void;
+  /** How long a set-up may wait before each error line; tests shorten it. @defaultValue 15 s */
+  readonly setupPatienceMs?: number;
 }
+
+/**
+ * A broker can accept the connection and then never answer a declaration (RabbitMQ 3.10 wedges
+ * so when quorum queues with at-least-once dead-lettering are deleted just after a node boot).
+ * The set-up is not abandoned (a slow but healthy broker would then never finish it), but the
+ * wait is logged as an error every this often, so that the hub never hangs silently.
+ */
+const SETUP_PATIENCE_MS = 15_000;
+const SETUP_STALLED_MESSAGE = 'broker set-up (channels, topology, consumers) is not finishing; still waiting: the broker answers the connection but not its declarations (see README "Known broker issues")';
 
 /** A dead peer is noticed within about two heartbeats instead of the OS's 11-minute default. */
 const HEARTBEAT_SECONDS = 5;
@@ -109,7 +120,15 @@ export async function openRecoveringConnection(options: RecoveringConnectionOpti
       // connection error during setup (a reset, a refused declaration) crashes the process.
       setup: async (model: ChannelModel) => {
         model.on('error', (error: Error) => logger.warn({ err: error.message }, 'broker connection error during set-up'));
-        await options.setup(model);
+        const started = Date.now();
+        const watchdog = setInterval(() => {
+          logger.error({ waitedMs: Date.now() - started, broker: redactUrl(rotation.current) }, SETUP_STALLED_MESSAGE);
+        }, options.setupPatienceMs ?? SETUP_PATIENCE_MS).unref();
+        try {
+          await options.setup(model);
+        } finally {
+          clearInterval(watchdog);
+        }
       },
     },
   });

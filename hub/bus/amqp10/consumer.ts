@@ -14,6 +14,7 @@ import { ConsumerRegistrations, type Registration } from '../consumer-registrati
 import type { TopologyScope } from '../declare-topology.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 import type { BusState, Consumer, ConsumerHandle, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface Amqp10ConsumerOptions {
@@ -119,6 +120,8 @@ export class Amqp10Consumer implements Consumer {
     const settle = (action: () => void) => (): void => {
       if (settled) return;
       settled = true;
+      // The disposition and the new credit go out with the others of this turn.
+      coalesceWrites(receiver.connection);
       action();
       registration.unsettled -= 1;
       // One settled delivery, one new credit: at most `prefetch` are ever unsettled.

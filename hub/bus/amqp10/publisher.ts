@@ -16,6 +16,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 import { RouteGuard, type RouteTarget } from './route-guard.ts';
 import { SenderLinks } from './sender-links.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
 
 export interface Amqp10PublisherOptions {
@@ -130,6 +131,7 @@ export class Amqp10Publisher implements Publisher {
     let delivery: RheaDelivery;
     try {
       // Sent at once when the link has credit, else buffered by rhea until the broker grants some.
+      coalesceWrites(sender.connection);
       delivery = sender.send(toRheaMessage(message));
     } catch (error) {
       // The link went away between the lookup and the send (detached by the broker).

@@ -19,6 +19,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 import { SenderLinks } from './sender-links.ts';
 import { TRACEPARENT_HEADER, type RpcClient, type RpcRequest } from '../transport.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 
 /** An unused reply queue (its client gone for good) is removed by the broker after this. */
 const REPLY_QUEUE_EXPIRES_MS = 5 * 60_000;
@@ -87,7 +88,15 @@ export class Amqp10RpcClient implements RpcClient {
     const correlationId = randomUUID();
     const message = { exchange: '', routingKey: request.queue, body: request.body, messageId: correlationId, correlationId, type: request.type, contentType: 'application/json', ...(request.traceparent ? { headers: { [TRACEPARENT_HEADER]: request.traceparent } } : {}) };
     // A send that throws means the link went away between the lookup and the send.
-    return this.#pending.wait(correlationId, request.timeoutMs, () => void this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId), 'rpc link closed');
+    return this.#pending.wait(
+      correlationId,
+      request.timeoutMs,
+      () => {
+        coalesceWrites(sender.connection);
+        this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId);
+      },
+      'rpc link closed',
+    );
   }
 
   async #attach(queue: string): Promise<Sender> {

@@ -1,47 +1,14 @@
 /**
- * The inverse Burrows–Wheeler transform and the initial run-length pass undone, written out in
+ * The initial run-length pass undone over a block's bytes (from inverse-bwt.ts), written out in
  * 64 KiB slices of one reusable buffer; the CRC of what was written is checked by the stream.
  *
- * The transform is a chain of dependent loads over the block's 3.6 MB table, fast only while the
- * table stays in cache. So the whole block is walked first, into a byte buffer, and only then
- * run-length decoded and handed out: the XML parsing each slice sets off (with its allocations)
- * would otherwise run in the middle of the walk and evict the table, which made the walk three
- * times as slow as on its own (bench/results/openscap-profile.md).
+ * The whole block is walked before this pass hands out anything: the XML parsing each slice sets
+ * off (with its allocations) would otherwise run in the middle of the walk and evict its table
+ * from the cache (bench/results/openscap-profile.md).
  */
 import { updateCrc } from './crc.ts';
-import { corrupt } from './errors.ts';
 
 const OUT_SIZE = 64 * 1024;
-
-/**
- * Links `tt` into the BWT chain: each entry keeps its byte in the low 8 bits and gets the index
- * of the next one above them. Returns where the chain starts.
- */
-export function inverseBwt(tt: Uint32Array, nblock: number, counts: Int32Array, origPtr: number): number {
-  if (origPtr >= nblock) throw corrupt('bzip2 data is corrupt: origin pointer outside the block');
-  const cumulative = new Int32Array(256);
-  for (let i = 0, sum = 0; i < 256; i += 1) {
-    cumulative[i] = sum;
-    sum += counts[i] as number;
-  }
-  for (let i = 0; i < nblock; i += 1) {
-    const byte = (tt[i] as number) & 0xff;
-    const at = cumulative[byte] as number;
-    cumulative[byte] = at + 1;
-    tt[at] = ((tt[at] as number) | (i << 8)) >>> 0;
-  }
-  return (tt[origPtr] as number) >>> 8;
-}
-
-/** The block's bytes before the run-length pass, in order, from the chain starting at `start`. */
-export function walkBlock(tt: Uint32Array, nblock: number, start: number, block: Uint8Array): void {
-  let pointer = start;
-  for (let i = 0; i < nblock; i += 1) {
-    const entry = tt[pointer] as number;
-    block[i] = entry & 0xff;
-    pointer = entry >>> 8;
-  }
-}
 
 export class BlockOutput {
   readonly #onData: (bytes: Buffer) => void;
@@ -56,41 +23,63 @@ export class BlockOutput {
     this.#onData = onData;
   }
 
-  /** Undoes the initial run-length pass over the block's bytes, writes out, returns the CRC. */
+  /**
+   * Undoes the initial run-length pass over the block's bytes, writes out, returns the CRC. After
+   * four equal bytes the next one counts further copies (0–255), and the count starts over: so
+   * the stretches between such runs are copied as they are, and only the runs are looked for.
+   */
   emit(block: Uint8Array, nblock: number): number {
-    // Locals, not fields, in this loop: it runs once per output byte.
-    const out = this.#out;
-    let length = this.#length;
     this.#crc = -1;
-    let previous = -1;
-    let same = 0;
-    for (let i = 0; i < nblock; i += 1) {
-      const byte = block[i] as number;
-      if (same !== 4) {
-        same = byte === previous ? same + 1 : 1;
-        previous = byte;
-        out[length++] = byte;
-        if (length === OUT_SIZE) length = this.#flushFull();
-        continue;
+    let from = 0;
+    let at = 0;
+    // Looking for 4 equal bytes from `at`: if the last two of the window differ, no run can start
+    // in its first three places, and so on (about one comparison per three bytes of XML).
+    const last = nblock - 3;
+    while (at < last) {
+      const byte = block[at + 2] as number;
+      if (block[at + 3] !== byte) at += 3;
+      else if (block[at + 1] !== byte) at += 2;
+      else if (block[at] !== byte) at += 1;
+      else {
+        this.#copy(block, from, at + 4);
+        if (at + 4 === nblock) return this.#end();
+        this.#repeat(byte, block[at + 4] as number);
+        at += 5;
+        from = at;
       }
-      // After four equal bytes the next one counts further copies (0–255); a new run follows.
-      same = 0;
-      for (let k = 0; k < byte; k += 1) {
-        out[length++] = previous;
-        if (length === OUT_SIZE) length = this.#flushFull();
-      }
-      previous = -1;
     }
-    this.#length = length;
+    this.#copy(block, from, nblock);
+    return this.#end();
+  }
+
+  #end(): number {
     this.flush();
     return ~this.#crc >>> 0;
   }
 
-  /** Hands out a full buffer; returns the new fill (0). */
-  #flushFull(): number {
-    this.#length = OUT_SIZE;
-    this.flush();
-    return 0;
+  /** `block[from, to)` into the output. */
+  #copy(block: Uint8Array, from: number, to: number): void {
+    let start = from;
+    while (start < to) {
+      const count = Math.min(to - start, OUT_SIZE - this.#length);
+      // Short stretches in a loop: below a few dozen bytes that beats a view and a copy call.
+      if (count < 32) {
+        const out = this.#out;
+        for (let i = 0, length = this.#length; i < count; i += 1) out[length + i] = block[start + i] as number;
+      } else this.#out.set(block.subarray(start, start + count), this.#length);
+      this.#length += count;
+      start += count;
+      if (this.#length === OUT_SIZE) this.flush();
+    }
+  }
+
+  /** `count` more copies of `byte`. */
+  #repeat(byte: number, count: number): void {
+    const out = this.#out;
+    for (let k = 0; k < count; k += 1) {
+      out[this.#length++] = byte;
+      if (this.#length === OUT_SIZE) this.flush();
+    }
   }
 
   flush(): void {

@@ -10,25 +10,29 @@ export const CRC_TABLE = (() => {
 })();
 
 /**
- * The same table extended for four bytes at a time (slicing-by-4): `CRC_TABLES[k]` is the CRC of
- * a byte followed by k zero bytes. Over a buffer it takes about a third of the byte-at-a-time
- * loop's time, whose every step waits for the previous one's table load.
+ * The same table extended for eight bytes at a time (slicing-by-8): `CRC_TABLES[k]` is the CRC of
+ * a byte followed by k zero bytes. The byte-at-a-time loop waits for one table load per byte;
+ * here the eight loads of a step are independent of each other.
  */
 const CRC_TABLES = (() => {
-  const next = (previous: Int32Array): Int32Array => previous.map((c) => (c << 8) ^ (CRC_TABLE[c >>> 24] as number));
-  const t1 = next(CRC_TABLE);
-  const t2 = next(t1);
-  return [CRC_TABLE, t1, t2, next(t2)] as const;
+  const tables = [CRC_TABLE];
+  for (let k = 1; k < 8; k += 1) tables.push((tables[k - 1] as Int32Array).map((c) => (c << 8) ^ (CRC_TABLE[c >>> 24] as number)));
+  return tables as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
 })();
 
 /** Folds `bytes[0, length)` into `crc` (the running value, not yet inverted). */
 export function updateCrc(crc: number, bytes: Uint8Array, length: number): number {
-  const [t0, t1, t2, t3] = CRC_TABLES;
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
+  // Big-endian 32-bit reads (the CRC takes the first byte as the highest): fewer loads than bytes.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let c = crc | 0;
   let i = 0;
-  for (const end = length - 3; i < end; i += 4) {
-    const x = c ^ (((bytes[i] as number) << 24) | ((bytes[i + 1] as number) << 16) | ((bytes[i + 2] as number) << 8) | (bytes[i + 3] as number));
-    c = (t3[x >>> 24] as number) ^ (t2[(x >>> 16) & 0xff] as number) ^ (t1[(x >>> 8) & 0xff] as number) ^ (t0[x & 0xff] as number);
+  for (const end = length - 7; i < end; i += 8) {
+    const high = c ^ view.getInt32(i);
+    const low = view.getInt32(i + 4);
+    c =
+      (t7[high >>> 24] as number) ^ (t6[(high >>> 16) & 0xff] as number) ^ (t5[(high >>> 8) & 0xff] as number) ^ (t4[high & 0xff] as number) ^
+      (t3[low >>> 24] as number) ^ (t2[(low >>> 16) & 0xff] as number) ^ (t1[(low >>> 8) & 0xff] as number) ^ (t0[low & 0xff] as number);
   }
   for (; i < length; i += 1) c = (c << 8) ^ (t0[((c >>> 24) ^ (bytes[i] as number)) & 0xff] as number);
   return c;

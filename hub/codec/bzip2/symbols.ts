@@ -1,7 +1,7 @@
 /**
  * A block's symbols: Huffman codes (a table lookup for short ones), the zero runs (RUNA/RUNB)
- * and the move-to-front list undone, straight into `tt` with a count per byte value for the
- * inverse BWT. The hottest loop of the openscap worker: the bit window lives in locals here.
+ * and the move-to-front list undone, into `ll` (a byte per symbol) with a count per byte value for
+ * the inverse BWT. The hottest loop of the openscap worker: the bit window lives in locals here.
  */
 import type { BitReader } from './bit-reader.ts';
 import type { BlockTables } from './block-tables.ts';
@@ -17,7 +17,7 @@ export interface DecodedSymbols {
   readonly counts: Int32Array;
 }
 
-export function decodeSymbols(reader: BitReader, groups: readonly Group[], selectors: Uint8Array, tables: BlockTables, tt: Uint32Array, blockMax: number): DecodedSymbols {
+export function decodeSymbols(reader: BitReader, groups: readonly Group[], selectors: Uint8Array, tables: BlockTables, ll: Uint8Array, blockMax: number): DecodedSymbols {
   const { seqToUnseq, selectorCount } = tables;
   const eob = tables.alphaSize - 1;
   const mtf = new Uint8Array(256);
@@ -73,9 +73,9 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
       const byte = seqToUnseq[mtf[0] as number] as number;
       counts[byte] = (counts[byte] as number) + runLength;
       // Most runs are short: a loop beats the call into fill() for them.
-      if (runLength < 32) for (let end = nblock + runLength; nblock < end; nblock += 1) tt[nblock] = byte;
+      if (runLength < 32) for (let end = nblock + runLength; nblock < end; nblock += 1) ll[nblock] = byte;
       else {
-        tt.fill(byte, nblock, nblock + runLength);
+        ll.fill(byte, nblock, nblock + runLength);
         nblock += runLength;
       }
       runLength = 0;
@@ -92,7 +92,7 @@ export function decodeSymbols(reader: BitReader, groups: readonly Group[], selec
     const byte = seqToUnseq[value] as number;
     if (nblock >= blockMax) throw corrupt('bzip2 data is corrupt: block too long');
     counts[byte] = (counts[byte] as number) + 1;
-    tt[nblock++] = byte;
+    ll[nblock++] = byte;
   }
   reader.bitBuf = bitBuf;
   reader.bitCount = bitCount;
