@@ -77,8 +77,11 @@ export async function runPullJob(job: RexJobHandle, deps: PullJobDeps): Promise<
     return job.park(now + tick);
   }
   await deps.store.markPullInFlight(data.planId, now + 2 * tick);
-  await notify('start');
+  // Recorded before the host is told: a quick host fetches the job and reports its exit while this
+  // turn is still running, and a 'notified' written afterwards would overwrite that exit (the job
+  // then waited for a resend its host ignores; the soak lost 13 % of the callbacks so).
   await job.setProgress({ ...progress, state: 'notified', notifiedAt: now, notifications: (progress.notifications ?? 0) + 1 });
+  await notify('start');
   return job.park(Math.min(now + deps.settings.resendIntervalSeconds * 1000, pickupDeadline));
 }
 
