@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/colocated.ts [--duration 5] [--warmup 2] [--connections 8] [--parse-threads <n>]`: the
+ * `node --import tsx bench/colocated.ts [--duration 5] [--warmup 2] [--connections 8] [--parse-threads <n>] [--parse-thread-niceness <n>]`: the
  * co-located hub (`--role all`) over HTTPS with 8 keep-alive mTLS clients uploading the rhel7
  * ARF report while the workers consume, as issue 12 measured it. Run twice on the same machine:
  * "before", every role in one process with the ARF parse on its event loop (the layout until
@@ -86,6 +86,7 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptio
     PROXYHUB_TLS_CERT: files.cert, PROXYHUB_TLS_KEY: files.key, PROXYHUB_TLS_CA: files.ca,
     PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_CONTROL_PORT: String(await freePort()), PROXYHUB_DATA_DIR: join(files.dir, `data-${layout}`),
     ...(spec.parseThreads === undefined ? {} : { PROXYHUB_PARSE_THREADS: String(spec.parseThreads) }),
+    ...(spec.parseThreadNiceness === undefined ? {} : { PROXYHUB_PARSE_THREAD_NICENESS: String(spec.parseThreadNiceness) }),
   };
   const loadAverageBefore = loadavg()[0] ?? 0;
   log(`${layout}: ${DESCRIPTIONS[layout]} under prefix ${prefix}; load average ${loadAverageBefore.toFixed(2)}`);
@@ -149,12 +150,16 @@ function factsTable(results: readonly LayoutResult[]): string[] {
   ];
 }
 
-/** parseThreads: PROXYHUB_PARSE_THREADS of the `after` and `mixed` hubs (the default, min(2, CPUs), when not given). */
+/**
+ * parseThreads, parseThreadNiceness: PROXYHUB_PARSE_THREADS and PROXYHUB_PARSE_THREAD_NICENESS of
+ * the hubs (their defaults when not given).
+ */
 interface ColocatedOptions {
   readonly connections: number;
   readonly warmupSec: number;
   readonly durationSec: number;
   readonly parseThreads?: number | undefined;
+  readonly parseThreadNiceness?: number | undefined;
 }
 
 export async function runColocatedBench(options: ColocatedOptions): Promise<void> {
@@ -186,7 +191,10 @@ export async function runColocatedBench(options: ColocatedOptions): Promise<void
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, 'parse-threads': { type: 'string' } } });
-  const parseThreads = values['parse-threads'] === undefined ? undefined : Number(values['parse-threads']);
-  await runColocatedBench({ connections: Number(values.connections), warmupSec: Number(values.warmup), durationSec: Number(values.duration), parseThreads });
+  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, 'parse-threads': { type: 'string' }, 'parse-thread-niceness': { type: 'string' } } });
+  const optionalNumber = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+  await runColocatedBench({
+    connections: Number(values.connections), warmupSec: Number(values.warmup), durationSec: Number(values.duration),
+    parseThreads: optionalNumber(values['parse-threads']), parseThreadNiceness: optionalNumber(values['parse-thread-niceness']),
+  });
 }

@@ -368,6 +368,10 @@ export const configSchema = z.strictObject({
         env: 'PROXYHUB_PARSE_QUEUE_LIMIT',
         doc: 'bodies waiting for a busy parse thread per process; past it a large YAML report gets 503 `PROXYHUB_PARSE_QUEUE_FULL`',
       }),
+      niceness: setting(z.coerce.number().int().min(0).max(19).default(10), {
+        env: 'PROXYHUB_PARSE_THREAD_NICENESS',
+        doc: 'how many nice steps below its process a parse thread runs (Linux): on a busy machine the event loops that answer hosts and Foreman get the CPU first, and parsing takes what is left (0 = the same priority)',
+      }),
       yamlThresholdBytes: setting(z.coerce.number().int().min(0).default(256 * 1024), {
         env: 'PROXYHUB_YAML_THREAD_THRESHOLD_BYTES',
         doc: 'YAML reports above this size are parsed in a parse thread; smaller ones inline, where a thread hand-off would cost more than the parse',

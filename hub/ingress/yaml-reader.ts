@@ -13,6 +13,8 @@ export interface ParseSettings {
   readonly queueLimit: number;
   /** Bodies longer than this go to a thread. @defaultValue 256 KiB */
   readonly yamlThresholdBytes: number;
+  /** Nice steps below the process each thread runs at. @defaultValue 10 (PROXYHUB_PARSE_THREAD_NICENESS) */
+  readonly niceness?: number | undefined;
 }
 
 export interface YamlReader {
@@ -22,7 +24,7 @@ export interface YamlReader {
 
 export function createYamlReader(settings: ParseSettings | undefined, logger?: Logger): YamlReader {
   if (settings === undefined || settings.threads === 0) return { read: async (text) => readYamlReport(text), close: async () => undefined };
-  const pool = createThreadPool<string, UploadedReport>({ name: 'yaml-parse', module: threadModule(import.meta.url, 'yaml-parse-thread'), size: settings.threads, queueLimit: settings.queueLimit, logger });
+  const pool = createThreadPool<string, UploadedReport>({ name: 'yaml-parse', module: threadModule(import.meta.url, 'yaml-parse-thread'), size: settings.threads, queueLimit: settings.queueLimit, niceness: settings.niceness, logger });
   return {
     // String length, not bytes: close enough for choosing, and it costs nothing to read.
     read: async (text) => (text.length > settings.yamlThresholdBytes ? pool.run(text) : readYamlReport(text)),

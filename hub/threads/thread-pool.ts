@@ -21,6 +21,11 @@ export interface ThreadPoolOptions {
   readonly size: number;
   /** Tasks waiting for a free thread at most (PROXYHUB_PARSE_QUEUE_LIMIT). */
   readonly queueLimit: number;
+  /**
+   * How much lower than its process's the CPU priority of each thread is (Linux nice steps;
+   * PROXYHUB_PARSE_THREAD_NICENESS). @defaultValue 0
+   */
+  readonly niceness?: number | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -41,14 +46,27 @@ export function threadModule(base: string, name: string): URL {
 }
 
 /**
- * What a thread runs first. A worker thread does not inherit the TypeScript loader the main
- * thread was started with (Node 20 neither for `register()` nor for `--import`), so a `.ts`
- * module is loaded after registering one in the thread; the compiled `.js` needs nothing. The
- * loader is the process's own when it names one in PROXYHUB_TS_LOADER (the tests' esbuild loader
- * does: a file compiled twice, differently, in one process would corrupt its coverage), else tsx.
+ * What a thread runs first.
+ *
+ * It lowers its own CPU priority first, when asked: a parse is long work that no one waits on
+ * as eagerly as on the event loops of the same machine (the ingress answering hosts, the control
+ * answering Foreman, this process's own broker heartbeats), so under contention the scheduler
+ * gives them the core first and the parse takes the rest, instead of sharing it evenly. Linux
+ * keeps a nice value per thread, so this touches no other thread of the process (elsewhere the
+ * call would lower the whole process, so the pool asks only on Linux).
+ *
+ * A worker thread does not inherit the TypeScript loader the main thread was started with (Node
+ * 20 neither for `register()` nor for `--import`), so a `.ts` module is loaded after registering
+ * one in the thread; the compiled `.js` needs nothing. The loader is the process's own when it
+ * names one in PROXYHUB_TS_LOADER (the tests' esbuild loader does: a file compiled twice,
+ * differently, in one process would corrupt its coverage), else tsx.
  */
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
+if (workerData.niceness > 0) {
+  const os = require('node:os');
+  os.setPriority(Math.min(19, os.getPriority() + workerData.niceness));
+}
 (async () => {
   if (workerData.ownLoader !== undefined) await import(workerData.ownLoader);
   else if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
@@ -78,7 +96,8 @@ export function createThreadPool<I, O>(options: ThreadPoolOptions): ThreadPool<I
   if (options.size < 1) throw new Error('a thread pool needs at least one thread');
   const slots: Array<Slot<I, O>> = [];
   const waiting: Array<Task<I, O>> = [];
-  const workerData = { module: options.module.href, ...typescriptLoader(options.module) };
+  const niceness = process.platform === 'linux' ? (options.niceness ?? 0) : 0;
+  const workerData = { module: options.module.href, niceness, ...typescriptLoader(options.module) };
   let nextId = 1;
   let closed = false;
 

@@ -4,6 +4,7 @@
  * queue refuses at once, and a thread that dies is replaced.
  */
 import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
 import t from 'tap';
@@ -83,4 +84,14 @@ t.test('the pool runs tasks off this thread, refuses past its queue, and replace
   const replacement = await pool.run('thread-id');
   t.not(replacement, first, 'a new thread took over');
   t.equal(pool.pending, 0);
+});
+
+t.test('parse threads run the niceness asked below their process, and the process keeps its own', { skip: process.platform === 'linux' ? false : 'nice values are per thread on Linux only' }, async (t) => {
+  const own = getPriority();
+  const lowered = createThreadPool<ProbeTask, number>({ name: 'probe', module: probeModule, size: 1, queueLimit: 0, niceness: 7 });
+  const plain = createThreadPool<ProbeTask, number>({ name: 'probe', module: probeModule, size: 1, queueLimit: 0 });
+  t.teardown(() => Promise.all([lowered.close(), plain.close()]));
+  t.equal(await lowered.run('nice'), Math.min(19, own + 7), 'the thread runs 7 steps nicer');
+  t.equal(await plain.run('nice'), own, 'no niceness asked: the same priority as the process');
+  t.equal(getPriority(), own, 'the calling thread is untouched');
 });

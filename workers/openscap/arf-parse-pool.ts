@@ -16,6 +16,8 @@ export interface ArfParserOptions {
   /** Parse threads; 0 parses on the calling thread. */
   readonly threads: number;
   readonly queueLimit: number;
+  /** Nice steps below the process each thread runs at (PROXYHUB_PARSE_THREAD_NICENESS). */
+  readonly niceness?: number | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -33,7 +35,7 @@ async function* slices(bytes: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
 
 export function createArfParser(options: ArfParserOptions): ArfParser {
   if (options.threads === 0) return { parse: (bytes, context) => arfForemanJson(slices(bytes), context), close: async () => undefined };
-  const pool = createThreadPool<ArfParseTask, string>({ name: 'arf-parse', module: threadModule(import.meta.url, 'arf-parse-thread'), size: options.threads, queueLimit: options.queueLimit, logger: options.logger });
+  const pool = createThreadPool<ArfParseTask, string>({ name: 'arf-parse', module: threadModule(import.meta.url, 'arf-parse-thread'), size: options.threads, queueLimit: options.queueLimit, niceness: options.niceness, logger: options.logger });
   return {
     parse: (bytes, context) => pool.run({ bytes, context }),
     close: () => pool.close(),
