@@ -23,7 +23,7 @@ import { machineInfo } from './lib/machine.ts';
 import { createPhaseLog } from './lib/phase-log.ts';
 import { machineBusyOver } from './lib/proc-stats.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
-import { freePort, httpsAnswers200, track, waitReady, type ServerProcess } from './lib/servers.ts';
+import { ANY_METRICS_PORT, freePort, httpsAnswers200, track, waitReady, type ServerProcess } from './lib/servers.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -85,6 +85,7 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptio
     PROXYHUB_RATE_LIMIT_PER_MINUTE: '0', PROXYHUB_DEV_OPEN_CONTROL: '1', PROXYHUB_FOREMAN_URL: foreman.url,
     PROXYHUB_TLS_CERT: files.cert, PROXYHUB_TLS_KEY: files.key, PROXYHUB_TLS_CA: files.ca,
     PROXYHUB_INGRESS_PORT: String(port), PROXYHUB_CONTROL_PORT: String(await freePort()), PROXYHUB_DATA_DIR: join(files.dir, `data-${layout}`),
+    ...ANY_METRICS_PORT,
     ...(spec.parseThreads === undefined ? {} : { PROXYHUB_PARSE_THREADS: String(spec.parseThreads) }),
     ...(spec.parseThreadNiceness === undefined ? {} : { PROXYHUB_PARSE_THREAD_NICENESS: String(spec.parseThreadNiceness) }),
   };

@@ -90,8 +90,6 @@ export async function runRexBench(options: RexBenchOptions): Promise<void> {
     PROXYHUB_MQTT_TTL_SECONDS: '5',
     PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '0',
     PROXYHUB_MAX_EVENT_LOOP_UTILIZATION: '0',
-    // Any free ports for the worker children's metrics: the defaults collide with other hubs on the machine.
-    PROXYHUB_METRICS_PORT: '0',
   });
   const ca = pki.read(pki.caCert);
   const foremanAgent = new Agent({ connect: { ca, cert: pki.read(foremanCert.cert), key: pki.read(foremanCert.key) }, connections: 4 });

@@ -16,6 +16,13 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Any free port for every worker process's metrics port, a supervised hub's (`--role all`)
+ * children included: the defaults (9464 and up) collide with another hub on the machine
+ * (EADDRINUSE). A bench that reads a worker's metrics sets its own ports instead (soak).
+ */
+export const ANY_METRICS_PORT = { PROXYHUB_METRICS_PORT: '0' } as const;
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -89,6 +96,7 @@ function spawnHub(role: string, prefix: string, amqpUrl: string, settings: Reado
     PROXYHUB_DEV_OPEN_CONTROL: '1',
     // Plain-HTTP benchmark clients carry no certificate (the TLS runs set their own identity).
     PROXYHUB_DEV_ANONYMOUS_UPLOADS: '1',
+    ...ANY_METRICS_PORT,
     ...settings,
   };
   const packageJson = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { proxyhub?: { nodeFlags?: string[] } };

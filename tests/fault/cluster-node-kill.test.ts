@@ -13,7 +13,7 @@
  */
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
-import { TEST_TRANSPORT, deleteRedisKeys, deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
+import { TEST_TRANSPORT, fixedTestPort, spawnHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
 import { RabbitCluster, type ClusterNode } from '../helpers/rabbit-cluster.ts';
 import { tcpSocketsOf } from '../helpers/sockets.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
@@ -38,17 +38,7 @@ foreman.fault = { delayMs: 300 };
 const prefix = testPrefix();
 const topology = createTopology(prefix);
 const hubs: ChildHub[] = [];
-t.teardown(async () => {
-  await Promise.all(hubs.map((hub) => hub.stop()));
-  await foreman.stop();
-  await cluster.ensureAllRunning();
-  // RabbitMQ 3.10 wedges when at-least-once quorum queues are deleted right after a node boot.
-  await cluster.settle();
-  const live = cluster.nodes[0] as ClusterNode;
-  await deleteTopology(prefix, undefined, live.url).catch((error: unknown) => t.comment(`topology cleanup: ${String(error)}`));
-  await deleteRedisKeys(prefix);
-  await cluster.stop();
-});
+t.teardown(() => cluster.tearDownRun(prefix, { hubs, foreman }, (message) => t.comment(message)));
 
 const ingressPorts = [fixedTestPort(), fixedTestPort()];
 // A fixed metrics port per worker, to read its delivered and duplicate counts at the end.

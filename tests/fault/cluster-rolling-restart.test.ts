@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Config } from '../../hub/config/schema.ts';
-import { FIXTURES, TEST_TRANSPORT, deleteRedisKeys, deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
+import { FIXTURES, TEST_TRANSPORT, fixedTestPort, spawnHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
 import { RabbitCluster, type ClusterNode } from '../helpers/rabbit-cluster.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { uploadStreams, type UploadOutcome, type UploadRequest } from '../helpers/upload-streams.ts';
@@ -61,17 +61,8 @@ interface Replica {
 }
 
 const replicas: Replica[] = [];
-t.teardown(async () => {
-  await Promise.all(replicas.map((replica) => replica.hub.stop()));
-  await foreman.stop();
-  await cluster.ensureAllRunning();
-  // RabbitMQ 3.10 wedges when at-least-once quorum queues are deleted right after a node boot.
-  await cluster.settle();
-  const live = cluster.nodes[0] as ClusterNode;
-  await deleteTopology(prefix, undefined, live.url).catch((error: unknown) => t.comment(`topology cleanup: ${String(error)}`));
-  await deleteRedisKeys(prefix);
-  await cluster.stop();
-});
+// The hubs as they are at the end: a restarted replica holds its new process.
+t.teardown(() => cluster.tearDownRun(prefix, { hubs: replicas.map((replica) => replica.hub), foreman }, (message) => t.comment(message)));
 
 async function startReplica(label: string, roles: string, config: Config): Promise<Replica> {
   const replica = { label, roles, config, hub: await spawnHub(config, roles, {}, START_TIMEOUT_MS) };

@@ -18,6 +18,7 @@ import { testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { startOwnRedis } from '../helpers/own-redis.ts';
 import { createRexSshLoad } from '../helpers/rex-ssh-load.ts';
+import { authorizeProxyKey, controlUrlOf } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -39,10 +40,8 @@ const config = testConfig(prefix, foreman.url, { redisUrl: redis.url, control: {
 const ingress = await startHubFor(t, config, 'ingress');
 const control = await spawnHubFor(t, config, 'control');
 const worker = await spawnHubFor(t, config, 'worker:rex');
-const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
-const pubkey = await fetch(`${ingress.ingressUrl}/ssh/pubkey`);
-if (pubkey.status !== 200) throw new Error(`GET /ssh/pubkey answered ${pubkey.status}`);
-sshd.authorize(await pubkey.text());
+const controlUrl = controlUrlOf(control);
+await authorizeProxyKey(sshd, ingress);
 // Scripts long enough to be running through the whole outage.
 const load = createRexSshLoad({ sshd, foreman, controlUrl, jobs: JOBS, scriptSeconds: 8 });
 

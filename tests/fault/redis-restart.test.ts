@@ -14,6 +14,7 @@ import { testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { startOwnRedis } from '../helpers/own-redis.ts';
 import { createRexSshLoad } from '../helpers/rex-ssh-load.ts';
+import { authorizeProxyKey, controlUrlOf } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -38,8 +39,8 @@ const config = testConfig(prefix, foreman.url, { redisUrl: redis.url, rex: { cal
 const ingress = await startHubFor(t, config, 'ingress');
 const control = await spawnHubFor(t, config, 'control');
 const worker = await spawnHubFor(t, config, 'worker:rex');
-const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
-sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
+const controlUrl = controlUrlOf(control);
+await authorizeProxyKey(sshd, ingress);
 
 const load = createRexSshLoad({ sshd, foreman, controlUrl, jobs: JOBS, scriptSeconds: 2 });
 

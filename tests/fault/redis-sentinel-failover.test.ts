@@ -23,6 +23,7 @@ import { testConfig } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { startOwnSentinel } from '../helpers/own-sentinel.ts';
 import { createRexSshLoad } from '../helpers/rex-ssh-load.ts';
+import { authorizeProxyKey, controlUrlOf } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { uploadStreams } from '../helpers/upload-streams.ts';
@@ -56,8 +57,8 @@ const ingress = await startHubFor(t, configOf('ingress'), 'ingress');
 const control = await spawnHubFor(t, configOf('control'), 'control');
 const rexWorker = await spawnHubFor(t, configOf('rex'), 'worker:rex');
 const factsWorker = await spawnHubFor(t, configOf('facts'), 'worker:facts');
-const controlUrl = control.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
-sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
+const controlUrl = controlUrlOf(control);
+await authorizeProxyKey(sshd, ingress);
 const load = createRexSshLoad({ sshd, foreman, controlUrl, jobs: JOBS, scriptSeconds: 2 });
 const processes = [
   ['control', control],

@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
+import { deleteRedisKeys, deleteTopology, type ChildHub } from './hub-harness.ts';
+import type { TestForeman } from './test-foreman.ts';
 import { waitFor } from './wait-for.ts';
 
 const run = promisify(execFile);
@@ -304,6 +306,24 @@ export class RabbitCluster {
     const rows = JSON.parse(stdout || '[]') as Array<{ port: number; client_properties: unknown }>;
     const row = rows.find((r) => JSON.stringify(r.client_properties).includes(connectionName));
     return row === undefined ? undefined : this.nodes.find((n) => n.amqpPort === row.port);
+  }
+
+  /**
+   * The teardown of a test run on this cluster, in the order that leaves nothing behind: the run's
+   * hubs stopped, then its Foreman; every node running again and past the wedge window after its
+   * boot (RabbitMQ 3.10 wedges when at-least-once quorum queues are deleted right after one); the
+   * prefix's topology deleted through the first node (a failure only `comment`ed, so the rest
+   * still runs) and its Redis keys; then `stop()`.
+   */
+  async tearDownRun(prefix: string, run: { readonly hubs: readonly ChildHub[]; readonly foreman: TestForeman }, comment: (message: string) => void): Promise<void> {
+    await Promise.all(run.hubs.map((hub) => hub.stop()));
+    await run.foreman.stop();
+    await this.ensureAllRunning();
+    await this.settle();
+    const live = this.nodes[0] as ClusterNode;
+    await deleteTopology(prefix, undefined, live.url).catch((error: unknown) => comment(`topology cleanup: ${String(error)}`));
+    await deleteRedisKeys(prefix);
+    await this.stop();
   }
 
   /** Kills every node and removes every directory the cluster used. */

@@ -1,8 +1,12 @@
 /**
  * Foreman's side of remote execution for tests: launch bodies as foreman_remote_execution builds
- * them (§2.3), and small readers of the task API.
+ * them (§2.3), small readers of the task API, and the start-up of a REX run (where the control
+ * listens, the hub's key on the test host).
  */
 import { randomUUID } from 'node:crypto';
+import type { RunningHub } from '../../cli/start.ts';
+import type { ChildHub } from './hub-harness.ts';
+import type { TestSshd } from './sshd.ts';
 import type { TestForeman, RexCallback } from './test-foreman.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -57,3 +61,23 @@ export function callbackFor(foreman: TestForeman, job: HostJob, timeoutMs = 30_0
 
 export const stdoutOf = (callback: RexCallback): string => callback.data.result.filter((r) => r.output_type === 'stdout').map((r) => r.output).join('');
 export const debugOf = (callback: RexCallback): string => callback.data.result.filter((r) => r.output_type === 'debug').map((r) => r.output).join('\n');
+
+/** Where a `proxyhub start` child's control listens (port 0 takes any): the URL its start-up line logged. */
+export function controlUrlOf(child: ChildHub): string {
+  const url = child.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1];
+  if (url === undefined) throw new Error(`no controlUrl in the child's start-up output: ${child.output.join('').slice(-1000)}`);
+  return url;
+}
+
+/**
+ * Puts the hub's REX public key in the test host's authorized_keys, as an operator does with
+ * GET /ssh/pubkey. The ingress asks a rex worker for it over the broker, so one must be running;
+ * any other answer than 200 throws here rather than authorizing an error body.
+ */
+export async function authorizeProxyKey(sshd: TestSshd, hub: Pick<RunningHub, 'ingressUrl'>): Promise<void> {
+  if (hub.ingressUrl === undefined) throw new Error('the hub asked for the REX public key runs no ingress');
+  const response = await fetch(`${hub.ingressUrl}/ssh/pubkey`);
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`GET /ssh/pubkey answered ${response.status}: ${body}`);
+  sshd.authorize(body);
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { testConfig, type ChildHub } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
-import { hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { authorizeProxyKey, controlUrlOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
@@ -30,16 +30,11 @@ const config = testConfig(prefix, foreman.url, { control: { host: '127.0.0.1', p
 const ranLog = join(sshd.dir, 'ran.log');
 writeFileSync(ranLog, '');
 const ingress = await startHubFor(t, config, 'ingress');
-async function spawnControl(): Promise<string> {
-  const child = await spawnHubFor(t, config, 'control');
-  return child.output.join('').match(/"controlUrl":"([^"]+)"/)?.[1] ?? '';
-}
+const spawnControl = async (): Promise<string> => controlUrlOf(await spawnHubFor(t, config, 'control'));
 const controls = [await spawnControl(), await spawnControl()] as const;
 const workers: ChildHub[] = [await spawnHubFor(t, config, 'worker:rex'), await spawnHubFor(t, config, 'worker:rex')];
 // The ingress asks a rex worker for the key over the broker: only now is one there to answer.
-const pubkey = await fetch(`${ingress.ingressUrl}/ssh/pubkey`);
-if (pubkey.status !== 200) throw new Error(`GET /ssh/pubkey answered ${pubkey.status}`);
-sshd.authorize(await pubkey.text());
+await authorizeProxyKey(sshd, ingress);
 
 /** Plan ids in the order their scripts started on the host (each script appends its own). */
 const started = (): string[] => readFileSync(ranLog, 'utf8').split('\n').filter(Boolean);

@@ -10,7 +10,7 @@ import t from 'tap';
 import { testConfig, type ChildHub } from '../helpers/hub-harness.ts';
 import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
-import { callbackFor, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
+import { authorizeProxyKey, callbackFor, controlUrlOf, debugOf, hostJob, launchBody, stdoutOf, type HostJob } from '../helpers/rex.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -25,11 +25,8 @@ t.teardown(() => {
 });
 const ingress = await startHubFor(t, config, 'ingress');
 
-async function spawn(roles: string, port = 0): Promise<{ child: ChildHub; url: string }> {
-  const child = await spawnHubFor(t, config, roles, { PROXYHUB_CONTROL_PORT: String(port) });
-  const started = child.output.join('').match(/"controlUrl":"([^"]+)"/);
-  return { child, url: started?.[1] ?? '' };
-}
+/** A child of `roles`; a control among them listens on `port` (0: any; the old one's: restarted in place). */
+const spawn = (roles: string, port = 0): Promise<ChildHub> => spawnHubFor(t, config, roles, { PROXYHUB_CONTROL_PORT: String(port) });
 function running(): boolean {
   try {
     execFileSync('pgrep', ['-f', sleeper]);
@@ -41,24 +38,25 @@ function running(): boolean {
 const on = (script: string): HostJob => hostJob('127.0.0.1', script, { ssh_port: sshd.port });
 
 t.test('a killed worker and a restarted control lose no job', async (t) => {
-  let control = await spawn('control');
-  const controlPort = Number(new URL(control.url).port);
+  const control = await spawn('control');
+  const controlUrl = controlUrlOf(control);
+  const controlPort = Number(new URL(controlUrl).port);
   const worker = await spawn('worker:rex');
-  sshd.authorize(await (await fetch(`${ingress.ingressUrl}/ssh/pubkey`)).text());
+  await authorizeProxyKey(sshd, ingress);
   const post = (url: string, body: unknown) => fetch(`${url}/dynflow/tasks/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   const interrupted = on(`echo started\n${sleeper}\necho finished\n`);
-  t.equal((await post(control.url, launchBody([interrupted]))).status, 200);
+  t.equal((await post(controlUrl, launchBody([interrupted]))).status, 200);
   await waitFor(running, { what: 'the script to run on the host' });
-  worker.child.process.kill('SIGKILL');
-  await worker.child.stop();
+  worker.process.kill('SIGKILL');
+  await worker.stop();
 
   const queued = on('echo queued while no worker ran\n');
-  t.equal((await post(control.url, launchBody([queued]))).status, 200, 'launches are taken with no worker running');
+  t.equal((await post(controlUrl, launchBody([queued]))).status, 200, 'launches are taken with no worker running');
 
-  await control.child.stop('SIGTERM');
-  control = await spawn('control', controlPort);
-  const status = async (job: HostJob) => (await (await fetch(`${control.url}/dynflow/tasks/${job.planId}/status`)).json()) as { state: string; result: string; actions: Array<{ output: Record<string, unknown> }> };
+  await control.stop('SIGTERM');
+  const restartedUrl = controlUrlOf(await spawn('control', controlPort));
+  const status = async (job: HostJob) => (await (await fetch(`${restartedUrl}/dynflow/tasks/${job.planId}/status`)).json()) as { state: string; result: string; actions: Array<{ output: Record<string, unknown> }> };
   const before = await status(interrupted);
   t.equal(before.state, 'running', 'right after the control restart: the interrupted job is still known, and running');
   t.equal(before.actions[0]?.output.state, 'running');
