@@ -23,7 +23,7 @@ import { machineInfo } from './lib/machine.ts';
 import { createPhaseLog } from './lib/phase-log.ts';
 import { machineBusyOver } from './lib/proc-stats.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
-import { ANY_METRICS_PORT, freePort, httpsAnswers200, track, waitReady, type ServerProcess } from './lib/servers.ts';
+import { ANY_METRICS_PORT, freePort, settingsFromEnvironment, httpsAnswers200, track, waitReady, type ServerProcess } from './lib/servers.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -88,6 +88,7 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptio
     ...ANY_METRICS_PORT,
     ...(spec.parseThreads === undefined ? {} : { PROXYHUB_PARSE_THREADS: String(spec.parseThreads) }),
     ...(spec.parseThreadNiceness === undefined ? {} : { PROXYHUB_PARSE_THREAD_NICENESS: String(spec.parseThreadNiceness) }),
+    ...settingsFromEnvironment(),
   };
   const loadAverageBefore = loadavg()[0] ?? 0;
   log(`${layout}: ${DESCRIPTIONS[layout]} under prefix ${prefix}; load average ${loadAverageBefore.toFixed(2)}`);

@@ -72,6 +72,8 @@ export interface OverloadClientResult {
   readonly buckets: ReadonlyArray<readonly [number, number, number, number]>;
   readonly phases: readonly PhaseResult[];
   readonly connectionsOpened: number;
+  /** Date.now() when the first phase started: phase times are from here (for other processes' clocks). */
+  readonly startedAtEpochMs: number;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -243,6 +245,7 @@ export async function runOverloadClient(spec: OverloadClientSpec): Promise<Overl
   // a phase would measure handshakes, and the hosts of a keep-alive load have connected long before.
   await growTo(Math.max(...spec.phases.map((p) => p.connections)));
   t0 = performance.now();
+  const startedAtEpochMs = Date.now();
   for (const [index, current] of spec.phases.entries()) {
     phaseIndex = index;
     phaseStarts.push(performance.now() - t0);
@@ -291,6 +294,7 @@ export async function runOverloadClient(spec: OverloadClientSpec): Promise<Overl
     bucketMs: spec.bucketMs,
     buckets,
     connectionsOpened,
+    startedAtEpochMs,
     phases: spec.phases.map((p, i) => {
       const tally = tallies[i] as PhaseTally;
       return {

@@ -11,21 +11,21 @@
  * shows what the same open-loop overload does to a hub that takes everything it is sent.
  * Writes bench/results/overload.{md,json} and one overload-<transport>-<load>.svg per run.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createTestPki } from '../tests/helpers/pki.ts';
 import type { OverloadClientResult, OverloadClientSpec, OverloadPhase, PhaseResult } from './overload-client.ts';
 import { removeBenchTopology } from './lib/broker.ts';
 import { machineInfo } from './lib/machine.ts';
 import { createPhaseLog } from './lib/phase-log.ts';
-import { machineBusyOver } from './lib/proc-stats.ts';
+import { findBrokerPid, machineBusyOver, roleChildrenOf } from './lib/proc-stats.ts';
+import { cpuPercentBetween, sampleCpuTimeline } from './lib/cpu-timeline.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
-import { freePort, startHubTls, startTestForeman, type ServerProcess } from './lib/servers.ts';
+import { freePort, settingsFromEnvironment, startHubTls, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { renderTimeline } from './lib/svg-timeline.ts';
 import type { Transport } from './lib/types.ts';
 
@@ -38,12 +38,13 @@ const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000
 const BUCKET_MS = 250;
 /** The issue's bars: goodput share of the peak, refusal latency, time back to the peak. */
 const TARGETS = { goodputShare: 0.9, refusalMaxMs: 50, recoverySec: 2 } as const;
-const run = promisify(execFile);
 const log = createPhaseLog();
 
 export interface OverloadOptions {
   readonly amqpUrl: string;
   readonly transports: readonly Transport[];
+  /** Which overloads to run (the shedding-off run comes with `open`). */
+  readonly loads: readonly Load[];
   readonly connections: number;
   readonly clients: number;
   readonly warmupSec: number;
@@ -52,7 +53,7 @@ export interface OverloadOptions {
   readonly recoverySec: number;
 }
 
-type Load = 'open' | 'closed';
+export type Load = 'open' | 'closed';
 
 interface RunResult {
   readonly transport: Transport;
@@ -67,6 +68,29 @@ interface RunResult {
   readonly timeline: OverloadClientResult;
   /** Shedding spells the hub logged, by the signal that started them. */
   readonly spells: Readonly<Record<string, number>>;
+  /** % of one core each process used in the peak and in the overload phase. */
+  readonly cpu: { readonly peak: Readonly<Record<string, number>>; readonly overload: Readonly<Record<string, number>> };
+}
+
+/** The processes whose CPU the report splits by phase: each role's child, the broker, Foreman's stand-in. */
+function processesOf(supervisorPid: number, foremanPid: number): Record<string, number> {
+  const broker = findBrokerPid();
+  return { ...roleChildrenOf(supervisorPid), ...(broker === null ? {} : { broker }), foreman: foremanPid };
+}
+
+/** Runs the load generator in its own process; resolves with its result line. */
+function runClient(spec: OverloadClientSpec, timeoutMs: number, onStart: (pid: number) => void): Promise<OverloadClientResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/overload-client.ts', JSON.stringify(spec)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs });
+  onStart(child.pid ?? 0);
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as OverloadClientResult);
+      else reject(new Error(`the load generator ended with ${code ?? signal}`));
+    });
+  });
 }
 
 /** Counts the hub's `shedding load` warnings by reason (its log is one merged JSON stream). */
@@ -106,7 +130,7 @@ function recoveryTime(result: OverloadClientResult, peakPerSec: number): number 
   return null;
 }
 
-async function measure(options: OverloadOptions, transport: Transport, load: Load, shedding: boolean, foremanUrl: string, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }): Promise<RunResult> {
+async function measure(options: OverloadOptions, transport: Transport, load: Load, shedding: boolean, foreman: ServerProcess, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }): Promise<RunResult> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const label = `${transport} ${load} loop${shedding ? '' : ', shedding off'}`;
   let hub: ServerProcess | undefined;
@@ -114,14 +138,14 @@ async function measure(options: OverloadOptions, transport: Transport, load: Loa
     log(`${label}: starting proxyhub --role all (TLS) under prefix ${prefix}`);
     hub = await startHubTls('all', prefix, options.amqpUrl, files, {
       PROXYHUB_TRANSPORT: transport,
-      PROXYHUB_FOREMAN_URL: foremanUrl,
+      PROXYHUB_FOREMAN_URL: foreman.url,
       PROXYHUB_REDIS_URL: REDIS_URL,
       PROXYHUB_CONTROL_PORT: String(await freePort()),
       PROXYHUB_DATA_DIR: join(tmpdir(), `proxyhub-bench-overload-${prefix}`),
       // Anonymous uploads stay refused: every request carries the host's certificate.
       PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0',
       ...(shedding ? {} : { PROXYHUB_MAX_INFLIGHT_REQUESTS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '0' }),
-      ...(process.env.BENCH_HUB_SETTINGS ? (JSON.parse(process.env.BENCH_HUB_SETTINGS) as Record<string, string>) : {}),
+      ...settingsFromEnvironment(),
     });
     const url = new URL(hub.url);
     const spec: OverloadClientSpec = {
@@ -138,16 +162,20 @@ async function measure(options: OverloadOptions, transport: Transport, load: Loa
     const totalSec = options.warmupSec + options.peakSec + options.overloadSec + options.recoverySec;
     log(`${label}: ${totalSec} s of load (warm-up ${options.warmupSec}, peak ${options.peakSec}, overload ${options.overloadSec}, recovery ${options.recoverySec})`);
     const progress = setInterval(() => log(`${label}: running…`), 10_000);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/overload-client.ts', JSON.stringify(spec)], { cwd: REPO_ROOT, timeout: (totalSec + 60) * 1000, maxBuffer: 64 * 1024 * 1024 }).finally(() => clearInterval(progress));
-    const timeline = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as OverloadClientResult;
+    const processes = processesOf(hub.pid, foreman.pid);
+    let sampler: ReturnType<typeof sampleCpuTimeline> | undefined;
+    const timeline = await runClient(spec, (totalSec + 60) * 1000, (pid) => (sampler = sampleCpuTimeline({ ...processes, 'load generator': pid }))).finally(() => clearInterval(progress));
+    const cpuTimeline = sampler?.stop();
     const byName = (name: string): PhaseResult => timeline.phases.find((p) => p.name === name) as PhaseResult;
     const [peak, overload, recovery] = [byName('peak'), byName('overload'), byName('recovery')];
+    const cpuDuring = (phase: PhaseResult): Record<string, number> => (cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, timeline.startedAtEpochMs + phase.startMs, timeline.startedAtEpochMs + phase.startMs + phase.durationMs));
     const result: RunResult = {
       transport, load, shedding, peak, overload, recovery,
       goodputShare: overload.acceptedPerSec / peak.acceptedPerSec,
       recoverySec: recoveryTime(timeline, peak.acceptedPerSec),
       timeline,
       spells: sheddingSpells(hub.output()),
+      cpu: { peak: cpuDuring(peak), overload: cpuDuring(overload) },
     };
     log(`${label}: peak ${peak.acceptedPerSec.toFixed(0)}/s; overload offered ${overload.offeredPerSec?.toFixed(0)}/s, accepted ${overload.acceptedPerSec.toFixed(0)}/s (${(result.goodputShare * 100).toFixed(0)} %), ${overload.refused.count} × 503 (max ${overload.refused.maxMs.toFixed(0)} ms), ${overload.other} other, ${overload.errors} errors; back to the peak after ${result.recoverySec?.toFixed(2) ?? 'never'} s; shedding spells ${JSON.stringify(result.spells)}`);
     return result;
@@ -177,11 +205,35 @@ function markdown(results: readonly RunResult[], options: OverloadOptions, busyB
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
+    ...cpuTable(results),
+    '',
     'Charts: `overload-<transport>-<load>.svg` (202/s and 503/s every 250 ms). "Back to peak": from the end of the overload until two 250 ms buckets in a row average 90 % of the peak rate. The shedding-off row is the same hub with `PROXYHUB_MAX_INFLIGHT_REQUESTS=0 PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=0`: what a hub that takes everything does under the same load.',
     '',
     'Produced by `npm run bench -- overload`.',
     '',
   ].join('\n');
+}
+
+/** Columns of the CPU table: the processes a reader asks about, the other roles' children summed. */
+const CPU_COLUMNS = ['ingress', 'control', 'worker:facts', 'other workers', 'broker', 'foreman', 'load generator'] as const;
+
+function cpuTable(results: readonly RunResult[]): string[] {
+  const cell = (percent: Readonly<Record<string, number>>, column: (typeof CPU_COLUMNS)[number]): number =>
+    column === 'other workers' ? Object.entries(percent).filter(([name]) => name.startsWith('worker:') && name !== 'worker:facts').reduce((sum, [, value]) => sum + value, 0) : (percent[column] ?? 0);
+  const rows = results.flatMap((r) =>
+    (['peak', 'overload'] as const).map((phase) => {
+      const percent = r.cpu[phase];
+      const total = CPU_COLUMNS.reduce((sum, column) => sum + cell(percent, column), 0);
+      return `| ${r.transport} ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${phase} | ${CPU_COLUMNS.map((column) => cell(percent, column).toFixed(0)).join(' | ')} | ${total.toFixed(0)} |`;
+    }),
+  );
+  return [
+    'CPU, % of one core (200 % = both cores), in the peak and in the overload phase:',
+    '',
+    `| run | phase | ${CPU_COLUMNS.join(' | ')} | all |`,
+    `|---|---|${CPU_COLUMNS.map(() => '---:').join('|')}|---:|`,
+    ...rows,
+  ];
 }
 
 function chart(r: RunResult): string {
@@ -211,10 +263,13 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
   const results: RunResult[] = [];
   try {
     const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST) };
-    const runs: Array<[Transport, Load, boolean]> = [...options.transports.flatMap((transport) => (['open', 'closed'] as const).map((load): [Transport, Load, boolean] => [transport, load, true])), ['amqp091', 'open', false]];
+    const runs: Array<[Transport, Load, boolean]> = [
+      ...options.transports.flatMap((transport) => options.loads.map((load): [Transport, Load, boolean] => [transport, load, true])),
+      ...(options.loads.includes('open') ? [['amqp091', 'open', false] as [Transport, Load, boolean]] : []),
+    ];
     for (const [index, [transport, load, shedding]] of runs.entries()) {
       log(`run ${index + 1} of ${runs.length}`);
-      results.push(await measure(options, transport, load, shedding, foreman.url, files));
+      results.push(await measure(options, transport, load, shedding, foreman, files));
     }
   } finally {
     await foreman.stop();

@@ -9,7 +9,7 @@
  *   container-gateway  manifest pulls through the hub vs the registry directly (32 clients)
  *   rex            remote execution at scale: a pull-mqtt launch (notify, and the full cycle) and SSH push
  *   overload       `--role all` over mTLS past its capacity: open and closed loop at 2 × peak, both
- *                  transports (--transport limits it to one), and how soon it is back at its peak
+ *                  transports (--transport, --load limit it to one), and how soon it is back at its peak
  *   rhsm           profile uploads accepted by the hub vs a synchronous passthrough to a Katello taking 500 ms
  *   soak           --minutes (10) of mixed load on a 3-node cluster of its own, two processes of every role:
  *                  RSS of each over time (judged after --warmup-minutes, 2 or a fifth of the run), 202/s
@@ -35,7 +35,7 @@ import { runRexBench } from './rex.ts';
 import { runRhsmBench } from './rhsm.ts';
 import { runSoakBench, type SoakOptions } from './soak.ts';
 import type { RexBenchOptions } from './rex.ts';
-import { runOverloadBench, type OverloadOptions } from './overload.ts';
+import { runOverloadBench, type Load, type OverloadOptions } from './overload.ts';
 import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapOptions, type RegistrationOptions, type Transport } from './lib/types.ts';
 
 const USAGE = [
@@ -47,7 +47,7 @@ const USAGE = [
   '       npm run bench -- container-gateway [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- rhsm [--connections 48] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
-  '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10]',
+  '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10] [--load open|closed]',
   '       npm run bench -- soak [--minutes 10] [--warmup-minutes 2]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
@@ -66,6 +66,15 @@ function parseTransport(value: string | undefined): Transport {
   const transport = value ?? 'amqp091';
   if (!(transports as readonly string[]).includes(transport)) throw new Error(`--transport must be one of ${transports.join(', ')}, not "${transport}"`);
   return transport as Transport;
+}
+
+const loads = ['open', 'closed'] as const satisfies readonly Load[];
+
+/** overload --load: one kind of overload, or both when not given. */
+function parseLoads(value: string | undefined): readonly Load[] {
+  if (value === undefined) return loads;
+  if (!(loads as readonly string[]).includes(value)) throw new Error(`--load must be one of ${loads.join(', ')}, not "${value}"`);
+  return [value as Load];
 }
 
 interface ParsedArgs {
@@ -99,6 +108,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       'ssh-hosts': { type: 'string' },
       concurrency: { type: 'string' },
       clients: { type: 'string' },
+      load: { type: 'string' },
       overload: { type: 'string' },
       recovery: { type: 'string' },
       minutes: { type: 'string' },
@@ -143,6 +153,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
     overload: {
       amqpUrl,
       transports: values.transport === undefined ? transports : [options.transport],
+      loads: parseLoads(values.load),
       connections,
       clients: Math.round(positiveNumber('clients', values.clients, 1024)),
       warmupSec,

@@ -66,6 +66,23 @@ export function findBrokerPid(): number | null {
   return null;
 }
 
+/** The role children of a supervised `proxyhub start` (`--role <role> --supervised`), by role. */
+export function roleChildrenOf(supervisorPid: number): Record<string, number> {
+  const children: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== supervisorPid) continue;
+      const role = /--role\0([^\0]+)\0--supervised/.exec(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))?.[1];
+      if (role !== undefined) children[role] = Number(entry);
+    } catch {
+      // raced with an exiting process
+    }
+  }
+  return children;
+}
+
 export interface WatchReport {
   readonly peakRssBytes: Readonly<Record<string, number>>;
   /** % of one core over the watched window. */

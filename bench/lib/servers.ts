@@ -23,6 +23,14 @@ export interface ServerProcess {
  */
 export const ANY_METRICS_PORT = { PROXYHUB_METRICS_PORT: '0' } as const;
 
+/**
+ * Settings for an A/B run by hand, given as JSON in BENCH_HUB_SETTINGS (e.g.
+ * `{"PROXYHUB_DELIVERY_NICENESS":"0"}`): applied last to every hub a benchmark that honours it starts.
+ */
+export function settingsFromEnvironment(): Record<string, string> {
+  return process.env.BENCH_HUB_SETTINGS ? (JSON.parse(process.env.BENCH_HUB_SETTINGS) as Record<string, string>) : {};
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
