@@ -22,6 +22,7 @@ import { containerGatewayRoutes } from './routes/container-gateway.ts';
 import { rhsmRoutes } from './routes/rhsm.ts';
 import { createRpcByteBudget } from './rpc-byte-budget.ts';
 import { createYamlReader, type ParseSettings } from './yaml-reader.ts';
+import { createResendIds } from './resend-ids.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
@@ -60,7 +61,8 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   app.removeContentTypeParser('text/plain');
 
   const source = `proxyhub/ingress/${deps.instanceId}`;
-  const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source, binding: createHostBinding(deps.relayClients) };
+  const resendIds = createResendIds();
+  const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, resendIds, source, binding: createHostBinding(deps.relayClients) };
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
   const yaml = createYamlReader(deps.parse, deps.logger);
   app.addHook('onClose', () => yaml.close());
@@ -81,7 +83,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
 
   await app.register(containerGatewayRoutes, { rpc: deps.rpc.client, queue: deps.containerGateway.queue, timeoutMs: deps.rpc.timeoutMs, frontProxies: deps.http.frontProxy.addresses });
 
-  await app.register(rhsmRoutes, { publisher: deps.publisher, eventsExchange: deps.eventsExchange, source, rpc: deps.rpc.client, queue: deps.rhsm.queue, timeoutMs: deps.rhsm.timeoutMs, bodyLimit: deps.rhsm.bodyLimit, budget });
+  await app.register(rhsmRoutes, { publisher: deps.publisher, eventsExchange: deps.eventsExchange, resendIds, source, rpc: deps.rpc.client, queue: deps.rhsm.queue, timeoutMs: deps.rhsm.timeoutMs, bodyLimit: deps.rhsm.bodyLimit, budget });
 
   app.get('/healthz', { config: { rateLimit: false } }, (_request, reply) => {
     const state = deps.publisher.state;
