@@ -38,6 +38,7 @@ function parseUnit(text: string): Unit {
   return unit;
 }
 
+const NODE_FLAGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { proxyhub: { nodeFlags: string[] } }).proxyhub.nodeFlags;
 const read = (name: string): Unit => parseUnit(readFileSync(join(UNITS, name), 'utf8'));
 const template = read(TEMPLATE);
 const values = (unit: Unit, key: string): string[] => unit.get(key) ?? [];
@@ -94,7 +95,8 @@ t.test('the template has the hardening systemd offers a network daemon', async (
     'Service.KillMode': 'mixed',
     'Service.StateDirectory': 'proxyhub',
     'Service.ReadWritePaths': '%S/proxyhub',
-    'Service.ExecStart': '/usr/bin/node /opt/proxyhub/bin/proxyhub.mjs start --role %I',
+    // The launch flags `npm start` and the container use (package.json "proxyhub.nodeFlags").
+    'Service.ExecStart': ['/usr/bin/node', ...NODE_FLAGS, '/opt/proxyhub/bin/proxyhub.mjs start --role %I'].join(' '),
     'Unit.PartOf': 'proxyhub.target',
     'Install.WantedBy': 'proxyhub.target',
   };
@@ -102,6 +104,8 @@ t.test('the template has the hardening systemd offers a network daemon', async (
   t.ok(values(template, 'Service.SystemCallFilter').includes('@system-service'), 'SystemCallFilter=@system-service');
   t.ok(values(template, 'Service.EnvironmentFile').includes('-/etc/proxyhub/%i.env'), 'a settings file per instance');
   t.equal(last(read('proxyhub.target'), 'Install.WantedBy'), 'multi-user.target');
+  const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1];
+  t.same(JSON.parse(entrypoint ?? '[]'), ['node', ...NODE_FLAGS, 'bin/proxyhub.mjs'], 'the container starts with the same flags');
 });
 
 t.test('the stop timeout outlasts the shutdown grace plus the 5 s the hub allows itself', async (t) => {
