@@ -58,7 +58,7 @@ export async function removeBenchTopology(amqpUrl: string, prefix: string, retry
       for (const queue of [topology.workQueue(feature), topology.deadLetterQueue(feature)]) workQueued[queue] = (await channel.deleteQueue(queue)).messageCount;
       for (const delayMs of retryDelaysMs) await channel.deleteQueue(topology.retryQueue(feature, delayMs));
     }
-    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange]) {
+    for (const exchange of [topology.eventsExchange, topology.outcomesExchange, topology.deadLetterExchange, topology.rpcExchange, ...queueFeatures.map((feature) => topology.retryExchange(feature))]) {
       await channel.deleteExchange(exchange);
     }
     return { factsQueued, rpcQueued, workQueued };
