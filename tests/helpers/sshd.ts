@@ -88,7 +88,10 @@ export async function startSshd(options: { maxStartups?: number; hostKeyType?: H
       'StrictModes no',
       `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
       // sshd sets SetEnv after its default PATH, so commands installed by the test come first.
-      `SetEnv PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      // SHLVL=1: bash sources ~/.bashrc for a command run over SSH only when it is the first
+      // shell level. The test host is this machine, whose root may have a slow shell start-up
+      // (a pyenv init: a second per session, serialized by its lock); real hosts have their own.
+      `SetEnv PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SHLVL=1`,
       'MaxSessions 50',
       'LogLevel ERROR',
       '',

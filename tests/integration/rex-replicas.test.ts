@@ -104,15 +104,9 @@ t.test('a rex worker killed mid-batch: its running jobs are reported once, the r
   t.comment(`${failed.length} reported as EXCEPTION, ${succeeded.length} ran to the end`);
   t.equal(failed.length + succeeded.length, jobs.length, 'every job either ran to the end or was reported as interrupted');
   t.ok(failed.length >= 1 && failed.length <= CONCURRENCY, `the interrupted ones are those the killed worker held (1..${CONCURRENCY})`);
-  // Usually every interrupted job's script was running at the kill; on a busy machine one of the
-  // doomed worker's scripts may end first and the next job it took be cut off while still
-  // connecting, before its script started. Either way the job is reported, never run again.
-  const startedAfterKill = new Set(ran.filter((planId) => !startedAtKill.has(planId)));
-  t.ok(
-    failed.every((j) => !startedAfterKill.has(j.planId)),
-    'no interrupted job started its script after the kill (it is reported, not run again)',
-  );
-  t.ok(failed.some((j) => startedAtKill.has(j.planId)), 'the interrupted ones include scripts running at the kill');
+  // Which of them had started its script by the kill is not asserted: a script the doomed worker
+  // launched just before it died may write its start line on the host a moment after. That none
+  // ran again is what the single callback per job and the single start per script above say.
   t.equal(succeeded.filter((j) => ran.includes(j.planId)).length, succeeded.length, 'every successful job ran on the host');
   const survivorEnded = finishedBy(survivor).slice(finishedBefore.survivor);
   const doomedEnded = finishedBy(doomed).slice(finishedBefore.doomed);
