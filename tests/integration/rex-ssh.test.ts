@@ -23,7 +23,8 @@ const sshd = await startSshd();
 t.teardown(() => sshd.stop());
 const prefix = usePrefix(t);
 const OUTPUT_CAP = 64 * 1024;
-const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 5000, maxOutputBytes: OUTPUT_CAP } });
+// Connect timeout: an SSH handshake beside a full parallel suite on two cores has taken over 5 s.
+const config = testConfig(prefix, foreman.url, { rex: { lockMs: 5000, callbackBackoffMaxMs: 1000, connectTimeoutMs: 30_000, maxOutputBytes: OUTPUT_CAP } });
 const hub = await startHubFor(t, config, 'all');
 const topology = createTopology(prefix);
 // A subscriber streaming the REX events, as a Foreman plugin would.
