@@ -167,11 +167,12 @@ function runTap(label, tapArgs, env = {}) {
   });
 }
 
-// Integration tests mostly wait on the broker, Foreman stand-ins and timers: one file more than
-// cores keeps the machine busy. Twice the cores did too, but on a slower 2-core machine it held
-// the load average near 16, and heartbeat and debounce windows of a second or two were missed by
-// starved processes (capability expiry, one refresh per burst). PROXYHUB_TEST_JOBS overrides.
-const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || availableParallelism() + 1;
+// One file per core: each integration file starts several processes (hubs, workers, Foreman
+// stand-ins) of its own. Twice the cores, and then one more than the cores, held a slower 2-core
+// machine's load average at 12–21, where heartbeat and debounce windows of a second or two were
+// missed by starved processes (capability expiry, one refresh per burst) and RPCs timed out.
+// PROXYHUB_TEST_JOBS overrides.
+const jobs = Number(process.env.PROXYHUB_TEST_JOBS) || availableParallelism();
 
 const only = process.argv.slice(2);
 ensureComposeValidator();
