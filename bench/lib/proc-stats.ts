@@ -19,15 +19,20 @@ export function readMemory(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): num
   }
 }
 
+/** The fields of /proc/<pid>/stat after the command name, from `state` (field 3) on. Throws when the process is gone. */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may contain spaces and parentheses; the fields after the last ')' do not.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
  * User + system CPU ticks of a process, or null when it is gone; with `children`, also those of
  * the child processes it has waited for (a helper it spawns does the process's work too).
  */
 function readCpuTicks(pid: number, children = false): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may contain spaces and parentheses; the fields after the last ')' do not.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     const own = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
     return children ? own + Number(fields[13]) + Number(fields[14]) : own; // cutime, cstime
   } catch {
@@ -72,8 +77,7 @@ export function roleChildrenOf(supervisorPid: number): Record<string, number> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== supervisorPid) continue;
+      if (Number(statFields(entry)[1]) !== supervisorPid) continue; // ppid
       const role = /--role\0([^\0]+)\0--supervised/.exec(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))?.[1];
       if (role !== undefined) children[role] = Number(entry);
     } catch {
