@@ -1,13 +1,17 @@
 /**
  * `npm run bench -- ingress`: how close the hub's facts ingress comes to what its two halves
  * allow on this machine. In one run, on one broker and queue type, with one payload and one load
- * generator: raw broker publishing (a), a no-op HTTP server (b), their combined limit (c), and
- * the real `proxyhub start --role ingress` (d).
+ * generator: raw broker publishing (a), a no-op HTTP server (b), their combined limit (c), the
+ * naive handler a user would otherwise write (d, AMQP 0-9-1) and the real `proxyhub start --role
+ * ingress` (e).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { createTopology, queueFeatures } from '../contracts/topology.ts';
+import { declareTopology } from '../hub/bus/declare-topology.ts';
 import { removeBenchTopology } from './lib/broker.ts';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { machineInfo } from './lib/machine.ts';
@@ -17,7 +21,7 @@ import { findBrokerPid, machineBusyOver, readMemory, waitUntilIdle, watchProcess
 import { measureRawPublish } from './lib/raw-publish.ts';
 import { measureRawPublishAmqp10 } from './lib/raw-publish-amqp10.ts';
 import { writeResults } from './lib/report.ts';
-import { startHubIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
+import { startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
 import type { BenchOptions, IngressBenchResults, ScenarioResult } from './lib/types.ts';
 
 // Issue 12's bars for the facts ingress at 50 connections: AMQP 0-9-1 ≥ 0.85 × limit, AMQP 1.0
@@ -99,7 +103,7 @@ async function loadServer(name: string, server: ServerProcess, options: BenchOpt
   return { load, report, lifetimePeakMiB: lifetimePeak === null ? null : lifetimePeak / MiB };
 }
 
-function httpResult(scenario: 'noop' | 'hub', transport: ScenarioResult['transport'], load: LoadResult, report: WatchReport | null, extra: Record<string, number | string>): ScenarioResult {
+function httpResult(scenario: 'noop' | 'naive' | 'hub', transport: ScenarioResult['transport'], load: LoadResult, report: WatchReport | null, extra: Record<string, number | string>): ScenarioResult {
   const rss = report?.peakRssBytes.server;
   return {
     scenario,
@@ -135,23 +139,55 @@ async function scenarioNoop(options: BenchOptions, bodyFile: string, log: PhaseL
   }
 }
 
-async function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
+/** The hub's topology under `prefix`, declared as the hub declares it, for a server that only publishes. */
+async function declareBenchTopology(amqpUrl: string, prefix: string): Promise<void> {
+  const connection = await amqplib.connect(amqpUrl);
+  try {
+    await declareTopology(connection, createTopology(prefix), { features: queueFeatures });
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * An HTTP server that publishes to the broker under its own throw-away prefix: started by
+ * `start`, loaded, stopped, and its topology removed (counting what the facts queue held).
+ */
+async function scenarioPublishing(name: 'naive' | 'hub', options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null, start: (prefix: string) => Promise<ServerProcess>): Promise<ScenarioResult> {
   const prefix = benchPrefix();
-  log(`hub: starting proxyhub --role ingress under prefix ${prefix}`);
   let server: ServerProcess | undefined;
   let removed = false;
   try {
-    server = await startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport });
-    const { load, report, lifetimePeakMiB } = await loadServer('hub', server, options, bodyFile, log, brokerPid);
+    server = await start(prefix);
+    const { load, report, lifetimePeakMiB } = await loadServer(name, server, options, bodyFile, log, brokerPid);
     await server.stop();
     const { factsQueued } = await removeBenchTopology(options.amqpUrl, prefix);
     removed = true;
-    log(`hub: stopped; facts queue held ${factsQueued}; removed ${prefix}`);
-    return httpResult('hub', options.transport, load, report, { factsQueued: factsQueued ?? -1, lifetimePeakRssMiB: lifetimePeakMiB ?? -1 });
+    log(`${name}: stopped; facts queue held ${factsQueued}; removed ${prefix}`);
+    return httpResult(name, options.transport, load, report, { factsQueued: factsQueued ?? -1, lifetimePeakRssMiB: lifetimePeakMiB ?? -1 });
   } finally {
     await server?.stop();
     if (!removed) await removeBenchTopology(options.amqpUrl, prefix).catch(() => undefined);
   }
+}
+
+/**
+ * What a user would otherwise write (bench/naive-ingress-server.ts): node:http, JSON.parse,
+ * publish, 202 on the confirm. AMQP 0-9-1 only (it is written with amqplib).
+ */
+function scenarioNaive(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
+  return scenarioPublishing('naive', options, bodyFile, log, brokerPid, async (prefix) => {
+    log(`naive: starting the naive node:http + amqplib ingress under prefix ${prefix}`);
+    await declareBenchTopology(options.amqpUrl, prefix);
+    return startNaiveIngress(options.amqpUrl, createTopology(prefix).eventsExchange);
+  });
+}
+
+function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
+  return scenarioPublishing('hub', options, bodyFile, log, brokerPid, (prefix) => {
+    log(`hub: starting proxyhub --role ingress under prefix ${prefix}`);
+    return startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport });
+  });
 }
 
 export async function runIngressBench(options: BenchOptions): Promise<void> {
@@ -176,6 +212,8 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
     await settle();
     const noop = await scenarioNoop(options, bodyFile, log, brokerPid);
     await settle();
+    const naive = options.transport === 'amqp091' ? await scenarioNaive(options, bodyFile, log, brokerPid) : undefined;
+    if (naive !== undefined) await settle();
     const hub = await scenarioHub(options, bodyFile, log, brokerPid);
     const limit: ScenarioResult = {
       scenario: 'limit',
@@ -193,7 +231,7 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
       date: new Date().toISOString(),
       machine,
       settings: { ...options, amqpUrl: options.amqpUrl.replace(/\/\/[^@/]*@/, '//***@'), payloadBytes: json.length, messageBytes: buildHubMessage(benchPrefix(), buildFactsUpload().upload).body.length },
-      scenarios: [raw, rawMatched, noop, limit, hub],
+      scenarios: [raw, rawMatched, noop, limit, ...(naive === undefined ? [] : [naive]), hub],
       targets: TARGETS[options.transport],
       machineBusyBeforePercent: busyBefore,
     };

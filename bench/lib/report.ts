@@ -27,7 +27,7 @@ function scenarioRow(s: ScenarioResult, limit: number): string {
  * did nothing else: on a shared box the hub, the broker and the load generator take turns on
  * the same cores, so the hub's share of `limit` is bounded by this, not by the hub alone.
  */
-function cpuBudget(hub: ScenarioResult, cores: number): string | null {
+function cpuBudget(hub: ScenarioResult, cores: number, label = 'hub'): string | null {
   const { cpu } = hub;
   if (cpu === null || cpu.server === null || cpu.broker === null || cpu.client === null || hub.rate <= 0) return null;
   const perRequest = (percent: number): number => (percent / 100 / hub.rate) * 1e6;
@@ -35,8 +35,8 @@ function cpuBudget(hub: ScenarioResult, cores: number): string | null {
   const total = server + broker + client + kernel;
   const ceiling = (cores * 1e6) / total;
   return (
-    `- CPU per accepted upload: hub ${server.toFixed(0)} µs, broker ${broker.toFixed(0)} µs, load generator ${client.toFixed(0)} µs, kernel and other ${kernel.toFixed(0)} µs: ` +
-    `${total.toFixed(0)} µs, so ${cores} cores doing nothing else top out near ${num(ceiling)} uploads/s on this box (the hub reached ${((hub.rate / ceiling) * 100).toFixed(0)} % of that).`
+    `- CPU per accepted upload (${label}): server ${server.toFixed(0)} µs, broker ${broker.toFixed(0)} µs, load generator ${client.toFixed(0)} µs, kernel and other ${kernel.toFixed(0)} µs: ` +
+    `${total.toFixed(0)} µs, so ${cores} cores doing nothing else top out near ${num(ceiling)} uploads/s on this box (the ${label} reached ${((hub.rate / ceiling) * 100).toFixed(0)} % of that).`
   );
 }
 
@@ -64,7 +64,9 @@ export function renderMarkdown(results: IngressBenchResults): string {
     'Notes:',
     '- raw: confirmed publishes/s; its p50/p99 are publish → confirm with the whole window in flight, not an HTTP latency. ' +
       'raw-matched: the same with only one unconfirmed message per HTTP connection: the ceiling for any ingress that answers after the confirm with that many clients. ' +
-      'noop: `node:http` reading the body and answering 202 `{"id"}`. limit = 1 / (1/raw + 1/noop). hub: 202 answers/s of `proxyhub start --role ingress` (compiled build, launch flags of `npm start`).',
+      'noop: `node:http` reading the body and answering 202 `{"id"}`. limit = 1 / (1/raw + 1/noop). ' +
+      'naive (AMQP 0-9-1 runs): what a user would otherwise write, bench/naive-ingress-server.ts: `node:http`, `JSON.parse`, one amqplib ConfirmChannel, 202 on the confirm; no framework, validation, identity, metrics or shedding. ' +
+      'hub: 202 answers/s of `proxyhub start --role ingress` (compiled build, launch flags of `npm start`).',
     '- CPU is % of one core over the measured window (200 % = both cores); machine busy is % of all cores. The raw scenario\'s load generator is the publisher itself. ' +
       'Unaccounted = kernel work outside these processes (loopback TCP) plus anything else running; a large value means a disturbed run.',
     '- RSS: peak VmRSS of the server process over the measured window, sampled every 200 ms. noop runs through tsx\'s loader thread; the hub runs its compiled build.',
@@ -74,6 +76,15 @@ export function renderMarkdown(results: IngressBenchResults): string {
       `- Targets: hub ≥ ${targets.hubVsLimit} × limit (${num(limit * targets.hubVsLimit)}/s): ${mark(hub.rate >= limit * targets.hubVsLimit)}; ` +
         `p99 ≤ ${targets.p99Ms} ms: ${mark((hub.p99Ms ?? Infinity) <= targets.p99Ms)}; RSS ≤ ${targets.rssMiB} MiB: ${mark((hub.rssPeakMiB ?? Infinity) <= targets.rssMiB)}.`,
     );
+    const naive = byName('naive');
+    if (naive !== undefined) {
+      lines.push(
+        `- The naive handler reached ${(naive.rate / limit).toFixed(2)} × limit (p99 ${ms(naive.p99Ms)} ms, RSS ${naive.rssPeakMiB?.toFixed(0) ?? '—'} MiB) ` +
+          `with nothing but parse and publish; the hub reached ${(hub.rate / naive.rate).toFixed(2)} × the naive handler's rate.`,
+      );
+      const naiveBudget = cpuBudget(naive, results.machine.cores, 'naive handler');
+      if (naiveBudget !== null) lines.push(naiveBudget);
+    }
     const budget = cpuBudget(hub, results.machine.cores);
     if (budget !== null) lines.push(budget);
     const d = hub.details;

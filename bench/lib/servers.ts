@@ -1,10 +1,11 @@
-/** The servers under test, each in its own process: the no-op HTTP server, the hub's roles and the test Foreman. */
+/** The servers under test, each in its own process: the no-op and naive HTTP servers, the hub's roles and the test Foreman. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -81,6 +82,26 @@ export async function startNoopServer(): Promise<ServerProcess> {
   const port = await freePort();
   const script = fileURLToPath(new URL('../noop-server.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = track(child, `http://127.0.0.1:${port}`);
+  await waitHealthy(server, child, `${server.url}/healthz`);
+  return server;
+}
+
+/**
+ * The naive ingress (bench/naive-ingress-server.ts) publishing to `eventsExchange`, which the
+ * caller declared. It runs as plain JavaScript, transpiled by the project's TypeScript into
+ * node_modules/.cache (where `amqplib` resolves), as the hub runs its compiled build: under
+ * tsx its RSS would include the loader thread.
+ */
+export async function startNaiveIngress(amqpUrl: string, eventsExchange: string): Promise<ServerProcess> {
+  const source = readFileSync(fileURLToPath(new URL('../naive-ingress-server.ts', import.meta.url)), 'utf8');
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  const cacheDir = `${REPO_ROOT}node_modules/.cache/proxyhub-bench`;
+  mkdirSync(cacheDir, { recursive: true });
+  const script = `${cacheDir}/naive-ingress-server.mjs`;
+  writeFileSync(script, outputText);
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, String(port), amqpUrl, eventsExchange], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const server = track(child, `http://127.0.0.1:${port}`);
   await waitHealthy(server, child, `${server.url}/healthz`);
   return server;

@@ -39,7 +39,7 @@ export interface CpuShare {
  * in flight (one per connection): the most any ingress that answers after the confirm can reach
  * with that many clients, whatever its own speed.
  */
-export type ScenarioName = 'raw' | 'raw-matched' | 'noop' | 'limit' | 'hub';
+export type ScenarioName = 'raw' | 'raw-matched' | 'noop' | 'limit' | 'naive' | 'hub';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioName;
