@@ -25,13 +25,14 @@ import { createPhaseLog } from './lib/phase-log.ts';
 import { findBrokerPid, machineBusyOver, roleChildrenOf } from './lib/proc-stats.ts';
 import { cpuPercentBetween, sampleCpuTimeline } from './lib/cpu-timeline.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
-import { freePort, settingsFromEnvironment, startHubTls, startTestForeman, type ServerProcess } from './lib/servers.ts';
+import { freePort, settingsFromEnvironment, startHubTls, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { renderTimeline } from './lib/svg-timeline.ts';
 import type { Transport } from './lib/types.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const HOST = 'bench-host.example.com';
+const FACTS_BODY = JSON.stringify({ name: HOST, facts: { operatingsystem: 'RedHat', operatingsystemrelease: '9.4', uptime_seconds: '123456', 'networking::ip': '192.0.2.10' } });
 const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Retry tiers the workers declare by default, for removing their queues afterwards. */
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000];
@@ -155,7 +156,7 @@ async function measure(options: OverloadOptions, transport: Transport, load: Loa
       certFile: files.host.cert,
       keyFile: files.host.key,
       path: '/api/v2/hosts/facts',
-      body: JSON.stringify({ name: HOST, facts: { operatingsystem: 'RedHat', operatingsystemrelease: '9.4', uptime_seconds: '123456', 'networking::ip': '192.0.2.10' } }),
+      body: FACTS_BODY,
       bucketMs: BUCKET_MS,
       phases: phases(options, load),
     };
@@ -187,23 +188,95 @@ async function measure(options: OverloadOptions, transport: Transport, load: Loa
   }
 }
 
+/**
+ * The cheapest refusal this machine allows: bench/static-tls-server.ts answering the hub's own
+ * 503 bytes to every upload, over the same mTLS client at the overload's offered rate. Its CPU
+ * per refusal (server and load generator; the kernel's loopback work left out, so the figure is
+ * if anything low) is what no hub answering a 503 can go below.
+ */
+interface RefusalFloor {
+  readonly offeredPerSec: number;
+  readonly refusedPerSec: number;
+  readonly refused: PhaseResult['refused'];
+  readonly other: number;
+  readonly cpu: Readonly<Record<string, number>>;
+  readonly cpuMicrosPerRefusal: number;
+}
+
+async function measureRefusalFloor(options: OverloadOptions, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }, offeredPerSec: number): Promise<RefusalFloor> {
+  log(`refusal floor: a bare node:https server answering the hub's 503, open loop at ${offeredPerSec.toFixed(0)}/s`);
+  const server = await startStaticTlsServer({ cert: files.cert, key: files.key, ca: files.ca }, '--refusal');
+  try {
+    const url = new URL(server.url);
+    const open = (name: string, seconds: number): OverloadPhase => ({ name, kind: 'open', durationMs: seconds * 1000, connections: options.clients, rate: offeredPerSec });
+    const spec: OverloadClientSpec = {
+      host: url.hostname,
+      port: Number(url.port),
+      caFile: files.ca,
+      certFile: files.host.cert,
+      keyFile: files.host.key,
+      path: '/api/v2/hosts/facts',
+      body: FACTS_BODY,
+      bucketMs: BUCKET_MS,
+      phases: [open('warm-up', options.warmupSec), open('floor', options.peakSec)],
+    };
+    let sampler: ReturnType<typeof sampleCpuTimeline> | undefined;
+    const timeline = await runClient(spec, (options.warmupSec + options.peakSec + 60) * 1000, (pid) => (sampler = sampleCpuTimeline({ server: server.pid, 'load generator': pid })));
+    const cpuTimeline = sampler?.stop();
+    const floor = timeline.phases.find((p) => p.name === 'floor') as PhaseResult;
+    const from = timeline.startedAtEpochMs + floor.startMs;
+    const cpu = cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, from, from + floor.durationMs);
+    const refusedPerSec = floor.refused.count / (floor.durationMs / 1000);
+    const busy = (cpu.server ?? 0) + (cpu['load generator'] ?? 0);
+    const result = { offeredPerSec, refusedPerSec, refused: floor.refused, other: floor.other + floor.errors, cpu, cpuMicrosPerRefusal: refusedPerSec > 0 ? ((busy / 100) * 1e6) / refusedPerSec : 0 };
+    log(`refusal floor: ${refusedPerSec.toFixed(0)} × 503/s, ${result.cpuMicrosPerRefusal.toFixed(0)} µs of CPU each (server ${(cpu.server ?? 0).toFixed(0)} %, load generator ${(cpu['load generator'] ?? 0).toFixed(0)} %), p99 ${floor.refused.p99Ms.toFixed(1)} ms`);
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * The best share of the peak any hub could keep in this run's overload if each refusal cost only
+ * the floor's CPU: with `a` the CPU per accepted upload in the peak phase (every process: roles,
+ * broker, Foreman's stand-in, load generator) and `r` the floor's per refusal, accepting G of the
+ * O offered per second needs G·a + (O − G)·r ≤ the cores, so G ≤ (cores − O·r) / (a − r).
+ */
+function goodputCeiling(run: RunResult, floor: RefusalFloor, cores: number): { readonly share: number; readonly microsPerAccept: number } | null {
+  const peakCpuPercent = Object.values(run.cpu.peak).reduce((sum, percent) => sum + percent, 0);
+  const peakRate = run.peak.acceptedPerSec;
+  const offered = run.overload.offeredPerSec;
+  if (peakRate <= 0 || offered === null || peakCpuPercent <= 0) return null;
+  const a = ((peakCpuPercent / 100) * 1e6) / peakRate;
+  const r = floor.cpuMicrosPerRefusal;
+  if (a <= r) return null;
+  const best = Math.max(0, Math.min(offered, (cores * 1e6 - offered * r) / (a - r)));
+  return { share: best / peakRate, microsPerAccept: a };
+}
+
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
 const ms = (n: number): string => (n < 1 ? '<1' : n.toFixed(0));
 
-function markdown(results: readonly RunResult[], options: OverloadOptions, busyBefore: number, date: string): string {
+function markdown(results: readonly RunResult[], options: OverloadOptions, busyBefore: number, date: string, floor: RefusalFloor | undefined, cores: number): string {
+  const ceilingCell = (r: RunResult): string => {
+    const ceiling = floor === undefined || !r.shedding ? null : goodputCeiling(r, floor, cores);
+    return ceiling === null ? '—' : `${(ceiling.share * 100).toFixed(0)} %`;
+  };
   const rows = results.map((r) => {
     const o = r.overload;
     const refusalsOk = o.refused.maxMs <= TARGETS.refusalMaxMs && o.refusedWithoutRetryAfter === 0 && o.other === 0;
-    return `| ${r.transport} | ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${r.peak.acceptedPerSec.toFixed(0)} | ${o.offeredPerSec?.toFixed(0) ?? '—'} | ${o.acceptedPerSec.toFixed(0)} | ${(r.goodputShare * 100).toFixed(0)} % ${verdict(r.goodputShare >= TARGETS.goodputShare)} | ${ms(o.accepted.p50Ms)} / ${ms(o.accepted.p99Ms)} | ${o.refused.count} | ${o.refused.count ? `${ms(o.refused.p99Ms)} / ${ms(o.refused.maxMs)}` : '—'} ${verdict(refusalsOk)} | ${o.refusedWithoutRetryAfter} | ${o.other + o.errors} | ${r.recoverySec === null ? 'never' : r.recoverySec.toFixed(2)} ${verdict(r.recoverySec !== null && r.recoverySec <= TARGETS.recoverySec)} |`;
+    return `| ${r.transport} | ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${r.peak.acceptedPerSec.toFixed(0)} | ${o.offeredPerSec?.toFixed(0) ?? '—'} | ${o.acceptedPerSec.toFixed(0)} | ${(r.goodputShare * 100).toFixed(0)} % ${verdict(r.goodputShare >= TARGETS.goodputShare)} | ${ceilingCell(r)} | ${ms(o.accepted.p50Ms)} / ${ms(o.accepted.p99Ms)} | ${o.refused.count} | ${o.refused.count ? `${ms(o.refused.p99Ms)} / ${ms(o.refused.maxMs)}` : '—'} ${verdict(refusalsOk)} | ${o.refusedWithoutRetryAfter} | ${o.other + o.errors} | ${r.recoverySec === null ? 'never' : r.recoverySec.toFixed(2)} ${verdict(r.recoverySec !== null && r.recoverySec <= TARGETS.recoverySec)} |`;
   });
   return [
     `# Overload benchmark (${date})`,
     '',
     `\`proxyhub start --role all\` over mTLS, the facts worker delivering to a stand-in Foreman meanwhile; client, hub, broker and Foreman share the machine (2 cores; ${busyBefore.toFixed(0)} % busy before the run). Peak: closed loop, ${options.connections} keep-alive clients, ${options.peakSec} s after ${options.warmupSec} s warm-up. Overload: 2 × peak for ${options.overloadSec} s, open loop (fixed arrival rate, up to ${options.clients} connections, latency from when each request was due) or closed loop (${options.clients} clients each paced to offer 2 × peak in all, ignoring Retry-After). Recovery: the peak load again for ${options.recoverySec} s.`,
     '',
-    `| transport | overload | peak 202/s | offered/s | 202/s in overload | goodput / peak (≥ ${TARGETS.goodputShare * 100} %) | 202 p50 / p99 ms | 503s | 503 p99 / max ms (≤ ${TARGETS.refusalMaxMs}) | 503 without Retry-After | other answers + errors | back to peak after s (≤ ${TARGETS.recoverySec}) |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| transport | overload | peak 202/s | offered/s | 202/s in overload | goodput / peak (≥ ${TARGETS.goodputShare * 100} %) | best possible at the refusal floor | 202 p50 / p99 ms | 503s | 503 p99 / max ms (≤ ${TARGETS.refusalMaxMs}) | 503 without Retry-After | other answers + errors | back to peak after s (≤ ${TARGETS.recoverySec}) |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    '',
+    ...floorLines(floor, results, cores),
     '',
     ...cpuTable(results),
     '',
@@ -212,6 +285,22 @@ function markdown(results: readonly RunResult[], options: OverloadOptions, busyB
     'Produced by `npm run bench -- overload`.',
     '',
   ].join('\n');
+}
+
+function floorLines(floor: RefusalFloor | undefined, results: readonly RunResult[], cores: number): string[] {
+  if (floor === undefined) return [];
+  const accepts = results.flatMap((r) => {
+    const ceiling = r.shedding ? goodputCeiling(r, floor, cores) : null;
+    return ceiling === null ? [] : [`${r.transport} ${r.load} ${ceiling.microsPerAccept.toFixed(0)} µs`];
+  });
+  return [
+    `Refusal floor, same run: \`bench/static-tls-server.ts --refusal\` (bare \`node:https\`, client certificate asked, the hub's own 503 bytes) under the same client, open loop at ${floor.offeredPerSec.toFixed(0)}/s: ` +
+      `${floor.refusedPerSec.toFixed(0)} refusals/s, p50 / p99 / max ${floor.refused.p50Ms.toFixed(1)} / ${floor.refused.p99Ms.toFixed(1)} / ${floor.refused.maxMs.toFixed(0)} ms, ${floor.other} other answers or errors; ` +
+      `**${floor.cpuMicrosPerRefusal.toFixed(0)} µs of CPU per refusal** (server ${(floor.cpu.server ?? 0).toFixed(0)} %, load generator ${(floor.cpu['load generator'] ?? 0).toFixed(0)} %; the kernel's share left out). ` +
+      `CPU per accepted upload in each run's peak phase, every process: ${accepts.join(', ')}. ` +
+      '"Best possible at the refusal floor" is the share of the peak a hub could keep if each of its refusals cost only that floor and each accept what it cost at the peak: ' +
+      `accepting G of the O offered per second needs G·accept + (O − G)·refusal ≤ ${cores} cores. Where the peak already keeps the cores busy, holding ${TARGETS.goodputShare * 100} % of it at 2 × peak needs a refusal to cost at most 1/11 of an accepted upload.`,
+  ];
 }
 
 /** Columns of the CPU table: the processes a reader asks about, the other roles' children summed. */
@@ -261,6 +350,7 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
   const pki = createTestPki();
   const foreman = await startTestForeman();
   const results: RunResult[] = [];
+  let floor: RefusalFloor | undefined;
   try {
     const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST) };
     const runs: Array<[Transport, Load, boolean]> = [
@@ -271,15 +361,17 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
       log(`run ${index + 1} of ${runs.length}`);
       results.push(await measure(options, transport, load, shedding, foreman, files));
     }
+    const offered = Math.max(...results.map((r) => r.overload.offeredPerSec ?? 0));
+    if (offered > 0) floor = await measureRefusalFloor(options, files, offered);
   } finally {
     await foreman.stop();
     pki.remove();
   }
   const date = new Date().toISOString();
-  const text = markdown(results, options, busyBefore, date);
+  const text = markdown(results, options, busyBefore, date, floor, machine.cores);
   for (const r of results) await writeFile(join(RESULTS, `overload-${r.transport}-${r.load}${r.shedding ? '' : '-unshed'}.svg`), chart(r));
   const slim = results.map(({ timeline, ...rest }) => ({ ...rest, buckets: timeline.buckets, connectionsOpened: timeline.connectionsOpened }));
-  await writeFile(join(RESULTS, 'overload.json'), `${JSON.stringify({ benchmark: 'overload', date, machine, machineBusyBeforePercent: busyBefore, options, targets: TARGETS, results: slim })}\n`);
+  await writeFile(join(RESULTS, 'overload.json'), `${JSON.stringify({ benchmark: 'overload', date, machine, machineBusyBeforePercent: busyBefore, options, targets: TARGETS, results: slim, refusalFloor: floor ?? null })}\n`);
   await writeFile(join(RESULTS, 'overload.md'), text);
   process.stdout.write(`\n${text}`);
 }

@@ -1,20 +1,28 @@
 /**
- * The "what HTTPS alone costs" scenario of the features benchmark: an HTTPS server that asks for
- * a client certificate, as the control listener does, and answers every GET with the same bytes
- * (the body the hub gave for `/v2/features`), prepared once. Run as its own process:
- * `node --import tsx bench/static-tls-server.ts <port> <cert> <key> <ca> <body file>`; prints
- * `listening <port>` when ready.
+ * "What HTTPS alone costs": an HTTPS server that asks for a client certificate, as the hub's
+ * listeners do, and answers every request with the same bytes, prepared once. The features
+ * benchmark has it answer 200 with the body the hub gave for `/v2/features`; the overload
+ * benchmark has it answer the hub's own load-shedding refusal (`--refusal`: the 503, its headers
+ * and problem body from hub/http/admission-hook.ts), the cheapest refusal any server could give.
+ * Run as its own process:
+ * `node --import tsx bench/static-tls-server.ts <port> <cert> <key> <ca> (<body file> | --refusal)`;
+ * prints `listening <port>` when ready.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
+import { REFUSAL_BODY, REFUSAL_HEADERS } from '../hub/http/admission-hook.ts';
 
 const [portArg, cert, key, ca, bodyFile] = process.argv.slice(2);
-if (!cert || !key || !ca || !bodyFile) throw new Error('usage: static-tls-server.ts <port> <cert> <key> <ca> <body file>');
-const body = readFileSync(bodyFile);
+if (!cert || !key || !ca || !bodyFile) throw new Error('usage: static-tls-server.ts <port> <cert> <key> <ca> (<body file> | --refusal)');
+const refusal = bodyFile === '--refusal';
+const body = refusal ? REFUSAL_BODY : readFileSync(bodyFile);
+const OK_HEADERS = ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length)];
 
 const server = createServer({ cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (request, response) => {
   request.resume();
-  response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+  // The readiness probe (a GET) gets 200 either way; the load's POSTs get the refusal.
+  if (refusal && request.method !== 'GET') response.writeHead(503, REFUSAL_HEADERS);
+  else response.writeHead(200, OK_HEADERS);
   response.end(body);
 });
 // Same keep-alive budget as fastify's default, so idle benchmark connections are not cut.

@@ -18,7 +18,8 @@ import { createAdmissionController, type AdmissionController, type AdmissionLimi
 const LAG_SAMPLE_MS = 20;
 
 const RETRY_AFTER = String(errorCatalog.PROXYHUB_OVERLOADED.retryAfterSeconds);
-const REFUSAL_BODY = Buffer.from(
+/** A refusal's bytes, built once (exported for the overload benchmark's bare-server floor). */
+export const REFUSAL_BODY = Buffer.from(
   JSON.stringify({
     type: problemTypeUri('PROXYHUB_OVERLOADED'),
     title: errorCatalog.PROXYHUB_OVERLOADED.title,
@@ -27,7 +28,7 @@ const REFUSAL_BODY = Buffer.from(
     detail: `shedding load; retry in ${RETRY_AFTER} s`,
   }),
 );
-const REFUSAL_HEADERS = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(REFUSAL_BODY.length), 'retry-after', RETRY_AFTER];
+export const REFUSAL_HEADERS = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(REFUSAL_BODY.length), 'retry-after', RETRY_AFTER];
 
 /** Health probes and metric scrapes, with or without a query: an overloaded hub must still say so. */
 const NEVER_SHED = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
