@@ -287,19 +287,35 @@ function markdown(results: readonly RunResult[], options: OverloadOptions, busyB
   ].join('\n');
 }
 
+/** The ingress child's CPU per refusal in the overload: its CPU then, less its accepts at the µs each cost it at the peak. */
+function ingressMicrosPerRefusal(run: RunResult): number | null {
+  const [peakPercent, overloadPercent] = [run.cpu.peak.ingress, run.cpu.overload.ingress];
+  const refusedPerSec = run.overload.refused.count / (run.overload.durationMs / 1000);
+  if (peakPercent === undefined || overloadPercent === undefined || run.peak.acceptedPerSec <= 0 || refusedPerSec <= 0) return null;
+  const perAccept = ((peakPercent / 100) * 1e6) / run.peak.acceptedPerSec;
+  return Math.max(0, ((overloadPercent / 100) * 1e6 - run.overload.acceptedPerSec * perAccept) / refusedPerSec);
+}
+
 function floorLines(floor: RefusalFloor | undefined, results: readonly RunResult[], cores: number): string[] {
   if (floor === undefined) return [];
   const accepts = results.flatMap((r) => {
     const ceiling = r.shedding ? goodputCeiling(r, floor, cores) : null;
     return ceiling === null ? [] : [`${r.transport} ${r.load} ${ceiling.microsPerAccept.toFixed(0)} µs`];
   });
+  const ingressRefusals = results.flatMap((r) => {
+    const cost = r.shedding ? ingressMicrosPerRefusal(r) : null;
+    return cost === null ? [] : [`${r.transport} ${r.load} ${cost.toFixed(0)} µs`];
+  });
+  const floorServerMicros = floor.refusedPerSec > 0 ? (((floor.cpu.server ?? 0) / 100) * 1e6) / floor.refusedPerSec : 0;
   return [
     `Refusal floor, same run: \`bench/static-tls-server.ts --refusal\` (bare \`node:https\`, client certificate asked, the hub's own 503 bytes) under the same client, open loop at ${floor.offeredPerSec.toFixed(0)}/s: ` +
       `${floor.refusedPerSec.toFixed(0)} refusals/s, p50 / p99 / max ${floor.refused.p50Ms.toFixed(1)} / ${floor.refused.p99Ms.toFixed(1)} / ${floor.refused.maxMs.toFixed(0)} ms, ${floor.other} other answers or errors; ` +
       `**${floor.cpuMicrosPerRefusal.toFixed(0)} µs of CPU per refusal** (server ${(floor.cpu.server ?? 0).toFixed(0)} %, load generator ${(floor.cpu['load generator'] ?? 0).toFixed(0)} %; the kernel's share left out). ` +
       `CPU per accepted upload in each run's peak phase, every process: ${accepts.join(', ')}. ` +
       '"Best possible at the refusal floor" is the share of the peak a hub could keep if each of its refusals cost only that floor and each accept what it cost at the peak: ' +
-      `accepting G of the O offered per second needs G·accept + (O − G)·refusal ≤ ${cores} cores. Where the peak already keeps the cores busy, holding ${TARGETS.goodputShare * 100} % of it at 2 × peak needs a refusal to cost at most 1/11 of an accepted upload.`,
+      `accepting G of the O offered per second needs G·accept + (O − G)·refusal ≤ ${cores} cores. Where the peak already keeps the cores busy, holding ${TARGETS.goodputShare * 100} % of it at 2 × peak needs a refusal to cost at most 1/11 of an accepted upload. ` +
+      `The ingress process alone, per refusal (its overload CPU less its accepts at what each cost it at the peak): ${ingressRefusals.join(', ')}, against ${floorServerMicros.toFixed(0)} µs for the bare server. ` +
+      'The ingress is one event loop: it stays the bottleneck while the machine still has CPU to spare, so its own share of a refusal decides how much of its core is left for accepts.',
   ];
 }
 
