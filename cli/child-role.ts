@@ -31,13 +31,12 @@ function environmentFor(role: string): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROXYHUB_FOREMAN_')));
 }
 
-/** Writes each whole line of `from` to `to` as it comes: lines from several children never mix. */
 /**
  * Copies a child's output whole lines at a time, so that two children's lines never interleave
  * mid-line: each chunk up to its last newline goes out in one write (not one write per line: an
  * ingress's access log is thousands of lines a second), the rest waits for the next chunk.
  */
-function relayLines(from: Readable | null, to: Writable): void {
+export function relayLines(from: Readable | null, to: Writable): void {
   if (from === null) return;
   let pending: Buffer = Buffer.alloc(0);
   from.on('data', (chunk: Buffer) => {

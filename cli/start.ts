@@ -2,6 +2,7 @@
  * `proxyhub start`: the composition root. It reads the config, refuses an unsafe deployment,
  * builds each role, listens, and closes everything in reverse order on SIGTERM/SIGINT.
  */
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -248,6 +249,13 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
   }
   const logger = createLogger(config.logLevel);
   const names = roleNames(roles);
+  if (names.length === 1 && roles.ingress && config.limits.ingressProcesses > 1 && cluster.isPrimary) {
+    const { runIngressCluster } = await import('./ingress-cluster.ts');
+    // Inside the supervisor's own deadline for this process: its processes are killed first.
+    const code = await runIngressCluster({ processes: config.limits.ingressProcesses, logger, supervised: options.supervised === true, stopTimeoutMs: config.worker.shutdownGraceMs + CLOSE_MARGIN_MS + EXIT_DRAIN_MS + 500 });
+    exitSoon(code);
+    return code;
+  }
   if (options.supervised !== true && names.length > 1) {
     const { runSupervisor } = await import('./supervisor.ts');
     // Each child closes within the grace plus the close margin, then drains its log.

@@ -19,7 +19,16 @@ export interface SupervisorOptions {
   readonly stopTimeoutMs: number;
   /** Starts one role's child. @defaultValue forkRole */
   readonly fork?: (role: string) => ChildProcess;
+  /**
+   * Hears that every child started, with their listener URLs, instead of the `proxyhub started`
+   * log line: an ingress's processes (cli/ingress-cluster.ts) tell their own supervisor.
+   */
+  readonly onStarted?: (urls: StartedUrls) => void;
+  /** What the first log line says this supervisor runs. @defaultValue 'one process per role' */
+  readonly layout?: string;
 }
+
+export type StartedUrls = Omit<RoleState['urls'], 'metricsUrl'> & { metricsUrls?: Record<string, string> };
 
 interface RoleState {
   readonly role: string;
@@ -46,7 +55,7 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const children = (): Array<{ role: string; pid: number | undefined }> => states.map(({ role, pid }) => ({ role, pid }));
-  const urls = (): Omit<RoleState['urls'], 'metricsUrl'> & { metricsUrls?: Record<string, string> } => {
+  const urls = (): StartedUrls => {
     const merged = Object.assign({}, ...states.map(({ urls: { metricsUrl: _metrics, ...listeners } }) => listeners)) as Omit<RoleState['urls'], 'metricsUrl'>;
     const metricsUrls = Object.fromEntries(states.flatMap((state) => (state.urls.metricsUrl === undefined ? [] : [[state.role, state.urls.metricsUrl]])));
     return Object.keys(metricsUrls).length === 0 ? merged : { ...merged, metricsUrls };
@@ -62,7 +71,10 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
       if (phase === 'running') logger.info({ role: state.role, childPid: state.pid, restarts: state.restarts, ...state.urls }, `role ${state.role} restarted`);
       if (phase === 'starting' && states.every((s) => s.started)) {
         phase = 'running';
-        logger.info({ roles: options.roles, children: children(), supervisorPid: process.pid, ...urls() }, 'proxyhub started');
+        if (options.onStarted) {
+          logger.info({ roles: options.roles, children: children(), supervisorPid: process.pid, ...urls() }, 'processes started');
+          options.onStarted(urls());
+        } else logger.info({ roles: options.roles, children: children(), supervisorPid: process.pid, ...urls() }, 'proxyhub started');
       }
     });
     child.once('exit', (code, signal) => exited(state, code, signal));
@@ -126,12 +138,17 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
     logger.info({ signal, children: children() }, 'shutting down');
     stop();
   };
+  // A supervisor that is itself supervised (it has an IPC channel) stops when its own
+  // supervisor is gone, so that its children never run on unsupervised.
+  const onOrphaned = (): void => onSignal('SIGTERM');
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  logger.info({ roles: options.roles, supervisorPid: process.pid }, 'proxyhub starting: one process per role');
+  if (process.connected) process.once('disconnect', onOrphaned);
+  logger.info({ roles: options.roles, supervisorPid: process.pid }, `proxyhub starting: ${options.layout ?? 'one process per role'}`);
   for (const state of states) launch(state);
   return finished.finally(() => {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
+    process.removeListener('disconnect', onOrphaned);
   });
 }

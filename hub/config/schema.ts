@@ -326,6 +326,10 @@ export const configSchema = z.strictObject({
         env: 'PROXYHUB_MAX_INFLIGHT_REQUESTS',
         doc: 'load shedding: while a listener holds this many unanswered requests, new ones get 503; a freed slot is taken at once (0 = off)',
       }),
+      ingressProcesses: setting(z.coerce.number().int().min(1).max(16).default(1), {
+        env: 'PROXYHUB_INGRESS_PROCESSES',
+        doc: 'ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); each sheds load, rate-limits and remembers resends on its own, so per-client limits add up',
+      }),
       maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',
         doc: 'deprecated, accepted and ignored: utilisation stays high while the process refuses work, so shedding on it fed itself (see `PROXYHUB_MAX_INFLIGHT_REQUESTS`)',

@@ -9,6 +9,7 @@
  * increment and a histogram observation, nothing more.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterMetricsRenderer } from './cluster-metrics.ts';
 
 /** Seconds; an upload is answered after the broker's confirm, so most fall in the first buckets. */
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -61,12 +62,15 @@ export function createHubMetrics(options: { readonly processMetrics?: boolean } 
   // the process collects them (the tests' in-process hubs do not).
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const extras: ExtraExposition[] = [];
+  const clustered = options.processMetrics === false ? undefined : clusterMetricsRenderer(registry);
   let depthSource: QueueDepthSource | undefined;
   const queueDepth = new Gauge({
     name: 'proxyhub_queue_depth',
     help: 'Messages waiting per feature in its work queue and its dead-letter queue (read by the control role at scrape time)',
     labelNames: ['feature', 'queue'] as const,
     registers,
+    // Several processes of one role report the same queue: summed, they would count it twice.
+    aggregator: 'max',
     async collect() {
       if (depthSource === undefined) return;
       const depths = await depthSource().catch(() => []);
@@ -83,16 +87,18 @@ export function createHubMetrics(options: { readonly processMetrics?: boolean } 
     deliveries: new Counter({ name: 'proxyhub_deliveries_total', help: 'Events settled by feature workers: delivered, duplicate, retried, dead_lettered', labelNames: ['feature', 'outcome'], registers }),
     deliveryLatency: new Histogram({ name: 'proxyhub_delivery_latency_seconds', help: "Acceptance at the ingress to Foreman's 2xx, retries included", labelNames: ['feature'], buckets: DELIVERY_BUCKETS, registers }),
     retries: new Counter({ name: 'proxyhub_delivery_retries_total', help: 'Deliveries sent to a retry tier, by tier (its delay in ms)', labelNames: ['feature', 'tier'], registers }),
-    upstreamPaused: new Gauge({ name: 'proxyhub_upstream_paused', help: '1 while deliveries to the upstream are paused after it failed', labelNames: ['upstream', 'feature'], registers }),
+    upstreamPaused: new Gauge({ name: 'proxyhub_upstream_paused', help: '1 while deliveries to the upstream are paused after it failed', labelNames: ['upstream', 'feature'], registers, aggregator: 'max' }),
     capabilityChanges: new Counter({ name: 'proxyhub_capability_changes_total', help: 'Capability changes the control role saw, by feature, change (up, down, updated) and cause', labelNames: ['feature', 'change', 'cause'], registers }),
     queueDepth,
-    info: new Gauge({ name: 'proxyhub_info', help: 'Always 1; the labels say what this process is', labelNames: ['version', 'roles', 'transport'], registers }),
+    info: new Gauge({ name: 'proxyhub_info', help: 'Always 1; the labels say what this process is', labelNames: ['version', 'roles', 'transport'], registers, aggregator: 'max' }),
     setQueueDepthSource: (source) => {
       depthSource = source;
     },
     addExposition: (source) => extras.push(source),
     async render() {
-      const own = await registry.metrics();
+      // An ingress of several processes answers for all of them (cluster-metrics.ts); should
+      // the primary not answer, a scrape still gets this process's own figures.
+      const own = clustered === undefined ? await registry.metrics() : await clustered().catch(() => registry.metrics());
       const others = await Promise.all(extras.map((source) => source().catch(() => '')));
       return [own, ...others.filter((text) => text.length > 0)].join('\n').replace(/\n*$/, '\n');
     },

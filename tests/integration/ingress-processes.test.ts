@@ -1,0 +1,128 @@
+/**
+ * `PROXYHUB_INGRESS_PROCESSES=2`: `proxyhub start --role ingress` runs two ingress processes on
+ * one port under a primary. Connections reach both; a scrape of `/metrics` counts the uploads
+ * both took; a killed process comes back while the other keeps answering; SIGTERM stops them all.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import t, { type Test } from 'tap';
+import { deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const prefix = testPrefix();
+const INGRESS_PORT = fixedTestPort();
+const base = testConfig(prefix, 'http://127.0.0.1:9');
+// An ingress-only process refuses Foreman settings: none are given.
+const config = testConfig(prefix, 'http://127.0.0.1:9', {
+  foreman: {},
+  ingress: { host: '127.0.0.1', port: INGRESS_PORT },
+  limits: { ...base.limits, ingressProcesses: 2 },
+  observability: { metricsPort: 0, metricsReaders: ['localhost'] },
+});
+const hub = await spawnHub(config, 'ingress');
+t.teardown(async () => {
+  await hub.stop('SIGKILL');
+  for (const pid of processPids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  await deleteTopology(prefix);
+});
+
+interface LogLine {
+  readonly msg?: string;
+  readonly pid?: number;
+  readonly childPid?: number;
+  readonly role?: string;
+  readonly route?: string;
+  readonly children?: ReadonlyArray<{ role: string; pid: number }>;
+}
+
+function logLines(): LogLine[] {
+  return hub.output.join('').split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+const commandLine = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+
+/** Every ingress process pid the primary reported, the first ones and the restarted ones. */
+function processPids(): number[] {
+  return logLines().flatMap((line) => [...(line.children ?? []).map((child) => child.pid), ...(line.msg?.endsWith(' restarted') && line.childPid !== undefined ? [line.childPid] : [])]);
+}
+
+function pidOf(name: string): number | undefined {
+  const restarted = logLines().filter((line) => line.msg === `role ${name} restarted`).at(-1);
+  return restarted?.childPid ?? logLines().find((line) => line.msg === 'proxyhub started')?.children?.find((child) => child.role === name)?.pid;
+}
+
+/** The pid of the process behind each upload's access log line (written within a second). */
+function uploadAnswerPids(): number[] {
+  return logLines().flatMap((line) => (line.msg === 'request' && line.route === '/api/v2/hosts/facts' && line.pid !== undefined ? [line.pid] : []));
+}
+
+/** One upload on a connection of its own: the primary hands each new connection to the next process. */
+function upload(index: number): Promise<number> {
+  const body = JSON.stringify({ name: `proc-${index}.example.com`, facts: { n: index } });
+  return new Promise((resolve, reject) => {
+    const call = request({ host: '127.0.0.1', port: INGRESS_PORT, method: 'POST', path: '/api/v2/hosts/facts', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' } }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+    });
+    call.once('error', reject);
+    call.end(body);
+  });
+}
+
+async function acceptedUploadsScraped(t: Test): Promise<number> {
+  const response = await fetch(`http://localhost:${INGRESS_PORT}/metrics`);
+  t.equal(response.status, 200, 'the listed reader may scrape');
+  const text = await response.text();
+  const line = text.split('\n').find((l) => l.startsWith('proxyhub_http_requests_total{') && l.includes('route="/api/v2/hosts/facts"') && l.includes('status="202"'));
+  return Number(line?.split(' ').at(-1) ?? 0);
+}
+
+t.test('two ingress processes under a primary, each taking connections', async (t) => {
+  const [first, second] = [pidOf('ingress#1'), pidOf('ingress#2')];
+  t.ok(first !== undefined && second !== undefined, 'the started line names both processes');
+  t.not(first, second);
+  const primary = hub.process.pid as number;
+  t.not(first, primary);
+  t.match(commandLine(first as number), /start --role ingress --supervised/);
+  t.match(commandLine(second as number), /start --role ingress --supervised/);
+  const statuses = await Promise.all(Array.from({ length: 8 }, (_, index) => upload(index)));
+  t.same(statuses, Array.from({ length: 8 }, () => 202), 'every upload accepted');
+  await waitFor(() => uploadAnswerPids().length >= 8 || undefined, { what: 'the access log lines of the 8 uploads' });
+  const answeredBy = new Set(uploadAnswerPids());
+  t.ok(answeredBy.has(first as number) && answeredBy.has(second as number), `both processes answered (${[...answeredBy].join(', ')})`);
+});
+
+t.test('a scrape counts what every process accepted, whichever process answers it', async (t) => {
+  for (let scrape = 0; scrape < 4; scrape += 1) t.equal(await acceptedUploadsScraped(t), 8, `scrape ${scrape + 1}: 8 uploads`);
+});
+
+t.test('a killed process comes back while the other keeps answering', async (t) => {
+  const victim = pidOf('ingress#1') as number;
+  process.kill(victim, 'SIGKILL');
+  // Once the primary has seen it go, no new connection is handed to it.
+  await waitFor(() => logLines().some((line) => line.msg?.startsWith('role ingress#1 exited')) || undefined, { what: 'the primary to see the process exit' });
+  const meanwhile = await Promise.all(Array.from({ length: 4 }, (_, index) => upload(100 + index)));
+  t.same(meanwhile, [202, 202, 202, 202], 'the other process answers while one is down');
+  const replacement = await waitFor(() => (pidOf('ingress#1') !== victim ? pidOf('ingress#1') : undefined), { timeoutMs: 30_000, what: 'the process to be restarted' });
+  t.ok(alive(replacement), `a new ingress process (${replacement})`);
+  const after = await Promise.all(Array.from({ length: 8 }, (_, index) => upload(200 + index)));
+  t.same(after, Array.from({ length: 8 }, () => 202));
+  await waitFor(() => uploadAnswerPids().length >= 20 || undefined, { what: 'the access log lines of all 20 uploads' });
+  t.ok(uploadAnswerPids().includes(replacement), 'the restarted process takes connections again');
+});
+
+t.test('SIGTERM stops every process and the primary, cleanly', async (t) => {
+  const pids = [pidOf('ingress#1') as number, pidOf('ingress#2') as number];
+  const code = await hub.stop('SIGTERM');
+  t.equal(code, 0, 'the primary exits 0');
+  for (const pid of pids) t.notOk(alive(pid), `process ${pid} is gone`);
+  const stopped = logLines().filter((line) => / stopped$/.test(line.msg ?? '')).map((line) => line.role);
+  t.same(stopped.sort(), ['ingress#1', 'ingress#2'], 'each process reported stopped');
+});
