@@ -46,6 +46,8 @@ export interface OverloadOptions {
   readonly transports: readonly Transport[];
   /** Which overloads to run (the shedding-off run comes with `open`). */
   readonly loads: readonly Load[];
+  /** PROXYHUB_INGRESS_PROCESSES of the shedding runs, each a set of runs (the shedding-off run uses the first). */
+  readonly ingressProcesses: readonly number[];
   readonly connections: number;
   readonly clients: number;
   readonly warmupSec: number;
@@ -60,6 +62,7 @@ interface RunResult {
   readonly transport: Transport;
   readonly load: Load;
   readonly shedding: boolean;
+  readonly ingressProcesses: number;
   readonly peak: PhaseResult;
   readonly overload: PhaseResult;
   readonly recovery: PhaseResult;
@@ -131,9 +134,10 @@ function recoveryTime(result: OverloadClientResult, peakPerSec: number): number 
   return null;
 }
 
-async function measure(options: OverloadOptions, transport: Transport, load: Load, shedding: boolean, foreman: ServerProcess, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }): Promise<RunResult> {
+async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerProcess, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }): Promise<RunResult> {
+  const { transport, load, shedding, ingressProcesses } = run;
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
-  const label = `${transport} ${load} loop${shedding ? '' : ', shedding off'}`;
+  const label = runLabel(run);
   let hub: ServerProcess | undefined;
   try {
     log(`${label}: starting proxyhub --role all (TLS) under prefix ${prefix}`);
@@ -145,6 +149,7 @@ async function measure(options: OverloadOptions, transport: Transport, load: Loa
       PROXYHUB_DATA_DIR: join(tmpdir(), `proxyhub-bench-overload-${prefix}`),
       // Anonymous uploads stay refused: every request carries the host's certificate.
       PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0',
+      PROXYHUB_INGRESS_PROCESSES: String(ingressProcesses),
       ...(shedding ? {} : { PROXYHUB_MAX_INFLIGHT_REQUESTS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '0' }),
       ...settingsFromEnvironment(),
     });
@@ -171,7 +176,7 @@ async function measure(options: OverloadOptions, transport: Transport, load: Loa
     const [peak, overload, recovery] = [byName('peak'), byName('overload'), byName('recovery')];
     const cpuDuring = (phase: PhaseResult): Record<string, number> => (cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, timeline.startedAtEpochMs + phase.startMs, timeline.startedAtEpochMs + phase.startMs + phase.durationMs));
     const result: RunResult = {
-      transport, load, shedding, peak, overload, recovery,
+      transport, load, shedding, ingressProcesses, peak, overload, recovery,
       goodputShare: overload.acceptedPerSec / peak.acceptedPerSec,
       recoverySec: recoveryTime(timeline, peak.acceptedPerSec),
       timeline,
@@ -254,6 +259,18 @@ function goodputCeiling(run: RunResult, floor: RefusalFloor, cores: number): { r
   return { share: best / peakRate, microsPerAccept: a };
 }
 
+interface RunSpec {
+  readonly transport: Transport;
+  readonly load: Load;
+  readonly shedding: boolean;
+  readonly ingressProcesses: number;
+}
+
+/** How a run is named in the log, the tables and its chart's title. */
+function runLabel(run: RunSpec): string {
+  return `${run.transport} ${run.load} loop, ${run.ingressProcesses} ingress process${run.ingressProcesses === 1 ? '' : 'es'}${run.shedding ? '' : ', shedding off'}`;
+}
+
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
 const ms = (n: number): string => (n < 1 ? '<1' : n.toFixed(0));
 
@@ -265,33 +282,38 @@ function markdown(results: readonly RunResult[], options: OverloadOptions, busyB
   const rows = results.map((r) => {
     const o = r.overload;
     const refusalsOk = o.refused.maxMs <= TARGETS.refusalMaxMs && o.refusedWithoutRetryAfter === 0 && o.other === 0;
-    return `| ${r.transport} | ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${r.peak.acceptedPerSec.toFixed(0)} | ${o.offeredPerSec?.toFixed(0) ?? '—'} | ${o.acceptedPerSec.toFixed(0)} | ${(r.goodputShare * 100).toFixed(0)} % ${verdict(r.goodputShare >= TARGETS.goodputShare)} | ${ceilingCell(r)} | ${ms(o.accepted.p50Ms)} / ${ms(o.accepted.p99Ms)} | ${o.refused.count} | ${o.refused.count ? `${ms(o.refused.p99Ms)} / ${ms(o.refused.maxMs)}` : '—'} ${verdict(refusalsOk)} | ${o.refusedWithoutRetryAfter} | ${o.other + o.errors} | ${r.recoverySec === null ? 'never' : r.recoverySec.toFixed(2)} ${verdict(r.recoverySec !== null && r.recoverySec <= TARGETS.recoverySec)} |`;
+    return `| ${r.transport} | ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${r.ingressProcesses} | ${r.peak.acceptedPerSec.toFixed(0)} | ${o.offeredPerSec?.toFixed(0) ?? '—'} | ${o.acceptedPerSec.toFixed(0)} | ${(r.goodputShare * 100).toFixed(0)} % ${verdict(r.goodputShare >= TARGETS.goodputShare)} | ${ceilingCell(r)} | ${ms(o.accepted.p50Ms)} / ${ms(o.accepted.p99Ms)} | ${o.refused.count} | ${o.refused.count ? `${ms(o.refused.p99Ms)} / ${ms(o.refused.maxMs)}` : '—'} ${verdict(refusalsOk)} | ${o.refusedWithoutRetryAfter} | ${o.other + o.errors} | ${r.recoverySec === null ? 'never' : r.recoverySec.toFixed(2)} ${verdict(r.recoverySec !== null && r.recoverySec <= TARGETS.recoverySec)} |`;
   });
   return [
     `# Overload benchmark (${date})`,
     '',
     `\`proxyhub start --role all\` over mTLS, the facts worker delivering to a stand-in Foreman meanwhile; client, hub, broker and Foreman share the machine (2 cores; ${busyBefore.toFixed(0)} % busy before the run). Peak: closed loop, ${options.connections} keep-alive clients, ${options.peakSec} s after ${options.warmupSec} s warm-up. Overload: 2 × peak for ${options.overloadSec} s, open loop (fixed arrival rate, up to ${options.clients} connections, latency from when each request was due) or closed loop (${options.clients} clients each paced to offer 2 × peak in all, ignoring Retry-After). Recovery: the peak load again for ${options.recoverySec} s.`,
     '',
-    `| transport | overload | peak 202/s | offered/s | 202/s in overload | goodput / peak (≥ ${TARGETS.goodputShare * 100} %) | best possible at the refusal floor | 202 p50 / p99 ms | 503s | 503 p99 / max ms (≤ ${TARGETS.refusalMaxMs}) | 503 without Retry-After | other answers + errors | back to peak after s (≤ ${TARGETS.recoverySec}) |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| transport | overload | ingress processes | peak 202/s | offered/s | 202/s in overload | goodput / peak (≥ ${TARGETS.goodputShare * 100} %) | best possible at the refusal floor | 202 p50 / p99 ms | 503s | 503 p99 / max ms (≤ ${TARGETS.refusalMaxMs}) | 503 without Retry-After | other answers + errors | back to peak after s (≤ ${TARGETS.recoverySec}) |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     ...floorLines(floor, results, cores),
     '',
     ...cpuTable(results),
     '',
-    'Charts: `overload-<transport>-<load>.svg` (202/s and 503/s every 250 ms). "Back to peak": from the end of the overload until two 250 ms buckets in a row average 90 % of the peak rate. The shedding-off row is the same hub with `PROXYHUB_MAX_INFLIGHT_REQUESTS=0 PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=0`: what a hub that takes everything does under the same load.',
+    'Charts: `overload-<transport>-<load>[-<n>proc].svg` (202/s and 503/s every 250 ms). "Back to peak": from the end of the overload until two 250 ms buckets in a row average 90 % of the peak rate. The shedding-off row is the same hub with `PROXYHUB_MAX_INFLIGHT_REQUESTS=0 PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=0`: what a hub that takes everything does under the same load.',
     '',
     'Produced by `npm run bench -- overload`.',
     '',
   ].join('\n');
 }
 
+/** A role's CPU: its child, and where it runs several processes (`ingress#1`, ...) theirs too. */
+function roleCpu(percent: Readonly<Record<string, number>>, role: string): number {
+  return Object.entries(percent).reduce((sum, [name, value]) => (name === role || name.startsWith(`${role}#`) ? sum + value : sum), 0);
+}
+
 /** The ingress child's CPU per refusal in the overload: its CPU then, less its accepts at the µs each cost it at the peak. */
 function ingressMicrosPerRefusal(run: RunResult): number | null {
-  const [peakPercent, overloadPercent] = [run.cpu.peak.ingress, run.cpu.overload.ingress];
+  const [peakPercent, overloadPercent] = [roleCpu(run.cpu.peak, 'ingress'), roleCpu(run.cpu.overload, 'ingress')];
   const refusedPerSec = run.overload.refused.count / (run.overload.durationMs / 1000);
-  if (peakPercent === undefined || overloadPercent === undefined || run.peak.acceptedPerSec <= 0 || refusedPerSec <= 0) return null;
+  if (peakPercent <= 0 || run.peak.acceptedPerSec <= 0 || refusedPerSec <= 0) return null;
   const perAccept = ((peakPercent / 100) * 1e6) / run.peak.acceptedPerSec;
   return Math.max(0, ((overloadPercent / 100) * 1e6 - run.overload.acceptedPerSec * perAccept) / refusedPerSec);
 }
@@ -300,11 +322,11 @@ function floorLines(floor: RefusalFloor | undefined, results: readonly RunResult
   if (floor === undefined) return [];
   const accepts = results.flatMap((r) => {
     const ceiling = r.shedding ? goodputCeiling(r, floor, cores) : null;
-    return ceiling === null ? [] : [`${r.transport} ${r.load} ${ceiling.microsPerAccept.toFixed(0)} µs`];
+    return ceiling === null ? [] : [`${r.transport} ${r.load} ×${r.ingressProcesses} ${ceiling.microsPerAccept.toFixed(0)} µs`];
   });
   const ingressRefusals = results.flatMap((r) => {
     const cost = r.shedding ? ingressMicrosPerRefusal(r) : null;
-    return cost === null ? [] : [`${r.transport} ${r.load} ${cost.toFixed(0)} µs`];
+    return cost === null ? [] : [`${r.transport} ${r.load} ×${r.ingressProcesses} ${cost.toFixed(0)} µs`];
   });
   const floorServerMicros = floor.refusedPerSec > 0 ? (((floor.cpu.server ?? 0) / 100) * 1e6) / floor.refusedPerSec : 0;
   return [
@@ -324,12 +346,12 @@ const CPU_COLUMNS = ['ingress', 'control', 'worker:facts', 'other workers', 'bro
 
 function cpuTable(results: readonly RunResult[]): string[] {
   const cell = (percent: Readonly<Record<string, number>>, column: (typeof CPU_COLUMNS)[number]): number =>
-    column === 'other workers' ? Object.entries(percent).filter(([name]) => name.startsWith('worker:') && name !== 'worker:facts').reduce((sum, [, value]) => sum + value, 0) : (percent[column] ?? 0);
+    column === 'other workers' ? Object.entries(percent).filter(([name]) => name.startsWith('worker:') && name !== 'worker:facts').reduce((sum, [, value]) => sum + value, 0) : roleCpu(percent, column);
   const rows = results.flatMap((r) =>
     (['peak', 'overload'] as const).map((phase) => {
       const percent = r.cpu[phase];
       const total = CPU_COLUMNS.reduce((sum, column) => sum + cell(percent, column), 0);
-      return `| ${r.transport} ${r.load}${r.shedding ? '' : ' (shedding off)'} | ${phase} | ${CPU_COLUMNS.map((column) => cell(percent, column).toFixed(0)).join(' | ')} | ${total.toFixed(0)} |`;
+      return `| ${r.transport} ${r.load} ×${r.ingressProcesses}${r.shedding ? '' : ' (shedding off)'} | ${phase} | ${CPU_COLUMNS.map((column) => cell(percent, column).toFixed(0)).join(' | ')} | ${total.toFixed(0)} |`;
     }),
   );
   return [
@@ -341,12 +363,17 @@ function cpuTable(results: readonly RunResult[]): string[] {
   ];
 }
 
+/** `overload-<transport>-<load>[-<n>proc][-unshed].svg`: one ingress process keeps the names of before. */
+function chartName(r: RunSpec): string {
+  return `overload-${r.transport}-${r.load}${r.ingressProcesses === 1 ? '' : `-${r.ingressProcesses}proc`}${r.shedding ? '' : '-unshed'}.svg`;
+}
+
 function chart(r: RunResult): string {
   const t = r.timeline;
   const perSec = (count: number): number => (count * 1000) / t.bucketMs;
   const points = (column: 0 | 1): Array<[number, number]> => t.buckets.map((b, i) => [((i + 0.5) * t.bucketMs) / 1000, perSec(b[column])]);
   return renderTimeline(
-    `${r.transport}, ${r.load}-loop overload at 2 × peak${r.shedding ? '' : ' (shedding off)'}`,
+    `${runLabel(r)}: overload at 2 × peak`,
     [
       { label: '202 / s', color: '#2980b9', points: points(0) },
       { label: '503 / s', color: '#e67e22', points: points(1) },
@@ -369,13 +396,13 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
   let floor: RefusalFloor | undefined;
   try {
     const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST) };
-    const runs: Array<[Transport, Load, boolean]> = [
-      ...options.transports.flatMap((transport) => options.loads.map((load): [Transport, Load, boolean] => [transport, load, true])),
-      ...(options.loads.includes('open') ? [['amqp091', 'open', false] as [Transport, Load, boolean]] : []),
+    const runs: RunSpec[] = [
+      ...options.ingressProcesses.flatMap((ingressProcesses) => options.transports.flatMap((transport) => options.loads.map((load): RunSpec => ({ transport, load, shedding: true, ingressProcesses })))),
+      ...(options.loads.includes('open') ? [{ transport: 'amqp091', load: 'open', shedding: false, ingressProcesses: options.ingressProcesses[0] ?? 1 } satisfies RunSpec] : []),
     ];
-    for (const [index, [transport, load, shedding]] of runs.entries()) {
+    for (const [index, run] of runs.entries()) {
       log(`run ${index + 1} of ${runs.length}`);
-      results.push(await measure(options, transport, load, shedding, foreman, files));
+      results.push(await measure(options, run, foreman, files));
     }
     const offered = Math.max(...results.map((r) => r.overload.offeredPerSec ?? 0));
     if (offered > 0) floor = await measureRefusalFloor(options, files, offered);
@@ -385,7 +412,7 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
   }
   const date = new Date().toISOString();
   const text = markdown(results, options, busyBefore, date, floor, machine.cores);
-  for (const r of results) await writeFile(join(RESULTS, `overload-${r.transport}-${r.load}${r.shedding ? '' : '-unshed'}.svg`), chart(r));
+  for (const r of results) await writeFile(join(RESULTS, chartName(r)), chart(r));
   const slim = results.map(({ timeline, ...rest }) => ({ ...rest, buckets: timeline.buckets, connectionsOpened: timeline.connectionsOpened }));
   await writeFile(join(RESULTS, 'overload.json'), `${JSON.stringify({ benchmark: 'overload', date, machine, machineBusyBeforePercent: busyBefore, options, targets: TARGETS, results: slim, refusalFloor: floor ?? null })}\n`);
   await writeFile(join(RESULTS, 'overload.md'), text);

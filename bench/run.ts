@@ -47,7 +47,7 @@ const USAGE = [
   '       npm run bench -- container-gateway [--connections 32] [--duration 10] [--warmup 3]',
   '       npm run bench -- rhsm [--connections 48] [--duration 10] [--warmup 3]',
   '       npm run bench -- rex [--pull-hosts 10000] [--cert-hosts 200] [--ssh-hosts 200] [--concurrency 50]',
-  '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10] [--load open|closed]',
+  '       npm run bench -- overload [--connections 50] [--clients 1024] [--warmup 3] [--duration 10] [--overload 30] [--recovery 10] [--transport amqp091|amqp10] [--load open|closed] [--ingress-processes 1,2]',
   '       npm run bench -- soak [--minutes 10] [--warmup-minutes 2]',
 ].join('\n');
 /** Unmeasured sequential requests before the registration benchmark's measured ones. */
@@ -75,6 +75,13 @@ function parseLoads(value: string | undefined): readonly Load[] {
   if (value === undefined) return loads;
   if (!(loads as readonly string[]).includes(value)) throw new Error(`--load must be one of ${loads.join(', ')}, not "${value}"`);
   return [value as Load];
+}
+
+/** overload --ingress-processes: a comma list of PROXYHUB_INGRESS_PROCESSES values, each run in turn. @defaultValue 1,2 */
+function parseProcessCounts(value: string | undefined): readonly number[] {
+  const counts = (value ?? '1,2').split(',').map((part) => Number(part.trim()));
+  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 16)) throw new Error(`--ingress-processes must be a comma list of whole numbers 1-16, not "${value}"`);
+  return counts;
 }
 
 interface ParsedArgs {
@@ -109,6 +116,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       concurrency: { type: 'string' },
       clients: { type: 'string' },
       load: { type: 'string' },
+      'ingress-processes': { type: 'string' },
       overload: { type: 'string' },
       recovery: { type: 'string' },
       minutes: { type: 'string' },
@@ -154,6 +162,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       amqpUrl,
       transports: values.transport === undefined ? transports : [options.transport],
       loads: parseLoads(values.load),
+      ingressProcesses: parseProcessCounts(values['ingress-processes']),
       connections,
       clients: Math.round(positiveNumber('clients', values.clients, 1024)),
       warmupSec,

@@ -71,18 +71,24 @@ export function findBrokerPid(): number | null {
   return null;
 }
 
-/** The role children of a supervised `proxyhub start` (`--role <role> --supervised`), by role. */
+/** The role children of a supervised `proxyhub start` (`--role <role> --supervised`), by role; an ingress's own processes as `ingress#<n>`. */
 export function roleChildrenOf(supervisorPid: number): Record<string, number> {
-  const children: Record<string, number> = {};
+  const roleProcesses: Array<{ pid: number; ppid: number; role: string }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (Number(statFields(entry)[1]) !== supervisorPid) continue; // ppid
       const role = /--role\0([^\0]+)\0--supervised/.exec(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))?.[1];
-      if (role !== undefined) children[role] = Number(entry);
+      if (role !== undefined) roleProcesses.push({ pid: Number(entry), ppid: Number(statFields(entry)[1]), role });
     } catch {
       // raced with an exiting process
     }
+  }
+  const children: Record<string, number> = {};
+  for (const child of roleProcesses.filter((p) => p.ppid === supervisorPid)) {
+    children[child.role] = child.pid;
+    // An ingress of several processes (PROXYHUB_INGRESS_PROCESSES): its processes are the role
+    // child's own children, named `ingress#1`, `ingress#2`, ...
+    roleProcesses.filter((p) => p.ppid === child.pid).forEach((grandchild, index) => (children[`${child.role}#${index + 1}`] = grandchild.pid));
   }
   return children;
 }

@@ -223,7 +223,7 @@ export async function startHubControlTls(prefix: string, amqpUrl: string, tls: H
  * bench/static-tls-server.ts: HTTPS asking for client certificates, answering `bodyFile` to every
  * request, or with `'--refusal'` the hub's load-shedding 503 to every POST.
  */
-export async function startStaticTlsServer(tls: HubTlsFiles, bodyFile: string | '--refusal'): Promise<ServerProcess> {
+export async function startStaticTlsServer(tls: HubTlsFiles, bodyFile: string): Promise<ServerProcess> {
   const port = await freePort();
   const script = fileURLToPath(new URL('../static-tls-server.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, String(port), tls.cert, tls.key, tls.ca, bodyFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
