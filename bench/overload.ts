@@ -313,7 +313,8 @@ function roleCpu(percent: Readonly<Record<string, number>>, role: string): numbe
 function ingressMicrosPerRefusal(run: RunResult): number | null {
   const [peakPercent, overloadPercent] = [roleCpu(run.cpu.peak, 'ingress'), roleCpu(run.cpu.overload, 'ingress')];
   const refusedPerSec = run.overload.refused.count / (run.overload.durationMs / 1000);
-  if (peakPercent <= 0 || run.peak.acceptedPerSec <= 0 || refusedPerSec <= 0) return null;
+  // With few refusals the subtraction is all noise: the figure is for a run that refused much.
+  if (peakPercent <= 0 || run.peak.acceptedPerSec <= 0 || refusedPerSec < run.overload.acceptedPerSec / 2) return null;
   const perAccept = ((peakPercent / 100) * 1e6) / run.peak.acceptedPerSec;
   return Math.max(0, ((overloadPercent / 100) * 1e6 - run.overload.acceptedPerSec * perAccept) / refusedPerSec);
 }

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Config } from '../hub/config/schema.ts';
 import type { HttpSettings } from '../hub/http/settings.ts';
 import { httpsOptions } from '../hub/http/tls.ts';
@@ -17,6 +18,8 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     requestTimeoutMs: config.limits.requestTimeoutMs,
     maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
     // PROXYHUB_MAX_EVENT_LOOP_UTILIZATION is still parsed but no longer sheds (hub/http/admission.ts says why).
-    maxInflightRequests: config.limits.maxInflightRequests,
+    // An ingress of several processes (cli/ingress-cluster.ts) shares the listener's cap among
+    // them: the cap bounds what the listener holds, however many event loops serve it.
+    maxInflightRequests: cluster.isWorker ? Math.ceil(config.limits.maxInflightRequests / config.limits.ingressProcesses) : config.limits.maxInflightRequests,
   };
 }

@@ -324,11 +324,11 @@ export const configSchema = z.strictObject({
       }),
       maxInflightRequests: setting(z.coerce.number().int().min(0).default(512), {
         env: 'PROXYHUB_MAX_INFLIGHT_REQUESTS',
-        doc: 'load shedding: while a listener holds this many unanswered requests, new ones get 503; a freed slot is taken at once (0 = off)',
+        doc: 'load shedding: while a listener holds this many unanswered requests, new ones get 503; a freed slot is taken at once (0 = off; an ingress of several processes gives each its share)',
       }),
       ingressProcesses: setting(z.coerce.number().int().min(1).max(16).default(1), {
         env: 'PROXYHUB_INGRESS_PROCESSES',
-        doc: 'ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); each sheds load, rate-limits and remembers resends on its own, so per-client limits add up',
+        doc: 'ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); each takes its share of `PROXYHUB_MAX_INFLIGHT_REQUESTS`, but rate-limits and remembers resends on its own, so a per-client limit is per process',
       }),
       maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',
