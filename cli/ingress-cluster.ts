@@ -5,12 +5,14 @@
  * primary: it forks that many ingress processes, which listen on the same port and get the
  * connections in turn, and supervises them as `proxyhub start` supervises roles
  * (cli/supervisor.ts: a crashed one restarted with backoff, one log stream, all stopped on
- * SIGTERM). It serves the processes' summed metrics (hub/telemetry/cluster-metrics.ts) and runs
- * nothing else: no broker connection, no listener of its own.
+ * SIGTERM). It serves the processes' summed metrics (hub/telemetry/cluster-metrics.ts), relays
+ * the ids of refused uploads between them (hub/ingress/resend-share.ts) and runs nothing else: no
+ * broker connection, no listener of its own.
  */
 import cluster from 'node:cluster';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../hub/log/logger.ts';
+import { relayResendIds } from '../hub/ingress/resend-share.ts';
 import { serveClusterMetrics } from '../hub/telemetry/cluster-metrics.ts';
 import { relayLines, type RoleStartedMessage } from './child-role.ts';
 import { runSupervisor } from './supervisor.ts';
@@ -31,6 +33,7 @@ export function runIngressCluster(options: IngressClusterOptions): Promise<numbe
   // hub was already started without the Foreman credentials (child-role.ts).
   cluster.setupPrimary({ args: ['start', '--role', 'ingress', '--supervised'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   serveClusterMetrics();
+  relayResendIds();
   const fork = (): ChildProcess => {
     const worker = cluster.fork();
     relayLines(worker.process.stdout, process.stdout);

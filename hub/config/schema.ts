@@ -328,7 +328,7 @@ export const configSchema = z.strictObject({
       }),
       ingressProcesses: setting(z.coerce.number().int().min(1).max(16).default(1), {
         env: 'PROXYHUB_INGRESS_PROCESSES',
-        doc: 'ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); each takes its share of `PROXYHUB_MAX_INFLIGHT_REQUESTS`, but rate-limits and remembers resends on its own, so a per-client limit is per process',
+        doc: 'ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); they share `PROXYHUB_MAX_INFLIGHT_REQUESTS` and the ids of refused uploads, but each rate-limits on its own, so a per-client limit is per process',
       }),
       maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',

@@ -23,6 +23,7 @@ import { rhsmRoutes } from './routes/rhsm.ts';
 import { createRpcByteBudget } from './rpc-byte-budget.ts';
 import { createYamlReader, type ParseSettings } from './yaml-reader.ts';
 import { createResendIds } from './resend-ids.ts';
+import { clusterResendShare } from './resend-share.ts';
 
 export interface IngressDependencies {
   readonly publisher: Publisher;
@@ -61,7 +62,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   app.removeContentTypeParser('text/plain');
 
   const source = `proxyhub/ingress/${deps.instanceId}`;
-  const resendIds = createResendIds();
+  const resendIds = createResendIds({ share: clusterResendShare() });
   const accept = { publisher: deps.publisher, eventsExchange: deps.eventsExchange, resendIds, source, binding: createHostBinding(deps.relayClients) };
   await app.register(factsRoutes, { ...accept, bodyLimit: deps.limits.factsBodyBytes });
   const yaml = createYamlReader(deps.parse, deps.logger);

@@ -9,9 +9,10 @@
  * the first copy the worker sees.
  *
  * Only content the ingress refused is remembered, for a few minutes: identical uploads that were
- * both accepted (a host whose facts did not change) are never folded into one. The memory is per
- * process and bounded; with several ingresses behind a load balancer a resend that lands on another
- * one is delivered twice, as before. While nothing is remembered an upload costs nothing extra;
+ * both accepted (a host whose facts did not change) are never folded into one. The memory is
+ * bounded and shared by the processes of one ingress (`share`, resend-share.ts); with several
+ * ingresses behind a load balancer a resend that lands on another one is delivered twice, as
+ * before. While nothing is remembered an upload costs nothing extra;
  * after a 503, each upload costs a hash of its data until the memory is empty again.
  */
 import { createHash } from 'node:crypto';
@@ -27,7 +28,18 @@ export interface ResendIds {
   readonly size: number;
 }
 
+/** What one process of an ingress tells the others, so that a resend on another connection finds its id. */
+export type ResendIdsChange = { readonly op: 'remember'; readonly key: string; readonly id: string; readonly until: number } | { readonly op: 'forget'; readonly key: string };
+
+/** The other processes of this ingress: what this one remembers and forgets goes to them, theirs comes here. */
+export interface ResendShare {
+  publish(change: ResendIdsChange): void;
+  subscribe(apply: (change: ResendIdsChange) => void): void;
+}
+
 export interface ResendIdsOptions {
+  /** @defaultValue none: this process only */
+  readonly share?: ResendShare | undefined;
   /** How long a refused upload's id is kept. @defaultValue 10 minutes (Retry-After is seconds) */
   readonly keepMs?: number;
   /** Ids kept at most; the oldest go first. @defaultValue 10,000 */
@@ -50,6 +62,16 @@ export function createResendIds(options: ResendIdsOptions = {}): ResendIds {
   /** Insertion order is expiry order: every entry is kept equally long. */
   const ids = new Map<string, { readonly id: string; readonly until: number }>();
 
+  const keep = (key: string, id: string, until: number): void => {
+    ids.delete(key);
+    ids.set(key, { id, until });
+    while (ids.size > maxEntries) ids.delete(ids.keys().next().value as string);
+  };
+  options.share?.subscribe((change) => {
+    if (change.op === 'remember') keep(change.key, change.id, change.until);
+    else ids.delete(change.key);
+  });
+
   const dropExpired = (): void => {
     for (const [key, entry] of ids) {
       if (entry.until > now()) return;
@@ -66,12 +88,14 @@ export function createResendIds(options: ResendIdsOptions = {}): ResendIds {
     },
     remember(envelope) {
       const key = contentKey(envelope);
-      ids.delete(key);
-      ids.set(key, { id: envelope.id, until: now() + keepMs });
-      while (ids.size > maxEntries) ids.delete(ids.keys().next().value as string);
+      const until = now() + keepMs;
+      keep(key, envelope.id, until);
+      options.share?.publish({ op: 'remember', key, id: envelope.id, until });
     },
     forget(envelope) {
-      if (ids.size > 0) ids.delete(contentKey(envelope));
+      if (ids.size === 0) return;
+      const key = contentKey(envelope);
+      if (ids.delete(key)) options.share?.publish({ op: 'forget', key });
     },
     get size() {
       return ids.size;

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { createEvent } from '../../contracts/events/create-event.ts';
-import { createResendIds } from '../../hub/ingress/resend-ids.ts';
+import { createResendIds, type ResendIdsChange, type ResendShare } from '../../hub/ingress/resend-ids.ts';
 
 const facts = (name: string, cn = 'a.example.com', value = '1') =>
   createEvent('facts.uploaded.v1', { name, facts: { value } }, { source: 'proxyhub/ingress/test', subject: name, clientcn: cn });
@@ -53,4 +53,28 @@ t.test('ids are kept for a while, and at most so many', async (t) => {
   t.equal(ids.size, 2, 'bounded');
   t.not(ids.reuse(facts('a.example.com')).id, a!.id, 'the oldest went first');
   t.equal(ids.reuse(facts('c.example.com')).id, c!.id);
+});
+
+t.test('the processes of one ingress share what they remember and forget', async (t) => {
+  // Two processes joined as the cluster's primary joins them: each change reaches the others.
+  const listeners: Array<(change: ResendIdsChange) => void> = [];
+  const published: ResendIdsChange[] = [];
+  const share = (own: number): ResendShare => ({
+    publish: (change) => {
+      published.push(change);
+      listeners.forEach((apply, index) => index !== own && apply(change));
+    },
+    subscribe: (apply) => void (listeners[own] = apply),
+  });
+  const [a, b] = [createResendIds({ share: share(0) }), createResendIds({ share: share(1) })];
+  const refused = facts('a.example.com');
+  a.remember(refused);
+  const resend = b.reuse(facts('a.example.com'));
+  t.equal(resend.id, refused.id, 'a resend on the other process goes out under the refused id');
+  b.forget(resend);
+  t.equal(a.size, 0, 'accepted there: forgotten here too');
+  t.not(a.reuse(facts('a.example.com')).id, refused.id, 'the next identical upload is a new one on either process');
+  t.same(published.map((change) => change.op), ['remember', 'forget'], 'each change is told once: what arrives is not passed on again');
+  b.forget(facts('z.example.com'));
+  t.equal(published.length, 2, 'forgetting what was never remembered tells nobody');
 });
