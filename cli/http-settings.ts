@@ -20,6 +20,11 @@ export function httpSettingsFrom(config: Config): HttpSettings {
     // PROXYHUB_MAX_EVENT_LOOP_UTILIZATION is still parsed but no longer sheds (hub/http/admission.ts says why).
     // An ingress of several processes (cli/ingress-cluster.ts) shares the listener's cap among
     // them: the cap bounds what the listener holds, however many event loops serve it.
-    maxInflightRequests: cluster.isWorker ? Math.ceil(config.limits.maxInflightRequests / config.limits.ingressProcesses) : config.limits.maxInflightRequests,
+    maxInflightRequests: cluster.isWorker ? ingressInflightShare(config) : config.limits.maxInflightRequests,
   };
+}
+
+/** Each ingress process's share of `PROXYHUB_MAX_INFLIGHT_REQUESTS` (0 stays 0: no cap). */
+export function ingressInflightShare(config: Config): number {
+  return Math.ceil(config.limits.maxInflightRequests / config.limits.ingressProcesses);
 }

@@ -4,6 +4,7 @@
  * the process reaches. Routes come from building the real apps (never listening) with stand-ins
  * that refuse to be used, so the plan cannot drift from what `start` serves.
  */
+import { ingressInflightShare } from './http-settings.ts';
 import type { RouteEntry } from '../hub/http/route-table.ts';
 import { createTopology } from '../contracts/topology.ts';
 import { createLogger, redactUrl } from '../hub/log/logger.ts';
@@ -87,6 +88,7 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
   const width = Math.max(...routes.map((r) => `${r.method} ${r.url}`.length));
   return [
     `${name} listener ${scheme}://${listener.host}:${listener.port}`,
+    ...(name === 'ingress' && config.limits.ingressProcesses > 1 ? [`    ${config.limits.ingressProcesses} processes on this port (PROXYHUB_INGRESS_PROCESSES), ${config.limits.maxInflightRequests === 0 ? 'no cap on unanswered requests' : `${ingressInflightShare(config)} unanswered request${ingressInflightShare(config) === 1 ? '' : 's'} each`}`] : []),
     `    ${tlsLine(config)}`,
     ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : [`    ${relayLine(config)}`]),
     '    routes:',

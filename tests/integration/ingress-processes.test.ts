@@ -35,6 +35,7 @@ interface LogLine {
   readonly childPid?: number;
   readonly role?: string;
   readonly route?: string;
+  readonly plan?: readonly string[];
   readonly children?: ReadonlyArray<{ role: string; pid: number }>;
 }
 
@@ -111,6 +112,8 @@ t.test('two ingress processes under a primary, each taking connections', async (
   t.not(first, primary);
   t.match(commandLine(first as number), /start --role ingress --supervised/);
   t.match(commandLine(second as number), /start --role ingress --supervised/);
+  const plan = await waitFor(() => logLines().find((line) => line.msg === 'deployment plan')?.plan, { what: 'the deployment plan in the log' });
+  t.ok(plan.some((line) => line.includes('2 processes on this port (PROXYHUB_INGRESS_PROCESSES), 1 unanswered request each')), 'the plan says how the ingress runs');
   const statuses = await uploads(0, 8);
   t.same(statuses, Array.from({ length: 8 }, () => 202), 'every upload accepted');
   await waitFor(() => uploadAnswerPids().length >= 8 || undefined, { what: 'the access log lines of the 8 uploads' });
