@@ -5,6 +5,7 @@
  * refused uploads' ids travel (rare: a broker that confirmed late), never an accepted upload's.
  */
 import cluster from 'node:cluster';
+import { sendToPrimary } from '../telemetry/cluster-metrics.ts';
 import type { ResendIdsChange, ResendShare } from './resend-ids.ts';
 
 interface ResendIdsMessage {
@@ -20,7 +21,7 @@ function isResendIdsMessage(message: unknown): message is ResendIdsMessage {
 export function clusterResendShare(): ResendShare | undefined {
   if (!cluster.isWorker) return undefined;
   return {
-    publish: (change) => void process.send?.({ type: 'proxyhub:resend-ids', change } satisfies ResendIdsMessage),
+    publish: (change) => sendToPrimary({ type: 'proxyhub:resend-ids', change } satisfies ResendIdsMessage),
     subscribe: (apply) =>
       void process.on('message', (message: unknown) => {
         if (isResendIdsMessage(message)) apply(message.change);

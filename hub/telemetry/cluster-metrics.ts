@@ -27,6 +27,14 @@ const isPart = isMessage<Part>('proxyhub:metrics-part-answer');
 const isAggregate = isMessage<Aggregate>('proxyhub:metrics-aggregate-answer');
 
 /**
+ * To the primary, if it is still there: a process whose primary is gone is shutting down, and a
+ * send on the closed channel would be an unhandled 'error' event.
+ */
+export function sendToPrimary(message: unknown): void {
+  if (process.connected) process.send?.(message);
+}
+
+/**
  * In a process of an ingress cluster: answers the primary's requests for this registry, and
  * returns the renderer a scrape uses. Outside a cluster it returns undefined (render as usual).
  */
@@ -34,10 +42,11 @@ export function clusterMetricsRenderer(registry: Registry): (() => Promise<strin
   if (!cluster.isWorker) return undefined;
   process.on('message', (message: unknown) => {
     if (!isAskPart(message)) return;
-    void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'proxyhub:metrics-part-answer', id: message.id, metrics } satisfies Part));
+    void registry.getMetricsAsJSON().then((metrics) => sendToPrimary({ type: 'proxyhub:metrics-part-answer', id: message.id, metrics } satisfies Part));
   });
   return () =>
     new Promise<string>((resolve, reject) => {
+      if (!process.connected) return reject(new Error('the ingress primary is gone'));
       const id = randomUUID();
       const timer = setTimeout(() => {
         process.removeListener('message', onAnswer);
@@ -50,7 +59,7 @@ export function clusterMetricsRenderer(registry: Registry): (() => Promise<strin
         resolve(message.text);
       };
       process.on('message', onAnswer);
-      process.send?.({ type: 'proxyhub:metrics-aggregate', id } satisfies AskAggregate);
+      sendToPrimary({ type: 'proxyhub:metrics-aggregate', id } satisfies AskAggregate);
     });
 }
 
