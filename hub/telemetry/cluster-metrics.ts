@@ -42,7 +42,11 @@ export function clusterMetricsRenderer(registry: Registry): (() => Promise<strin
   if (!cluster.isWorker) return undefined;
   process.on('message', (message: unknown) => {
     if (!isAskPart(message)) return;
-    void registry.getMetricsAsJSON().then((metrics) => sendToPrimary({ type: 'proxyhub:metrics-part-answer', id: message.id, metrics } satisfies Part));
+    // A registry that fails to collect is left out of this scrape (the primary stops waiting).
+    registry.getMetricsAsJSON().then(
+      (metrics) => sendToPrimary({ type: 'proxyhub:metrics-part-answer', id: message.id, metrics } satisfies Part),
+      () => undefined,
+    );
   });
   return () =>
     new Promise<string>((resolve, reject) => {
@@ -70,9 +74,13 @@ export function clusterMetricsRenderer(registry: Registry): (() => Promise<strin
 export function serveClusterMetrics(): void {
   cluster.on('message', (asker, message: unknown) => {
     if (!isAskAggregate(message)) return;
-    void gather().then((text) => {
-      if (asker.isConnected()) asker.send({ type: 'proxyhub:metrics-aggregate-answer', id: message.id, text } satisfies Aggregate);
-    });
+    // Should the parts not add up, the asker hears nothing and answers the scrape with its own.
+    gather().then(
+      (text) => {
+        if (asker.isConnected()) asker.send({ type: 'proxyhub:metrics-aggregate-answer', id: message.id, text } satisfies Aggregate);
+      },
+      () => undefined,
+    );
   });
 }
 
