@@ -32,6 +32,13 @@ import type { Transport } from './lib/types.ts';
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const HOST = 'bench-host.example.com';
+/** The PKI files of a run: the hub's certificate and key, the CA, and the bench host's own. */
+interface BenchFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly host: { readonly cert: string; readonly key: string };
+}
 const FACTS_BODY = JSON.stringify({ name: HOST, facts: { operatingsystem: 'RedHat', operatingsystemrelease: '9.4', uptime_seconds: '123456', 'networking::ip': '192.0.2.10' } });
 const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Retry tiers the workers declare by default, for removing their queues afterwards. */
@@ -80,6 +87,11 @@ interface RunResult {
 function processesOf(supervisorPid: number, foremanPid: number): Record<string, number> {
   const broker = findBrokerPid();
   return { ...roleChildrenOf(supervisorPid), ...(broker === null ? {} : { broker }), foreman: foremanPid };
+}
+
+/** The load generator's facts uploads to `url` as the bench host, over mTLS, through `phases`. */
+function clientSpec(url: URL, files: BenchFiles, phases: readonly OverloadPhase[]): OverloadClientSpec {
+  return { host: url.hostname, port: Number(url.port), caFile: files.ca, certFile: files.host.cert, keyFile: files.host.key, path: '/api/v2/hosts/facts', body: FACTS_BODY, bucketMs: BUCKET_MS, phases };
 }
 
 /** Runs the load generator in its own process; resolves with its result line. */
@@ -134,7 +146,7 @@ function recoveryTime(result: OverloadClientResult, peakPerSec: number): number 
   return null;
 }
 
-async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerProcess, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }): Promise<RunResult> {
+async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerProcess, files: BenchFiles): Promise<RunResult> {
   const { transport, load, shedding, ingressProcesses } = run;
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const label = runLabel(run);
@@ -154,17 +166,7 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
       ...settingsFromEnvironment(),
     });
     const url = new URL(hub.url);
-    const spec: OverloadClientSpec = {
-      host: url.hostname,
-      port: Number(url.port),
-      caFile: files.ca,
-      certFile: files.host.cert,
-      keyFile: files.host.key,
-      path: '/api/v2/hosts/facts',
-      body: FACTS_BODY,
-      bucketMs: BUCKET_MS,
-      phases: phases(options, load),
-    };
+    const spec = clientSpec(url, files, phases(options, load));
     const totalSec = options.warmupSec + options.peakSec + options.overloadSec + options.recoverySec;
     log(`${label}: ${totalSec} s of load (warm-up ${options.warmupSec}, peak ${options.peakSec}, overload ${options.overloadSec}, recovery ${options.recoverySec})`);
     const progress = setInterval(() => log(`${label}: running…`), 10_000);
@@ -208,23 +210,13 @@ interface RefusalFloor {
   readonly cpuMicrosPerRefusal: number;
 }
 
-async function measureRefusalFloor(options: OverloadOptions, files: { ca: string; cert: string; key: string; host: { cert: string; key: string } }, offeredPerSec: number): Promise<RefusalFloor> {
+async function measureRefusalFloor(options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
   log(`refusal floor: a bare node:https server answering the hub's 503, open loop at ${offeredPerSec.toFixed(0)}/s`);
   const server = await startStaticTlsServer({ cert: files.cert, key: files.key, ca: files.ca }, '--refusal');
   try {
     const url = new URL(server.url);
     const open = (name: string, seconds: number): OverloadPhase => ({ name, kind: 'open', durationMs: seconds * 1000, connections: options.clients, rate: offeredPerSec });
-    const spec: OverloadClientSpec = {
-      host: url.hostname,
-      port: Number(url.port),
-      caFile: files.ca,
-      certFile: files.host.cert,
-      keyFile: files.host.key,
-      path: '/api/v2/hosts/facts',
-      body: FACTS_BODY,
-      bucketMs: BUCKET_MS,
-      phases: [open('warm-up', options.warmupSec), open('floor', options.peakSec)],
-    };
+    const spec = clientSpec(url, files, [open('warm-up', options.warmupSec), open('floor', options.peakSec)]);
     let sampler: ReturnType<typeof sampleCpuTimeline> | undefined;
     const timeline = await runClient(spec, (options.warmupSec + options.peakSec + 60) * 1000, (pid) => (sampler = sampleCpuTimeline({ server: server.pid, 'load generator': pid })));
     const cpuTimeline = sampler?.stop();
