@@ -86,9 +86,10 @@ function guardLabel(guard: RouteEntry['guard'], config: Config): string {
 function listenerLines(name: string, listener: { host: string; port: number }, config: Config, routes: readonly RouteEntry[], reaches: string): string[] {
   const scheme = tlsConfigured(config) ? 'https' : 'http';
   const width = Math.max(...routes.map((r) => `${r.method} ${r.url}`.length));
+  const share = ingressInflightShare(config);
   return [
     `${name} listener ${scheme}://${listener.host}:${listener.port}`,
-    ...(name === 'ingress' && config.limits.ingressProcesses > 1 ? [`    ${config.limits.ingressProcesses} processes on this port (PROXYHUB_INGRESS_PROCESSES), ${config.limits.maxInflightRequests === 0 ? 'no cap on unanswered requests' : `${ingressInflightShare(config)} unanswered request${ingressInflightShare(config) === 1 ? '' : 's'} each`}`] : []),
+    ...(name === 'ingress' && config.limits.ingressProcesses > 1 ? [`    ${config.limits.ingressProcesses} processes on this port (PROXYHUB_INGRESS_PROCESSES), ${config.limits.maxInflightRequests === 0 ? 'no cap on unanswered requests' : `${share} unanswered request${share === 1 ? '' : 's'} each`}`] : []),
     `    ${tlsLine(config)}`,
     ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : [`    ${relayLine(config)}`]),
     '    routes:',

@@ -5,10 +5,11 @@
  * comes back while the other keeps answering; SIGTERM stops them all.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
+import { factsAnswerPids, hubLogLines, supervisedPidOf, supervisedPids } from '../helpers/hub-log.ts';
+import { uploadFactsOnNewConnection } from '../helpers/ingress-connection.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const prefix = testPrefix();
@@ -25,59 +26,16 @@ const config = testConfig(prefix, 'http://127.0.0.1:9', {
 const hub = await spawnHub(config, 'ingress');
 t.teardown(async () => {
   await hub.stop('SIGKILL');
-  for (const pid of processPids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of supervisedPids(hub)) if (alive(pid)) process.kill(pid, 'SIGKILL');
   await deleteTopology(prefix);
 });
-
-interface LogLine {
-  readonly msg?: string;
-  readonly pid?: number;
-  readonly childPid?: number;
-  readonly role?: string;
-  readonly route?: string;
-  readonly plan?: readonly string[];
-  readonly children?: ReadonlyArray<{ role: string; pid: number }>;
-}
-
-function logLines(): LogLine[] {
-  return hub.output.join('').split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
-}
 
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
 const commandLine = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
-/** Every ingress process pid the primary reported, the first ones and the restarted ones. */
-function processPids(): number[] {
-  return logLines().flatMap((line) => [...(line.children ?? []).map((child) => child.pid), ...(line.msg?.endsWith(' restarted') && line.childPid !== undefined ? [line.childPid] : [])]);
-}
-
-function pidOf(name: string): number | undefined {
-  const restarted = logLines().filter((line) => line.msg === `role ${name} restarted`).at(-1);
-  return restarted?.childPid ?? logLines().find((line) => line.msg === 'proxyhub started')?.children?.find((child) => child.role === name)?.pid;
-}
-
-/** The pid of the process behind each upload's access log line (written within a second). */
-function uploadAnswerPids(): number[] {
-  return logLines().flatMap((line) => (line.msg === 'request' && line.route === '/api/v2/hosts/facts' && line.pid !== undefined ? [line.pid] : []));
-}
-
 /** One upload on a connection of its own: the primary hands each new connection to the next process. */
-function upload(index: number): Promise<number> {
-  const body = JSON.stringify({ name: `proc-${index}.example.com`, facts: { n: index } });
-  return new Promise((resolve, reject) => {
-    const call = request({ host: '127.0.0.1', port: INGRESS_PORT, method: 'POST', path: '/api/v2/hosts/facts', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' } }, (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode ?? 0));
-    });
-    call.once('error', reject);
-    call.end(body);
-  });
+async function upload(index: number): Promise<number> {
+  return (await uploadFactsOnNewConnection(INGRESS_PORT, `proc-${index}.example.com`, { n: index })).status;
 }
 
 /** `count` uploads one after another (the listener holds at most two at once here). */
@@ -105,19 +63,19 @@ async function acceptedUploadsScraped(t: Test): Promise<number> {
 }
 
 t.test('two ingress processes under a primary, each taking connections', async (t) => {
-  const [first, second] = [pidOf('ingress#1'), pidOf('ingress#2')];
+  const [first, second] = [supervisedPidOf(hub, 'ingress#1'), supervisedPidOf(hub, 'ingress#2')];
   t.ok(first !== undefined && second !== undefined, 'the started line names both processes');
   t.not(first, second);
   const primary = hub.process.pid as number;
   t.not(first, primary);
   t.match(commandLine(first as number), /start --role ingress --supervised/);
   t.match(commandLine(second as number), /start --role ingress --supervised/);
-  const plan = await waitFor(() => logLines().find((line) => line.msg === 'deployment plan')?.plan, { what: 'the deployment plan in the log' });
+  const plan = await waitFor(() => hubLogLines(hub).find((line) => line.msg === 'deployment plan')?.plan, { what: 'the deployment plan in the log' });
   t.ok(plan.some((line) => line.includes('2 processes on this port (PROXYHUB_INGRESS_PROCESSES), 1 unanswered request each')), 'the plan says how the ingress runs');
   const statuses = await uploads(0, 8);
   t.same(statuses, Array.from({ length: 8 }, () => 202), 'every upload accepted');
-  await waitFor(() => uploadAnswerPids().length >= 8 || undefined, { what: 'the access log lines of the 8 uploads' });
-  const answeredBy = new Set(uploadAnswerPids());
+  await waitFor(() => factsAnswerPids(hub).length >= 8 || undefined, { what: 'the access log lines of the 8 uploads' });
+  const answeredBy = new Set(factsAnswerPids(hub));
   t.ok(answeredBy.has(first as number) && answeredBy.has(second as number), `both processes answered (${[...answeredBy].join(', ')})`);
 });
 
@@ -136,26 +94,26 @@ t.test("the processes share the listener's cap on unanswered requests", async (t
 });
 
 t.test('a killed process comes back while the other keeps answering', async (t) => {
-  const victim = pidOf('ingress#1') as number;
+  const victim = supervisedPidOf(hub, 'ingress#1') as number;
   process.kill(victim, 'SIGKILL');
   // Once the primary has seen it go, no new connection is handed to it.
-  await waitFor(() => logLines().some((line) => line.msg?.startsWith('role ingress#1 exited')) || undefined, { what: 'the primary to see the process exit' });
+  await waitFor(() => hubLogLines(hub).some((line) => line.msg?.startsWith('role ingress#1 exited')) || undefined, { what: 'the primary to see the process exit' });
   const meanwhile = await uploads(100, 4);
   t.same(meanwhile, [202, 202, 202, 202], 'the other process answers while one is down');
-  const replacement = await waitFor(() => (pidOf('ingress#1') !== victim ? pidOf('ingress#1') : undefined), { timeoutMs: 30_000, what: 'the process to be restarted' });
+  const replacement = await waitFor(() => (supervisedPidOf(hub, 'ingress#1') !== victim ? supervisedPidOf(hub, 'ingress#1') : undefined), { timeoutMs: 30_000, what: 'the process to be restarted' });
   t.ok(alive(replacement), `a new ingress process (${replacement})`);
   const after = await uploads(200, 8);
   t.same(after, Array.from({ length: 8 }, () => 202));
   // Access log lines are written within a second.
-  t.ok(await waitFor(() => uploadAnswerPids().includes(replacement), { what: 'an upload answered by the restarted process' }), 'the restarted process takes connections again');
+  t.ok(await waitFor(() => factsAnswerPids(hub).includes(replacement), { what: 'an upload answered by the restarted process' }), 'the restarted process takes connections again');
 });
 
 t.test('SIGTERM stops every process and the primary, cleanly', async (t) => {
-  const pids = [pidOf('ingress#1') as number, pidOf('ingress#2') as number];
+  const pids = [supervisedPidOf(hub, 'ingress#1') as number, supervisedPidOf(hub, 'ingress#2') as number];
   const code = await hub.stop('SIGTERM');
   t.equal(code, 0, 'the primary exits 0');
   for (const pid of pids) t.notOk(alive(pid), `process ${pid} is gone`);
   // `role … stopped` lines only (the shedding test's `load shedding stopped` names no role).
-  const stopped = logLines().filter((line) => line.role !== undefined && / stopped$/.test(line.msg ?? '')).map((line) => line.role);
+  const stopped = hubLogLines(hub).filter((line) => line.role !== undefined && / stopped$/.test(line.msg ?? '')).map((line) => line.role);
   t.same(stopped.sort(), ['ingress#1', 'ingress#2'], 'each process reported stopped');
 });

@@ -5,7 +5,6 @@
  * id (the primary relays it). Foreman sees the upload once.
  * Runs once per transport (@every-transport; see scripts/test.mjs).
  */
-import { request } from 'node:http';
 import t from 'tap';
 import { createTopology } from '../../contracts/topology.ts';
 import { fixedTestPort, queueDepth, testConfig } from '../helpers/hub-harness.ts';
@@ -13,6 +12,8 @@ import { TestForeman } from '../helpers/test-foreman.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 import { startSlowLink } from '../helpers/slow-link.ts';
+import { factsAnswerPids } from '../helpers/hub-log.ts';
+import { uploadFactsOnNewConnection, type NewConnectionAnswer } from '../helpers/ingress-connection.ts';
 
 const foreman = new TestForeman();
 await foreman.start();
@@ -38,46 +39,15 @@ const facts = createTopology(prefix).workQueue('facts');
 
 const deliveriesOf = (name: string): number => foreman.delivered('/api/v2/hosts/facts').filter((upload) => (upload.body as { name?: string }).name === name).length;
 
-interface Answer {
-  readonly status: number;
-  readonly code: string | undefined;
-}
-
-/** One upload on a connection of its own: consecutive connections go to the two processes in turn. */
-function uploadOnNewConnection(name: string, value: string): Promise<Answer> {
-  const body = JSON.stringify({ name, facts: { value } });
-  return new Promise((resolve, reject) => {
-    const call = request({ host: '127.0.0.1', port: INGRESS_PORT, method: 'POST', path: '/api/v2/hosts/facts', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' } }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.once('end', () => resolve({ status: response.statusCode ?? 0, code: (JSON.parse(text) as { code?: string }).code }));
-    });
-    call.once('error', reject);
-    call.end(body);
-  });
-}
-
-async function uploadWithRetries(name: string, value: string, attempts: number): Promise<Answer[]> {
-  const answers: Answer[] = [];
+/** Posts the same upload, each time on a new connection, until it is accepted or `attempts` run out. */
+async function uploadWithRetries(name: string, value: string, attempts: number): Promise<NewConnectionAnswer[]> {
+  const answers: NewConnectionAnswer[] = [];
   for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const answer = await uploadOnNewConnection(name, value);
+    const answer = await uploadFactsOnNewConnection(INGRESS_PORT, name, { value });
     answers.push(answer);
     if (answer.status === 202) break;
   }
   return answers;
-}
-
-/** The ingress processes that answered facts uploads (their access log lines, 503s included, name them). */
-function answeringPids(): Set<number> {
-  const pids = ingress.output.join('').split('\n').flatMap((line) => {
-    try {
-      const parsed = JSON.parse(line) as { msg?: string; route?: string; pid?: number };
-      return parsed.msg === 'request' && parsed.route === '/api/v2/hosts/facts' && parsed.pid !== undefined ? [parsed.pid] : [];
-    } catch {
-      return [];
-    }
-  });
-  return new Set(pids);
 }
 
 t.test('a resend that reaches the other ingress process goes out under the first id', async (t) => {
@@ -89,8 +59,8 @@ t.test('a resend that reaches the other ingress process goes out under the first
   link.delayMs = 0;
   t.comment(`answers: ${first.map((answer) => answer.status).join(', ')}`);
   t.same(first.map((answer) => answer.code), ['PROXYHUB_BUS_TIMEOUT', 'PROXYHUB_BUS_TIMEOUT', 'PROXYHUB_BUS_TIMEOUT', 'PROXYHUB_BUS_TIMEOUT'], 'each attempt: the broker confirmed too late');
-  await waitFor(() => answeringPids().size === 2 || undefined, { what: 'access log lines from both processes' });
-  t.equal(answeringPids().size, 2, 'the attempts reached both ingress processes');
+  await waitFor(() => new Set(factsAnswerPids(ingress)).size === 2 || undefined, { what: 'access log lines from both processes' });
+  t.equal(new Set(factsAnswerPids(ingress)).size, 2, 'the attempts reached both ingress processes');
   const other = await uploadWithRetries('other.example.com', 'two', 5);
   t.equal(other.at(-1)?.status, 202, 'the link back to speed: accepted');
   await waitFor(() => deliveriesOf('resent.example.com') >= 1 && deliveriesOf('other.example.com') >= 1, { what: 'both uploads delivered' });

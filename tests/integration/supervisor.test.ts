@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
+import { hubLogLines, supervisedPidOf, supervisedPids } from '../helpers/hub-log.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const foreman = new TestForeman();
@@ -17,38 +18,11 @@ const config = testConfig(prefix, foreman.url, { ingress: { host: '127.0.0.1', p
 const hub = await spawnHub(config, 'ingress,worker:facts');
 t.teardown(async () => {
   await hub.stop('SIGKILL');
-  for (const pid of childPids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of supervisedPids(hub)) if (alive(pid)) process.kill(pid, 'SIGKILL');
   await foreman.stop();
   await deleteTopology(prefix);
 });
 
-interface LogLine {
-  readonly msg?: string;
-  readonly childPid?: number;
-  readonly role?: string;
-  readonly children?: ReadonlyArray<{ role: string; pid: number }>;
-}
-
-function logLines(): LogLine[] {
-  return hub.output.join('').split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** Every child pid the supervisor reported, the first ones and the restarted ones. */
-function childPids(): number[] {
-  return logLines().flatMap((line) => [...(line.children ?? []).map((child) => child.pid), ...(line.msg?.endsWith(' restarted') && line.childPid !== undefined ? [line.childPid] : [])]);
-}
-
-/** The pid of the process running `role` now, as the supervisor last reported it. */
-function pidOf(role: string): number | undefined {
-  const restarted = logLines().filter((line) => line.msg === `role ${role} restarted`).at(-1);
-  return restarted?.childPid ?? logLines().find((line) => line.msg === 'proxyhub started')?.children?.find((child) => child.role === role)?.pid;
-}
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
 const commandLine = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
@@ -63,8 +37,8 @@ async function upload(): Promise<{ status: number; name: string }> {
 const deliveredTo = (name: string) => () => foreman.delivered('/api/v2/hosts/facts').some((request) => (request.body as { name?: string }).name === name);
 
 t.test('each role runs in a process of its own', async (t) => {
-  const ingress = pidOf('ingress');
-  const worker = pidOf('worker:facts');
+  const ingress = supervisedPidOf(hub, 'ingress');
+  const worker = supervisedPidOf(hub, 'worker:facts');
   t.ok(ingress !== undefined && worker !== undefined, 'the started line names both children');
   const supervisor = hub.process.pid as number;
   t.not(ingress, supervisor);
@@ -78,20 +52,20 @@ t.test('each role runs in a process of its own', async (t) => {
 });
 
 t.test('a killed worker comes back while the ingress keeps answering', async (t) => {
-  const worker = pidOf('worker:facts') as number;
+  const worker = supervisedPidOf(hub, 'worker:facts') as number;
   process.kill(worker, 'SIGKILL');
   await waitFor(() => !alive(worker) || undefined, { what: 'the worker to die' });
   const meanwhile = await upload();
   t.equal(meanwhile.status, 202, 'the ingress answers while the worker is down');
-  const replacement = await waitFor(() => (pidOf('worker:facts') !== worker ? pidOf('worker:facts') : undefined), { timeoutMs: 30_000, what: 'the worker to be restarted' });
+  const replacement = await waitFor(() => (supervisedPidOf(hub, 'worker:facts') !== worker ? supervisedPidOf(hub, 'worker:facts') : undefined), { timeoutMs: 30_000, what: 'the worker to be restarted' });
   t.ok(alive(replacement), `a new worker process (${replacement})`);
   await waitFor(deliveredTo(meanwhile.name), { timeoutMs: 30_000, what: 'the upload taken while the worker was down to reach Foreman' });
 });
 
 t.test('a killed ingress comes back on its port and uploads flow again', async (t) => {
-  const ingress = pidOf('ingress') as number;
+  const ingress = supervisedPidOf(hub, 'ingress') as number;
   process.kill(ingress, 'SIGKILL');
-  const replacement = await waitFor(() => (pidOf('ingress') !== ingress ? pidOf('ingress') : undefined), { timeoutMs: 30_000, what: 'the ingress to be restarted' });
+  const replacement = await waitFor(() => (supervisedPidOf(hub, 'ingress') !== ingress ? supervisedPidOf(hub, 'ingress') : undefined), { timeoutMs: 30_000, what: 'the ingress to be restarted' });
   t.not(replacement, ingress);
   const again = await upload();
   t.equal(again.status, 202, 'accepted by the new ingress on the same port');
@@ -99,10 +73,10 @@ t.test('a killed ingress comes back on its port and uploads flow again', async (
 });
 
 t.test('SIGTERM stops every role and the supervisor, cleanly', async (t) => {
-  const pids = [pidOf('ingress') as number, pidOf('worker:facts') as number];
+  const pids = [supervisedPidOf(hub, 'ingress') as number, supervisedPidOf(hub, 'worker:facts') as number];
   const code = await hub.stop('SIGTERM');
   t.equal(code, 0, 'the supervisor exits 0');
   for (const pid of pids) t.notOk(alive(pid), `child ${pid} is gone`);
-  const stopped = logLines().filter((line) => / stopped$/.test(line.msg ?? '')).map((line) => line.role);
+  const stopped = hubLogLines(hub).filter((line) => / stopped$/.test(line.msg ?? '')).map((line) => line.role);
   t.same(stopped.sort(), ['ingress', 'worker:facts'], 'each role reported stopped');
 });
