@@ -5,6 +5,7 @@
  * that refuse to be used, so the plan cannot drift from what `start` serves.
  */
 import { ingressInflightShare } from './http-settings.ts';
+import { runsDeferredWorkOnly } from './cpu-priority.ts';
 import type { RouteEntry } from '../hub/http/route-table.ts';
 import { createTopology } from '../contracts/topology.ts';
 import { createLogger, redactUrl } from '../hub/log/logger.ts';
@@ -118,6 +119,7 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
   if (roles.workers.length > 0) {
     lines.push(`workers: ${roles.workers.join(', ')}`, `    reach: ${broker}, Redis ${describeRedis(redisTargetOf(config))}, ${foreman}`);
     lines.push(`    retries: ${config.worker.retryDelaysMs.join(', ')} ms; dead-lettered after ${Math.round(config.worker.retryDeadlineMs / 60_000)} min`);
+    if (runsDeferredWorkOnly(roles)) lines.push(`    CPU priority: ${config.worker.niceness === 0 ? 'as started (PROXYHUB_WORKER_NICENESS=0)' : `${config.worker.niceness} nice steps below its start (PROXYHUB_WORKER_NICENESS): an ingress on the same cores answers first`}`);
     if (!roles.ingress && !roles.control) {
       const { metricsHost } = config.observability;
       const metricsPort = metricsPortOf(roles, config.observability.metricsPort);

@@ -23,6 +23,7 @@ import { parseSettingsFrom } from './parse-settings.ts';
 import { CLOSE_MARGIN_MS, closeInReverse, type Closer } from './closer.ts';
 import { createStartSteps, type StartSteps } from './start-steps.ts';
 import { describePlan } from './plan.ts';
+import { lowerCpuPriority, runsDeferredWorkOnly } from './cpu-priority.ts';
 import { packageVersion } from './version.ts';
 import { errorCodeOf } from '../contracts/errors.ts';
 import type { RoleStartedMessage } from './child-role.ts';
@@ -279,6 +280,11 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
     process.once('SIGINT', onSignal);
     if (options.supervised === true) process.once('disconnect', () => onSignal('supervisor gone'));
   });
+  if (runsDeferredWorkOnly(roles)) {
+    // Before the hub starts its threads, so that they start lowered too.
+    const lowered = lowerCpuPriority(config.worker.niceness);
+    if (lowered !== undefined) logger.info({ ...lowered, niceness: config.worker.niceness }, `deliveries run at nice ${lowered.nice}: an ingress on the same cores answers first`);
+  }
   let hub: RunningHub;
   try {
     hub = await startHub(config, roles, logger, { stop: stop.signal, supervised: options.supervised });

@@ -12,6 +12,15 @@ import type { EventType } from './events/registry.ts';
 export const queueFeatures = ['facts', 'reports', 'openscap', 'rhsm'] as const;
 export type QueueFeature = (typeof queueFeatures)[number];
 
+/**
+ * Features whose processes do only work that was answered before it was done: the host got its
+ * 202 and the upload waits durably in the feature's queue, so a delivery may wait behind an
+ * answer. `openscap` is left out (its main thread also answers the policy file requests hosts
+ * wait on; its CPU-heavy parse already runs in threads of lower priority), and so is `rhsm` (its
+ * worker answers synchronous `/rhsm` calls).
+ */
+export const deferredWorkFeatures = ['facts', 'reports'] as const satisfies readonly QueueFeature[];
+
 /** Which event types land in which feature's work queue. */
 export const featureBindings = {
   facts: ['facts.uploaded.v1'],

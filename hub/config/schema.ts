@@ -355,6 +355,10 @@ export const configSchema = z.strictObject({
       upstreamPauseMaxMs: setting(milliseconds.default(30_000), { env: 'PROXYHUB_UPSTREAM_PAUSE_MAX_MS', doc: 'longest pause of all deliveries to Foreman after it failed' }),
       dedupTtlSeconds: setting(positiveInt.default(7 * 24 * 3600), { env: 'PROXYHUB_DEDUP_TTL_SECONDS', doc: 'how long a delivered event id is remembered to ignore redeliveries' }),
       shutdownGraceMs: setting(milliseconds.default(10_000), { env: 'PROXYHUB_SHUTDOWN_GRACE_MS', doc: 'grace period for in-flight work at shutdown' }),
+      niceness: setting(z.coerce.number().int().min(0).max(19).default(10), {
+        env: 'PROXYHUB_WORKER_NICENESS',
+        doc: 'how many nice steps below its start a process running only facts or reports workers runs (Linux; their hosts were answered already): where it shares cores with an ingress, the answers get the CPU first and the deliveries wait in their queue (0 = the same priority)',
+      }),
     })
     .prefault({}),
   // CPU-heavy parsing (ARF bzip2 + XML in the openscap worker, large YAML reports at the ingress)

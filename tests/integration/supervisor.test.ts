@@ -3,7 +3,8 @@
  * the children's pids are in the log and each runs one role; a role killed with SIGKILL comes
  * back while the others keep answering, and uploads flow again; SIGTERM stops them all.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import t from 'tap';
 import { deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
@@ -25,6 +26,8 @@ t.teardown(async () => {
 
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
 const commandLine = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+/** The nice value of every thread of a process (Linux keeps one per thread). */
+const threadNiceValues = (pid: number): number[] => readdirSync(`/proc/${pid}/task`).map((thread) => getPriority(Number(thread)));
 
 let uploads = 0;
 async function upload(): Promise<{ status: number; name: string }> {
@@ -46,6 +49,13 @@ t.test('each role runs in a process of its own', async (t) => {
   t.not(ingress, worker);
   t.match(commandLine(ingress as number), /start --role ingress --supervised/);
   t.match(commandLine(worker as number), /start --role worker:facts --supervised/);
+  // The default PROXYHUB_WORKER_NICENESS: the facts deliveries yield the CPU to the ingress's answers.
+  const base = getPriority(hub.process.pid as number);
+  t.same([...new Set(threadNiceValues(ingress as number))], [base], 'every ingress thread runs at the supervisor\'s priority');
+  const workerNice = threadNiceValues(worker as number);
+  t.ok(workerNice.length > 4, `the worker's threads are all read (${workerNice.length})`);
+  t.same([...new Set(workerNice)], [Math.min(19, base + 10)], 'every worker thread runs 10 nice steps lower');
+  t.ok(hubLogLines(hub).some((line) => line.pid === worker && line.msg === `deliveries run at nice ${Math.min(19, base + 10)}: an ingress on the same cores answers first`), 'the worker says so');
   const first = await upload();
   t.equal(first.status, 202);
   await waitFor(deliveredTo(first.name), { what: 'the first upload delivered' });
@@ -59,6 +69,7 @@ t.test('a killed worker comes back while the ingress keeps answering', async (t)
   t.equal(meanwhile.status, 202, 'the ingress answers while the worker is down');
   const replacement = await waitFor(() => (supervisedPidOf(hub, 'worker:facts') !== worker ? supervisedPidOf(hub, 'worker:facts') : undefined), { timeoutMs: 30_000, what: 'the worker to be restarted' });
   t.ok(alive(replacement), `a new worker process (${replacement})`);
+  t.same([...new Set(threadNiceValues(replacement))], [Math.min(19, getPriority(hub.process.pid as number) + 10)], 'the new worker runs at the lower priority too');
   await waitFor(deliveredTo(meanwhile.name), { timeoutMs: 30_000, what: 'the upload taken while the worker was down to reach Foreman' });
 });
 
