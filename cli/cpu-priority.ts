@@ -1,12 +1,12 @@
 /**
- * A process that only delivers work its hosts were already answered for (facts, reports) runs at
- * a lower CPU priority (`PROXYHUB_WORKER_NICENESS`). Co-located with an ingress on a machine
- * short of CPU, the scheduler then serves the event loop that answers hosts first, and the
- * deliveries take what is left: their uploads wait durably in the queue meanwhile, while an
- * ingress starved of CPU would refuse new ones or answer them late. On an idle machine nothing
- * changes: a niced process still gets every core no one else wants.
+ * A process that only does work its hosts were already answered for (facts, reports and openscap
+ * deliveries, ARF parsing) runs at a lower CPU priority (`PROXYHUB_WORKER_NICENESS`). Co-located
+ * with an ingress on a machine short of CPU, the scheduler then serves the event loop that
+ * answers hosts first, and the workers take what is left: their uploads wait durably in the
+ * queue meanwhile, while an ingress starved of CPU would refuse new ones or answer them late. On
+ * an idle machine nothing changes: a lowered process still gets every core no one else wants.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { deferredWorkFeatures } from '../contracts/topology.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
@@ -21,6 +21,8 @@ export interface LoweredPriority {
   readonly nice: number;
   /** How many of its threads were lowered. */
   readonly threads: number;
+  /** Whether its scheduling autogroup was lowered too (see below). */
+  readonly autogroup: boolean;
 }
 
 /**
@@ -29,13 +31,20 @@ export interface LoweredPriority {
  * libuv's) are lowered one by one, and those started later (a thread pool's) start lowered.
  * Elsewhere `setPriority` lowers the whole process. Lowering needs no privilege; a thread that
  * ended meanwhile is skipped. Undefined when there was nothing to lower.
+ *
+ * Where the kernel groups processes by session for scheduling (`kernel.sched_autogroup_enabled`,
+ * on in Debian's and Ubuntu's kernels), a nice value only ranks threads within one session, and
+ * each supervised role runs in a session of its own (cli/child-role.ts): there the session's
+ * group is lowered as well (`/proc/self/autogroup`), but only when this process leads its own
+ * session (as a supervised role or a service does), so that a worker started from a shell never
+ * lowers the shell.
  */
 export function lowerCpuPriority(steps: number): LoweredPriority | undefined {
   if (steps <= 0) return undefined;
   const nice = Math.min(19, getPriority() + steps);
   if (process.platform !== 'linux') {
     setPriority(nice);
-    return { nice, threads: 1 };
+    return { nice, threads: 1, autogroup: false };
   }
   let threads = 0;
   for (const entry of readdirSync('/proc/self/task')) {
@@ -48,5 +57,24 @@ export function lowerCpuPriority(steps: number): LoweredPriority | undefined {
       // The thread ended between the listing and the call.
     }
   }
-  return { nice, threads };
+  return { nice, threads, autogroup: lowerOwnAutogroup(nice) };
+}
+
+/** The session id of this process: field 6 of /proc/self/stat, after the command name in parentheses. */
+function sessionId(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
+function lowerOwnAutogroup(nice: number): boolean {
+  if (!existsSync('/proc/self/autogroup') || sessionId() !== process.pid) return false;
+  try {
+    const current = /nice (-?\d+)/.exec(readFileSync('/proc/self/autogroup', 'utf8'));
+    if (current !== null && Number(current[1]) >= nice) return true;
+    writeFileSync('/proc/self/autogroup', String(nice));
+    return true;
+  } catch {
+    // A kernel without autogroups, or one that refuses the write: the threads are lowered anyway.
+    return false;
+  }
 }

@@ -4,7 +4,7 @@
  * the process reaches. Routes come from building the real apps (never listening) with stand-ins
  * that refuse to be used, so the plan cannot drift from what `start` serves.
  */
-import { ingressInflightShare } from './http-settings.ts';
+import { httpSettingsFrom, ingressInflightShare } from './http-settings.ts';
 import { runsDeferredWorkOnly } from './cpu-priority.ts';
 import type { RouteEntry } from '../hub/http/route-table.ts';
 import { createTopology } from '../contracts/topology.ts';
@@ -12,15 +12,11 @@ import { createLogger, redactUrl } from '../hub/log/logger.ts';
 import { transportKindOf, type Publisher, type RpcClient } from '../hub/bus/transport.ts';
 import type { RexTaskStore } from '../hub/jobs/rex-job-store.ts';
 import type { GatewayStore } from '../hub/container-gateway/gateway-store.ts';
-import { buildControlApp } from '../hub/control/app.ts';
 import type { DeadLetterService } from '../hub/control/dead-letters.ts';
 import type { CapabilityService } from '../hub/control/capability-service.ts';
 import type { RoleSet } from '../hub/config/roles.ts';
 import { identityConfigured, isLoopback, metricsPortOf, tlsConfigured } from '../hub/config/roles.ts';
 import type { Config } from '../hub/config/schema.ts';
-import { buildIngressApp } from '../hub/ingress/app.ts';
-import { ArfStore } from '../hub/storage/arf-store.ts';
-import { httpSettingsFrom } from './http-settings.ts';
 import { createHealth } from '../hub/telemetry/health.ts';
 import { createHubMetrics } from '../hub/telemetry/metrics.ts';
 import { describeRedis, redisTargetOf } from '../hub/jobs/redis-target.ts';
@@ -35,17 +31,42 @@ const planningRexJobs: RexTaskStore = { launch: refuse, job: refuse, batch: refu
 const planningGateway: GatewayStore = { replaceRepositories: refuse, replaceUserRepositories: refuse, replaceHosts: refuse, replaceHostRepositories: refuse, updateHostRepositories: refuse, storeToken: refuse, users: refuse, tokenUser: refuse, isKnownHost: refuse, repositoryAccess: refuse, userMapped: refuse, hostMapped: refuse, repositories: refuse, userRepositories: refuse, hostRepositories: refuse };
 const planningRpc: RpcClient = { start: refuse, request: refuse, close: async () => undefined };
 
-export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
-  const logger = createLogger('silent');
-  const http = httpSettingsFrom(config);
+type Listener = 'ingress' | 'control';
+
+/**
+ * One listener's routes, from building its app as start does (never listening). The app's module
+ * is loaded here, not imported at the top: a running process logs its own plan, and an ingress
+ * process must not carry the control listener's code (nor a worker either's) for it.
+ */
+export async function routeTable(config: Config, listener: Listener): Promise<RouteEntry[]> {
+  const app = listener === 'ingress' ? await ingressPlanningApp(config) : await controlPlanningApp(config);
+  await app.ready();
+  const table = [...app.routeTable];
+  await app.close();
+  return table;
+}
+
+function planningParts(config: Config) {
   // As start builds them: the metrics and readiness routes exist only where there is something to report.
-  const observability = { metrics: createHubMetrics({ processMetrics: false }), health: createHealth() };
-  const ingress = await buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, rhsm: { queue: 'plan', timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes }, relayClients: config.relayClients, observability });
-  const control = await buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams, observability, status: { topology: createTopology(config.prefix), openQueueBrowser: refuse, jobBoard: [] } });
-  await Promise.all([ingress.ready(), control.ready()]);
-  const tables = { ingress: [...ingress.routeTable], control: [...control.routeTable] };
-  await Promise.all([ingress.close(), control.close()]);
-  return tables;
+  return { logger: createLogger('silent'), http: httpSettingsFrom(config), observability: { metrics: createHubMetrics({ processMetrics: false }), health: createHealth() } };
+}
+
+async function ingressPlanningApp(config: Config) {
+  const { buildIngressApp } = await import('../hub/ingress/app.ts');
+  const { logger, http, observability } = planningParts(config);
+  return buildIngressApp({ publisher: planningPublisher, eventsExchange: createTopology(config.prefix).eventsExchange, logger, instanceId: 'plan', limits: config.limits, http, rpc: { client: planningRpc, queue: 'plan', timeoutMs: config.rpcTimeoutMs }, policyFiles: { queue: 'plan', cacheBytes: 0 }, rex: { queue: 'plan' }, containerGateway: { queue: 'plan' }, rhsm: { queue: 'plan', timeoutMs: config.rhsm.timeoutMs, bodyLimit: config.rhsm.bodyBytes }, relayClients: config.relayClients, observability });
+}
+
+async function controlPlanningApp(config: Config) {
+  const [{ buildControlApp }, { ArfStore }] = await Promise.all([import('../hub/control/app.ts'), import('../hub/storage/arf-store.ts')]);
+  const { logger, http, observability } = planningParts(config);
+  return buildControlApp({ publisher: planningPublisher, logger, version: 'plan', deadLetters: planningDeadLetters, http, templateUrl: config.templateUrl, compliance: { store: new ArfStore(config.dataDir), oscapPath: config.openscap.oscapPath }, capabilities: planningCapabilities, expectedFeatures: config.features, rexJobs: planningRexJobs, containerGateway: planningGateway, maxEventStreams: config.limits.maxEventStreams, observability, status: { topology: createTopology(config.prefix), openQueueBrowser: refuse, jobBoard: [] } });
+}
+
+/** Both listeners' routes (the generated docs and the route tests read them all). */
+export async function routeTables(config: Config): Promise<{ ingress: RouteEntry[]; control: RouteEntry[] }> {
+  const [ingress, control] = await Promise.all([routeTable(config, 'ingress'), routeTable(config, 'control')]);
+  return { ingress, control };
 }
 
 function tlsLine(config: Config): string {
@@ -100,7 +121,6 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
 }
 
 export async function describePlan(config: Config, roles: RoleSet): Promise<string> {
-  const tables = await routeTables(config);
   const amqp10 = transportKindOf(config.amqpUrl, config.transport) === 'amqp10';
   const broker = `broker ${redactUrl(config.amqpUrl)}${amqp10 ? ` (AMQP 1.0, ${config.amqp10.addressScheme} addresses)` : ''}`;
   const foreman = `Foreman ${config.foreman.url ?? '(not set)'} (${config.foreman.cert ? `client certificate ${config.foreman.cert}` : 'no client certificate'}; server verified against ${config.foreman.ca ?? 'the system CAs'}; ${config.foreman.timeoutMs} ms per call)`;
@@ -108,9 +128,9 @@ export async function describePlan(config: Config, roles: RoleSet): Promise<stri
     `process roles: ${[roles.ingress && 'ingress', roles.control && 'control', ...roles.workers.map((w) => `worker:${w}`)].filter(Boolean).join(', ')}`,
     `namespace: ${config.prefix} (exchanges, queues, Redis keys)`,
   ];
-  if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, tables.ingress, `${broker} only (no Foreman, no Redis)`));
+  if (roles.ingress) lines.push(...listenerLines('ingress', config.ingress, config, await routeTable(config, 'ingress'), `${broker} only (no Foreman, no Redis)`));
   if (roles.control) {
-    lines.push(...listenerLines('control', config.control, config, tables.control, `${broker}, Redis ${describeRedis(redisTargetOf(config))} (REX jobs, container gateway tables)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
+    lines.push(...listenerLines('control', config.control, config, await routeTable(config, 'control'), `${broker}, Redis ${describeRedis(redisTargetOf(config))} (REX jobs, container gateway tables)${config.foreman.proxyId === undefined ? '' : `, ${foreman} for the refresh push`}`));
     const push = config.foreman.proxyId === undefined
       ? 'off (PROXYHUB_FOREMAN_PROXY_ID unset: Foreman sees changes only when someone refreshes the proxy)'
       : `PUT ${config.foreman.url ?? '(Foreman URL not set)'}/api/v2/smart_proxies/${config.foreman.proxyId}/refresh ${config.foreman.apiUser ? `as ${config.foreman.apiUser}` : 'with the client certificate only'}, ${config.capabilities.refreshDebounceMs} ms after the last change`;

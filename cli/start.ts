@@ -283,7 +283,7 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
   if (runsDeferredWorkOnly(roles)) {
     // Before the hub starts its threads, so that they start lowered too.
     const lowered = lowerCpuPriority(config.worker.niceness);
-    if (lowered !== undefined) logger.info({ ...lowered, niceness: config.worker.niceness }, `deliveries run at nice ${lowered.nice}: an ingress on the same cores answers first`);
+    if (lowered !== undefined) logger.info({ ...lowered, niceness: config.worker.niceness }, `workers run at nice ${lowered.nice}: an ingress on the same cores answers first`);
   }
   let hub: RunningHub;
   try {

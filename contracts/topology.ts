@@ -13,13 +13,12 @@ export const queueFeatures = ['facts', 'reports', 'openscap', 'rhsm'] as const;
 export type QueueFeature = (typeof queueFeatures)[number];
 
 /**
- * Features whose processes do only work that was answered before it was done: the host got its
- * 202 and the upload waits durably in the feature's queue, so a delivery may wait behind an
- * answer. `openscap` is left out (its main thread also answers the policy file requests hosts
- * wait on; its CPU-heavy parse already runs in threads of lower priority), and so is `rhsm` (its
- * worker answers synchronous `/rhsm` calls).
+ * Features whose processes do work that was answered before it was done: the host got its 202
+ * and the upload waits durably in the feature's queue, so a delivery may wait behind an answer.
+ * `openscap` is one: the policy files its main thread also serves are fetched once and then come
+ * from the ingress's cache. `rhsm` is not (its worker answers synchronous `/rhsm` calls).
  */
-export const deferredWorkFeatures = ['facts', 'reports'] as const satisfies readonly QueueFeature[];
+export const deferredWorkFeatures = ['facts', 'reports', 'openscap'] as const satisfies readonly QueueFeature[];
 
 /** Which event types land in which feature's work queue. */
 export const featureBindings = {

@@ -357,7 +357,7 @@ export const configSchema = z.strictObject({
       shutdownGraceMs: setting(milliseconds.default(10_000), { env: 'PROXYHUB_SHUTDOWN_GRACE_MS', doc: 'grace period for in-flight work at shutdown' }),
       niceness: setting(z.coerce.number().int().min(0).max(19).default(10), {
         env: 'PROXYHUB_WORKER_NICENESS',
-        doc: 'how many nice steps below its start a process running only facts or reports workers runs (Linux; their hosts were answered already): where it shares cores with an ingress, the answers get the CPU first and the deliveries wait in their queue (0 = the same priority)',
+        doc: 'how many nice steps below its start a process running only facts, reports or openscap workers runs (their hosts were answered already): where it shares cores with an ingress, the answers get the CPU first and the deliveries wait in their queue (0 = the same priority)',
       }),
     })
     .prefault({}),

@@ -55,7 +55,13 @@ t.test('each role runs in a process of its own', async (t) => {
   const workerNice = threadNiceValues(worker as number);
   t.ok(workerNice.length > 4, `the worker's threads are all read (${workerNice.length})`);
   t.same([...new Set(workerNice)], [Math.min(19, base + 10)], 'every worker thread runs 10 nice steps lower');
-  t.ok(hubLogLines(hub).some((line) => line.pid === worker && line.msg === `deliveries run at nice ${Math.min(19, base + 10)}: an ingress on the same cores answers first`), 'the worker says so');
+  t.ok(hubLogLines(hub).some((line) => line.pid === worker && line.msg === `workers run at nice ${Math.min(19, base + 10)}: an ingress on the same cores answers first`), 'the worker says so');
+  // Each role leads a session of its own, so where the kernel schedules sessions as groups the
+  // worker's group must be lowered too, or its threads' nice values would rank them only among themselves.
+  if (existsSync(`/proc/${worker}/autogroup`)) {
+    t.match(readFileSync(`/proc/${worker}/autogroup`, 'utf8'), new RegExp(`nice ${Math.min(19, base + 10)}\\b`), "the worker's session group is lowered");
+    t.notMatch(readFileSync(`/proc/${ingress}/autogroup`, 'utf8'), new RegExp(`nice ${Math.min(19, base + 10)}\\b`), "the ingress's is not");
+  }
   const first = await upload();
   t.equal(first.status, 202);
   await waitFor(deliveredTo(first.name), { what: 'the first upload delivered' });
