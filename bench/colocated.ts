@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestPki } from '../tests/helpers/pki.ts';
 import { startArfForeman, type ArfForeman } from './lib/arf-foreman.ts';
@@ -31,6 +32,8 @@ const HOST = 'bench-host.example.com';
 const AMQP_URL = process.env.PROXYHUB_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Retry tiers the workers declare by default, for removing their queues afterwards. */
+/** How long after the load the workers' deliveries are still counted. */
+const AFTER_LOAD_SEC = 5;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 120_000, 300_000];
 const log = createPhaseLog();
 
@@ -58,6 +61,8 @@ interface LayoutResult {
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly reportsDeliveredToForeman: number;
+  /** Reports Foreman got in the AFTER_LOAD_SEC after the load stopped: the workers' pace once the ingress is idle. */
+  readonly reportsDeliveredAfterLoad: number;
   readonly firstRefusal: string | null;
   readonly loadAverageBefore: number;
   readonly facts?: FactsResult;
@@ -88,6 +93,7 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptio
     ...ANY_METRICS_PORT,
     ...(spec.parseThreads === undefined ? {} : { PROXYHUB_PARSE_THREADS: String(spec.parseThreads) }),
     ...(spec.parseThreadNiceness === undefined ? {} : { PROXYHUB_PARSE_THREAD_NICENESS: String(spec.parseThreadNiceness) }),
+    ...(spec.workerNiceness === undefined ? {} : { PROXYHUB_WORKER_NICENESS: String(spec.workerNiceness) }),
     ...settingsFromEnvironment(),
   };
   const loadAverageBefore = loadavg()[0] ?? 0;
@@ -106,13 +112,15 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptio
       accepted: factsRun.accepted, nonAccepted: factsRun.answered - factsRun.accepted + factsRun.errors, acceptedPerSec: factsRun.acceptedPerSec,
       p50Ms: factsRun.latency.p50Ms, p99Ms: factsRun.latency.p99Ms, maxMs: factsRun.latency.maxMs,
     };
+    const deliveredDuringLoad = foreman.delivered() - deliveredBefore;
+    await delay(AFTER_LOAD_SEC * 1000);
     const refused503 = load.statusCodes['503'] ?? 0;
     const result: LayoutResult = {
       layout, description: DESCRIPTIONS[layout], accepted: load.accepted, refused503, otherAnswers: load.answered - load.accepted - refused503, errors: load.errors,
       acceptedPerSec: load.acceptedPerSec, p50Ms: load.latency.p50Ms, p99Ms: load.latency.p99Ms, maxMs: load.latency.maxMs,
-      reportsDeliveredToForeman: foreman.delivered() - deliveredBefore, firstRefusal: load.firstRejection, loadAverageBefore, ...(facts ? { facts } : {}),
+      reportsDeliveredToForeman: deliveredDuringLoad, reportsDeliveredAfterLoad: foreman.delivered() - deliveredBefore - deliveredDuringLoad, firstRefusal: load.firstRejection, loadAverageBefore, ...(facts ? { facts } : {}),
     };
-    log(`${layout}: ${result.accepted} × 202, ${refused503} × 503, ${result.otherAnswers} other, ${result.errors} errors in ${spec.durationSec} s; p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms; ${result.reportsDeliveredToForeman} reports reached Foreman meanwhile`);
+    log(`${layout}: ${result.accepted} × 202, ${refused503} × 503, ${result.otherAnswers} other, ${result.errors} errors in ${spec.durationSec} s; p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms; ${result.reportsDeliveredToForeman} reports reached Foreman meanwhile, ${result.reportsDeliveredAfterLoad} in the ${AFTER_LOAD_SEC} s after`);
     if (facts) log(`${layout}: facts beside them: ${facts.accepted} × 202 (${facts.acceptedPerSec.toFixed(0)}/s), ${facts.nonAccepted} other answers or errors; p50 ${facts.p50Ms.toFixed(0)} ms, p99 ${facts.p99Ms.toFixed(0)} ms`);
     return result;
   } finally {
@@ -123,15 +131,16 @@ async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptio
 }
 
 function markdown(results: readonly LayoutResult[], settings: Record<string, unknown>, busyBefore: number): string {
-  const rows = results.map((r) => `| ${r.layout} | ${r.description} | ${r.accepted} | ${r.refused503} | ${r.otherAnswers + r.errors} | ${r.acceptedPerSec.toFixed(1)} | ${r.p50Ms.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.reportsDeliveredToForeman} | ${r.loadAverageBefore.toFixed(2)} |`);
+  const rows = results.map((r) => `| ${r.layout} | ${r.description} | ${r.accepted} | ${r.refused503} | ${r.otherAnswers + r.errors} | ${r.acceptedPerSec.toFixed(1)} | ${r.p50Ms.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.reportsDeliveredToForeman} / ${r.reportsDeliveredAfterLoad} | ${r.loadAverageBefore.toFixed(2)} |`);
   return [
     '# Co-located hub under ARF uploads (issue 12)',
     '',
     `${String(settings.connections)} keep-alive mTLS clients upload ${String(settings.fixture)} for ${String(settings.durationSec)} s (after ${String(settings.warmupSec)} s warm-up) to the ingress of a \`--role all\` hub whose workers consume meanwhile. Machine ${busyBefore.toFixed(0)} % busy before the run (a shared machine: figures are indicative).`,
     '',
-    '| layout | what runs | 202 | 503 | other/errors | 202/s | p50 ms | p99 ms | reports at Foreman | load avg before |',
+    `| layout | what runs | 202 | 503 | other/errors | 202/s | p50 ms | p99 ms | reports at Foreman during the load / in the ${AFTER_LOAD_SEC} s after | load avg before |`,
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    `Reports at Foreman: what the openscap worker delivered while the clients uploaded, and in the ${AFTER_LOAD_SEC} s after they stopped. Workers of deferred work run below the ingress's CPU priority (\`PROXYHUB_WORKER_NICENESS\`, ${settings.workerNiceness === undefined ? 'its default' : String(settings.workerNiceness)} here): under the load they yield the CPU to the answers, and the uploads wait in their queue until it is free.`,
     '',
     ...factsTable(results),
     'Produced by `node --import tsx bench/colocated.ts`.',
@@ -153,8 +162,8 @@ function factsTable(results: readonly LayoutResult[]): string[] {
 }
 
 /**
- * parseThreads, parseThreadNiceness: PROXYHUB_PARSE_THREADS and PROXYHUB_PARSE_THREAD_NICENESS of
- * the hubs (their defaults when not given).
+ * parseThreads, parseThreadNiceness, workerNiceness: PROXYHUB_PARSE_THREADS,
+ * PROXYHUB_PARSE_THREAD_NICENESS and PROXYHUB_WORKER_NICENESS of the hubs (their defaults when not given).
  */
 interface ColocatedOptions {
   readonly connections: number;
@@ -162,6 +171,7 @@ interface ColocatedOptions {
   readonly durationSec: number;
   readonly parseThreads?: number | undefined;
   readonly parseThreadNiceness?: number | undefined;
+  readonly workerNiceness?: number | undefined;
 }
 
 export async function runColocatedBench(options: ColocatedOptions): Promise<void> {
@@ -193,10 +203,10 @@ export async function runColocatedBench(options: ColocatedOptions): Promise<void
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, 'parse-threads': { type: 'string' }, 'parse-thread-niceness': { type: 'string' } } });
+  const { values } = parseArgs({ options: { connections: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, 'parse-threads': { type: 'string' }, 'parse-thread-niceness': { type: 'string' }, 'worker-niceness': { type: 'string' } } });
   const optionalNumber = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
   await runColocatedBench({
     connections: Number(values.connections), warmupSec: Number(values.warmup), durationSec: Number(values.duration),
-    parseThreads: optionalNumber(values['parse-threads']), parseThreadNiceness: optionalNumber(values['parse-thread-niceness']),
+    parseThreads: optionalNumber(values['parse-threads']), parseThreadNiceness: optionalNumber(values['parse-thread-niceness']), workerNiceness: optionalNumber(values['worker-niceness']),
   });
 }
