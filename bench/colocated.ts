@@ -140,7 +140,7 @@ function markdown(results: readonly LayoutResult[], settings: Record<string, unk
     `| layout | what runs | 202 | 503 | other/errors | 202/s | p50 ms | p99 ms | reports at Foreman during the load / in the ${AFTER_LOAD_SEC} s after | load avg before |`,
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
-    `Reports at Foreman: what the openscap worker delivered while the clients uploaded, and in the ${AFTER_LOAD_SEC} s after they stopped. Workers of deferred work run below the ingress's CPU priority (\`PROXYHUB_WORKER_NICENESS\`, ${settings.workerNiceness === undefined ? 'its default' : String(settings.workerNiceness)} here): under the load they yield the CPU to the answers, and the uploads wait in their queue until it is free.`,
+    `Reports at Foreman: what the openscap worker delivered while the clients uploaded, and in the ${AFTER_LOAD_SEC} s after they stopped. Workers of deferred work run below the ingress's CPU priority (\`PROXYHUB_WORKER_NICENESS\`, ${typeof settings.workerNiceness === 'number' ? String(settings.workerNiceness) : 'its default'} here): under the load they yield the CPU to the answers, and the uploads wait in their queue until it is free.`,
     '',
     ...factsTable(results),
     'Produced by `node --import tsx bench/colocated.ts`.',

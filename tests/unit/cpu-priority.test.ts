@@ -22,7 +22,12 @@ interface ChildReport {
 /** lower-priority-child.ts in a new process; `ownSession`: started as a supervised role is (its own session). */
 function lowerInChild(steps: number, options: { ownSession: boolean; startAt?: number }): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/lower-priority-child.ts', String(steps), String(options.startAt ?? 0)], { detached: options.ownSession, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/lower-priority-child.ts', String(steps), String(options.startAt ?? 0)], {
+      detached: options.ownSession,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // No coverage from this tsx-compiled process: mixed with the tests' esbuild-compiled one it garbles the report (see childEnvironment in tests/helpers/hub-harness.ts).
+      env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
