@@ -50,7 +50,7 @@ t.test('each role runs in a process of its own', async (t) => {
   t.match(commandLine(ingress as number), /start --role ingress --supervised/);
   t.match(commandLine(worker as number), /start --role worker:facts --supervised/);
   // The default PROXYHUB_WORKER_NICENESS: the facts deliveries yield the CPU to the ingress's answers.
-  const base = getPriority(hub.process.pid as number);
+  const base = getPriority(hub.process.pid);
   t.same([...new Set(threadNiceValues(ingress as number))], [base], 'every ingress thread runs at the supervisor\'s priority');
   const workerNice = threadNiceValues(worker as number);
   t.ok(workerNice.length > 4, `the worker's threads are all read (${workerNice.length})`);
@@ -75,7 +75,7 @@ t.test('a killed worker comes back while the ingress keeps answering', async (t)
   t.equal(meanwhile.status, 202, 'the ingress answers while the worker is down');
   const replacement = await waitFor(() => (supervisedPidOf(hub, 'worker:facts') !== worker ? supervisedPidOf(hub, 'worker:facts') : undefined), { timeoutMs: 30_000, what: 'the worker to be restarted' });
   t.ok(alive(replacement), `a new worker process (${replacement})`);
-  t.same([...new Set(threadNiceValues(replacement))], [Math.min(19, getPriority(hub.process.pid as number) + 10)], 'the new worker runs at the lower priority too');
+  t.same([...new Set(threadNiceValues(replacement))], [Math.min(19, getPriority(hub.process.pid) + 10)], 'the new worker runs at the lower priority too');
   await waitFor(deliveredTo(meanwhile.name), { timeoutMs: 30_000, what: 'the upload taken while the worker was down to reach Foreman' });
 });
 
