@@ -46,8 +46,16 @@ export function lowerCpuPriority(steps: number): LoweredPriority | undefined {
     setPriority(nice);
     return { nice, threads: 1, autogroup: false };
   }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc/self/task');
+  } catch {
+    // No /proc to list the threads in: the calling thread, and the threads it starts from now on.
+    setPriority(nice);
+    return { nice, threads: 1, autogroup: false };
+  }
   let threads = 0;
-  for (const entry of readdirSync('/proc/self/task')) {
+  for (const entry of entries) {
     const thread = Number(entry);
     try {
       // Only ever down: a thread already below `nice` (one a parse pool lowered) stays there.
@@ -67,8 +75,9 @@ function sessionId(): number {
 }
 
 function lowerOwnAutogroup(nice: number): boolean {
-  if (!existsSync('/proc/self/autogroup') || sessionId() !== process.pid) return false;
+  if (!existsSync('/proc/self/autogroup')) return false;
   try {
+    if (sessionId() !== process.pid) return false;
     const current = /nice (-?\d+)/.exec(readFileSync('/proc/self/autogroup', 'utf8'));
     if (current !== null && Number(current[1]) >= nice) return true;
     writeFileSync('/proc/self/autogroup', String(nice));

@@ -25,7 +25,7 @@ import { createStartSteps, type StartSteps } from './start-steps.ts';
 import { describePlan } from './plan.ts';
 import { lowerCpuPriority, runsDeferredWorkOnly } from './cpu-priority.ts';
 import { packageVersion } from './version.ts';
-import { errorCodeOf } from '../contracts/errors.ts';
+import { errorCodeOf, errorMessage } from '../contracts/errors.ts';
 import type { RoleStartedMessage } from './child-role.ts';
 import { createTelemetry, type Telemetry } from '../hub/telemetry/telemetry.ts';
 import type { ListenerObservability } from '../hub/http/observability.ts';
@@ -281,9 +281,14 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
     if (options.supervised === true) process.once('disconnect', () => onSignal('supervisor gone'));
   });
   if (runsDeferredWorkOnly(roles)) {
-    // Before the hub starts its threads, so that they start lowered too.
-    const lowered = lowerCpuPriority(config.worker.niceness);
-    if (lowered !== undefined) logger.info({ ...lowered, niceness: config.worker.niceness }, `workers run at nice ${lowered.nice}: an ingress on the same cores answers first`);
+    // Before the hub starts its threads, so that they start lowered too. A sandbox that forbids
+    // the call costs the priority, not the start.
+    try {
+      const lowered = lowerCpuPriority(config.worker.niceness);
+      if (lowered !== undefined) logger.info({ ...lowered, niceness: config.worker.niceness }, `workers run at nice ${lowered.nice}: an ingress on the same cores answers first`);
+    } catch (error) {
+      logger.warn({ err: errorMessage(error), niceness: config.worker.niceness }, 'could not lower the workers\' CPU priority: they compete with an ingress on the same cores as equals');
+    }
   }
   let hub: RunningHub;
   try {
