@@ -4,10 +4,10 @@
  * (one thread started before the call and one after it), and its scheduling autogroup's line.
  * argv[2]: the steps; argv[3]: a nice value to start at (as a service manager's `Nice=` would).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
+import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { lowerCpuPriority } from '../../cli/cpu-priority.ts';
+import { autogroupLine, threadNiceValues } from './process-priority.ts';
 
 const steps = Number(process.argv[2]);
 const startAt = Number(process.argv[3] ?? 0);
@@ -18,7 +18,7 @@ await new Promise((resolve) => before.once('online', resolve));
 const lowered = lowerCpuPriority(steps) ?? null;
 const after = idleThread();
 await new Promise((resolve) => after.once('online', resolve));
-const threads = readdirSync('/proc/self/task').map((thread) => getPriority(Number(thread)));
-const autogroup = existsSync('/proc/self/autogroup') ? readFileSync('/proc/self/autogroup', 'utf8').trim() : null;
+const threads = threadNiceValues('self');
+const autogroup = autogroupLine('self');
 process.stdout.write(`${JSON.stringify({ lowered, threads, autogroup })}\n`);
 await Promise.all([before.terminate(), after.terminate()]);

@@ -3,13 +3,14 @@
  * the children's pids are in the log and each runs one role; a role killed with SIGKILL comes
  * back while the others keep answering, and uploads flow again; SIGTERM stops them all.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import t from 'tap';
 import { deleteTopology, fixedTestPort, spawnHub, testConfig, testPrefix } from '../helpers/hub-harness.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { hubLogLines, supervisedPidOf, supervisedPids } from '../helpers/hub-log.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { autogroupLine, autogroupNice, threadNiceValues } from '../helpers/process-priority.ts';
 
 const foreman = new TestForeman();
 await foreman.start();
@@ -26,8 +27,6 @@ t.teardown(async () => {
 
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
 const commandLine = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-/** The nice value of every thread of a process (Linux keeps one per thread). */
-const threadNiceValues = (pid: number): number[] => readdirSync(`/proc/${pid}/task`).map((thread) => getPriority(Number(thread)));
 
 let uploads = 0;
 async function upload(): Promise<{ status: number; name: string }> {
@@ -58,9 +57,10 @@ t.test('each role runs in a process of its own', async (t) => {
   t.ok(hubLogLines(hub).some((line) => line.pid === worker && line.msg === `workers run at nice ${Math.min(19, base + 10)}: an ingress on the same cores answers first`), 'the worker says so');
   // Each role leads a session of its own, so where the kernel schedules sessions as groups the
   // worker's group must be lowered too, or its threads' nice values would rank them only among themselves.
-  if (existsSync(`/proc/${worker}/autogroup`)) {
-    t.match(readFileSync(`/proc/${worker}/autogroup`, 'utf8'), new RegExp(`nice ${Math.min(19, base + 10)}\\b`), "the worker's session group is lowered");
-    t.notMatch(readFileSync(`/proc/${ingress}/autogroup`, 'utf8'), new RegExp(`nice ${Math.min(19, base + 10)}\\b`), "the ingress's is not");
+  const workerGroup = autogroupLine(worker as number);
+  if (workerGroup !== null) {
+    t.equal(autogroupNice(workerGroup), Math.min(19, base + 10), "the worker's session group is lowered");
+    t.not(autogroupNice(autogroupLine(ingress as number)), Math.min(19, base + 10), "the ingress's is not");
   }
   const first = await upload();
   t.equal(first.status, 202);

@@ -5,13 +5,13 @@
  * shell never lowers the shell's group.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import t from 'tap';
 import { lowerCpuPriority, runsDeferredWorkOnly } from '../../cli/cpu-priority.ts';
 import { describePlan } from '../../cli/plan.ts';
 import { loadConfig } from '../../hub/config/load.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
+import { autogroupLine, autogroupNice } from '../helpers/process-priority.ts';
 
 interface ChildReport {
   readonly lowered: { nice: number; threads: number; autogroup: boolean } | null;
@@ -37,8 +37,6 @@ function lowerInChild(steps: number, options: { ownSession: boolean; startAt?: n
   });
 }
 
-const autogroupNice = (line: string | null): number | undefined => (line === null ? undefined : Number(/nice (-?\d+)/.exec(line)?.[1]));
-const ownAutogroup = (): string | null => (existsSync('/proc/self/autogroup') ? readFileSync('/proc/self/autogroup', 'utf8').trim() : null);
 const base = getPriority();
 
 t.test('only a process of deferred-work workers lowers itself', async (t) => {
@@ -59,12 +57,12 @@ t.test('every thread is lowered, those started later too, and a session leader l
 });
 
 t.test('a process in its starter\'s session leaves the shared group alone', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
-  const groupBefore = ownAutogroup();
+  const groupBefore = autogroupLine('self');
   const report = await lowerInChild(5, { ownSession: false });
   t.same([...new Set(report.threads)], [Math.min(19, base + 5)], 'its own threads are lowered');
   t.equal(report.lowered?.autogroup, false, 'it says it did not touch the group');
   t.equal(report.autogroup, groupBefore, 'the group it shares with this test is as it was');
-  t.equal(ownAutogroup(), groupBefore);
+  t.equal(autogroupLine('self'), groupBefore);
 });
 
 t.test('lowering is capped at 19 and never raises a process started lower', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
