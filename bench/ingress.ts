@@ -21,7 +21,7 @@ import { findBrokerPid, machineBusyOver, readMemory, waitUntilIdle, watchProcess
 import { measureRawPublish } from './lib/raw-publish.ts';
 import { measureRawPublishAmqp10 } from './lib/raw-publish-amqp10.ts';
 import { writeResults } from './lib/report.ts';
-import { startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
+import { settingsFromEnvironment, startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
 import type { BenchOptions, IngressBenchResults, ScenarioResult } from './lib/types.ts';
 
 // Issue 12's bars for the facts ingress at 50 connections: AMQP 0-9-1 ≥ 0.85 × limit, AMQP 1.0
@@ -186,7 +186,7 @@ function scenarioNaive(options: BenchOptions, bodyFile: string, log: PhaseLog, b
 function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
   return scenarioPublishing('hub', options, bodyFile, log, brokerPid, (prefix) => {
     log(`hub: starting proxyhub --role ingress under prefix ${prefix}`);
-    return startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport });
+    return startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport, ...settingsFromEnvironment() });
   });
 }
 

@@ -6,13 +6,16 @@
  * connections in turn, and supervises them as `proxyhub start` supervises roles
  * (cli/supervisor.ts: a crashed one restarted with backoff, one log stream, all stopped on
  * SIGTERM). It serves the processes' summed metrics (hub/telemetry/cluster-metrics.ts), relays
- * the ids of refused uploads between them (hub/ingress/resend-share.ts) and runs nothing else: no
- * broker connection, no listener of its own.
+ * the ids of refused uploads (hub/ingress/resend-share.ts) and the hosts' request counts for the
+ * rate limit (hub/http/host-rate-counts.ts) between them, and runs nothing else: no broker
+ * connection, no listener of its own.
  */
 import cluster from 'node:cluster';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../hub/log/logger.ts';
 import { relayResendIds } from '../hub/ingress/resend-share.ts';
+import { relayAmongPeers } from '../hub/cluster/peer-messages.ts';
+import { HOST_RATE_COUNTS_TOPIC } from '../hub/http/host-rate-counts.ts';
 import { serveClusterMetrics } from '../hub/telemetry/cluster-metrics.ts';
 import { relayLines, type RoleStartedMessage } from './child-role.ts';
 import { runSupervisor } from './supervisor.ts';
@@ -34,6 +37,7 @@ export function runIngressCluster(options: IngressClusterOptions): Promise<numbe
   cluster.setupPrimary({ args: ['start', '--role', 'ingress', '--supervised'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   serveClusterMetrics();
   relayResendIds();
+  relayAmongPeers(HOST_RATE_COUNTS_TOPIC);
   const fork = (): ChildProcess => {
     const worker = cluster.fork();
     relayLines(worker.process.stdout, process.stdout);

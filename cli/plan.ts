@@ -117,7 +117,14 @@ function listenerLines(name: string, listener: { host: string; port: number }, c
     '    routes:',
     ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, config)}`),
     `    reaches: ${reaches}`,
+    // Every listener runs in a process of its own (several roles are supervised children).
+    `    ${heapLine(config)}`,
   ];
+}
+
+function heapLine(config: Config): string {
+  const percent = config.limits.listenerHeapGrowthPercent;
+  return percent === 0 ? 'heap: grown as V8 decides (PROXYHUB_LISTENER_HEAP_GROWTH_PERCENT=0)' : `heap: old generation collected once it grows ${percent} % past what is live (PROXYHUB_LISTENER_HEAP_GROWTH_PERCENT)`;
 }
 
 export async function describePlan(config: Config, roles: RoleSet): Promise<string> {

@@ -24,6 +24,7 @@ import { CLOSE_MARGIN_MS, closeInReverse, type Closer } from './closer.ts';
 import { createStartSteps, type StartSteps } from './start-steps.ts';
 import { describePlan } from './plan.ts';
 import { lowerCpuPriority, runsDeferredWorkOnly } from './cpu-priority.ts';
+import { capHeapGrowth, runsListenersOnly } from './listener-heap.ts';
 import { packageVersion } from './version.ts';
 import { errorCodeOf, errorMessage } from '../contracts/errors.ts';
 import type { RoleStartedMessage } from './child-role.ts';
@@ -289,6 +290,10 @@ export async function runStart(roleSpec: string, options: { readonly supervised?
     } catch (error) {
       logger.warn({ err: errorMessage(error), niceness: config.worker.niceness }, 'could not lower the workers\' CPU priority: they compete with an ingress on the same cores as equals');
     }
+  }
+  // Before the listener allocates anything under load; a cluster's processes each run this too.
+  if (runsListenersOnly(roles) && capHeapGrowth(config.limits.listenerHeapGrowthPercent)) {
+    logger.debug({ percent: config.limits.listenerHeapGrowthPercent }, 'old generation collected once it grows past what is live by this share');
   }
   let hub: RunningHub;
   try {

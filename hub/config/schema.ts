@@ -328,7 +328,11 @@ export const configSchema = z.strictObject({
       }),
       ingressProcesses: setting(z.coerce.number().int().min(1).max(16).default(1), {
         env: 'PROXYHUB_INGRESS_PROCESSES',
-        doc: 'ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); they share `PROXYHUB_MAX_INFLIGHT_REQUESTS` and the ids of refused uploads, but each rate-limits on its own, so a per-client limit is per process',
+        doc: "ingress processes sharing its port (one event loop each; connections handed out in turn, a crashed one restarted); they share `PROXYHUB_MAX_INFLIGHT_REQUESTS`, the ids of refused uploads and each client's rate-limit count (told to each other every 100 ms), so a client's limit holds whichever process its connections reach",
+      }),
+      listenerHeapGrowthPercent: setting(z.coerce.number().int().min(0).max(400).default(20), {
+        env: 'PROXYHUB_LISTENER_HEAP_GROWTH_PERCENT',
+        doc: "how far a listener process (ingress, control) lets its old generation grow past what its last full collection kept before collecting again: a busy ingress's garbage is freed sooner and it stays near 100 MiB instead of 130–170 (0 = V8's own growth, up to several times)",
       }),
       maxEventLoopUtilization: setting(z.coerce.number().min(0).max(1).default(0.98), {
         env: 'PROXYHUB_MAX_EVENT_LOOP_UTILIZATION',

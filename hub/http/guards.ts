@@ -1,6 +1,6 @@
 /**
  * What every listener gets before its routes: problem+json errors, the client identity,
- * trusted_hosts, per-identity rate limits and load shedding (hub/http/admission.ts). Registered on the root instance
+ * trusted_hosts, per-identity rate limits (one count per host across an ingress's processes) and load shedding (hub/http/admission.ts). Registered on the root instance
  * (fastify-plugin), so the hooks cover every route of the listener.
  */
 import rateLimit from '@fastify/rate-limit';
@@ -9,9 +9,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyhubError, errorCatalog } from '../../contracts/errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemTypeUri } from '../../contracts/http/problem.ts';
+import { peerChannel } from '../cluster/peer-messages.ts';
 import { installAdmission } from './admission-hook.ts';
 import { clientIdentityPlugin, type FrontProxySettings } from './client-identity.ts';
 import { installObservability, type ListenerObservability } from './observability.ts';
+import { HOST_RATE_COUNTS_TOPIC, hostRateCountsStore, type HostRateCounts } from './host-rate-counts.ts';
 import { handleError, handleNotFound } from './problem.ts';
 import { registerOpenApiRoute } from './openapi-route.ts';
 import { trustedHostsPlugin } from './trusted-hosts.ts';
@@ -81,6 +83,8 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
     await app.register(rateLimit, {
       max: settings.ratePerMinute,
       timeWindow: 60_000,
+      // One count per host across the processes of an ingress (none elsewhere: no cluster).
+      store: hostRateCountsStore({ share: peerChannel<HostRateCounts>(HOST_RATE_COUNTS_TOPIC) }),
       // Per host: the certificate CN where there is one (many hosts can share an address).
       keyGenerator: (request) => request.clientIdentity?.cn.toLowerCase() ?? request.ip,
       errorResponseBuilder: (_request, context) => new ProxyhubError('PROXYHUB_RATE_LIMITED', `more than ${context.max} requests per minute; retry in ${context.after}`),

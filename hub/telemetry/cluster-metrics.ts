@@ -9,6 +9,7 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { sendToPrimary } from '../cluster/peer-messages.ts';
 
 type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
 
@@ -26,13 +27,6 @@ const isAskPart = isMessage<AskPart>('proxyhub:metrics-part');
 const isPart = isMessage<Part>('proxyhub:metrics-part-answer');
 const isAggregate = isMessage<Aggregate>('proxyhub:metrics-aggregate-answer');
 
-/**
- * To the primary, if it is still there: a process whose primary is gone is shutting down, and a
- * send on the closed channel would be an unhandled 'error' event.
- */
-export function sendToPrimary(message: unknown): void {
-  if (process.connected) process.send?.(message);
-}
 
 /**
  * In a process of an ingress cluster: answers the primary's requests for this registry, and
