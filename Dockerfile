@@ -53,5 +53,5 @@ USER node
 EXPOSE 8443 9090
 
 # Launch flags as in package.json "proxyhub.nodeFlags" (what `npm start` uses).
-ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/proxyhub.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "bin/proxyhub.mjs"]
 CMD ["start", "--role", "all"]

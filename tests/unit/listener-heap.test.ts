@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { runsListenersOnly } from '../../cli/listener-heap.ts';
 import { describePlan } from '../../cli/plan.ts';
@@ -10,10 +11,13 @@ interface ChildReport {
   readonly peakMiB: number;
 }
 
-/** heap-growth-child.ts in a process of its own, with the launch flags of `npm start`'s young generation. */
+/** The launch flags of `npm start`, the container and the systemd unit. */
+const NODE_FLAGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { proxyhub: { nodeFlags: string[] } }).proxyhub.nodeFlags;
+
+/** heap-growth-child.ts in a process of its own, started as the hub is. */
 function allocateInChild(percent: number): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=8', '--import', 'tsx', 'tests/helpers/heap-growth-child.ts', String(percent)], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'tests/helpers/heap-growth-child.ts', String(percent)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // No coverage from this tsx-compiled process: mixed with the tests' esbuild-compiled one it garbles the report (see childEnvironment in tests/helpers/hub-harness.ts).
       env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
