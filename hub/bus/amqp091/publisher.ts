@@ -12,6 +12,7 @@ import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
 import { ensureTopology, type TopologyScope } from '../declare-topology.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { BusState, OutgoingMessage, Publisher } from '../transport.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 
 export interface AmqpPublisherOptions {
   readonly url: string;
@@ -133,6 +134,7 @@ export class AmqpPublisher implements Publisher {
         },
         (error: unknown) => this.#onConfirm(sequence, error),
       );
+      if (this.#model !== undefined) coalesceWrites(this.#model);
     } catch (error) {
       // The channel closed between the check above and the write.
       this.#window.settle(sequence, new ProxyhubError('PROXYHUB_BUS_UNAVAILABLE', 'publish channel closed', { cause: error }));
