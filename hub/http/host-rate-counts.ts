@@ -108,9 +108,14 @@ export function hostRateCountsStore(options: HostRateCountsOptions = {}): new ()
       if (!live(window, at)) window = remember(key, { start: at, own: 0, others: 0 });
       window.own += 1;
       if (share !== undefined) {
+        // Unsent counts of a window that is over go with it; those of the same window (whose
+        // start may have moved earlier since) travel under its start now.
         const pending = unsent.get(key);
-        if (pending === undefined || pending.start !== window.start) unsent.set(key, { start: window.start, requests: 1 });
-        else pending.requests += 1;
+        if (pending === undefined || pending.start + windowMs <= at) unsent.set(key, { start: window.start, requests: 1 });
+        else {
+          pending.start = window.start;
+          pending.requests += 1;
+        }
         flushTimer ??= setTimeout(flush, flushMs).unref();
       }
       callback(null, answer(window, at));

@@ -98,6 +98,25 @@ t.test('windows that two processes started apart, and counts that come too late'
   t.equal(read(a, 'host.example.com'), 1, 'counts of a window that is over are ignored');
 });
 
+t.test('counts not yet sent when the window moved to an earlier start travel with it', async (t) => {
+  let now = 5 * MINUTE;
+  const pair = joinedPair();
+  const A = hostRateCountsStore({ share: pair.a, flushMs: 5, now: () => now });
+  const B = hostRateCountsStore({ share: pair.b, flushMs: 5, now: () => now });
+  const [a, b] = [new A(), new B()];
+  const start = now;
+  incr(a, 'host.example.com');
+  now += 1000;
+  incr(b, 'host.example.com');
+  // B hears of A's earlier start before its own count went out.
+  pair.a.publish({ counts: [['host.example.com', start, 1]] });
+  incr(b, 'host.example.com');
+  await flushed();
+  const fromB = pair.sent.filter((message) => message.counts.some(([, windowStart, requests]) => windowStart === start && requests === 2));
+  t.equal(fromB.length, 1, "both of B's requests went out, under A's start");
+  t.equal(read(a, 'host.example.com'), 3, 'A counts them: 1 of its own, 2 of B');
+});
+
 t.test('the hosts counted are bounded, and windows that are over are dropped', async (t) => {
   let now = 0;
   const Store = hostRateCountsStore({ maxHosts: 3, now: () => now });
