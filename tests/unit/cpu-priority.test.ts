@@ -4,13 +4,13 @@
  * its scheduling autogroup only when it leads its own session, so that a worker started from a
  * shell never lowers the shell's group.
  */
-import { spawn } from 'node:child_process';
 import { getPriority } from 'node:os';
 import t from 'tap';
 import { lowerCpuPriority, runsDeferredWorkOnly } from '../../cli/cpu-priority.ts';
 import { describePlan } from '../../cli/plan.ts';
 import { loadConfig } from '../../hub/config/load.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
+import { runJsonChild } from '../helpers/json-child.ts';
 import { autogroupLine, autogroupNice } from '../helpers/process-priority.ts';
 
 interface ChildReport {
@@ -21,20 +21,7 @@ interface ChildReport {
 
 /** lower-priority-child.ts in a new process; `ownSession`: started as a supervised role is (its own session). */
 function lowerInChild(steps: number, options: { ownSession: boolean; startAt?: number }): Promise<ChildReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/lower-priority-child.ts', String(steps), String(options.startAt ?? 0)], {
-      detached: options.ownSession,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // No coverage from this tsx-compiled process: mixed with the tests' esbuild-compiled one it garbles the report (see childEnvironment in tests/helpers/hub-harness.ts).
-      env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ChildReport) : reject(new Error(`child exited ${code}: ${err}`))));
-  });
+  return runJsonChild<ChildReport>('tests/helpers/lower-priority-child.ts', [String(steps), String(options.startAt ?? 0)], { ownSession: options.ownSession });
 }
 
 const base = getPriority();

@@ -23,6 +23,14 @@ function joinedPair(): { a: PeerChannel<HostRateCounts>; b: PeerChannel<HostRate
   return { a: channel('a', 'b'), b: channel('b', 'a'), sent };
 }
 
+/** Two processes' stores, joined as the primary joins them, both reading the clock `now`. */
+function joinedStores(now: () => number): { a: RateLimitStore; b: RateLimitStore; pair: ReturnType<typeof joinedPair> } {
+  const pair = joinedPair();
+  const A = hostRateCountsStore({ share: pair.a, flushMs: 5, now });
+  const B = hostRateCountsStore({ share: pair.b, flushMs: 5, now });
+  return { a: new A(), b: new B(), pair };
+}
+
 function incr(store: RateLimitStore, host: string): { current: number; ttl: number } {
   let result: { current: number; ttl: number } | undefined;
   store.incr(host, (error, answer) => {
@@ -60,10 +68,7 @@ t.test('one process counts each host within a minute from its first request', as
 
 t.test('two processes of one ingress add what the other counted', async (t) => {
   let now = 5 * MINUTE;
-  const pair = joinedPair();
-  const A = hostRateCountsStore({ share: pair.a, flushMs: 5, now: () => now });
-  const B = hostRateCountsStore({ share: pair.b, flushMs: 5, now: () => now });
-  const [a, b] = [new A(), new B()];
+  const { a, b, pair } = joinedStores(() => now);
   for (let i = 0; i < 4; i++) incr(a, 'host.example.com');
   incr(a, 'other.example.com');
   t.equal(pair.sent.length, 0, 'counts go out together after flushMs, not per request');
@@ -81,10 +86,7 @@ t.test('two processes of one ingress add what the other counted', async (t) => {
 
 t.test('windows that two processes started apart, and counts that come too late', async (t) => {
   let now = 5 * MINUTE;
-  const pair = joinedPair();
-  const A = hostRateCountsStore({ share: pair.a, flushMs: 5, now: () => now });
-  const B = hostRateCountsStore({ share: pair.b, flushMs: 5, now: () => now });
-  const [a, b] = [new A(), new B()];
+  const { a, b, pair } = joinedStores(() => now);
   incr(a, 'host.example.com');
   now += 50;
   incr(b, 'host.example.com');
@@ -100,10 +102,7 @@ t.test('windows that two processes started apart, and counts that come too late'
 
 t.test('counts not yet sent when the window moved to an earlier start travel with it', async (t) => {
   let now = 5 * MINUTE;
-  const pair = joinedPair();
-  const A = hostRateCountsStore({ share: pair.a, flushMs: 5, now: () => now });
-  const B = hostRateCountsStore({ share: pair.b, flushMs: 5, now: () => now });
-  const [a, b] = [new A(), new B()];
+  const { a, b, pair } = joinedStores(() => now);
   const start = now;
   incr(a, 'host.example.com');
   now += 1000;

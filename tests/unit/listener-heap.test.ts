@@ -1,10 +1,15 @@
-import { spawn } from 'node:child_process';
+/**
+ * A listener process (ingress, control) has its old generation collected once it grows 20 % past
+ * what is live (cli/listener-heap.ts): a child allocating like a busy ingress, with and without,
+ * started with the hub's own launch flags; and the plan line that says so.
+ */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { runsListenersOnly } from '../../cli/listener-heap.ts';
 import { describePlan } from '../../cli/plan.ts';
 import { parseRoles } from '../../hub/config/roles.ts';
 import { loadConfig } from '../../hub/config/load.ts';
+import { runJsonChild } from '../helpers/json-child.ts';
 
 interface ChildReport {
   readonly capped: boolean;
@@ -16,19 +21,7 @@ const NODE_FLAGS = (JSON.parse(readFileSync(new URL('../../package.json', import
 
 /** heap-growth-child.ts in a process of its own, started as the hub is. */
 function allocateInChild(percent: number): Promise<ChildReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'tests/helpers/heap-growth-child.ts', String(percent)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // No coverage from this tsx-compiled process: mixed with the tests' esbuild-compiled one it garbles the report (see childEnvironment in tests/helpers/hub-harness.ts).
-      env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ChildReport) : reject(new Error(`child exited ${code}: ${err}`))));
-  });
+  return runJsonChild<ChildReport>('tests/helpers/heap-growth-child.ts', [String(percent)], { nodeFlags: NODE_FLAGS });
 }
 
 t.test('only a process of listeners caps its heap growth', async (t) => {
