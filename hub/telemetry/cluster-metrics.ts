@@ -27,7 +27,6 @@ const isAskPart = isMessage<AskPart>('proxyhub:metrics-part');
 const isPart = isMessage<Part>('proxyhub:metrics-part-answer');
 const isAggregate = isMessage<Aggregate>('proxyhub:metrics-aggregate-answer');
 
-
 /**
  * In a process of an ingress cluster: answers the primary's requests for this registry, and
  * returns the renderer a scrape uses. Outside a cluster it returns undefined (render as usual).
