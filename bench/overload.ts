@@ -24,6 +24,7 @@ import { machineInfo } from './lib/machine.ts';
 import { createPhaseLog } from './lib/phase-log.ts';
 import { findBrokerPid, machineBusyOver, roleChildrenOf } from './lib/proc-stats.ts';
 import { cpuPercentBetween, sampleCpuTimeline } from './lib/cpu-timeline.ts';
+import { loopStatsBetween, loopTraceEnvironment, readLoopTrace, type LoopStats } from './lib/loop-trace-report.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
 import { freePort, settingsFromEnvironment, startHubTls, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { renderTimeline } from './lib/svg-timeline.ts';
@@ -81,6 +82,8 @@ interface RunResult {
   readonly spells: Readonly<Record<string, number>>;
   /** % of one core each process used in the peak and in the overload phase. */
   readonly cpu: { readonly peak: Readonly<Record<string, number>>; readonly overload: Readonly<Record<string, number>> };
+  /** The ingress's event loop in the peak and in the overload phase (bench/lib/loop-trace.mjs). */
+  readonly loop: { readonly peak: LoopStats | null; readonly overload: LoopStats | null };
 }
 
 /** The processes whose CPU the report splits by phase: each role's child, the broker, Foreman's stand-in. */
@@ -151,6 +154,7 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const label = runLabel(run);
   let hub: ServerProcess | undefined;
+  const loopTraceFile = join(tmpdir(), `proxyhub-bench-loop-${prefix}.jsonl`);
   try {
     log(`${label}: starting proxyhub --role all (TLS) under prefix ${prefix}`);
     hub = await startHubTls('all', prefix, options.amqpUrl, files, {
@@ -163,6 +167,7 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
       PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0',
       PROXYHUB_INGRESS_PROCESSES: String(ingressProcesses),
       ...(shedding ? {} : { PROXYHUB_MAX_INFLIGHT_REQUESTS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '0' }),
+      ...loopTraceEnvironment(loopTraceFile),
       ...settingsFromEnvironment(),
     });
     const url = new URL(hub.url);
@@ -177,6 +182,8 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
     const byName = (name: string): PhaseResult => timeline.phases.find((p) => p.name === name) as PhaseResult;
     const [peak, overload, recovery] = [byName('peak'), byName('overload'), byName('recovery')];
     const cpuDuring = (phase: PhaseResult): Record<string, number> => (cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, timeline.startedAtEpochMs + phase.startMs, timeline.startedAtEpochMs + phase.startMs + phase.durationMs));
+    const trace = readLoopTrace(loopTraceFile);
+    const loopDuring = (phase: PhaseResult): LoopStats | null => loopStatsBetween(trace, timeline.startedAtEpochMs + phase.startMs, timeline.startedAtEpochMs + phase.startMs + phase.durationMs);
     const result: RunResult = {
       transport, load, shedding, ingressProcesses, peak, overload, recovery,
       goodputShare: overload.acceptedPerSec / peak.acceptedPerSec,
@@ -184,6 +191,7 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
       timeline,
       spells: sheddingSpells(hub.output()),
       cpu: { peak: cpuDuring(peak), overload: cpuDuring(overload) },
+      loop: { peak: loopDuring(peak), overload: loopDuring(overload) },
     };
     log(`${label}: peak ${peak.acceptedPerSec.toFixed(0)}/s; overload offered ${overload.offeredPerSec?.toFixed(0)}/s, accepted ${overload.acceptedPerSec.toFixed(0)}/s (${(result.goodputShare * 100).toFixed(0)} %), ${overload.refused.count} × 503 (max ${overload.refused.maxMs.toFixed(0)} ms), ${overload.other} other, ${overload.errors} errors; back to the peak after ${result.recoverySec?.toFixed(2) ?? 'never'} s; shedding spells ${JSON.stringify(result.spells)}`);
     return result;
@@ -192,6 +200,7 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
     await removeBenchTopology(options.amqpUrl, prefix, RETRY_DELAYS_MS).catch((error: unknown) => log(`cleanup: ${String(error)}`));
     await removePrefixKeys(REDIS_URL, prefix).catch((error: unknown) => log(`cleanup: ${String(error)}`));
     await rm(join(tmpdir(), `proxyhub-bench-overload-${prefix}`), { recursive: true, force: true });
+    await rm(loopTraceFile, { force: true });
   }
 }
 
@@ -205,6 +214,8 @@ interface RefusalFloor {
   readonly offeredPerSec: number;
   readonly refusedPerSec: number;
   readonly refused: PhaseResult['refused'];
+  /** Uploads answered 202 meanwhile (none for the bare server; the hub's before its first lag sample). */
+  readonly accepted: number;
   readonly other: number;
   readonly cpu: Readonly<Record<string, number>>;
   readonly cpuMicrosPerRefusal: number;
@@ -214,23 +225,47 @@ async function measureRefusalFloor(options: OverloadOptions, files: BenchFiles, 
   log(`refusal floor: a bare node:https server answering the hub's 503, open loop at ${offeredPerSec.toFixed(0)}/s`);
   const server = await startStaticTlsServer({ cert: files.cert, key: files.key, ca: files.ca }, '--refusal');
   try {
-    const url = new URL(server.url);
-    const open = (name: string, seconds: number): OverloadPhase => ({ name, kind: 'open', durationMs: seconds * 1000, connections: options.clients, rate: offeredPerSec });
-    const spec = clientSpec(url, files, [open('warm-up', options.warmupSec), open('floor', options.peakSec)]);
-    let sampler: ReturnType<typeof sampleCpuTimeline> | undefined;
-    const timeline = await runClient(spec, (options.warmupSec + options.peakSec + 60) * 1000, (pid) => (sampler = sampleCpuTimeline({ server: server.pid, 'load generator': pid })));
-    const cpuTimeline = sampler?.stop();
-    const floor = timeline.phases.find((p) => p.name === 'floor') as PhaseResult;
-    const from = timeline.startedAtEpochMs + floor.startMs;
-    const cpu = cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, from, from + floor.durationMs);
-    const refusedPerSec = floor.refused.count / (floor.durationMs / 1000);
-    const busy = (cpu.server ?? 0) + (cpu['load generator'] ?? 0);
-    const result = { offeredPerSec, refusedPerSec, refused: floor.refused, other: floor.other + floor.errors, cpu, cpuMicrosPerRefusal: refusedPerSec > 0 ? ((busy / 100) * 1e6) / refusedPerSec : 0 };
-    log(`refusal floor: ${refusedPerSec.toFixed(0)} × 503/s, ${result.cpuMicrosPerRefusal.toFixed(0)} µs of CPU each (server ${(cpu.server ?? 0).toFixed(0)} %, load generator ${(cpu['load generator'] ?? 0).toFixed(0)} %), p99 ${floor.refused.p99Ms.toFixed(1)} ms`);
-    return result;
+    return await measureRefusals('refusal floor', server, options, files, offeredPerSec);
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The hub's own refusal, apart from any accept: `proxyhub start --role ingress` alone, with the
+ * event-loop lag mark at 1 ms so that it sheds every upload once the load starts (the lag under
+ * this load never falls below ¾ ms for the second it would take to stop), at the same offered
+ * rate. Against the bare floor it shows what the hub's door adds; against the overload runs, what
+ * a refusal costs the ingress once its loop is also busy with accepts and 1,024 connections.
+ */
+async function measureHubRefusals(options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  log(`hub refusals: proxyhub --role ingress shedding every upload (lag mark 1 ms), open loop at ${offeredPerSec.toFixed(0)}/s`);
+  const hub = await startHubTls('ingress', prefix, options.amqpUrl, files, { PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '1', ...settingsFromEnvironment() });
+  try {
+    return await measureRefusals('hub refusals', hub, options, files, offeredPerSec);
+  } finally {
+    await hub.stop();
+    await removeBenchTopology(options.amqpUrl, prefix).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+  }
+}
+
+/** `server` under an open loop at `offeredPerSec`: its answers and the CPU it and the load generator used per answer. */
+async function measureRefusals(label: string, server: ServerProcess, options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
+  const url = new URL(server.url);
+  const open = (name: string, seconds: number): OverloadPhase => ({ name, kind: 'open', durationMs: seconds * 1000, connections: options.clients, rate: offeredPerSec });
+  const spec = clientSpec(url, files, [open('warm-up', options.warmupSec), open('floor', options.peakSec)]);
+  let sampler: ReturnType<typeof sampleCpuTimeline> | undefined;
+  const timeline = await runClient(spec, (options.warmupSec + options.peakSec + 60) * 1000, (pid) => (sampler = sampleCpuTimeline({ server: server.pid, 'load generator': pid })));
+  const cpuTimeline = sampler?.stop();
+  const floor = timeline.phases.find((p) => p.name === 'floor') as PhaseResult;
+  const from = timeline.startedAtEpochMs + floor.startMs;
+  const cpu = cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, from, from + floor.durationMs);
+  const refusedPerSec = floor.refused.count / (floor.durationMs / 1000);
+  const busy = (cpu.server ?? 0) + (cpu['load generator'] ?? 0);
+  const result = { offeredPerSec, refusedPerSec, refused: floor.refused, accepted: floor.accepted.count, other: floor.other + floor.errors, cpu, cpuMicrosPerRefusal: refusedPerSec > 0 ? ((busy / 100) * 1e6) / refusedPerSec : 0 };
+  log(`${label}: ${refusedPerSec.toFixed(0)} × 503/s, ${result.cpuMicrosPerRefusal.toFixed(0)} µs of CPU each (server ${(cpu.server ?? 0).toFixed(0)} %, load generator ${(cpu['load generator'] ?? 0).toFixed(0)} %), p99 ${floor.refused.p99Ms.toFixed(1)} ms, ${floor.accepted.count} accepted`);
+  return result;
 }
 
 /**
@@ -266,7 +301,7 @@ function runLabel(run: RunSpec): string {
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
 const ms = (n: number): string => (n < 1 ? '<1' : n.toFixed(0));
 
-function markdown(results: readonly RunResult[], options: OverloadOptions, busyBefore: number, date: string, floor: RefusalFloor | undefined, cores: number): string {
+function markdown(results: readonly RunResult[], options: OverloadOptions, busyBefore: number, date: string, floor: RefusalFloor | undefined, hubRefusals: RefusalFloor | undefined, cores: number): string {
   const ceilingCell = (r: RunResult): string => {
     const ceiling = floor === undefined || !r.shedding ? null : goodputCeiling(r, floor, cores);
     return ceiling === null ? '—' : `${(ceiling.share * 100).toFixed(0)} %`;
@@ -287,7 +322,11 @@ function markdown(results: readonly RunResult[], options: OverloadOptions, busyB
     '',
     ...floorLines(floor, results, cores),
     '',
+    ...hubRefusalLines(hubRefusals),
+    '',
     ...cpuTable(results),
+    '',
+    ...loopTable(results),
     '',
     'Charts: `overload-<transport>-<load>[-<n>proc].svg` (202/s and 503/s every 250 ms). "Back to peak": from the end of the overload until two 250 ms buckets in a row average 90 % of the peak rate. The shedding-off row is the same hub with `PROXYHUB_MAX_INFLIGHT_REQUESTS=0 PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=0`: what a hub that takes everything does under the same load.',
     '',
@@ -334,6 +373,17 @@ function floorLines(floor: RefusalFloor | undefined, results: readonly RunResult
   ];
 }
 
+function hubRefusalLines(hub: RefusalFloor | undefined): string[] {
+  if (hub === undefined) return [];
+  const serverMicros = hub.refusedPerSec > 0 ? (((hub.cpu.server ?? 0) / 100) * 1e6) / hub.refusedPerSec : 0;
+  return [
+    `The hub's own refusal, same run: \`proxyhub start --role ingress\` alone, shedding every upload (\`PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=1\`), under the same client at ${hub.offeredPerSec.toFixed(0)}/s: ` +
+      `${hub.refusedPerSec.toFixed(0)} refusals/s (${hub.accepted} uploads accepted before the first lag sample, ${hub.other} other answers or errors), p50 / p99 / max ${hub.refused.p50Ms.toFixed(1)} / ${hub.refused.p99Ms.toFixed(1)} / ${hub.refused.maxMs.toFixed(0)} ms; ` +
+      `**${serverMicros.toFixed(0)} µs of the ingress's CPU per refusal** (server ${(hub.cpu.server ?? 0).toFixed(0)} %, load generator ${(hub.cpu['load generator'] ?? 0).toFixed(0)} %). ` +
+      'Set beside the overload runs above, the difference is what a refusal costs once the same loop also accepts uploads and serves every connection the client opened.',
+  ];
+}
+
 /** Columns of the CPU table: the processes a reader asks about, the other roles' children summed. */
 const CPU_COLUMNS = ['ingress', 'control', 'worker:facts', 'other workers', 'broker', 'foreman', 'load generator'] as const;
 
@@ -352,6 +402,25 @@ function cpuTable(results: readonly RunResult[]): string[] {
     '',
     `| run | phase | ${CPU_COLUMNS.join(' | ')} | all |`,
     `|---|---|${CPU_COLUMNS.map(() => '---:').join('|')}|---:|`,
+    ...rows,
+  ];
+}
+
+/**
+ * The ingress's event loop by phase: how often it turned and how many requests each turn took.
+ * A request that arrives just after a turn began waits for the whole turn before it is even read.
+ */
+function loopTable(results: readonly RunResult[]): string[] {
+  const cells = (stats: LoopStats | null): string =>
+    stats === null ? '— | — | — | — | —' : `${stats.turnsPerSec.toFixed(0)} | ${stats.requestsPerTurn.toFixed(1)} | ${stats.meanTurnMs.toFixed(1)} | ${stats.p99TurnMs.toFixed(1)} | ${stats.maxTurnMs.toFixed(0)}`;
+  const rows = results.flatMap((r) =>
+    (['peak', 'overload'] as const).map((phase) => `| ${r.transport} ${r.load} ×${r.ingressProcesses}${r.shedding ? '' : ' (shedding off)'} | ${phase} | ${cells(r.loop[phase])} |`),
+  );
+  return [
+    "The ingress's event loop (bench/lib/loop-trace.mjs, in every ingress process): a turn is one pass of the loop that handled requests, from the first request it handed to a handler to its check phase. Per ingress process:",
+    '',
+    '| run | phase | turns/s | requests per turn | mean turn ms | p99 turn ms (median second) | longest turn ms |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...rows,
   ];
 }
@@ -387,6 +456,7 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
   const foreman = await startTestForeman();
   const results: RunResult[] = [];
   let floor: RefusalFloor | undefined;
+  let hubRefusals: RefusalFloor | undefined;
   try {
     const files = { ca: pki.caCert, cert: pki.server.cert, key: pki.server.key, host: pki.client(HOST) };
     const runs: RunSpec[] = [
@@ -398,16 +468,19 @@ export async function runOverloadBench(options: OverloadOptions): Promise<void> 
       results.push(await measure(options, run, foreman, files));
     }
     const offered = Math.max(...results.map((r) => r.overload.offeredPerSec ?? 0));
-    if (offered > 0) floor = await measureRefusalFloor(options, files, offered);
+    if (offered > 0) {
+      floor = await measureRefusalFloor(options, files, offered);
+      hubRefusals = await measureHubRefusals(options, files, offered);
+    }
   } finally {
     await foreman.stop();
     pki.remove();
   }
   const date = new Date().toISOString();
-  const text = markdown(results, options, busyBefore, date, floor, machine.cores);
+  const text = markdown(results, options, busyBefore, date, floor, hubRefusals, machine.cores);
   for (const r of results) await writeFile(join(RESULTS, chartName(r)), chart(r));
   const slim = results.map(({ timeline, ...rest }) => ({ ...rest, buckets: timeline.buckets, connectionsOpened: timeline.connectionsOpened }));
-  await writeFile(join(RESULTS, 'overload.json'), `${JSON.stringify({ benchmark: 'overload', date, machine, machineBusyBeforePercent: busyBefore, options, targets: TARGETS, results: slim, refusalFloor: floor ?? null })}\n`);
+  await writeFile(join(RESULTS, 'overload.json'), `${JSON.stringify({ benchmark: 'overload', date, machine, machineBusyBeforePercent: busyBefore, options, targets: TARGETS, results: slim, refusalFloor: floor ?? null, hubRefusals: hubRefusals ?? null })}\n`);
   await writeFile(join(RESULTS, 'overload.md'), text);
   process.stdout.write(`\n${text}`);
 }
