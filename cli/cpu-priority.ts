@@ -42,21 +42,14 @@ export interface LoweredPriority {
 export function lowerCpuPriority(steps: number): LoweredPriority | undefined {
   if (steps <= 0) return undefined;
   const nice = Math.min(19, getPriority() + steps);
-  if (process.platform !== 'linux') {
-    setPriority(nice);
-    return { nice, threads: 1, autogroup: false };
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc/self/task');
-  } catch {
-    // No /proc to list the threads in: the calling thread, and the threads it starts from now on.
+  const threadIds = process.platform === 'linux' ? listOwnThreads() : undefined;
+  if (threadIds === undefined) {
+    // Off Linux, or no /proc to list the threads in: the calling thread, and those it starts from now on.
     setPriority(nice);
     return { nice, threads: 1, autogroup: false };
   }
   let threads = 0;
-  for (const entry of entries) {
-    const thread = Number(entry);
+  for (const thread of threadIds) {
     try {
       // Only ever down: a thread already below `nice` (one a parse pool lowered) stays there.
       if (getPriority(thread) < nice) setPriority(thread, nice);
@@ -66,6 +59,15 @@ export function lowerCpuPriority(steps: number): LoweredPriority | undefined {
     }
   }
   return { nice, threads, autogroup: lowerOwnAutogroup(nice) };
+}
+
+/** This process's thread ids, from /proc/self/task; undefined where that cannot be read. */
+function listOwnThreads(): number[] | undefined {
+  try {
+    return readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The session id of this process: field 6 of /proc/self/stat, after the command name in parentheses. */

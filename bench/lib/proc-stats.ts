@@ -62,8 +62,9 @@ export function findBrokerPid(): number | null {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes('beam') && cmdline.includes('rabbit')) return Number(entry);
+      // The Erlang VM itself (beam.smp as the program), not a shell or helper whose arguments mention it.
+      const [program = '', ...args] = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (program.includes('beam') && args.some((arg) => arg.includes('rabbit'))) return Number(entry);
     } catch {
       // raced with an exiting process
     }
