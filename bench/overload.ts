@@ -176,6 +176,7 @@ async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerPr
     log(`${label}: ${totalSec} s of load (warm-up ${options.warmupSec}, peak ${options.peakSec}, overload ${options.overloadSec}, recovery ${options.recoverySec})`);
     const progress = setInterval(() => log(`${label}: running…`), 10_000);
     const processes = processesOf(hub.pid, foreman.pid);
+    if (processes.broker === undefined) log(`${label}: the broker's process was not found; its CPU is left out of this run`);
     let sampler: ReturnType<typeof sampleCpuTimeline> | undefined;
     const timeline = await runClient(spec, (totalSec + 60) * 1000, (pid) => (sampler = sampleCpuTimeline({ ...processes, 'load generator': pid }))).finally(() => clearInterval(progress));
     const cpuTimeline = sampler?.stop();
@@ -214,7 +215,7 @@ interface RefusalFloor {
   readonly offeredPerSec: number;
   readonly refusedPerSec: number;
   readonly refused: PhaseResult['refused'];
-  /** Uploads answered 202 meanwhile (none for the bare server; the hub's before its first lag sample). */
+  /** Uploads answered 202 in the measured phase: none for the bare server; for the hub, shedding stopped meanwhile. */
   readonly accepted: number;
   readonly other: number;
   readonly cpu: Readonly<Record<string, number>>;
@@ -241,7 +242,9 @@ async function measureRefusalFloor(options: OverloadOptions, files: BenchFiles, 
 async function measureHubRefusals(options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   log(`hub refusals: proxyhub --role ingress shedding every upload (lag mark 1 ms), open loop at ${offeredPerSec.toFixed(0)}/s`);
-  const hub = await startHubTls('ingress', prefix, options.amqpUrl, files, { PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '1', ...settingsFromEnvironment() });
+  // The forced settings last: an A/B's BENCH_HUB_SETTINGS must not undo the shedding, nor split
+  // the ingress into processes whose CPU the primary's pid would not show.
+  const hub = await startHubTls('ingress', prefix, options.amqpUrl, files, { ...settingsFromEnvironment(), PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '1', PROXYHUB_INGRESS_PROCESSES: '1' });
   try {
     return await measureRefusals('hub refusals', hub, options, files, offeredPerSec);
   } finally {
@@ -378,9 +381,9 @@ function hubRefusalLines(hub: RefusalFloor | undefined): string[] {
   const serverMicros = hub.refusedPerSec > 0 ? (((hub.cpu.server ?? 0) / 100) * 1e6) / hub.refusedPerSec : 0;
   return [
     `The hub's own refusal, same run: \`proxyhub start --role ingress\` alone, shedding every upload (\`PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=1\`), under the same client at ${hub.offeredPerSec.toFixed(0)}/s: ` +
-      `${hub.refusedPerSec.toFixed(0)} refusals/s (${hub.accepted} uploads accepted before the first lag sample, ${hub.other} other answers or errors), p50 / p99 / max ${hub.refused.p50Ms.toFixed(1)} / ${hub.refused.p99Ms.toFixed(1)} / ${hub.refused.maxMs.toFixed(0)} ms; ` +
+      `${hub.refusedPerSec.toFixed(0)} refusals/s, ${hub.accepted} uploads accepted in the measured phase${hub.accepted > 0 ? ' (**shedding stopped meanwhile: their CPU is counted as refusals\' and the figure is high**)' : ''}, ${hub.other} other answers or errors; p50 / p99 / max ${hub.refused.p50Ms.toFixed(1)} / ${hub.refused.p99Ms.toFixed(1)} / ${hub.refused.maxMs.toFixed(0)} ms; ` +
       `**${serverMicros.toFixed(0)} µs of the ingress's CPU per refusal** (server ${(hub.cpu.server ?? 0).toFixed(0)} %, load generator ${(hub.cpu['load generator'] ?? 0).toFixed(0)} %). ` +
-      'Set beside the overload runs above, the difference is what a refusal costs once the same loop also accepts uploads and serves every connection the client opened.',
+      'The same client opened the same connections; what differs from the overload runs is that this loop does nothing but refuse, on a machine it shares only with the load generator.',
   ];
 }
 
@@ -417,7 +420,7 @@ function loopTable(results: readonly RunResult[]): string[] {
     (['peak', 'overload'] as const).map((phase) => `| ${r.transport} ${r.load} ×${r.ingressProcesses}${r.shedding ? '' : ' (shedding off)'} | ${phase} | ${cells(r.loop[phase])} |`),
   );
   return [
-    "The ingress's event loop (bench/lib/loop-trace.mjs, in every ingress process): a turn is one pass of the loop that handled requests, from the first request it handed to a handler to its check phase. Per ingress process:",
+    "The ingress's event loop (bench/lib/loop-trace.mjs, in every ingress process of the runs above): a turn is one pass of the loop that handled requests, from the first request it handed to a handler to its check phase, so its length is a lower bound of what a request arriving just after it began waits before it is read. Per ingress process; the p99 of a second with fewer than 100 turns is its slowest turn:",
     '',
     '| run | phase | turns/s | requests per turn | mean turn ms | p99 turn ms (median second) | longest turn ms |',
     '|---|---|---:|---:|---:|---:|---:|',

@@ -7,11 +7,14 @@
  * A turn is one pass of the event loop that handled HTTP requests: it starts at the first request
  * the pass hands to a handler and ends in the same pass's check phase (a setImmediate queued by
  * that first request). A request that arrives just after a turn began waits for all of it, so
- * the turn's length is the wait a new request can meet before the hub even reads it. Nothing runs
- * while no request comes (no timer of its own spins the loop), so CPU figures stay the hub's.
+ * the turn's length is a lower bound of the wait a new request can meet before the hub reads it
+ * (the poll phase's work before the first request, handshakes and broker frames, and the timers
+ * phase come on top). The hook queues work only when a request came, plus one report a second,
+ * so it never keeps an idle loop turning and the CPU figures stay the hub's.
  *
- * Once a second each process appends one JSON line:
- * `{ pid, atEpochMs, turns, requests, turnMsSum, turnMsMax, turnMsP99 }`.
+ * Once a second each process appends one JSON line covering the time since the last:
+ * `{ pid, sinceEpochMs, atEpochMs, turns, requests, turnMsSum, turnMsMax, turnMsP99 }`. With
+ * fewer than 100 turns in a second, its p99 is its slowest turn.
  */
 import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +30,7 @@ if (file && isIngress) {
   let turnLengths = [];
   let requests = 0;
   let turnStart = -1;
+  let since = Date.now();
   const endTurn = () => {
     turnLengths.push(performance.now() - turnStart);
     turnStart = -1;
@@ -46,11 +50,15 @@ if (file && isIngress) {
     };
   }
   setInterval(() => {
+    const now = Date.now();
+    const sinceEpochMs = since;
+    since = now;
     if (turnLengths.length === 0) return;
     const sorted = turnLengths.sort((a, b) => a - b);
     const line = {
       pid: process.pid,
-      atEpochMs: Date.now(),
+      sinceEpochMs,
+      atEpochMs: now,
       turns: sorted.length,
       requests,
       turnMsSum: sorted.reduce((sum, length) => sum + length, 0),

@@ -57,19 +57,27 @@ function readMachineTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-/** The RabbitMQ node's Erlang VM on this machine, found by its command line. */
+/**
+ * The RabbitMQ node's Erlang VM on this machine: the process whose program is beam and whose
+ * arguments boot the rabbit application (`-s rabbit boot`), so that neither a shell nor a CLI
+ * tool's own VM (rabbitmq-diagnostics starts one) is taken for it. With several such nodes (the
+ * tests' extra cluster nodes), the one started first.
+ */
 export function findBrokerPid(): number | null {
+  let found: { pid: number; startedAt: number } | null = null;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      // The Erlang VM itself (beam.smp as the program), not a shell or helper whose arguments mention it.
       const [program = '', ...args] = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (program.includes('beam') && args.some((arg) => arg.includes('rabbit'))) return Number(entry);
+      const bootsRabbit = args.some((arg, index) => arg === '-s' && args[index + 1] === 'rabbit' && args[index + 2] === 'boot');
+      if (!program.includes('beam') || !bootsRabbit) continue;
+      const startedAt = Number(statFields(entry)[19]);
+      if (found === null || startedAt < found.startedAt) found = { pid: Number(entry), startedAt };
     } catch {
       // raced with an exiting process
     }
   }
-  return null;
+  return found?.pid ?? null;
 }
 
 /** The role children of a supervised `proxyhub start` (`--role <role> --supervised`), by role; an ingress's own processes as `ingress#<n>`. */
