@@ -113,13 +113,17 @@ t.test('a node killed under load: every 202 reaches Foreman exactly once, refusa
   t.ok(slowestRefusal < PROMPT_REFUSAL_MS, `refusals answered promptly (slowest ${slowestRefusal.toFixed(0)} ms)`);
 
   const deliveredNames = (): string[] => foreman.delivered(FACTS).map((r) => (r.body as { name: string }).name);
-  await waitFor(
-    () => {
-      const delivered = new Set(deliveredNames());
-      return wanted.every((name) => delivered.has(name));
-    },
-    { timeoutMs: 120_000, intervalMs: 250, what: 'every accepted upload at Foreman' },
-  );
+  const missing = (): string[] => {
+    const delivered = new Set(deliveredNames());
+    return wanted.filter((name) => !delivered.has(name));
+  };
+  await waitFor(() => missing().length === 0, { timeoutMs: 120_000, intervalMs: 250, what: 'every accepted upload at Foreman' }).catch((error: unknown) => {
+    // Which accepted uploads never arrived (names carry the ingress and the order they were sent
+    // in) and how much did: a few lost around a kill and a stuck worker look alike otherwise.
+    const lost = missing();
+    t.comment(`${lost.length} of ${wanted.length} accepted uploads not at Foreman (first: ${lost.slice(0, 8).join(', ')}); ${foreman.delivered(FACTS).length} deliveries in all`);
+    throw error;
+  });
   // A late redelivery would show up after the count first matches: hold the check a while.
   const counts = (): Map<string, number> => deliveredNames().reduce((map, name) => map.set(name, (map.get(name) ?? 0) + 1), new Map<string, number>());
   t.ok(await holdsFor(() => wanted.every((name) => counts().get(name) === 1), 5000, 250), `all ${wanted.length} accepted uploads reached Foreman exactly once`);
