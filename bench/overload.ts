@@ -253,6 +253,11 @@ async function measureHubRefusals(options: OverloadOptions, files: BenchFiles, o
   }
 }
 
+/** µs of CPU per event, from a CPU share in percent of one core and a rate of events per second (0 when there were none). */
+function microsPerEvent(cpuPercent: number, eventsPerSec: number): number {
+  return eventsPerSec > 0 ? ((cpuPercent / 100) * 1e6) / eventsPerSec : 0;
+}
+
 /** `server` under an open loop at `offeredPerSec`: its answers and the CPU it and the load generator used per answer. */
 async function measureRefusals(label: string, server: ServerProcess, options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
   const url = new URL(server.url);
@@ -266,7 +271,7 @@ async function measureRefusals(label: string, server: ServerProcess, options: Ov
   const cpu = cpuTimeline === undefined ? {} : cpuPercentBetween(cpuTimeline, from, from + floor.durationMs);
   const refusedPerSec = floor.refused.count / (floor.durationMs / 1000);
   const busy = (cpu.server ?? 0) + (cpu['load generator'] ?? 0);
-  const result = { offeredPerSec, refusedPerSec, refused: floor.refused, accepted: floor.accepted.count, other: floor.other + floor.errors, cpu, cpuMicrosPerRefusal: refusedPerSec > 0 ? ((busy / 100) * 1e6) / refusedPerSec : 0 };
+  const result = { offeredPerSec, refusedPerSec, refused: floor.refused, accepted: floor.accepted.count, other: floor.other + floor.errors, cpu, cpuMicrosPerRefusal: microsPerEvent(busy, refusedPerSec) };
   log(`${label}: ${refusedPerSec.toFixed(0)} × 503/s, ${result.cpuMicrosPerRefusal.toFixed(0)} µs of CPU each (server ${(cpu.server ?? 0).toFixed(0)} %, load generator ${(cpu['load generator'] ?? 0).toFixed(0)} %), p99 ${floor.refused.p99Ms.toFixed(1)} ms, ${floor.accepted.count} accepted`);
   return result;
 }
@@ -282,7 +287,7 @@ function goodputCeiling(run: RunResult, floor: RefusalFloor, cores: number): { r
   const peakRate = run.peak.acceptedPerSec;
   const offered = run.overload.offeredPerSec;
   if (peakRate <= 0 || offered === null || peakCpuPercent <= 0) return null;
-  const a = ((peakCpuPercent / 100) * 1e6) / peakRate;
+  const a = microsPerEvent(peakCpuPercent, peakRate);
   const r = floor.cpuMicrosPerRefusal;
   if (a <= r) return null;
   const best = Math.max(0, Math.min(offered, (cores * 1e6 - offered * r) / (a - r)));
@@ -349,7 +354,7 @@ function ingressMicrosPerRefusal(run: RunResult): number | null {
   const refusedPerSec = run.overload.refused.count / (run.overload.durationMs / 1000);
   // With few refusals the subtraction is all noise: the figure is for a run that refused much.
   if (peakPercent <= 0 || run.peak.acceptedPerSec <= 0 || refusedPerSec < run.overload.acceptedPerSec / 2) return null;
-  const perAccept = ((peakPercent / 100) * 1e6) / run.peak.acceptedPerSec;
+  const perAccept = microsPerEvent(peakPercent, run.peak.acceptedPerSec);
   return Math.max(0, ((overloadPercent / 100) * 1e6 - run.overload.acceptedPerSec * perAccept) / refusedPerSec);
 }
 
@@ -363,7 +368,7 @@ function floorLines(floor: RefusalFloor | undefined, results: readonly RunResult
     const cost = r.shedding ? ingressMicrosPerRefusal(r) : null;
     return cost === null ? [] : [`${r.transport} ${r.load} ×${r.ingressProcesses} ${cost.toFixed(0)} µs`];
   });
-  const floorServerMicros = floor.refusedPerSec > 0 ? (((floor.cpu.server ?? 0) / 100) * 1e6) / floor.refusedPerSec : 0;
+  const floorServerMicros = microsPerEvent(floor.cpu.server ?? 0, floor.refusedPerSec);
   return [
     `Refusal floor, same run: \`bench/static-tls-server.ts --refusal\` (bare \`node:https\`, client certificate asked, the hub's own 503 bytes) under the same client, open loop at ${floor.offeredPerSec.toFixed(0)}/s: ` +
       `${floor.refusedPerSec.toFixed(0)} refusals/s, p50 / p99 / max ${floor.refused.p50Ms.toFixed(1)} / ${floor.refused.p99Ms.toFixed(1)} / ${floor.refused.maxMs.toFixed(0)} ms, ${floor.other} other answers or errors; ` +
@@ -378,7 +383,7 @@ function floorLines(floor: RefusalFloor | undefined, results: readonly RunResult
 
 function hubRefusalLines(hub: RefusalFloor | undefined): string[] {
   if (hub === undefined) return [];
-  const serverMicros = hub.refusedPerSec > 0 ? (((hub.cpu.server ?? 0) / 100) * 1e6) / hub.refusedPerSec : 0;
+  const serverMicros = microsPerEvent(hub.cpu.server ?? 0, hub.refusedPerSec);
   return [
     `The hub's own refusal, same run: \`proxyhub start --role ingress\` alone, shedding every upload (\`PROXYHUB_MAX_EVENT_LOOP_DELAY_MS=1\`), under the same client at ${hub.offeredPerSec.toFixed(0)}/s: ` +
       `${hub.refusedPerSec.toFixed(0)} refusals/s, ${hub.accepted} uploads accepted in the measured phase${hub.accepted > 0 ? ' (**shedding stopped meanwhile: their CPU is counted as refusals\' and the figure is high**)' : ''}, ${hub.other} other answers or errors; p50 / p99 / max ${hub.refused.p50Ms.toFixed(1)} / ${hub.refused.p99Ms.toFixed(1)} / ${hub.refused.maxMs.toFixed(0)} ms; ` +

@@ -2,6 +2,7 @@ import { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '../log/logger.ts';
 import type { HttpsOptions } from './tls.ts';
 import { handleError } from './problem.ts';
+import { deferredRequestLogger } from './request-logger.ts';
 
 export interface ListenerSettings {
   readonly logger: Logger;
@@ -16,6 +17,8 @@ export function listenerOptions(settings: ListenerSettings) {
     loggerInstance: settings.logger as FastifyBaseLogger,
     // One log line per request costs more than the whole upload path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made only if the request logs (hub/http/request-logger.ts).
+    childLoggerFactory: deferredRequestLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
     // The whole request (headers and body) must arrive in time; an idle socket is closed.

@@ -104,11 +104,15 @@ const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => 
   const trusted = allowList(options.trustedHosts ?? [], 'trusted_hosts', 'trusted_hosts is empty or unset, so this control route refuses everyone: set PROXYHUB_TRUSTED_HOSTS to the certificate name of each Foreman server');
   const readers = allowList(options.metricsReaders ?? [], 'the metrics readers', 'nobody is listed to read metrics here: set PROXYHUB_METRICS_READERS to the certificate name of your Prometheus server');
   // Before the body is read: an untrusted caller learns nothing from validation errors.
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style, so that the routes with nothing to check (every upload) pay no promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const config = request.routeOptions.config;
-    if (config.metricsReaders === true) return open && config.trustedHosts === true ? undefined : refusal(request, reply, readers, options.tls);
-    if (open || config.trustedHosts !== true) return undefined;
-    return refusal(request, reply, trusted, options.tls);
+    const list = config.metricsReaders === true ? (open && config.trustedHosts === true ? undefined : readers) : open || config.trustedHosts !== true ? undefined : trusted;
+    if (list === undefined) return done();
+    // A refusal answers by itself (done is then not called); a trusted caller goes on.
+    refusal(request, reply, list, options.tls).then((answered) => {
+      if (answered === undefined) done();
+    }, done);
   });
 };
 

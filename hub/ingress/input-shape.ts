@@ -60,8 +60,8 @@ export function assertYamlFlowBounds(text: string): void {
  * Facts and reports arrive uncompressed from every real client. A body labelled with another
  * Content-Encoding would otherwise be parsed as if it were plain, so it is refused (415).
  */
-export async function refuseContentEncoding(request: { headers: Record<string, string | string[] | undefined> }): Promise<void> {
+export function refuseContentEncoding(request: { headers: Record<string, string | string[] | undefined> }, _reply: unknown, done: (error?: Error) => void): void {
   const encoding = request.headers['content-encoding'];
-  if (encoding === undefined || encoding === '' || encoding === 'identity') return;
-  throw new ProxyhubError('PROXYHUB_INPUT_MEDIA_TYPE', `Content-Encoding ${String(encoding)} is not accepted on this route`, { field: 'content-encoding', location: 'headers' });
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return done();
+  done(new ProxyhubError('PROXYHUB_INPUT_MEDIA_TYPE', `Content-Encoding ${String(encoding)} is not accepted on this route`, { field: 'content-encoding', location: 'headers' }));
 }

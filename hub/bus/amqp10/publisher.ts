@@ -9,7 +9,7 @@ import { ProxyhubError, errorMessage } from '../../../contracts/errors.ts';
 import type { Topology } from '../../../contracts/topology.ts';
 import type { Addresses } from './addresses.ts';
 import { RecoveringAmqp10Connection, asError, openSenderTo } from './connection.ts';
-import { toRheaMessage } from './message.ts';
+import { STANDARD_FORMAT, encodeMessage } from './message-bytes.ts';
 import { ConfirmWindow, confirmDeadline } from '../confirm-window.ts';
 import type { TopologyScope } from '../declare-topology.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -132,7 +132,7 @@ export class Amqp10Publisher implements Publisher {
     try {
       // Sent at once when the link has credit, else buffered by rhea until the broker grants some.
       coalesceWrites(sender.connection);
-      delivery = sender.send(toRheaMessage(message));
+      delivery = sender.send(encodeMessage(message), undefined, STANDARD_FORMAT);
     } catch (error) {
       // The link went away between the lookup and the send (detached by the broker).
       this.#window.release();

@@ -8,7 +8,8 @@ import rhea, { type Connection, type EventContext, type Receiver } from 'rhea';
 import type { Addresses } from './addresses.ts';
 import { connectToAny } from '../broker-urls.ts';
 import { asError, closeConnection, connectionOptionsFrom, openReceiver, openSenderTo } from './connection.ts';
-import { receivedFields, toRheaMessage } from './message.ts';
+import { receivedFields } from './message.ts';
+import { STANDARD_FORMAT, encodeMessage } from './message-bytes.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
 import { SenderLinks } from './sender-links.ts';
 import type { BrowsedMessage, OutgoingMessage, QueueBrowser } from '../transport.ts';
@@ -92,7 +93,7 @@ export async function openAmqp10QueueBrowser(options: { readonly url: string; re
         return openSenderTo(connection, address);
       });
       await new Promise<void>((resolve, reject) => {
-        const delivery = link.send(toRheaMessage(message));
+        const delivery = link.send(encodeMessage(message), undefined, STANDARD_FORMAT);
         const onOutcome = (outcome: string) => (context: EventContext): void => {
           if (context.delivery !== delivery) return;
           for (const [event, listener] of listeners) link.removeListener(event, listener);

@@ -13,7 +13,8 @@ import type { Addresses } from './addresses.ts';
 import { ConsumerCountCache } from '../consumer-count-cache.ts';
 import { PendingReplies } from '../pending-replies.ts';
 import { RecoveringAmqp10Connection, openReceiver, openSenderTo } from './connection.ts';
-import { bodyOf, toRheaMessage } from './message.ts';
+import { bodyOf } from './message.ts';
+import { STANDARD_FORMAT, encodeMessage } from './message-bytes.ts';
 import { outcomeError } from './publisher.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { RabbitAdmin } from './rabbit-admin.ts';
@@ -93,7 +94,7 @@ export class Amqp10RpcClient implements RpcClient {
       request.timeoutMs,
       () => {
         coalesceWrites(sender.connection);
-        this.#inFlight.set(sender.send(toRheaMessage(message, replyTo)), correlationId);
+        this.#inFlight.set(sender.send(encodeMessage(message, replyTo), undefined, STANDARD_FORMAT), correlationId);
       },
       'rpc link closed',
     );
