@@ -7,7 +7,6 @@
  * "after", `proxyhub start --role all` as an operator runs it. Writes bench/results/colocated.*.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,6 +24,7 @@ import { createPhaseLog } from './lib/phase-log.ts';
 import { machineBusyOver } from './lib/proc-stats.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
 import { ANY_METRICS_PORT, freePort, settingsFromEnvironment, httpsAnswers200, track, waitReady, type ServerProcess } from './lib/servers.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -81,7 +81,7 @@ function spawnLayout(layout: Layout, env: NodeJS.ProcessEnv): ChildProcess {
 }
 
 async function measure(layout: Layout, foreman: ArfForeman, spec: ColocatedOptions, files: { ca: string; cert: string; key: string; host: { cert: string; key: string }; body: string; factsBody: string; dir: string }): Promise<LayoutResult> {
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const port = await freePort();
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PROXYHUB_')));
   const env = {

@@ -9,7 +9,6 @@
  * registry and back (the manifest body rides the RPC reply; blobs never do).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { writeResultFiles } from './lib/report.ts';
 import { startHubControl, startHubIngress, startHubWorker, type ServerProcess } from './lib/servers.ts';
 import { renderBars } from './lib/svg-bars.ts';
 import type { BenchOptions, MachineInfo } from './lib/types.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 const REPOSITORY = 'bench/hello';
 const TAG = 'v1';
@@ -107,7 +107,7 @@ function renderChart(results: GatewayBenchResults): string {
 export async function runContainerGatewayBench(options: BenchOptions): Promise<void> {
   requireContainerTools();
   const log = createPhaseLog();
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const redisUrl = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const work = await mkdtemp(join(tmpdir(), 'proxyhub-gateway-bench-'));
   const servers: ServerProcess[] = [];

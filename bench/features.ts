@@ -6,7 +6,6 @@
  * certificate too and answers the very same bytes without looking at anything (static-tls).
  * One `--role worker:reports` process runs, so the answer lists a running feature as in use.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { writeResultFiles } from './lib/report.ts';
 import { startHubControlTls, startHubWorker, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { renderBars } from './lib/svg-bars.ts';
 import type { BenchOptions, MachineInfo } from './lib/types.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 const FOREMAN_CN = 'foreman.example.com';
 /** smart_proxy's `GET /v2/features` on this kind of machine at 32 clients (issue 12). */
@@ -120,7 +120,7 @@ function renderChart(results: FeaturesBenchResults): string {
 
 export async function runFeaturesBench(options: BenchOptions): Promise<void> {
   const log = createPhaseLog();
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const dir = await mkdtemp(join(tmpdir(), 'proxyhub-features-bench-'));
   const pki = createTestPki();
   const foremanCert = pki.client(FOREMAN_CN);

@@ -5,14 +5,11 @@
  * naive handler a user would otherwise write (d, AMQP 0-9-1) and the real `proxyhub start --role
  * ingress` (e).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqplib from 'amqplib';
-import { createTopology, queueFeatures } from '../contracts/topology.ts';
-import { declareTopology } from '../hub/bus/declare-topology.ts';
-import { removeBenchTopology } from './lib/broker.ts';
+import { createTopology } from '../contracts/topology.ts';
+import { declareBenchTopology, removeBenchTopology } from './lib/broker.ts';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { machineInfo } from './lib/machine.ts';
 import { buildFactsUpload, buildHubMessage } from './lib/payload.ts';
@@ -23,6 +20,7 @@ import { measureRawPublishAmqp10 } from './lib/raw-publish-amqp10.ts';
 import { writeResults } from './lib/report.ts';
 import { settingsFromEnvironment, startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
 import type { BenchOptions, IngressBenchResults, ScenarioResult } from './lib/types.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 // Issue 12's bars for the facts ingress at 50 connections: AMQP 0-9-1 ≥ 0.85 × limit, AMQP 1.0
 // ≥ 0.7 × limit, p99 ≤ 10 ms, RSS ≤ 100 MiB under that load.
@@ -33,7 +31,6 @@ const TARGETS = {
 const MiB = 2 ** 20;
 const FACTS_PATH = '/api/v2/hosts/facts';
 
-const benchPrefix = (): string => `bench-${randomBytes(4).toString('hex')}`;
 
 function cpuOf(report: WatchReport, client: number | null): ScenarioResult['cpu'] {
   const server = report.cpuPercent.server ?? null;
@@ -136,16 +133,6 @@ async function scenarioNoop(options: BenchOptions, bodyFile: string, log: PhaseL
     return httpResult('noop', null, load, report, { lifetimePeakRssMiB: lifetimePeakMiB ?? -1 });
   } finally {
     await server.stop();
-  }
-}
-
-/** The hub's topology under `prefix`, declared as the hub declares it, for a server that only publishes. */
-async function declareBenchTopology(amqpUrl: string, prefix: string): Promise<void> {
-  const connection = await amqplib.connect(amqpUrl);
-  try {
-    await declareTopology(connection, createTopology(prefix), { features: queueFeatures });
-  } finally {
-    await connection.close();
   }
 }
 

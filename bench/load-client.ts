@@ -35,6 +35,7 @@ const request = {
   ...(spec.tls === undefined ? {} : { tlsOptions: { ca: readFileSync(spec.tls.caFile), cert: readFileSync(spec.tls.certFile), key: readFileSync(spec.tls.keyFile) } }),
   connections: spec.connections,
   pipelining: 1,
+  ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
 };
 
 if (spec.warmupSec > 0) await autocannon({ ...request, duration: spec.warmupSec });

@@ -6,7 +6,6 @@
  * queue pre-filled through the same ingress, then one `--role worker:openscap` drains it into a
  * stand-in Foreman while its CPU time and resident set are read per report.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { countKeys, removePrefixKeys } from './lib/redis-keys.ts';
 import { freePort, startHubIngressTls, startHubWorker, type ServerProcess } from './lib/servers.ts';
 import type { OpenscapBenchResults, OpenscapIngressResult, OpenscapOptions, OpenscapWorkerResult, PhaseCpu } from './lib/types.ts';
 import { watchDrain } from './lib/worker-drain.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 /** cpuPerReportVsBzip2: the worker's CPU per report ≤ this × `bzip2 -dc` on the same file (issue 12). */
 const TARGETS = { uploadsPerSec: 200, p99Ms: 250, cpuPerReportVsBzip2: 1.5, rssGrowthMiB: 64 } as const;
@@ -229,7 +229,7 @@ export async function runOpenscapBench(options: OpenscapOptions): Promise<void> 
 
   log('pki: a throw-away CA, server certificate and host certificate (openssl)');
   const pki = createTestPki();
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   let workDir: string | undefined;
   let ingress: ServerProcess | undefined;
   let worker: ServerProcess | undefined;

@@ -12,7 +12,6 @@
  * Writes bench/results/overload.{md,json} and one overload-<transport>-<load>.svg per run.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +28,7 @@ import { removePrefixKeys } from './lib/redis-keys.ts';
 import { freePort, settingsFromEnvironment, startHubTls, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { renderTimeline } from './lib/svg-timeline.ts';
 import type { Transport } from './lib/types.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -151,7 +151,7 @@ function recoveryTime(result: OverloadClientResult, peakPerSec: number): number 
 
 async function measure(options: OverloadOptions, run: RunSpec, foreman: ServerProcess, files: BenchFiles): Promise<RunResult> {
   const { transport, load, shedding, ingressProcesses } = run;
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const label = runLabel(run);
   let hub: ServerProcess | undefined;
   const loopTraceFile = join(tmpdir(), `proxyhub-bench-loop-${prefix}.jsonl`);
@@ -240,7 +240,7 @@ async function measureRefusalFloor(options: OverloadOptions, files: BenchFiles, 
  * a refusal costs the ingress once its loop is also busy with accepts and 1,024 connections.
  */
 async function measureHubRefusals(options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   log(`hub refusals: proxyhub --role ingress shedding every upload (lag mark 1 ms), open loop at ${offeredPerSec.toFixed(0)}/s`);
   // The forced settings last: an A/B's BENCH_HUB_SETTINGS must not undo the shedding, nor split
   // the ingress into processes whose CPU the primary's pid would not show.

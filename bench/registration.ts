@@ -5,7 +5,6 @@
  * worker:registration` → Foreman: sequential latency on one keep-alive connection, then
  * throughput with autocannon.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { createTopology } from '../contracts/topology.ts';
 import { consumerCount, removeBenchTopology } from './lib/broker.ts';
@@ -17,6 +16,7 @@ import { writeRegistrationResults } from './lib/registration-report.ts';
 import { runSequential } from './lib/sequential.ts';
 import { freePort, startHubIngress, startHubWorker, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import type { PhaseCpu, RegistrationBenchResults, RegistrationOptions, RegistrationPath, RegistrationPathResult } from './lib/types.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 const REQUEST = '/register?organization_id=1&location_id=2';
 const HEADERS = { authorization: 'Bearer bench-token' } as const;
@@ -86,7 +86,7 @@ async function measurePath(path: RegistrationPath, baseUrl: string, scriptUrl: s
  * exchanges; `run` gets the ingress and both pids. Also returns what the RPC queue still held.
  */
 async function withHub<T>(options: RegistrationOptions, foremanUrl: string, log: PhaseLog, run: (ingress: ServerProcess, pids: Record<string, number>) => Promise<T>): Promise<{ value: T; rpcQueueHeld: Record<string, number> }> {
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const rpcQueue = createTopology(prefix).rpcQueue('registration');
   let ingress: ServerProcess | undefined;
   let worker: ServerProcess | undefined;

@@ -26,6 +26,7 @@ import { writeResultFiles } from './lib/report.ts';
 import { httpsAnswers200, startHubIngressTls, startHubWorker, type ServerProcess } from './lib/servers.ts';
 import { renderBars } from './lib/svg-bars.ts';
 import type { BenchOptions, MachineInfo } from './lib/types.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 const HOSTS = 4;
 const PROFILE_DELAY_MS = 500;
@@ -141,7 +142,7 @@ async function untilDrained(amqpUrl: string, queue: string, foreman: TestForeman
 
 export async function runRhsmBench(options: BenchOptions): Promise<void> {
   const log = createPhaseLog();
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const redisUrl = process.env.PROXYHUB_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const work = await mkdtemp(join(tmpdir(), 'proxyhub-rhsm-bench-'));
   const pki = createTestPki();

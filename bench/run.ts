@@ -2,6 +2,8 @@
  * `npm run bench -- <benchmark> [options]` (scripts/run.mjs has made sure RabbitMQ and Redis run).
  *
  *   ingress        hub ingress vs raw broker publishing and a no-op HTTP server
+ *   ingress-cpu    CPU per accepted upload of the hub's ingress and of the naive handler at one fixed rate,
+ *                  in alternating --rounds (3) at --rate (3000/s): the figure to compare code changes by
  *   registration   a registration GET straight to a test Foreman vs through ingress → broker → worker
  *   openscap       ARF uploads over mTLS into the ingress; one openscap worker draining them
  *   capabilities   worker start/stop → SSE subscriber of the control role, p50/p99 over --cycles (200)
@@ -26,6 +28,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runIngressBench } from './ingress.ts';
+import { runIngressCpuBench, type IngressCpuOptions } from './ingress-cpu.ts';
 import { runCapabilitiesBench } from './capabilities.ts';
 import { runFeaturesBench } from './features.ts';
 import { runContainerGatewayBench } from './container-gateway.ts';
@@ -40,6 +43,7 @@ import { transports, type BenchOptions, type CapabilitiesOptions, type OpenscapO
 
 const USAGE = [
   'usage: npm run bench -- ingress [--duration 10] [--warmup 3] [--connections 50] [--window 1000] [--transport amqp091|amqp10]',
+  '       npm run bench -- ingress-cpu [--rate 3000] [--rounds 3] [--connections 50] [--duration 10] [--warmup 3] [--transport amqp091|amqp10]',
   '       npm run bench -- registration [--requests 2000] [--connections 20] [--duration 10] [--warmup 3]',
   '       npm run bench -- openscap [--connections 8] [--duration 10] [--warmup 3] [--reports 200] [--prefetch <n>] [--parse-threads <n>]',
   '       npm run bench -- capabilities [--cycles 200]',
@@ -93,6 +97,7 @@ interface ParsedArgs {
   readonly rex: RexBenchOptions;
   readonly overload: OverloadOptions;
   readonly soak: SoakOptions;
+  readonly ingressCpu: IngressCpuOptions;
 }
 
 function parseOptions(args: readonly string[]): ParsedArgs {
@@ -121,6 +126,8 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       recovery: { type: 'string' },
       minutes: { type: 'string' },
       'warmup-minutes': { type: 'string' },
+      rate: { type: 'string' },
+      rounds: { type: 'string' },
     },
   });
   const benchmark = positionals[0];
@@ -171,6 +178,15 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       recoverySec: positiveNumber('recovery', values.recovery, 10),
     },
     soak,
+    ingressCpu: {
+      amqpUrl,
+      transport: options.transport,
+      ratePerSec: Math.round(positiveNumber('rate', values.rate, 3000)),
+      rounds: Math.round(positiveNumber('rounds', values.rounds, 3)),
+      connections,
+      warmupSec,
+      durationSec,
+    },
   };
 }
 
@@ -196,6 +212,8 @@ async function main(args: readonly string[]): Promise<number> {
   switch (parsed.benchmark) {
     case 'ingress':
       return attempt('ingress', () => runIngressBench(parsed.options));
+    case 'ingress-cpu':
+      return attempt('ingress-cpu', () => runIngressCpuBench(parsed.ingressCpu));
     case 'registration':
       return attempt('registration', () => runRegistrationBench(parsed.registration));
     case 'openscap':

@@ -20,7 +20,6 @@
  * Everything the run made (cluster, processes, Redis keys, temp files) is removed at the end,
  * also after Ctrl-C (a second Ctrl-C quits at once; the cluster nodes still die with the process).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +41,7 @@ import { removePrefixKeys } from './lib/redis-keys.ts';
 import { runPullJob } from './lib/rex-pull-host.ts';
 import { freePort, startHubControlTls, startHubIngressTls, startHubWorker, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { writeSoakResults, type DeliveryCounts, type KindInterval, type SoakKind, type SoakRun, type SoakSample } from './lib/soak-report.ts';
+import { benchPrefix } from './lib/prefix.ts';
 
 export interface SoakOptions {
   readonly minutes: number;
@@ -163,7 +163,7 @@ export async function runSoakBench(options: SoakOptions): Promise<void> {
     if (abort.signal.aborted) throw new Error('interrupted');
   };
 
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix();
   const dir = mkdtempSync(join(tmpdir(), 'proxyhub-bench-soak-'));
   const pki = createTestPki();
   const hubs: Hub[] = [];

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import amqplib from 'amqplib';
 import { createTopology, queueFeatures, rpcQueueNames } from '../../contracts/topology.ts';
+import { declareTopology } from '../../hub/bus/declare-topology.ts';
 
 /** `rabbitmqctl version` when the CLI is here and allowed; otherwise what the broker announces. */
 export async function rabbitmqVersion(amqpUrl: string): Promise<string | null> {
@@ -15,6 +16,16 @@ export async function rabbitmqVersion(amqpUrl: string): Promise<string | null> {
     return version ?? null;
   } catch {
     return null;
+  }
+}
+
+/** The hub's topology under `prefix`, declared as the hub declares it, for a server that only publishes. */
+export async function declareBenchTopology(amqpUrl: string, prefix: string): Promise<void> {
+  const connection = await amqplib.connect(amqpUrl);
+  try {
+    await declareTopology(connection, createTopology(prefix), { features: queueFeatures });
+  } finally {
+    await connection.close();
   }
 }
 

@@ -16,6 +16,8 @@ export interface LoadSpec {
   /** HTTPS with a client certificate: PEM files of the CA, and of the client's certificate and key. */
   readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
   readonly connections: number;
+  /** Requests per second over all connections (an open loop at this rate); as fast as answered when not given. */
+  readonly overallRate?: number;
   readonly warmupSec: number;
   readonly durationSec: number;
 }

@@ -21,7 +21,8 @@ export interface ReferenceLine {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-export function renderBars(title: string, bars: readonly Bar[], lines: readonly ReferenceLine[] = []): string {
+/** `unit` follows each bar's value (`/s` for rates). */
+export function renderBars(title: string, bars: readonly Bar[], lines: readonly ReferenceLine[] = [], unit = '/s'): string {
   const max = niceMax(Math.max(...bars.map((b) => b.value), ...lines.map((l) => l.value)) * 1.05);
   const { parts, y, plotWidth } = chartFrame(title, max, fmt);
   const slot = plotWidth / bars.length;
@@ -29,7 +30,7 @@ export function renderBars(title: string, bars: readonly Bar[], lines: readonly 
     const x = PLOT.left + slot * i + slot * 0.2;
     const width = slot * 0.6;
     parts.push(`<rect x="${x}" y="${y(bar.value)}" width="${width}" height="${y(0) - y(bar.value)}" fill="${bar.color}"/>`);
-    parts.push(`<text x="${x + width / 2}" y="${y(bar.value) - 5}" text-anchor="middle">${fmt(bar.value)}/s</text>`);
+    parts.push(`<text x="${x + width / 2}" y="${y(bar.value) - 5}" text-anchor="middle">${fmt(bar.value)}${escapeXml(unit)}</text>`);
     parts.push(`<text x="${x + width / 2}" y="${y(0) + 18}" text-anchor="middle" font-weight="bold">${escapeXml(bar.label)}</text>`);
     if (bar.sublabel) parts.push(`<text x="${x + width / 2}" y="${y(0) + 33}" text-anchor="middle" fill="#555">${escapeXml(bar.sublabel)}</text>`);
   });
