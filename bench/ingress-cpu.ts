@@ -15,6 +15,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { coerceError } from '../contracts/errors.ts';
 import { createTopology } from '../contracts/topology.ts';
 import { benchPrefix } from './lib/prefix.ts';
 import { declareBenchTopology, removeBenchTopology, startPurging } from './lib/broker.ts';
@@ -68,36 +69,48 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** Every step of a clean-up, each in turn whatever the others did; the first failure is thrown after. */
+async function cleanUp(steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  const results = [];
+  for (const step of steps) results.push(await Promise.resolve().then(step).then(() => undefined, (error: unknown) => error));
+  const failure = results.find((error) => error !== undefined);
+  if (failure !== undefined) throw coerceError(failure);
+}
+
 /** One server under the fixed rate: its CPU and the broker's per accepted upload over the measured run. */
 async function measure(server: Server, round: number, options: IngressCpuOptions, bodyFile: string, brokerPid: number | null, log: PhaseLog): Promise<Sample> {
   const prefix = benchPrefix();
-  await declareBenchTopology(options.amqpUrl, prefix);
-  let process: ServerProcess | undefined;
-  const purging = await startPurging(options.amqpUrl, createTopology(prefix).workQueue('facts'));
+  const topology = createTopology(prefix);
+  let serving: ServerProcess | undefined;
+  let purging: Awaited<ReturnType<typeof startPurging>> | undefined;
   try {
-    process =
+    await declareBenchTopology(options.amqpUrl, prefix);
+    purging = await startPurging(options.amqpUrl, topology.workQueue('facts'));
+    serving =
       server === 'naive'
-        ? await startNaiveIngress(options.amqpUrl, createTopology(prefix).eventsExchange)
-        : await startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport, ...settingsFromEnvironment() });
-    const pid = process.pid;
-    let start: { server: number; broker: number | null; at: number } | undefined;
+        ? await startNaiveIngress(options.amqpUrl, topology.eventsExchange)
+        : // The transport and one process (whose pid is measured) come last: BENCH_HUB_SETTINGS may not change what is measured.
+          await startHubIngress(prefix, options.amqpUrl, { ...settingsFromEnvironment(), PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
+    const pid = serving.pid;
+    let start: { server: number | null; broker: number | null } | undefined;
     log(`round ${round} ${server}: ${options.ratePerSec}/s over ${options.connections} connections, ${options.warmupSec} s warm-up + ${options.durationSec} s measured`);
     const load: LoadResult = await runLoad(
-      { url: `${process.url}/api/v2/hosts/facts`, bodyFile, connections: options.connections, overallRate: options.ratePerSec, warmupSec: options.warmupSec, durationSec: options.durationSec },
+      { url: `${serving.url}/api/v2/hosts/facts`, bodyFile, connections: options.connections, overallRate: options.ratePerSec, warmupSec: options.warmupSec, durationSec: options.durationSec },
       () => {
-        start = { server: cpuSecondsOf(pid) ?? 0, broker: brokerPid === null ? null : cpuSecondsOf(brokerPid), at: performance.now() };
+        start = { server: cpuSecondsOf(pid), broker: brokerPid === null ? null : cpuSecondsOf(brokerPid) };
       },
     );
-    const serverSeconds = (cpuSecondsOf(pid) ?? 0) - (start?.server ?? 0);
+    const serverNow = cpuSecondsOf(pid);
+    if (start?.server === null || start?.server === undefined || serverNow === null) throw new Error(`round ${round} ${server}: no CPU reading of the server (the measured run never started, or the server exited)`);
     const brokerNow = brokerPid === null ? null : cpuSecondsOf(brokerPid);
-    const brokerSeconds = brokerNow === null || start?.broker === null || start?.broker === undefined ? null : brokerNow - start.broker;
-    const accepted = Math.max(1, load.accepted);
+    const brokerSeconds = brokerNow === null || start.broker === null ? null : brokerNow - start.broker;
+    if (load.accepted === 0) throw new Error(`round ${round} ${server}: no upload was accepted (${load.non2xx} other answers, ${load.errors} errors)`);
     const sample: Sample = {
       round,
       server,
       acceptedPerSec: load.acceptedPerSec,
-      serverMicros: (serverSeconds * 1e6) / accepted,
-      brokerMicros: brokerSeconds === null ? null : (brokerSeconds * 1e6) / accepted,
+      serverMicros: ((serverNow - start.server) * 1e6) / load.accepted,
+      brokerMicros: brokerSeconds === null ? null : (brokerSeconds * 1e6) / load.accepted,
       p50Ms: load.p50Ms,
       p99Ms: load.p99Ms,
       notAccepted: load.non2xx + load.errors + load.timeouts,
@@ -108,9 +121,8 @@ async function measure(server: Server, round: number, options: IngressCpuOptions
     );
     return sample;
   } finally {
-    await process?.stop();
-    await purging.stop();
-    await removeBenchTopology(options.amqpUrl, prefix);
+    // The queues go whatever else failed: a shared broker must not keep a benchmark's quorum queues.
+    await cleanUp([() => serving?.stop() ?? Promise.resolve(), () => purging?.stop() ?? Promise.resolve(), () => removeBenchTopology(options.amqpUrl, prefix)]);
   }
 }
 

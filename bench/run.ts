@@ -182,7 +182,7 @@ function parseOptions(args: readonly string[]): ParsedArgs {
       amqpUrl,
       transport: options.transport,
       ratePerSec: Math.round(positiveNumber('rate', values.rate, 3000)),
-      rounds: Math.round(positiveNumber('rounds', values.rounds, 3)),
+      rounds: Math.max(1, Math.round(positiveNumber('rounds', values.rounds, 3))),
       connections,
       warmupSec,
       durationSec,

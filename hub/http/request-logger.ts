@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 
 type Bindings = Parameters<FastifyBaseLogger['child']>[0];
 type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
-type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 class DeferredChildLogger {
   readonly #parent: FastifyBaseLogger;
@@ -28,12 +28,16 @@ class DeferredChildLogger {
   }
 
   #write(level: Level, args: unknown[]): void {
+    // A line below the level makes no child: until a route's own level (an option of the child)
+    // is in force, the parent's level decides, as it would for the child.
+    const parent = this.#parent as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+    if (this.#child === undefined && this.#options?.level === undefined && parent.isLevelEnabled?.(level) === false) return;
     const logger = this.#real();
     Reflect.apply(logger[level], logger, args);
   }
 
   get level(): string {
-    return this.#child?.level ?? this.#parent.level;
+    return this.#child?.level ?? this.#options?.level ?? this.#parent.level;
   }
 
   set level(level: string) {
@@ -65,9 +69,8 @@ class DeferredChildLogger {
     this.#write('trace', args);
   }
 
-  silent(...args: unknown[]): void {
-    this.#write('silent', args);
-  }
+  /** pino's `silent` writes nothing, so it needs no child. */
+  silent(): void {}
 
   child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
     return this.#real().child(bindings, options);

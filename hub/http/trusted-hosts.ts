@@ -86,17 +86,27 @@ async function plainHttpCallerTrusted(request: FastifyRequest, addressBook: () =
   return address !== undefined && (await addressBook()).has(address);
 }
 
-async function refusal(request: FastifyRequest, reply: FastifyReply, list: AllowList, tls: boolean): Promise<FastifyReply | undefined> {
-  if (list.names.size === 0) return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', list.emptyDetail);
+/**
+ * Answers the refusal and says so (true), or lets the caller through (false). A boolean, not the
+ * reply: fastify's Reply is a thenable that settles when the answer ends, also when the caller
+ * went away first, so an async function returning it could not be told from one that let the
+ * caller through.
+ */
+async function refuse(request: FastifyRequest, reply: FastifyReply, list: AllowList, tls: boolean): Promise<boolean> {
+  const answer = (code: 'PROXYHUB_AUTH_NOT_TRUSTED' | 'PROXYHUB_AUTH_CERT_REQUIRED', detail: string): true => {
+    sendProblem(reply, code, detail);
+    return true;
+  };
+  if (list.names.size === 0) return answer('PROXYHUB_AUTH_NOT_TRUSTED', list.emptyDetail);
   const identity = request.clientIdentity;
   if (identity !== undefined) {
-    if (list.names.has(identity.cn.toLowerCase())) return undefined;
-    return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not in ${list.label}`);
+    if (list.names.has(identity.cn.toLowerCase())) return false;
+    return answer('PROXYHUB_AUTH_NOT_TRUSTED', `${identity.cn} is not in ${list.label}`);
   }
-  if (tls) return sendProblem(reply, 'PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
-  if (await plainHttpCallerTrusted(request, list.addressBook)) return undefined;
+  if (tls) return answer('PROXYHUB_AUTH_CERT_REQUIRED', 'this route needs a client certificate issued by the configured CA');
+  if (await plainHttpCallerTrusted(request, list.addressBook)) return false;
   const address = plainAddress(request.socket.remoteAddress) ?? 'the caller';
-  return sendProblem(reply, 'PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name in ${list.label}`);
+  return answer('PROXYHUB_AUTH_NOT_TRUSTED', `${await peerName(address)} (${address}) is not an address of any name in ${list.label}`);
 }
 
 const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => {
@@ -109,9 +119,9 @@ const plugin: FastifyPluginAsync<TrustedHostsOptions> = async (app, options) => 
     const config = request.routeOptions.config;
     const list = config.metricsReaders === true ? (open && config.trustedHosts === true ? undefined : readers) : open || config.trustedHosts !== true ? undefined : trusted;
     if (list === undefined) return done();
-    // A refusal answers by itself (done is then not called); a trusted caller goes on.
-    refusal(request, reply, list, options.tls).then((answered) => {
-      if (answered === undefined) done();
+    // A refusal answers by itself and the chain stops there (done is not called); a trusted caller goes on.
+    refuse(request, reply, list, options.tls).then((refused) => {
+      if (!refused) done();
     }, done);
   });
 };

@@ -29,6 +29,7 @@ t.test('the child is made on the first line, with the request bindings, and writ
   t.equal(children, 0, 'no child logger until the request logs');
   t.equal(deferred.level, 'info', 'the level is the parent\'s until then');
   deferred.debug('below the level');
+  t.equal(children, 0, 'a line below the level makes no child either');
   deferred.warn({ inflight: 3 }, 'slow upstream');
   deferred.error('second line');
   t.equal(children, 1, 'one child, made once, for every later line');
@@ -38,6 +39,14 @@ t.test('the child is made on the first line, with the request bindings, and writ
   t.match(written[1], { reqId: 'req-7', msg: 'second line', level: 50 });
   deferred.child({ step: 'parse' }).info('nested');
   t.match(lines()[2], { reqId: 'req-7', step: 'parse', msg: 'nested' }, 'a child of it keeps both bindings');
+});
+
+t.test('a route\'s own level (an option of the child) decides, before and after the child is made', async (t) => {
+  const { logger, lines } = capture();
+  const deferred = deferredRequestLogger(logger, { reqId: 'req-9' }, { level: 'debug' });
+  t.equal(deferred.level, 'debug');
+  deferred.debug('route debugging');
+  t.match(lines()[0], { reqId: 'req-9', msg: 'route debugging', level: 20 });
 });
 
 t.test('fastify accepts it as its child logger factory, and an error a route logs names its request', async (t) => {

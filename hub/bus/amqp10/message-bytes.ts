@@ -2,10 +2,11 @@
  * An outgoing message as AMQP 1.0 bytes (the sections of the spec's part 3.2), written straight
  * into one buffer. rhea's own encoder wraps every field in a typed object, builds the sections as
  * object trees and then walks them, which was about a tenth of the AMQP 1.0 ingress's CPU per
- * upload and much of its garbage. The bytes carry exactly what `toRheaMessage` describes (the
- * tests decode both with rhea and compare), with the same type for every value; a header value
- * this writer does not map (a fraction, a number outside 32 bits) sends the message through
- * rhea's encoder instead, so no value is ever narrowed.
+ * upload, with its garbage. The bytes carry exactly what `toRheaMessage` describes, with the same
+ * AMQP type for every field (the tests read both encodings type by type); a header value this
+ * writer does not map (a fraction, an integer beyond rhea's int and uint), a timestamp with a
+ * fraction of a millisecond or a content type that is not ASCII sends the message through rhea's
+ * encoder instead, so no value is ever narrowed.
  */
 import rhea from 'rhea';
 import type { OutgoingMessage } from '../transport.ts';
@@ -42,12 +43,19 @@ const DURABLE_HEADER = Buffer.from([CODE.described, CODE.smallulong, 0x70, 0xc0,
 
 type Simple = string | number | boolean | null;
 
+/** A content type is a symbol, and a symbol is ASCII. */
+function isAscii(text: string): boolean {
+  // Every character past ASCII takes two or more bytes in UTF-8.
+  return Buffer.byteLength(text) === text.length;
+}
+
 /** A value written directly, or null when rhea must encode the message (see the header). */
 function sizeOfValue(value: Simple): number | null {
   if (value === null || typeof value === 'boolean') return 1;
   if (typeof value === 'string') return sizeOfString(Buffer.byteLength(value));
-  // rhea sends integers above 0 as uint, others as int: the same here, within 32 bits only.
-  if (Number.isInteger(value) && value > -2_147_483_648 && value < 4_294_967_296) return 5;
+  // rhea sends integers above 0 as uint and others as int down to -2^31 + 1 (below that, long):
+  // the same here, within those bounds only.
+  if (Number.isInteger(value) && value > -2_147_483_647 && value < 4_294_967_296) return 5;
   return null;
 }
 
@@ -124,12 +132,17 @@ function propertyFields(message: OutgoingMessage, replyTo: string | undefined): 
 }
 
 export function encodeMessage(message: OutgoingMessage, replyTo?: string): Buffer {
+  const throughRhea = (): Buffer => rhea.message.encode(toRheaMessage(message, replyTo));
+  const creationMs = (message.timestamp ?? Math.floor(Date.now() / 1000)) * 1000;
+  // rhea writes a timestamp through a Date, which truncates a fraction of a millisecond; and a
+  // symbol must be ASCII (the content type always is here): anything else is left to rhea.
+  if (!Number.isSafeInteger(creationMs) || !isAscii(message.contentType)) return throughRhea();
   const properties = { ...toApplicationProperties(message.headers), [TYPE_PROPERTY]: message.type };
   const entries = Object.entries(properties);
   let mapBytes = 0;
   for (const [key, value] of entries) {
     const size = sizeOfValue(value);
-    if (size === null) return rhea.message.encode(toRheaMessage(message, replyTo));
+    if (size === null) return throughRhea();
     mapBytes += sizeOfString(Buffer.byteLength(key)) + size;
   }
   const fields = propertyFields(message, replyTo);
@@ -152,7 +165,7 @@ export function encodeMessage(message: OutgoingMessage, replyTo?: string): Buffe
   out.byte(CODE.null); // content-encoding
   out.byte(CODE.null); // absolute-expiry-time
   out.byte(CODE.timestamp);
-  out.buffer.writeBigInt64BE(BigInt((message.timestamp ?? Math.floor(Date.now() / 1000)) * 1000), out.offset);
+  out.buffer.writeBigInt64BE(BigInt(creationMs), out.offset);
   out.offset += 8;
 
   out.section(SECTION.applicationProperties);
