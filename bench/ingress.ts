@@ -173,7 +173,8 @@ function scenarioNaive(options: BenchOptions, bodyFile: string, log: PhaseLog, b
 function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
   return scenarioPublishing('hub', options, bodyFile, log, brokerPid, (prefix) => {
     log(`hub: starting proxyhub --role ingress under prefix ${prefix}`);
-    return startHubIngress(prefix, options.amqpUrl, { PROXYHUB_TRANSPORT: options.transport, ...settingsFromEnvironment() });
+    // The transport and one process (whose pid is measured) come last: BENCH_HUB_SETTINGS may not change what is measured.
+    return startHubIngress(prefix, options.amqpUrl, { ...settingsFromEnvironment(), PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
   });
 }
 

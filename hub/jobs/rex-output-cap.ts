@@ -13,38 +13,58 @@
  * two concurrent chunks both pass the check. So the script appends to the job's log list exactly
  * where `addJobLog` would (the keys come from BullMQ's `toKey`), and keeps its counters as extra
  * fields of the job hash, which BullMQ leaves alone and deletes with the job.
+ *
+ * Every call carries an id of its own, and the job hash keeps the last applied id with its
+ * answer (`outputLastChunk`). ioredis sends a command again when its connection drops before the
+ * answer came (`autoResendUnfulfilledCommands`): after a Sentinel failover, a chunk the old
+ * primary had applied and replicated would otherwise be stored twice on the new one. The same
+ * call seen again gets the first answer and writes nothing. One id is enough for the recorder of
+ * an SSH job, whose chunks go one at a time; two pull updates of one job racing through a
+ * failover could still repeat a chunk.
  */
+import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OutputChunk } from '../../contracts/rex/job.ts';
 
 /**
  * KEYS: job hash, logs list. ARGV: cap, chunk JSON, chunk text, JSON of the chunk without its
- * closing brace and output (for the cut part), notice JSON. Returns {'stored'}, {'cut', bytes
- * kept}, {'dropped'} or {'gone'} (no such job: nothing is written).
+ * closing brace and output (for the cut part), notice JSON, the call's id. Returns {'stored'},
+ * {'cut', bytes kept}, {'dropped'} or {'gone'} (no such job: nothing is written); a call whose
+ * id was the last applied gets that call's answer again.
  */
 export const APPEND_CAPPED_OUTPUT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-if redis.call('HEXISTS', KEYS[1], 'outputTruncated') == 1 then return {'dropped'} end
-local cap = tonumber(ARGV[1])
-local used = tonumber(redis.call('HGET', KEYS[1], 'outputBytes') or '0')
-local text = ARGV[3]
-local size = string.len(text)
-if used + size <= cap then
-  redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('HINCRBY', KEYS[1], 'outputBytes', size)
-  return {'stored'}
+local last = redis.call('HGET', KEYS[1], 'outputLastChunk')
+if last then
+  local space = string.find(last, ' ', 1, true)
+  if string.sub(last, 1, space - 1) == ARGV[6] then return cjson.decode(string.sub(last, space + 1)) end
 end
-local keep = cap - used
-while keep > 0 do
-  local byte = string.byte(text, keep + 1)
-  if byte < 128 or byte >= 192 then break end
-  keep = keep - 1
+local function append()
+  if redis.call('HEXISTS', KEYS[1], 'outputTruncated') == 1 then return {'dropped'} end
+  local cap = tonumber(ARGV[1])
+  local used = tonumber(redis.call('HGET', KEYS[1], 'outputBytes') or '0')
+  local text = ARGV[3]
+  local size = string.len(text)
+  if used + size <= cap then
+    redis.call('RPUSH', KEYS[2], ARGV[2])
+    redis.call('HINCRBY', KEYS[1], 'outputBytes', size)
+    return {'stored'}
+  end
+  local keep = cap - used
+  while keep > 0 do
+    local byte = string.byte(text, keep + 1)
+    if byte < 128 or byte >= 192 then break end
+    keep = keep - 1
+  end
+  if keep > 0 then redis.call('RPUSH', KEYS[2], ARGV[4] .. cjson.encode(string.sub(text, 1, keep)) .. '}') end
+  redis.call('RPUSH', KEYS[2], ARGV[5])
+  redis.call('HSET', KEYS[1], 'outputBytes', used + keep, 'outputTruncated', '1')
+  return {'cut', keep}
 end
-if keep > 0 then redis.call('RPUSH', KEYS[2], ARGV[4] .. cjson.encode(string.sub(text, 1, keep)) .. '}') end
-redis.call('RPUSH', KEYS[2], ARGV[5])
-redis.call('HSET', KEYS[1], 'outputBytes', used + keep, 'outputTruncated', '1')
-return {'cut', keep}
+local answer = append()
+redis.call('HSET', KEYS[1], 'outputLastChunk', ARGV[6] .. ' ' .. cjson.encode(answer))
+return answer
 `;
 
 export type CappedAppendReply = ['stored'] | ['cut', number] | ['dropped'] | ['gone'];
@@ -57,11 +77,11 @@ export function truncationNotice(cap: number, timestamp: number): OutputChunk {
   };
 }
 
-/** The arguments of APPEND_CAPPED_OUTPUT for one chunk. */
-export function cappedAppendArguments(cap: number, chunk: OutputChunk): string[] {
+/** The arguments of APPEND_CAPPED_OUTPUT for one chunk; `callId` must be new for every call. */
+export function cappedAppendArguments(cap: number, chunk: OutputChunk, callId: string): string[] {
   const { output, ...rest } = chunk;
   const json = JSON.stringify(rest);
-  return [String(cap), JSON.stringify(chunk), output, `${json.slice(0, -1)},"output":`, JSON.stringify(truncationNotice(cap, chunk.timestamp))];
+  return [String(cap), JSON.stringify(chunk), output, `${json.slice(0, -1)},"output":`, JSON.stringify(truncationNotice(cap, chunk.timestamp)), callId];
 }
 
 /** What the script stored, as chunks (to announce exactly what Foreman will get). */
@@ -86,6 +106,8 @@ export function storedChunks(reply: CappedAppendReply, cap: number, chunk: Outpu
 /** Appends one counted chunk within the cap, atomically; returns what was stored. */
 export async function appendCappedOutput(redis: Redis, jobs: Queue, planId: string, chunk: OutputChunk, cap: number): Promise<OutputChunk[]> {
   const job = jobs.toKey(planId);
-  const reply = (await redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk))) as CappedAppendReply;
+  // No space: the script splits the stored id from the answer at the first one.
+  const callId = randomBytes(12).toString('base64url');
+  const reply = (await redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk, callId))) as CappedAppendReply;
   return storedChunks(reply, cap, chunk);
 }

@@ -128,6 +128,8 @@ t.test(`the Redis primary killed while ${JOBS} REX jobs run and facts are upload
 
   t.comment(`the last callback ${await load.everyCallback(300_000)} ms after the uploads stopped`);
   await load.assertEachRanOnce(t);
+  // A chunk whose write failed is logged and skipped (job-lifecycle.ts): none may be.
+  t.same(rexWorker.output.join('').split('\n').filter((line) => line.includes('"output chunk not stored"')), [], 'no output chunk failed to be stored');
 
   const accepted = uploads.outcomes.filter((o) => o.status === 202).map((o) => o.name);
   t.equal(accepted.length, uploads.outcomes.length, 'every upload answered 202 (the ingress reaches no Redis)');

@@ -52,15 +52,22 @@ function isAscii(text: string): boolean {
 /** A value written directly, or null when rhea must encode the message (see the header). */
 function sizeOfValue(value: Simple): number | null {
   if (value === null || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return sizeOfString(Buffer.byteLength(value));
+  if (typeof value === 'string') return variableSize(Buffer.byteLength(value));
   // rhea sends integers above 0 as uint and others as int down to -2^31 + 1 (below that, long):
   // the same here, within those bounds only.
   if (Number.isInteger(value) && value > -2_147_483_647 && value < 4_294_967_296) return 5;
   return null;
 }
 
-function sizeOfString(bytes: number): number {
-  return bytes <= 0xff ? 2 + bytes : 5 + bytes;
+/** The longest string, symbol or binary written with a one-byte length. */
+const SHORT_MAX = 0xff;
+
+/**
+ * A string, symbol or binary of so many bytes, with its constructor and length: a one-byte
+ * length up to 255 bytes, a four-byte one beyond (`Bytes.prefix` writes the same choice).
+ */
+function variableSize(bytes: number): number {
+  return (bytes <= SHORT_MAX ? 2 : 5) + bytes;
 }
 
 class Bytes {
@@ -80,16 +87,20 @@ class Bytes {
     this.offset += 4;
   }
 
-  /** A string or symbol: the short form up to 255 bytes, the long form beyond. */
-  text(value: string, short: number, long: number): void {
-    const bytes = Buffer.byteLength(value);
-    if (bytes <= 0xff) {
+  /** The constructor and length of a variable-width value: the short form up to 255 bytes. */
+  prefix(bytes: number, short: number, long: number): void {
+    if (bytes <= SHORT_MAX) {
       this.byte(short);
       this.byte(bytes);
     } else {
       this.byte(long);
       this.uint32(bytes);
     }
+  }
+
+  /** A string or symbol. */
+  text(value: string, short: number, long: number): void {
+    this.prefix(Buffer.byteLength(value), short, long);
     this.offset += this.buffer.write(value, this.offset, 'utf8');
   }
 
@@ -143,15 +154,14 @@ export function encodeMessage(message: OutgoingMessage, replyTo?: string): Buffe
   for (const [key, value] of entries) {
     const size = sizeOfValue(value);
     if (size === null) return throughRhea();
-    mapBytes += sizeOfString(Buffer.byteLength(key)) + size;
+    mapBytes += variableSize(Buffer.byteLength(key)) + size;
   }
   const fields = propertyFields(message, replyTo);
   // The six fields, content-type (a symbol), two empty fields, creation-time (a timestamp).
-  let listBytes = sizeOfString(Buffer.byteLength(message.contentType)) + 2 + 9;
-  for (const field of fields) listBytes += field === null ? 1 : sizeOfString(Buffer.byteLength(field));
+  let listBytes = variableSize(Buffer.byteLength(message.contentType)) + 2 + 9;
+  for (const field of fields) listBytes += field === null ? 1 : variableSize(Buffer.byteLength(field));
   const body = message.body;
-  const dataBytes = body.length <= 0xff ? 2 + body.length : 5 + body.length;
-  const out = new Bytes(DURABLE_HEADER.length + (3 + 9 + listBytes) + (3 + 9 + mapBytes) + (3 + dataBytes));
+  const out = new Bytes(DURABLE_HEADER.length + (3 + 9 + listBytes) + (3 + 9 + mapBytes) + (3 + variableSize(body.length)));
 
   out.offset += DURABLE_HEADER.copy(out.buffer, out.offset);
 
@@ -176,13 +186,7 @@ export function encodeMessage(message: OutgoingMessage, replyTo?: string): Buffe
   }
 
   out.section(SECTION.data);
-  if (body.length <= 0xff) {
-    out.byte(CODE.vbin8);
-    out.byte(body.length);
-  } else {
-    out.byte(CODE.vbin32);
-    out.uint32(body.length);
-  }
+  out.prefix(body.length, CODE.vbin8, CODE.vbin32);
   out.offset += body.copy(out.buffer, out.offset);
   if (out.offset !== out.buffer.length) throw new Error(`AMQP 1.0 message encoding wrote ${out.offset} of ${out.buffer.length} bytes`);
   return out.buffer;
