@@ -40,10 +40,11 @@ function cpuOf(report: WatchReport, client: number | null): ScenarioResult['cpu'
   return { server, broker, client, machineBusy: report.machineBusyPercent, unaccounted };
 }
 
-async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: number | null, name: 'raw' | 'raw-matched', window: number): Promise<ScenarioResult> {
+async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: number | null, name: 'raw' | 'raw-matched' | 'raw-paced', window: number, ratePerSec?: number): Promise<ScenarioResult> {
   const prefix = benchPrefix();
   const message = buildHubMessage(prefix, buildFactsUpload().upload);
-  log(`${name}: publishing to ${prefix}.facts (quorum) over ${options.transport}, window ${window}, ${options.warmupSec} s warm-up`);
+  const pacing = ratePerSec === undefined ? '' : `, ${Math.round(ratePerSec)} due/s`;
+  log(`${name}: publishing to ${prefix}.facts (quorum) over ${options.transport}, window ${window}${pacing}, ${options.warmupSec} s warm-up`);
   let watch: { stop(): WatchReport } | undefined;
   let removed = false;
   try {
@@ -55,6 +56,7 @@ async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: numb
       window,
       warmupSec: options.warmupSec,
       durationSec: options.durationSec,
+      ...(ratePerSec === undefined ? {} : { ratePerSec }),
       onMeasuring: () => {
         log(`${name}: measuring for ${options.durationSec} s`);
         watch = watchProcesses(brokerPid === null ? {} : { broker: brokerPid });
@@ -74,7 +76,7 @@ async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: numb
       p99Ms: raw.p99Ms,
       rssPeakMiB: null,
       cpu: report === undefined ? null : cpuOf(report, raw.publisherCpuPercent),
-      details: { confirmed: raw.confirmed, nacked: raw.nacked, returned: raw.returned, confirmedTotal: raw.confirmedTotal, factsQueued: factsQueued ?? -1, durationSec: raw.durationSec },
+      details: { confirmed: raw.confirmed, nacked: raw.nacked, returned: raw.returned, confirmedTotal: raw.confirmedTotal, factsQueued: factsQueued ?? -1, durationSec: raw.durationSec, ...(raw.dueBehind === undefined ? {} : { dueBehind: raw.dueBehind }) },
     };
   } finally {
     watch?.stop();
@@ -200,6 +202,10 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
     await settle();
     const noop = await scenarioNoop(options, bodyFile, log, brokerPid);
     await settle();
+    const limitRate = 1 / (1 / raw.rate + 1 / noop.rate);
+    // The p99 bar is the 0-9-1 ingress's, at the rate of its throughput bar.
+    const paced = options.transport === 'amqp091' ? await scenarioRaw(options, log, brokerPid, 'raw-paced', options.connections, limitRate * TARGETS.amqp091.hubVsLimit) : undefined;
+    if (paced !== undefined) await settle();
     const naive = options.transport === 'amqp091' ? await scenarioNaive(options, bodyFile, log, brokerPid) : undefined;
     if (naive !== undefined) await settle();
     const hub = await scenarioHub(options, bodyFile, log, brokerPid);
@@ -207,7 +213,7 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
       scenario: 'limit',
       transport: options.transport,
       unit: 'req/s',
-      rate: 1 / (1 / raw.rate + 1 / noop.rate),
+      rate: limitRate,
       p50Ms: null,
       p99Ms: null,
       rssPeakMiB: null,
@@ -219,7 +225,7 @@ export async function runIngressBench(options: BenchOptions): Promise<void> {
       date: new Date().toISOString(),
       machine,
       settings: { ...options, amqpUrl: options.amqpUrl.replace(/\/\/[^@/]*@/, '//***@'), payloadBytes: json.length, messageBytes: buildHubMessage(benchPrefix(), buildFactsUpload().upload).body.length },
-      scenarios: [raw, rawMatched, noop, limit, ...(naive === undefined ? [] : [naive]), hub],
+      scenarios: [raw, rawMatched, noop, limit, ...(paced === undefined ? [] : [paced]), ...(naive === undefined ? [] : [naive]), hub],
       targets: TARGETS[options.transport],
       machineBusyBeforePercent: busyBefore,
     };

@@ -26,6 +26,8 @@ function connect(url: string): Promise<Connection> {
 }
 
 export async function measureRawPublishAmqp10(spec: RawSpec): Promise<RawResult> {
+  // Issue 12's latency bar is the AMQP 0-9-1 ingress's; only that publisher is paced.
+  if (spec.ratePerSec !== undefined) throw new Error('paced raw publishing is measured over AMQP 0-9-1 only');
   const topology = createTopology(spec.prefix);
   // The topology as the hub has it (declared over 0-9-1, as the hub does on RabbitMQ 3.x).
   const admin = await amqplib.connect(spec.amqpUrl);

@@ -2,6 +2,11 @@
  * The broker's ceiling for what the hub does per upload, without HTTP: one ConfirmChannel,
  * persistent + mandatory publishes of the hub's own message to the hub's own exchange and quorum
  * queue (declared by the hub's declareTopology), with a bounded window of unconfirmed messages.
+ *
+ * Paced (`ratePerSec`), the publishes are due at a fixed rate instead, at most `window` of them
+ * unconfirmed (as many as the HTTP clients): publish → confirm is then the broker's own latency
+ * at that rate, below which no ingress answering after the confirm can go. A publish due while
+ * the window is full waits, as a closed-loop client would, and is counted (`dueBehind`).
  */
 import amqplib from 'amqplib';
 import { createTopology, queueFeatures } from '../../contracts/topology.ts';
@@ -15,6 +20,8 @@ export interface RawSpec {
   readonly window: number;
   readonly warmupSec: number;
   readonly durationSec: number;
+  /** Publishes due per second (open loop); absent: the window is kept full. */
+  readonly ratePerSec?: number;
   readonly onMeasuring: () => void;
 }
 
@@ -32,6 +39,8 @@ export interface RawResult {
   readonly p99Ms: number;
   /** This process's CPU (it is the load generator here), % of one core. */
   readonly publisherCpuPercent: number;
+  /** Paced: publishes due but not yet sent when the measured window ended (the broker fell behind). */
+  readonly dueBehind?: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -44,6 +53,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
   const { message } = spec;
   const connection = await amqplib.connect(spec.amqpUrl);
+  let clock: NodeJS.Timeout | undefined;
   try {
     const channel = await connection.createConfirmChannel();
     await declareTopology(connection, createTopology(spec.prefix), { features: queueFeatures });
@@ -95,10 +105,23 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
         pump();
       });
     };
-    // Refilled from every confirm, so exactly `window` messages stay unconfirmed.
+    // Paced: publishes due so far (the clock counts them each millisecond), and those sent.
+    let due = 0;
+    let nextDue = 0;
+    const pacedFrom = performance.now();
+    const paced = spec.ratePerSec;
+    clock =
+      paced === undefined
+        ? undefined
+        : setInterval(() => {
+            due = Math.ceil(((performance.now() - pacedFrom) / 1000) * paced);
+            pump();
+          }, 1);
+    // Refilled from every confirm: unpaced, exactly `window` messages stay unconfirmed; paced, at most that many.
     const pump = (): void => {
       try {
-        while (phase !== 'stop' && inFlight < spec.window) publishOne();
+        if (paced === undefined) while (phase !== 'stop' && inFlight < spec.window) publishOne();
+        else for (; phase !== 'stop' && inFlight < spec.window && nextDue < due; nextDue += 1) publishOne();
       } catch (error) {
         fail(error);
       }
@@ -114,6 +137,7 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
     await sleep(spec.durationSec * 1000);
     check();
     phase = 'stop';
+    const dueBehind = due - nextDue;
     const seconds = (performance.now() - startedAt) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
     // Let the window drain so the queue-depth check counts every confirmed message.
@@ -131,8 +155,10 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       publisherCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+      ...(paced === undefined ? {} : { dueBehind }),
     };
   } finally {
+    clearInterval(clock);
     await connection.close().catch(() => undefined);
   }
 }

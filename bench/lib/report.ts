@@ -64,6 +64,7 @@ export function renderMarkdown(results: IngressBenchResults): string {
     'Notes:',
     '- raw: confirmed publishes/s; its p50/p99 are publish → confirm with the whole window in flight, not an HTTP latency. ' +
       'raw-matched: the same with only one unconfirmed message per HTTP connection: the ceiling for any ingress that answers after the confirm with that many clients. ' +
+      'raw-paced (AMQP 0-9-1 runs): the same window, publishes due at the throughput bar\'s rate (0.85 × limit): publish → confirm is the broker\'s own latency at that rate. ' +
       'noop: `node:http` reading the body and answering 202 `{"id"}`. limit = 1 / (1/raw + 1/noop). ' +
       'naive (AMQP 0-9-1 runs): what a user would otherwise write, bench/naive-ingress-server.ts: `node:http`, `JSON.parse`, one amqplib ConfirmChannel, 202 on the confirm; no framework, validation, identity, metrics or shedding. ' +
       'hub: 202 answers/s of `proxyhub start --role ingress` (compiled build, launch flags of `npm start`).',
@@ -76,6 +77,16 @@ export function renderMarkdown(results: IngressBenchResults): string {
       `- Targets: hub ≥ ${targets.hubVsLimit} × limit (${num(limit * targets.hubVsLimit)}/s): ${mark(hub.rate >= limit * targets.hubVsLimit)}; ` +
         `p99 ≤ ${targets.p99Ms} ms: ${mark((hub.p99Ms ?? Infinity) <= targets.p99Ms)}; RSS ≤ ${targets.rssMiB} MiB: ${mark((hub.rssPeakMiB ?? Infinity) <= targets.rssMiB)}.`,
     );
+    const paced = byName('raw-paced');
+    if (paced !== undefined && paced.p99Ms !== null) {
+      const floorMet = paced.p99Ms <= targets.p99Ms;
+      lines.push(
+        `- At the bar's rate the broker alone confirmed at p99 ${ms(paced.p99Ms)} ms (raw-paced, ${num(paced.rate)} msg/s, no HTTP; ${paced.details.dueBehind ?? 0} publishes still due at the end): ` +
+          (floorMet
+            ? `under the ${targets.p99Ms} ms bar, so the bar is within reach of an ingress that answers after the confirm on this machine.`
+            : `above the ${targets.p99Ms} ms bar, so no ingress that answers after the confirm could meet it on this machine in this run.`),
+      );
+    }
     const naive = byName('naive');
     if (naive !== undefined) {
       lines.push(

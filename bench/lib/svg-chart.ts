@@ -5,7 +5,7 @@
 import { renderBars } from './svg-bars.ts';
 import type { ScenarioResult } from './types.ts';
 
-const COLORS: Readonly<Record<string, string>> = { raw: '#7f8c8d', 'raw-matched': '#b0b7bb', noop: '#95a5a6', limit: '#34495e', naive: '#e67e22', hub: '#2980b9' };
+const COLORS: Readonly<Record<string, string>> = { raw: '#7f8c8d', 'raw-matched': '#b0b7bb', 'raw-paced': '#d0d3d4', noop: '#95a5a6', limit: '#34495e', naive: '#e67e22', hub: '#2980b9' };
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
