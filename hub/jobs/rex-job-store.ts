@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.ts';
 import { createRedisConnection } from './redis.ts';
 import type { RedisTarget } from './redis-target.ts';
 import { batchDataOf, callbackDataSchema, rexJobDataOf, storedJobState, type BatchData, type CallbackData, type StoredJobState } from './rex-job-data.ts';
-import { appendCappedOutput } from './rex-output-cap.ts';
+import { appendCappedOutput, type OutputKind } from './rex-output-cap.ts';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
@@ -255,12 +255,8 @@ export class RexJobStore {
    * Stores a chunk of a job's output, within the job's output cap unless it is one of proxyhub's
    * own notices (few and short, and they say why a job ended). Returns what was stored.
    */
-  async appendOutput(planId: string, chunk: OutputChunk, counted: 'counted' | 'notice' = 'counted'): Promise<OutputChunk[]> {
-    if (counted === 'notice') {
-      const stored = await this.jobs.addJobLog(planId, JSON.stringify(chunk)).then(() => true, (error: unknown) => ignoreMissingJob(error) ?? false);
-      return stored ? [chunk] : [];
-    }
-    return appendCappedOutput(this.#redis, this.jobs, planId, chunk, this.#options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
+  async appendOutput(planId: string, chunk: OutputChunk, kind: OutputKind = 'counted'): Promise<OutputChunk[]> {
+    return appendCappedOutput(this.#redis, this.jobs, planId, chunk, this.#options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, kind);
   }
 
   /** Idempotent per plan: a repeated finish (a worker died after queueing it) sends one callback. */

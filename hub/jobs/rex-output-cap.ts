@@ -12,7 +12,8 @@
  * a line but cannot check a byte budget in the same step: a read-then-append from here would let
  * two concurrent chunks both pass the check. So the script appends to the job's log list exactly
  * where `addJobLog` would (the keys come from BullMQ's `toKey`), and keeps its counters as extra
- * fields of the job hash, which BullMQ leaves alone and deletes with the job.
+ * fields of the job hash, which BullMQ leaves alone and deletes with the job. proxyhub's own
+ * notices go through it too (uncounted), so that every output line is written once.
  *
  * Every call carries an id of its own, and the job hash keeps the last applied id with its
  * answer (`outputLastChunk`). ioredis sends a command again when its connection drops before the
@@ -29,7 +30,8 @@ import type { OutputChunk } from '../../contracts/rex/job.ts';
 
 /**
  * KEYS: job hash, logs list. ARGV: cap, chunk JSON, chunk text, JSON of the chunk without its
- * closing brace and output (for the cut part), notice JSON, the call's id. Returns {'stored'},
+ * closing brace and output (for the cut part), notice JSON, the call's id, `counted` or `notice`
+ * (one of proxyhub's own notices: stored past the cap and not counted). Returns {'stored'},
  * {'cut', bytes kept}, {'dropped'} or {'gone'} (no such job: nothing is written); a call whose
  * id was the last applied gets that call's answer again.
  */
@@ -41,6 +43,10 @@ if last then
   if string.sub(last, 1, space - 1) == ARGV[6] then return cjson.decode(string.sub(last, space + 1)) end
 end
 local function append()
+  if ARGV[7] == 'notice' then
+    redis.call('RPUSH', KEYS[2], ARGV[2])
+    return {'stored'}
+  end
   if redis.call('HEXISTS', KEYS[1], 'outputTruncated') == 1 then return {'dropped'} end
   local cap = tonumber(ARGV[1])
   local used = tonumber(redis.call('HGET', KEYS[1], 'outputBytes') or '0')
@@ -77,11 +83,14 @@ export function truncationNotice(cap: number, timestamp: number): OutputChunk {
   };
 }
 
+/** Whether a chunk counts against the cap, or is one of proxyhub's own notices (few and short, they say why a job ended). */
+export type OutputKind = 'counted' | 'notice';
+
 /** The arguments of APPEND_CAPPED_OUTPUT for one chunk; `callId` must be new for every call. */
-export function cappedAppendArguments(cap: number, chunk: OutputChunk, callId: string): string[] {
+export function cappedAppendArguments(cap: number, chunk: OutputChunk, callId: string, kind: OutputKind = 'counted'): string[] {
   const { output, ...rest } = chunk;
   const json = JSON.stringify(rest);
-  return [String(cap), JSON.stringify(chunk), output, `${json.slice(0, -1)},"output":`, JSON.stringify(truncationNotice(cap, chunk.timestamp)), callId];
+  return [String(cap), JSON.stringify(chunk), output, `${json.slice(0, -1)},"output":`, JSON.stringify(truncationNotice(cap, chunk.timestamp)), callId, kind];
 }
 
 /** What the script stored, as chunks (to announce exactly what Foreman will get). */
@@ -103,11 +112,11 @@ export function storedChunks(reply: CappedAppendReply, cap: number, chunk: Outpu
   }
 }
 
-/** Appends one counted chunk within the cap, atomically; returns what was stored. */
-export async function appendCappedOutput(redis: Redis, jobs: Queue, planId: string, chunk: OutputChunk, cap: number): Promise<OutputChunk[]> {
+/** Appends one chunk (a counted one within the cap), atomically and once; returns what was stored. */
+export async function appendCappedOutput(redis: Redis, jobs: Queue, planId: string, chunk: OutputChunk, cap: number, kind: OutputKind = 'counted'): Promise<OutputChunk[]> {
   const job = jobs.toKey(planId);
   // No space: the script splits the stored id from the answer at the first one.
   const callId = randomBytes(12).toString('base64url');
-  const reply = (await redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk, callId))) as CappedAppendReply;
+  const reply = (await redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk, callId, kind))) as CappedAppendReply;
   return storedChunks(reply, cap, chunk);
 }

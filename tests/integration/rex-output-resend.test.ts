@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import t from 'tap';
 import type { OutputChunk } from '../../contracts/rex/job.ts';
-import { APPEND_CAPPED_OUTPUT, appendCappedOutput, cappedAppendArguments, truncationNotice, type CappedAppendReply } from '../../hub/jobs/rex-output-cap.ts';
+import { APPEND_CAPPED_OUTPUT, appendCappedOutput, cappedAppendArguments, truncationNotice, type CappedAppendReply, type OutputKind } from '../../hub/jobs/rex-output-cap.ts';
 import { REDIS_URL, deleteRedisKeys, testPrefix } from '../helpers/hub-harness.ts';
 
 const prefix = testPrefix();
@@ -33,9 +33,9 @@ async function newJob(): Promise<string> {
 }
 
 /** One call of the script, as ioredis sends it and as it sends it again after a reconnect. */
-async function call(planId: string, cap: number, stored: OutputChunk, callId: string): Promise<CappedAppendReply> {
+async function call(planId: string, cap: number, stored: OutputChunk, callId: string, kind: OutputKind = 'counted'): Promise<CappedAppendReply> {
   const key = queue.toKey(planId);
-  return (await redis.eval(APPEND_CAPPED_OUTPUT, 2, key, `${key}:logs`, ...cappedAppendArguments(cap, stored, callId))) as CappedAppendReply;
+  return (await redis.eval(APPEND_CAPPED_OUTPUT, 2, key, `${key}:logs`, ...cappedAppendArguments(cap, stored, callId, kind))) as CappedAppendReply;
 }
 
 const logsOf = async (planId: string): Promise<OutputChunk[]> => (await redis.lrange(`${queue.toKey(planId)}:logs`, 0, -1)).map((line) => JSON.parse(line) as OutputChunk);
@@ -67,6 +67,17 @@ t.test('a resent call that was cut gets the same cut, and the notice stays singl
   t.same(await call(planId, 6, chunk('more'), 'call-2'), ['dropped'], 'a later call is dropped past the cap');
   t.same(await call(planId, 6, chunk('more'), 'call-2'), ['dropped'], 'and so is its resend');
   t.equal((await logsOf(planId)).length, 2);
+});
+
+t.test("proxyhub's own notices: past the cap, uncounted, and once after a resend", async (t) => {
+  const planId = await newJob();
+  const notice: OutputChunk = { output_type: 'debug', output: 'The job was cancelled, stopping the script', timestamp: 1_780_000_001 };
+  t.same(await call(planId, 4, chunk('abcdef'), 'call-1'), ['cut', 4], 'the counted output fills the cap');
+  t.same(await call(planId, 4, notice, 'call-2', 'notice'), ['stored'], 'a notice is stored past it');
+  t.same(await call(planId, 4, notice, 'call-2', 'notice'), ['stored'], 'its resend is answered the same');
+  t.same(await logsOf(planId), [chunk('abcd'), truncationNotice(4, chunk('').timestamp), notice], 'and the notice is in the log once');
+  t.equal(await redis.hget(queue.toKey(planId), 'outputBytes'), '4', 'without counting against the cap');
+  t.same(await appendCappedOutput(redis, queue, 'no-such-plan', notice, 4, 'notice'), [], 'no job, no notice');
 });
 
 t.test('only the last call is remembered: an older id is applied again', async (t) => {

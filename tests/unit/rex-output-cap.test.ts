@@ -10,13 +10,15 @@ import type { OutputChunk } from '../../contracts/rex/job.ts';
 const chunk: OutputChunk = { output_type: 'stderr', output: 'héllo "world"\n', timestamp: 1712345678.123 };
 
 t.test('the JSON head plus an encoded prefix parses back to the chunk, cut', async (t) => {
-  const [cap, whole, text, head, notice, callId] = cappedAppendArguments(100, chunk, 'call-1');
+  const [cap, whole, text, head, notice, callId, kind] = cappedAppendArguments(100, chunk, 'call-1');
   t.equal(cap, '100');
   t.same(JSON.parse(whole ?? ''), chunk);
   t.equal(text, chunk.output);
   t.same(JSON.parse(`${head}${JSON.stringify('hé')}}`), { ...chunk, output: 'hé' });
   t.same(JSON.parse(notice ?? ''), truncationNotice(100, chunk.timestamp));
-  t.equal(callId, 'call-1', 'the call id last, for the script to tell a resend');
+  t.equal(callId, 'call-1', 'the call id, for the script to tell a resend');
+  t.equal(kind, 'counted', 'counted against the cap unless said otherwise');
+  t.equal(cappedAppendArguments(100, chunk, 'call-2', 'notice')[6], 'notice');
   t.match(truncationNotice(100, 1).output, /^Output truncated: .*more than 100 bytes/);
 });
 
