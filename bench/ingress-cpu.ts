@@ -25,7 +25,7 @@ import { buildFactsUpload } from './lib/payload.ts';
 import { createPhaseLog, type PhaseLog } from './lib/phase-log.ts';
 import { cpuSecondsOf, findBrokerPid, waitUntilIdle } from './lib/proc-stats.ts';
 import { writeResultFiles } from './lib/report.ts';
-import { settingsFromEnvironment, startHubIngress, startNaiveIngress, type ServerProcess } from './lib/servers.ts';
+import { measuredHubSettings, settingsFromEnvironment, startHubIngress, startNaiveIngress, type ServerProcess } from './lib/servers.ts';
 import { renderBars, type Bar } from './lib/svg-bars.ts';
 import type { MachineInfo, Transport } from './lib/types.ts';
 
@@ -89,8 +89,8 @@ async function measure(server: Server, round: number, options: IngressCpuOptions
     serving =
       server === 'naive'
         ? await startNaiveIngress(options.amqpUrl, topology.eventsExchange)
-        : // The transport and one process (whose pid is measured) come last: BENCH_HUB_SETTINGS may not change what is measured.
-          await startHubIngress(prefix, options.amqpUrl, { ...settingsFromEnvironment(), PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
+        : // The transport and one process, whose pid is measured.
+          await startHubIngress(prefix, options.amqpUrl, measuredHubSettings({ PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' }));
     const pid = serving.pid;
     let start: { server: number | null; broker: number | null } | undefined;
     log(`round ${round} ${server}: ${options.ratePerSec}/s over ${options.connections} connections, ${options.warmupSec} s warm-up + ${options.durationSec} s measured`);

@@ -18,7 +18,7 @@ import { findBrokerPid, machineBusyOver, readMemory, waitUntilIdle, watchProcess
 import { measureRawPublish } from './lib/raw-publish.ts';
 import { measureRawPublishAmqp10 } from './lib/raw-publish-amqp10.ts';
 import { writeResults } from './lib/report.ts';
-import { settingsFromEnvironment, startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
+import { measuredHubSettings, startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
 import type { BenchOptions, IngressBenchResults, ScenarioResult } from './lib/types.ts';
 import { benchPrefix } from './lib/prefix.ts';
 
@@ -76,7 +76,7 @@ async function scenarioRaw(options: BenchOptions, log: PhaseLog, brokerPid: numb
       p99Ms: raw.p99Ms,
       rssPeakMiB: null,
       cpu: report === undefined ? null : cpuOf(report, raw.publisherCpuPercent),
-      details: { confirmed: raw.confirmed, nacked: raw.nacked, returned: raw.returned, confirmedTotal: raw.confirmedTotal, factsQueued: factsQueued ?? -1, durationSec: raw.durationSec, ...(raw.dueBehind === undefined ? {} : { dueBehind: raw.dueBehind }) },
+      details: { window, confirmed: raw.confirmed, nacked: raw.nacked, returned: raw.returned, confirmedTotal: raw.confirmedTotal, factsQueued: factsQueued ?? -1, durationSec: raw.durationSec, ...(raw.dueBehind === undefined ? {} : { dueBehind: raw.dueBehind, dueWaitP99Ms: Number((raw.dueWaitP99Ms ?? 0).toFixed(1)) }) },
     };
   } finally {
     watch?.stop();
@@ -175,8 +175,8 @@ function scenarioNaive(options: BenchOptions, bodyFile: string, log: PhaseLog, b
 function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
   return scenarioPublishing('hub', options, bodyFile, log, brokerPid, (prefix) => {
     log(`hub: starting proxyhub --role ingress under prefix ${prefix}`);
-    // The transport and one process (whose pid is measured) come last: BENCH_HUB_SETTINGS may not change what is measured.
-    return startHubIngress(prefix, options.amqpUrl, { ...settingsFromEnvironment(), PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
+    // The transport and one process, whose pid is measured.
+    return startHubIngress(prefix, options.amqpUrl, measuredHubSettings({ PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' }));
   });
 }
 

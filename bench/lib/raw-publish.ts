@@ -6,7 +6,8 @@
  * Paced (`ratePerSec`), the publishes are due at a fixed rate instead, at most `window` of them
  * unconfirmed (as many as the HTTP clients): publish → confirm is then the broker's own latency
  * at that rate, below which no ingress answering after the confirm can go. A publish due while
- * the window is full waits, as a closed-loop client would, and is counted (`dueBehind`).
+ * the window is full waits for a free slot; how long (`dueWaitP99Ms`) and how many were still
+ * waiting at the end (`dueBehind`) say whether the broker kept up with the rate at all.
  */
 import amqplib from 'amqplib';
 import { createTopology, queueFeatures } from '../../contracts/topology.ts';
@@ -41,6 +42,8 @@ export interface RawResult {
   readonly publisherCpuPercent: number;
   /** Paced: publishes due but not yet sent when the measured window ended (the broker fell behind). */
   readonly dueBehind?: number;
+  /** Paced: p99 of how long a measured publish waited after it was due, for a free slot of the window. */
+  readonly dueWaitP99Ms?: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -66,11 +69,13 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
     let nacked = 0;
     let returned = 0;
     const latencies: number[] = [];
+    const dueWaits: number[] = [];
     // A broker restart mid-run must end the scenario with a message, not crash the process.
     let failure: Error | undefined;
     const fail = (error: unknown): void => {
       failure ??= error instanceof Error ? error : new Error(String(error));
       phase = 'stop';
+      clearInterval(clock);
     };
     const check = (): void => {
       if (failure !== undefined) throw new Error(`raw scenario: broker connection failed: ${failure.message}`, { cause: failure });
@@ -80,11 +85,12 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
     channel.on('close', () => fail(new Error('channel closed')));
     channel.on('return', () => (returned += 1));
 
-    const publishOne = (): void => {
+    const publishOne = (dueAt?: number): void => {
       inFlight += 1;
       sequence += 1;
       const publishedAt = performance.now();
       const inWindow = phase === 'measure';
+      if (inWindow && dueAt !== undefined) dueWaits.push(publishedAt - dueAt);
       const options = {
         persistent: true,
         mandatory: true,
@@ -106,26 +112,25 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
       });
     };
     // Paced: publishes due so far (the clock counts them each millisecond), and those sent.
+    const paced = spec.ratePerSec;
+    const pacedFrom = performance.now();
     let due = 0;
     let nextDue = 0;
-    const pacedFrom = performance.now();
-    const paced = spec.ratePerSec;
-    clock =
-      paced === undefined
-        ? undefined
-        : setInterval(() => {
-            due = Math.ceil(((performance.now() - pacedFrom) / 1000) * paced);
-            pump();
-          }, 1);
     // Refilled from every confirm: unpaced, exactly `window` messages stay unconfirmed; paced, at most that many.
     const pump = (): void => {
       try {
         if (paced === undefined) while (phase !== 'stop' && inFlight < spec.window) publishOne();
-        else for (; phase !== 'stop' && inFlight < spec.window && nextDue < due; nextDue += 1) publishOne();
+        else for (; phase !== 'stop' && inFlight < spec.window && nextDue < due; nextDue += 1) publishOne(pacedFrom + (nextDue * 1000) / paced);
       } catch (error) {
         fail(error);
       }
     };
+    if (paced !== undefined) {
+      clock = setInterval(() => {
+        due = Math.ceil(((performance.now() - pacedFrom) / 1000) * paced);
+        pump();
+      }, 1);
+    }
 
     pump();
     await sleep(spec.warmupSec * 1000);
@@ -137,6 +142,7 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
     await sleep(spec.durationSec * 1000);
     check();
     phase = 'stop';
+    clearInterval(clock);
     const dueBehind = due - nextDue;
     const seconds = (performance.now() - startedAt) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
@@ -145,6 +151,7 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
     check();
 
     latencies.sort((a, b) => a - b);
+    dueWaits.sort((a, b) => a - b);
     return {
       durationSec: seconds,
       confirmed,
@@ -155,7 +162,7 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       publisherCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
-      ...(paced === undefined ? {} : { dueBehind }),
+      ...(paced === undefined ? {} : { dueBehind, dueWaitP99Ms: percentile(dueWaits, 99) }),
     };
   } finally {
     clearInterval(clock);

@@ -26,10 +26,25 @@ export const ANY_METRICS_PORT = { PROXYHUB_METRICS_PORT: '0' } as const;
 
 /**
  * Settings for an A/B run by hand, given as JSON in BENCH_HUB_SETTINGS (e.g.
- * `{"PROXYHUB_DELIVERY_NICENESS":"0"}`): applied last to every hub a benchmark that honours it starts.
+ * `{"PROXYHUB_DELIVERY_NICENESS":"0"}`): applied last to every hub a benchmark that honours it
+ * starts, except the settings it fixes for what it measures (`measuredHubSettings`).
  */
 export function settingsFromEnvironment(): Record<string, string> {
   return process.env.BENCH_HUB_SETTINGS ? (JSON.parse(process.env.BENCH_HUB_SETTINGS) as Record<string, string>) : {};
+}
+
+/**
+ * BENCH_HUB_SETTINGS plus the settings a benchmark fixes for what it measures (the transport, one
+ * process whose pid it reads, shedding on): an A/B that would change one of those is refused
+ * with the reason, never silently overridden.
+ */
+export function measuredHubSettings(fixed: Readonly<Record<string, string>>): Record<string, string> {
+  const given = settingsFromEnvironment();
+  const clashes = Object.keys(fixed).filter((key) => key in given && given[key] !== fixed[key]);
+  if (clashes.length > 0) {
+    throw new Error(`BENCH_HUB_SETTINGS may not set ${clashes.join(', ')} here: this benchmark measures with ${clashes.map((key) => `${key}=${fixed[key]}`).join(', ')}`);
+  }
+  return { ...given, ...fixed };
 }
 
 export async function freePort(): Promise<number> {

@@ -38,7 +38,7 @@ export interface CpuShare {
  * `raw-matched` is raw publishing with only as many unconfirmed messages as the HTTP load keeps
  * in flight (one per connection): the most any ingress that answers after the confirm can reach
  * with that many clients, whatever its own speed. `raw-paced` is the same window with publishes
- * due at the bar's rate (0.85 × limit), timed from when each was due: the broker's own latency
+ * due at the bar's rate (0.85 × limit), timed from publish to confirm: the broker's own latency
  * there, below which no such ingress's p99 can go.
  */
 export type ScenarioName = 'raw' | 'raw-matched' | 'raw-paced' | 'noop' | 'limit' | 'naive' | 'hub';

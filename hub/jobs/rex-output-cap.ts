@@ -15,32 +15,36 @@
  * fields of the job hash, which BullMQ leaves alone and deletes with the job. proxyhub's own
  * notices go through it too (uncounted), so that every output line is written once.
  *
- * Every call carries an id of its own, and the job hash keeps the last applied id with its
- * answer (`outputLastChunk`). ioredis sends a command again when its connection drops before the
- * answer came (`autoResendUnfulfilledCommands`): after a Sentinel failover, a chunk the old
- * primary had applied and replicated would otherwise be stored twice on the new one. The same
- * call seen again gets the first answer and writes nothing. One id is enough for the recorder of
- * an SSH job, whose chunks go one at a time; two pull updates of one job racing through a
- * failover could still repeat a chunk.
+ * Every call carries an id of its own, and the job hash keeps the ids of the last
+ * RECENT_CALLS calls that wrote something, each with its answer (`outputRecentCalls`). ioredis
+ * sends a command again when its connection drops before the answer came
+ * (`autoResendUnfulfilledCommands`): after a Sentinel failover, a chunk the old primary had
+ * applied and replicated would otherwise be stored twice on the new one. The same call seen
+ * again gets the first answer and writes nothing. Several writers may have a call in flight for
+ * one job (in pull mode the host's updates in the ingress's process, the worker's notices in its
+ * own), hence a few ids rather than the last one.
  */
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OutputChunk } from '../../contracts/rex/job.ts';
 
+/** Calls remembered per job: more than the writers that can have one in flight at once. */
+const RECENT_CALLS = 8;
+
 /**
  * KEYS: job hash, logs list. ARGV: cap, chunk JSON, chunk text, JSON of the chunk without its
  * closing brace and output (for the cut part), notice JSON, the call's id, `counted` or `notice`
  * (one of proxyhub's own notices: stored past the cap and not counted). Returns {'stored'},
- * {'cut', bytes kept}, {'dropped'} or {'gone'} (no such job: nothing is written); a call whose
- * id was the last applied gets that call's answer again.
+ * {'cut', bytes kept}, {'dropped'} or {'gone'} (no such job); a call among the job's recent ones
+ * gets its first answer again. `gone`, `dropped` and a repeat write nothing.
  */
 export const APPEND_CAPPED_OUTPUT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-local last = redis.call('HGET', KEYS[1], 'outputLastChunk')
-if last then
-  local space = string.find(last, ' ', 1, true)
-  if string.sub(last, 1, space - 1) == ARGV[6] then return cjson.decode(string.sub(last, space + 1)) end
+local recent = redis.call('HGET', KEYS[1], 'outputRecentCalls') or ''
+for call in string.gmatch(recent, '[^\\n]+') do
+  local space = string.find(call, ' ', 1, true)
+  if string.sub(call, 1, space - 1) == ARGV[6] then return cjson.decode(string.sub(call, space + 1)) end
 end
 local function append()
   if ARGV[7] == 'notice' then
@@ -69,7 +73,15 @@ local function append()
   return {'cut', keep}
 end
 local answer = append()
-redis.call('HSET', KEYS[1], 'outputLastChunk', ARGV[6] .. ' ' .. cjson.encode(answer))
+-- A dropped call, applied again, is dropped again: only calls that wrote are remembered.
+if answer[1] ~= 'dropped' then
+  local kept = {ARGV[6] .. ' ' .. cjson.encode(answer)}
+  for call in string.gmatch(recent, '[^\\n]+') do
+    if #kept == ${RECENT_CALLS} then break end
+    kept[#kept + 1] = call
+  end
+  redis.call('HSET', KEYS[1], 'outputRecentCalls', table.concat(kept, '\\n'))
+end
 return answer
 `;
 
@@ -86,7 +98,7 @@ export function truncationNotice(cap: number, timestamp: number): OutputChunk {
 /** Whether a chunk counts against the cap, or is one of proxyhub's own notices (few and short, they say why a job ended). */
 export type OutputKind = 'counted' | 'notice';
 
-/** The arguments of APPEND_CAPPED_OUTPUT for one chunk; `callId` must be new for every call. */
+/** The arguments of APPEND_CAPPED_OUTPUT for one chunk; `callId` must be new for every call and hold no space or newline. */
 export function cappedAppendArguments(cap: number, chunk: OutputChunk, callId: string, kind: OutputKind = 'counted'): string[] {
   const { output, ...rest } = chunk;
   const json = JSON.stringify(rest);
@@ -115,7 +127,7 @@ export function storedChunks(reply: CappedAppendReply, cap: number, chunk: Outpu
 /** Appends one chunk (a counted one within the cap), atomically and once; returns what was stored. */
 export async function appendCappedOutput(redis: Redis, jobs: Queue, planId: string, chunk: OutputChunk, cap: number, kind: OutputKind = 'counted'): Promise<OutputChunk[]> {
   const job = jobs.toKey(planId);
-  // No space: the script splits the stored id from the answer at the first one.
+  // base64url: no space or newline, which separate the ids and answers the script keeps.
   const callId = randomBytes(12).toString('base64url');
   const reply = (await redis.eval(APPEND_CAPPED_OUTPUT, 2, job, `${job}:logs`, ...cappedAppendArguments(cap, chunk, callId, kind))) as CappedAppendReply;
   return storedChunks(reply, cap, chunk);
