@@ -11,6 +11,8 @@ import { BrokerRotation } from '../broker-urls.ts';
 import type { AddressScheme } from './addresses.ts';
 import type { Logger } from '../../log/logger.ts';
 import { redactUrl } from '../../log/logger.ts';
+// Every AMQP 1.0 connection writes its transfer frames without rhea's generic encoder (the module says why).
+import './transfer-frames.ts';
 
 /** A dead peer is noticed within about two heartbeats instead of the OS's 11-minute default. */
 const IDLE_TIMEOUT_MS = 10_000;
