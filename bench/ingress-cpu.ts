@@ -89,8 +89,7 @@ async function measure(server: Server, round: number, options: IngressCpuOptions
     serving =
       server === 'naive'
         ? await startNaiveIngress(options.amqpUrl, topology.eventsExchange)
-        : // The transport and one process, whose pid is measured.
-          await startHubIngress(prefix, options.amqpUrl, measuredHubSettings({ PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' }));
+        : await startHubIngress(prefix, options.amqpUrl, hubSettings(options));
     const pid = serving.pid;
     let start: { server: number | null; broker: number | null } | undefined;
     log(`round ${round} ${server}: ${options.ratePerSec}/s over ${options.connections} connections, ${options.warmupSec} s warm-up + ${options.durationSec} s measured`);
@@ -165,8 +164,12 @@ function renderChart(results: IngressCpuResults): string {
   return renderBars(`CPU µs per accepted upload at ${results.settings.ratePerSec}/s, median of ${results.settings.rounds} rounds (${results.date.slice(0, 10)})`, bars, [], ' µs');
 }
 
+/** The transport and one process, whose pid is measured, whatever BENCH_HUB_SETTINGS adds. */
+const hubSettings = (options: IngressCpuOptions): Record<string, string> => measuredHubSettings({ PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
+
 export async function runIngressCpuBench(options: IngressCpuOptions): Promise<void> {
   const log = createPhaseLog();
+  hubSettings(options); // a BENCH_HUB_SETTINGS that clashes is refused before the first round
   log(`ingress-cpu benchmark: ${options.rounds} rounds of the naive handler and the hub (${options.transport}) at ${options.ratePerSec} uploads/s`);
   const machine = await machineInfo(options.amqpUrl);
   const brokerPid = findBrokerPid();

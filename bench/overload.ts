@@ -25,7 +25,7 @@ import { findBrokerPid, machineBusyOver, roleChildrenOf } from './lib/proc-stats
 import { cpuPercentBetween, sampleCpuTimeline } from './lib/cpu-timeline.ts';
 import { loopStatsBetween, loopTraceEnvironment, readLoopTrace, type LoopStats } from './lib/loop-trace-report.ts';
 import { removePrefixKeys } from './lib/redis-keys.ts';
-import { freePort, measuredHubSettings, settingsFromEnvironment, startHubTls, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
+import { freePort, settingsFromEnvironment, startHubTls, startStaticTlsServer, startTestForeman, type ServerProcess } from './lib/servers.ts';
 import { renderTimeline } from './lib/svg-timeline.ts';
 import type { Transport } from './lib/types.ts';
 import { benchPrefix } from './lib/prefix.ts';
@@ -242,8 +242,10 @@ async function measureRefusalFloor(options: OverloadOptions, files: BenchFiles, 
 async function measureHubRefusals(options: OverloadOptions, files: BenchFiles, offeredPerSec: number): Promise<RefusalFloor> {
   const prefix = benchPrefix();
   log(`hub refusals: proxyhub --role ingress shedding every upload (lag mark 1 ms), open loop at ${offeredPerSec.toFixed(0)}/s`);
-  // Shedding every upload, in one process: more would split CPU the primary's pid does not show.
-  const hub = await startHubTls('ingress', prefix, options.amqpUrl, files, measuredHubSettings({ PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '1', PROXYHUB_INGRESS_PROCESSES: '1' }));
+  // The forced settings last: an A/B's BENCH_HUB_SETTINGS (meant for the runs above, where it may
+  // set these) must not undo the shedding here, nor split the ingress into processes whose CPU
+  // the primary's pid would not show.
+  const hub = await startHubTls('ingress', prefix, options.amqpUrl, files, { ...settingsFromEnvironment(), PROXYHUB_DEV_ANONYMOUS_UPLOADS: '0', PROXYHUB_MAX_EVENT_LOOP_DELAY_MS: '1', PROXYHUB_INGRESS_PROCESSES: '1' });
   try {
     return await measureRefusals('hub refusals', hub, options, files, offeredPerSec);
   } finally {

@@ -6,7 +6,7 @@
  * Paced (`ratePerSec`), the publishes are due at a fixed rate instead, at most `window` of them
  * unconfirmed (as many as the HTTP clients): publish → confirm is then the broker's own latency
  * at that rate, below which no ingress answering after the confirm can go. A publish due while
- * the window is full waits for a free slot; how long (`dueWaitP99Ms`) and how many were still
+ * the window is full waits for a free slot; how long (`dueWaitP99Ms`, of those sent) and how many were still
  * waiting at the end (`dueBehind`) say whether the broker kept up with the rate at all.
  */
 import amqplib from 'amqplib';

@@ -47,7 +47,7 @@ function cpuBudget(hub: ScenarioResult, cores: number, label = 'hub'): string | 
 function pacedVerdict(paced: ScenarioResult, barRate: number, p99Bar: number): string {
   const behind = Number(paced.details.dueBehind ?? 0);
   const waited = Number(paced.details.dueWaitP99Ms ?? 0);
-  const figures = `raw-paced: ${num(paced.rate)} of ${num(barRate)} msg/s due, publish → confirm p99 ${ms(paced.p99Ms)} ms, p99 wait for a slot of the window ${ms(waited)} ms, ${behind} still due at the end; no HTTP`;
+  const figures = `raw-paced: ${num(paced.rate)} of ${num(barRate)} msg/s due, publish → confirm p99 ${ms(paced.p99Ms)} ms, p99 wait for a slot of the window ${ms(waited)} ms (of those sent), ${behind} still due at the end; no HTTP`;
   // Short of the rate over the measured run: the broker did not keep up at all.
   if (paced.rate < barRate * 0.98) {
     return `- At the throughput bar's rate the broker alone fell behind (${figures}): no ingress that answers after the confirm could reach that rate with these clients on this machine in this run.`;

@@ -4,19 +4,30 @@
  */
 import { createRequire } from 'node:module';
 import t from 'tap';
-import { plainTransfer, rheaWriteFrame, writeFrame, type RheaFrame } from '../../hub/bus/amqp10/transfer-frames.ts';
+import { installTransferFrames, plainTransfer, rheaWriteFrame, writeFrame, type RheaFrame } from '../../hub/bus/amqp10/transfer-frames.ts';
 
 const frames = createRequire(import.meta.url)('rhea/lib/frames.js') as {
   amqp_frame(channel: number, performative: unknown, payload?: Buffer): RheaFrame;
-  transfer(fields: Record<string, unknown>): unknown;
+  transfer(fields: Record<string, unknown>): { value: unknown[] };
   flow(fields: Record<string, unknown>): unknown;
   disposition(fields: Record<string, unknown>): unknown;
   write_frame: (frame: RheaFrame) => Buffer;
 };
 
+const types = createRequire(import.meta.url)('rhea/lib/types.js') as { wrap_ulong(value: number): unknown; wrap_string(value: string): unknown; Null(): unknown };
+
+/** A transfer as rhea's sender builds it, with one field's typed value replaced. */
+function withField(index: number, typed: unknown): unknown {
+  const performative = frames.transfer(transfer({}));
+  performative.value[index] = typed;
+  return performative;
+}
+
 const transfer = (fields: Record<string, unknown>): Record<string, unknown> => ({ handle: 0, message_format: 0, delivery_id: 0, delivery_tag: Buffer.from('0'), settled: false, more: false, ...fields });
 
-t.test('rhea writes through this module once it is loaded', async (t) => {
+t.test('rhea writes through this module once it is installed', async (t) => {
+  t.not(rheaWriteFrame, writeFrame, "rhea's own encoder is kept apart, so the comparisons below compare two encoders");
+  installTransferFrames();
   t.equal(frames.write_frame, writeFrame);
 });
 
@@ -47,6 +58,11 @@ t.test('anything else is left to rhea', async (t) => {
     ['a flow', frames.amqp_frame(0, frames.flow({ next_incoming_id: 1, incoming_window: 2048, next_outgoing_id: 1, outgoing_window: 2048 }))],
     ['a disposition', frames.amqp_frame(0, frames.disposition({ role: true, first: 3, last: 9, settled: true }))],
     ['an empty frame (a heartbeat)', { type: 0, channel: 0 }],
+    ['a SASL frame', { type: 1, channel: 0 }],
+    ['a transfer whose handle is a ulong', frames.amqp_frame(0, withField(0, types.wrap_ulong(1)), Buffer.from('x'))],
+    ['a transfer with a null delivery id', frames.amqp_frame(0, withField(1, types.Null()), Buffer.from('x'))],
+    ['a transfer whose tag is a string', frames.amqp_frame(0, withField(2, types.wrap_string('0')), Buffer.from('x'))],
+    ['a transfer with a null payload', { ...frames.amqp_frame(0, frames.transfer(transfer({}))), payload: null as unknown as Buffer }],
   ];
   for (const [name, frame] of others) {
     t.equal(plainTransfer(frame), undefined, `${name}: not written here`);

@@ -11,8 +11,7 @@ import { BrokerRotation } from '../broker-urls.ts';
 import type { AddressScheme } from './addresses.ts';
 import type { Logger } from '../../log/logger.ts';
 import { redactUrl } from '../../log/logger.ts';
-// Every AMQP 1.0 connection writes its transfer frames without rhea's generic encoder (the module says why).
-import './transfer-frames.ts';
+import { installTransferFrames } from './transfer-frames.ts';
 
 /** A dead peer is noticed within about two heartbeats instead of the OS's 11-minute default. */
 const IDLE_TIMEOUT_MS = 10_000;
@@ -76,6 +75,8 @@ export class RecoveringAmqp10Connection {
   constructor(options: RecoveringAmqp10Options) {
     this.#options = options;
     this.#rotation = new BrokerRotation(options.url);
+    // Every AMQP 1.0 connection writes its transfer frames without rhea's generic encoder (the module says why).
+    installTransferFrames();
   }
 
   /** The connection while it is up and set up, else undefined. */

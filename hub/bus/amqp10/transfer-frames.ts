@@ -10,12 +10,15 @@
  * two byte for byte.
  *
  * rhea reads `frames.write_frame` from its module object at every write, so replacing it there
- * reaches every connection of the process; it is done once, when this module loads.
+ * reaches every connection of the process (`installTransferFrames`, idempotent; connection.ts
+ * calls it). tests/integration/amqp10-transfer-frames.test.ts sends through rhea to the broker
+ * and counts the frames written here, so a rhea that stopped calling it would be noticed.
  */
 import { createRequire } from 'node:module';
 
-/** A value of rhea's typed-value model (`types.Typed`): its raw value is `value`. */
+/** A value of rhea's typed-value model (`types.Typed`): its AMQP type code and its raw value. */
 interface TypedValue {
+  readonly type?: { readonly typecode?: number };
   readonly value: unknown;
 }
 
@@ -61,14 +64,26 @@ export interface PlainTransfer {
   readonly more: boolean;
 }
 
-const isUint = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+/** The AMQP types rhea's sender gives each field, by type code: anything else is rhea's to write. */
+const UINT_CODES = new Set([CODE.uint0, CODE.smalluint, CODE.uint]);
+const BINARY_CODES = new Set([CODE.vbin8, CODE.vbin32]);
+const BOOLEAN_CODES = new Set([CODE.true, CODE.false]);
+
+const typeCode = (typed: TypedValue | undefined): number | undefined => typed?.type?.typecode;
+const uintOf = (typed: TypedValue | undefined): number | undefined => {
+  const value = typed?.value;
+  return UINT_CODES.has(typeCode(typed) as never) && typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? value : undefined;
+};
+const binaryOf = (typed: TypedValue | undefined): Buffer | undefined => (BINARY_CODES.has(typeCode(typed) as never) && Buffer.isBuffer(typed?.value) ? typed.value : undefined);
+const booleanOf = (typed: TypedValue | undefined): boolean | undefined => (BOOLEAN_CODES.has(typeCode(typed) as never) && typeof typed?.value === 'boolean' ? typed.value : undefined);
 
 /** The six fields of a transfer, or undefined for any frame this module leaves to rhea. */
 export function plainTransfer(frame: RheaFrame): PlainTransfer | undefined {
   const performative = frame.performative;
   if (frame.type !== frames.TYPE_AMQP || performative === undefined || performative.constructor !== TRANSFER || performative.value.length !== FIELDS) return undefined;
-  const [handle, deliveryId, tag, format, settled, more] = performative.value.map((typed) => typed?.value);
-  if (!isUint(handle) || !isUint(deliveryId) || !Buffer.isBuffer(tag) || !isUint(format) || typeof settled !== 'boolean' || typeof more !== 'boolean') return undefined;
+  if (frame.payload !== undefined && !Buffer.isBuffer(frame.payload)) return undefined;
+  const [handle, deliveryId, tag, format, settled, more] = [uintOf(performative.value[0]), uintOf(performative.value[1]), binaryOf(performative.value[2]), uintOf(performative.value[3]), booleanOf(performative.value[4]), booleanOf(performative.value[5])];
+  if (handle === undefined || deliveryId === undefined || tag === undefined || format === undefined || settled === undefined || more === undefined) return undefined;
   return { handle, deliveryId, tag, format, settled, more };
 }
 
@@ -127,10 +142,22 @@ export function writeTransferFrame(channel: number, transfer: PlainTransfer, pay
   return buffer;
 }
 
+let written = 0;
+
+/** Transfer frames written here since the process started (the integration test reads it). */
+export function transferFramesWritten(): number {
+  return written;
+}
+
 /** What rhea's transport calls for every frame it sends. */
 export function writeFrame(frame: RheaFrame): Buffer {
   const transfer = plainTransfer(frame);
-  return transfer === undefined ? rheaWriteFrame(frame) : writeTransferFrame(frame.channel, transfer, frame.payload);
+  if (transfer === undefined) return rheaWriteFrame(frame);
+  written += 1;
+  return writeTransferFrame(frame.channel, transfer, frame.payload);
 }
 
-frames.write_frame = writeFrame;
+/** Makes rhea write its transfer frames here; once per process, whoever asks first. */
+export function installTransferFrames(): void {
+  frames.write_frame = writeFrame;
+}
