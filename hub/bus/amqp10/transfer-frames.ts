@@ -65,17 +65,18 @@ export interface PlainTransfer {
 }
 
 /** The AMQP types rhea's sender gives each field, by type code: anything else is rhea's to write. */
-const UINT_CODES = new Set([CODE.uint0, CODE.smalluint, CODE.uint]);
-const BINARY_CODES = new Set([CODE.vbin8, CODE.vbin32]);
-const BOOLEAN_CODES = new Set([CODE.true, CODE.false]);
+const UINT_CODES: ReadonlySet<number> = new Set([CODE.uint0, CODE.smalluint, CODE.uint]);
+const BINARY_CODES: ReadonlySet<number> = new Set([CODE.vbin8, CODE.vbin32]);
+const BOOLEAN_CODES: ReadonlySet<number> = new Set([CODE.true, CODE.false]);
 
-const typeCode = (typed: TypedValue | undefined): number | undefined => typed?.type?.typecode;
+/** A field's AMQP type code; -1 (no such code) for a hole or anything that is not rhea's typed value. */
+const typeCode = (typed: TypedValue | undefined): number => typed?.type?.typecode ?? -1;
 const uintOf = (typed: TypedValue | undefined): number | undefined => {
   const value = typed?.value;
-  return UINT_CODES.has(typeCode(typed) as never) && typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? value : undefined;
+  return UINT_CODES.has(typeCode(typed)) && typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? value : undefined;
 };
-const binaryOf = (typed: TypedValue | undefined): Buffer | undefined => (BINARY_CODES.has(typeCode(typed) as never) && Buffer.isBuffer(typed?.value) ? typed.value : undefined);
-const booleanOf = (typed: TypedValue | undefined): boolean | undefined => (BOOLEAN_CODES.has(typeCode(typed) as never) && typeof typed?.value === 'boolean' ? typed.value : undefined);
+const binaryOf = (typed: TypedValue | undefined): Buffer | undefined => (BINARY_CODES.has(typeCode(typed)) && Buffer.isBuffer(typed?.value) ? typed.value : undefined);
+const booleanOf = (typed: TypedValue | undefined): boolean | undefined => (BOOLEAN_CODES.has(typeCode(typed)) && typeof typed?.value === 'boolean' ? typed.value : undefined);
 
 /** The six fields of a transfer, or undefined for any frame this module leaves to rhea. */
 export function plainTransfer(frame: RheaFrame): PlainTransfer | undefined {
