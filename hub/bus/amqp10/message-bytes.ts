@@ -10,27 +10,8 @@
  */
 import rhea from 'rhea';
 import type { OutgoingMessage } from '../transport.ts';
+import { Bytes, CODE, variableSize } from './amqp-bytes.ts';
 import { TYPE_PROPERTY, toApplicationProperties, toRheaMessage } from './message.ts';
-
-/** The constructors of part 1 of the spec that these messages use. */
-const CODE = {
-  described: 0x00,
-  smallulong: 0x53,
-  null: 0x40,
-  true: 0x41,
-  false: 0x42,
-  uint: 0x70,
-  int: 0x71,
-  timestamp: 0x83,
-  vbin8: 0xa0,
-  vbin32: 0xb0,
-  str8: 0xa1,
-  str32: 0xb1,
-  sym8: 0xa3,
-  sym32: 0xb3,
-  list32: 0xd0,
-  map32: 0xd1,
-} as const;
 
 /** The transfer's message-format for a standard message: rhea sends pre-encoded bytes as they are only when given one. */
 export const STANDARD_FORMAT = 0;
@@ -59,80 +40,17 @@ function sizeOfValue(value: Simple): number | null {
   return null;
 }
 
-/** The longest string, symbol or binary written with a one-byte length. */
-const SHORT_MAX = 0xff;
-
-/**
- * A string, symbol or binary of so many bytes, with its constructor and length: a one-byte
- * length up to 255 bytes, a four-byte one beyond (`Bytes.prefix` writes the same choice).
- */
-function variableSize(bytes: number): number {
-  return (bytes <= SHORT_MAX ? 2 : 5) + bytes;
-}
-
-class Bytes {
-  readonly buffer: Buffer;
-  offset = 0;
-
-  constructor(size: number) {
-    this.buffer = Buffer.allocUnsafe(size);
-  }
-
-  byte(value: number): void {
-    this.buffer[this.offset++] = value;
-  }
-
-  uint32(value: number): void {
-    this.buffer.writeUInt32BE(value, this.offset);
-    this.offset += 4;
-  }
-
-  /** The constructor and length of a variable-width value: the short form up to 255 bytes. */
-  prefix(bytes: number, short: number, long: number): void {
-    if (bytes <= SHORT_MAX) {
-      this.byte(short);
-      this.byte(bytes);
-    } else {
-      this.byte(long);
-      this.uint32(bytes);
-    }
-  }
-
-  /** A string or symbol. */
-  text(value: string, short: number, long: number): void {
-    this.prefix(Buffer.byteLength(value), short, long);
-    this.offset += this.buffer.write(value, this.offset, 'utf8');
-  }
-
-  string(value: string): void {
-    this.text(value, CODE.str8, CODE.str32);
-  }
-
-  value(value: Simple): void {
-    if (value === null) this.byte(CODE.null);
-    else if (typeof value === 'boolean') this.byte(value ? CODE.true : CODE.false);
-    else if (typeof value === 'string') this.string(value);
-    else if (value > 0) {
-      this.byte(CODE.uint);
-      this.uint32(value);
-    } else {
-      this.byte(CODE.int);
-      this.buffer.writeInt32BE(value, this.offset);
-      this.offset += 4;
-    }
-  }
-
-  section(code: number): void {
-    this.byte(CODE.described);
-    this.byte(CODE.smallulong);
-    this.byte(code);
-  }
-
-  /** A list32 or map32 whose elements follow: its size field counts the count field and them. */
-  compound(code: number, elementBytes: number, count: number): void {
-    this.byte(code);
-    this.uint32(4 + elementBytes);
-    this.uint32(count);
+/** An application property's value, as rhea types it (see `sizeOfValue`). */
+function writeValue(out: Bytes, value: Simple): void {
+  if (value === null) out.byte(CODE.null);
+  else if (typeof value === 'boolean') out.boolean(value);
+  else if (typeof value === 'string') out.string(value);
+  else if (value > 0) {
+    out.byte(CODE.uint);
+    out.uint32(value);
+  } else {
+    out.byte(CODE.int);
+    out.int32(value);
   }
 }
 
@@ -163,9 +81,9 @@ export function encodeMessage(message: OutgoingMessage, replyTo?: string): Buffe
   const body = message.body;
   const out = new Bytes(DURABLE_HEADER.length + (3 + 9 + listBytes) + (3 + 9 + mapBytes) + (3 + variableSize(body.length)));
 
-  out.offset += DURABLE_HEADER.copy(out.buffer, out.offset);
+  out.copy(DURABLE_HEADER);
 
-  out.section(SECTION.properties);
+  out.descriptor(SECTION.properties);
   out.compound(CODE.list32, listBytes, fields.length + 4);
   for (const field of fields) {
     if (field === null) out.byte(CODE.null);
@@ -175,19 +93,17 @@ export function encodeMessage(message: OutgoingMessage, replyTo?: string): Buffe
   out.byte(CODE.null); // content-encoding
   out.byte(CODE.null); // absolute-expiry-time
   out.byte(CODE.timestamp);
-  out.buffer.writeBigInt64BE(BigInt(creationMs), out.offset);
-  out.offset += 8;
+  out.int64(BigInt(creationMs));
 
-  out.section(SECTION.applicationProperties);
+  out.descriptor(SECTION.applicationProperties);
   out.compound(CODE.map32, mapBytes, entries.length * 2);
   for (const [key, value] of entries) {
     out.string(key);
-    out.value(value);
+    writeValue(out, value);
   }
 
-  out.section(SECTION.data);
+  out.descriptor(SECTION.data);
   out.prefix(body.length, CODE.vbin8, CODE.vbin32);
-  out.offset += body.copy(out.buffer, out.offset);
-  if (out.offset !== out.buffer.length) throw new Error(`AMQP 1.0 message encoding wrote ${out.offset} of ${out.buffer.length} bytes`);
-  return out.buffer;
+  out.copy(body);
+  return out.filled('message');
 }

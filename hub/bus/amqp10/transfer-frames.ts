@@ -15,6 +15,7 @@
  * and counts the frames written here, so a rhea that stopped calling it would be noticed.
  */
 import { createRequire } from 'node:module';
+import { Bytes, CODE, smallestUintSize, variableSize } from './amqp-bytes.ts';
 
 /** A value of rhea's typed-value model (`types.Typed`): its AMQP type code and its raw value. */
 interface TypedValue {
@@ -49,9 +50,10 @@ export const rheaWriteFrame: (frame: RheaFrame) => Buffer = frames.write_frame.b
 const TRANSFER = frames.transfer({ handle: 0 }).constructor;
 /** The transfer performative's descriptor, as a small ulong (part 2.7.5). */
 const TRANSFER_CODE = 0x14;
-/** Fixed frame header: size, data offset (2 words), frame type, channel. */
+/** Fixed frame header: size, data offset, frame type, channel. */
 const FRAME_HEADER_BYTES = 8;
-const CODE = { described: 0x00, smallulong: 0x53, uint0: 0x43, smalluint: 0x52, uint: 0x70, true: 0x41, false: 0x42, vbin8: 0xa0, vbin32: 0xb0, list32: 0xd0 } as const;
+/** The data offset in 4-byte words: the performative follows the 8-byte header at once. */
+const DATA_OFFSET_WORDS = 2;
 /** The transfer fields rhea's sender sets, in the list's order. */
 const FIELDS = 6;
 
@@ -88,59 +90,26 @@ export function plainTransfer(frame: RheaFrame): PlainTransfer | undefined {
   return { handle, deliveryId, tag, format, settled, more };
 }
 
-/** rhea's choice for a uint: uint0 for 0, smalluint up to 255, uint beyond. */
-const uintBytes = (value: number): number => (value === 0 ? 1 : value <= 0xff ? 2 : 5);
-const binaryBytes = (value: Buffer): number => (value.length <= 0xff ? 2 : 5) + value.length;
-
-function writeUint(buffer: Buffer, offset: number, value: number): number {
-  if (value === 0) {
-    buffer[offset] = CODE.uint0;
-    return offset + 1;
-  }
-  if (value <= 0xff) {
-    buffer[offset] = CODE.smalluint;
-    buffer[offset + 1] = value;
-    return offset + 2;
-  }
-  buffer[offset] = CODE.uint;
-  buffer.writeUInt32BE(value, offset + 1);
-  return offset + 5;
-}
-
 /** The frame's bytes, exactly as rhea's encoder writes them. */
 export function writeTransferFrame(channel: number, transfer: PlainTransfer, payload: Buffer | undefined): Buffer {
-  const elements = uintBytes(transfer.handle) + uintBytes(transfer.deliveryId) + binaryBytes(transfer.tag) + uintBytes(transfer.format) + 2;
-  const performativeBytes = 3 + 9 + elements;
-  const size = FRAME_HEADER_BYTES + performativeBytes + (payload?.length ?? 0);
-  const buffer = Buffer.allocUnsafe(size);
-  buffer.writeUInt32BE(size, 0);
-  buffer[4] = 2;
-  buffer[5] = frames.TYPE_AMQP;
-  buffer.writeUInt16BE(channel, 6);
-  buffer[8] = CODE.described;
-  buffer[9] = CODE.smallulong;
-  buffer[10] = TRANSFER_CODE;
-  buffer[11] = CODE.list32;
-  buffer.writeUInt32BE(4 + elements, 12);
-  buffer.writeUInt32BE(FIELDS, 16);
-  let offset = writeUint(buffer, 20, transfer.handle);
-  offset = writeUint(buffer, offset, transfer.deliveryId);
-  if (transfer.tag.length <= 0xff) {
-    buffer[offset] = CODE.vbin8;
-    buffer[offset + 1] = transfer.tag.length;
-    offset += 2;
-  } else {
-    buffer[offset] = CODE.vbin32;
-    buffer.writeUInt32BE(transfer.tag.length, offset + 1);
-    offset += 5;
-  }
-  offset += transfer.tag.copy(buffer, offset);
-  offset = writeUint(buffer, offset, transfer.format);
-  buffer[offset++] = transfer.settled ? CODE.true : CODE.false;
-  buffer[offset++] = transfer.more ? CODE.true : CODE.false;
-  if (payload !== undefined) offset += payload.copy(buffer, offset);
-  if (offset !== size) throw new Error(`AMQP 1.0 transfer encoding wrote ${offset} of ${size} bytes`);
-  return buffer;
+  const elements = smallestUintSize(transfer.handle) + smallestUintSize(transfer.deliveryId) + variableSize(transfer.tag.length) + smallestUintSize(transfer.format) + 2;
+  const size = FRAME_HEADER_BYTES + 3 + 9 + elements + (payload?.length ?? 0);
+  const out = new Bytes(size);
+  out.uint32(size);
+  out.byte(DATA_OFFSET_WORDS);
+  out.byte(frames.TYPE_AMQP);
+  out.uint16(channel);
+  out.descriptor(TRANSFER_CODE);
+  out.compound(CODE.list32, elements, FIELDS);
+  out.smallestUint(transfer.handle);
+  out.smallestUint(transfer.deliveryId);
+  out.prefix(transfer.tag.length, CODE.vbin8, CODE.vbin32);
+  out.copy(transfer.tag);
+  out.smallestUint(transfer.format);
+  out.boolean(transfer.settled);
+  out.boolean(transfer.more);
+  if (payload !== undefined) out.copy(payload);
+  return out.filled('transfer frame');
 }
 
 let written = 0;
