@@ -25,7 +25,8 @@ import { buildFactsUpload } from './lib/payload.ts';
 import { createPhaseLog, type PhaseLog } from './lib/phase-log.ts';
 import { cpuSecondsOf, findBrokerPid, waitUntilIdle } from './lib/proc-stats.ts';
 import { writeResultFiles } from './lib/report.ts';
-import { measuredHubSettings, settingsFromEnvironment, startHubIngress, startNaiveIngress, type ServerProcess } from './lib/servers.ts';
+import { measuredIngressSettings, settingsFromEnvironment, startHubIngress, startNaiveIngress, type ServerProcess } from './lib/servers.ts';
+import { median } from './lib/stats.ts';
 import { renderBars, type Bar } from './lib/svg-bars.ts';
 import type { MachineInfo, Transport } from './lib/types.ts';
 
@@ -63,12 +64,6 @@ interface IngressCpuResults {
   readonly summary: Readonly<Record<Server, { readonly serverMicros: number; readonly brokerMicros: number | null }>> & { readonly hubOverNaive: number; readonly hubOverNaiveRange: readonly [number, number] };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
 /** Every step of a clean-up, each in turn whatever the others did; the first failure is thrown after. */
 async function cleanUp(steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
   const results = [];
@@ -89,7 +84,7 @@ async function measure(server: Server, round: number, options: IngressCpuOptions
     serving =
       server === 'naive'
         ? await startNaiveIngress(options.amqpUrl, topology.eventsExchange)
-        : await startHubIngress(prefix, options.amqpUrl, hubSettings(options));
+        : await startHubIngress(prefix, options.amqpUrl, measuredIngressSettings(options.transport));
     const pid = serving.pid;
     let start: { server: number | null; broker: number | null } | undefined;
     log(`round ${round} ${server}: ${options.ratePerSec}/s over ${options.connections} connections, ${options.warmupSec} s warm-up + ${options.durationSec} s measured`);
@@ -164,12 +159,9 @@ function renderChart(results: IngressCpuResults): string {
   return renderBars(`CPU µs per accepted upload at ${results.settings.ratePerSec}/s, median of ${results.settings.rounds} rounds (${results.date.slice(0, 10)})`, bars, [], ' µs');
 }
 
-/** The transport and one process, whose pid is measured, whatever BENCH_HUB_SETTINGS adds. */
-const hubSettings = (options: IngressCpuOptions): Record<string, string> => measuredHubSettings({ PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
-
 export async function runIngressCpuBench(options: IngressCpuOptions): Promise<void> {
   const log = createPhaseLog();
-  hubSettings(options); // a BENCH_HUB_SETTINGS that clashes is refused before the first round
+  measuredIngressSettings(options.transport); // a BENCH_HUB_SETTINGS that clashes is refused before the first round
   log(`ingress-cpu benchmark: ${options.rounds} rounds of the naive handler and the hub (${options.transport}) at ${options.ratePerSec} uploads/s`);
   const machine = await machineInfo(options.amqpUrl);
   const brokerPid = findBrokerPid();

@@ -18,7 +18,7 @@ import { findBrokerPid, machineBusyOver, readMemory, waitUntilIdle, watchProcess
 import { measureRawPublish } from './lib/raw-publish.ts';
 import { measureRawPublishAmqp10 } from './lib/raw-publish-amqp10.ts';
 import { writeResults } from './lib/report.ts';
-import { measuredHubSettings, startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
+import { measuredIngressSettings, startHubIngress, startNaiveIngress, startNoopServer, type ServerProcess } from './lib/servers.ts';
 import type { BenchOptions, IngressBenchResults, ScenarioResult } from './lib/types.ts';
 import { benchPrefix } from './lib/prefix.ts';
 
@@ -172,20 +172,17 @@ function scenarioNaive(options: BenchOptions, bodyFile: string, log: PhaseLog, b
   });
 }
 
-/** The transport and one process, whose pid is measured, whatever BENCH_HUB_SETTINGS adds. */
-const hubSettings = (options: BenchOptions): Record<string, string> => measuredHubSettings({ PROXYHUB_TRANSPORT: options.transport, PROXYHUB_INGRESS_PROCESSES: '1' });
-
 function scenarioHub(options: BenchOptions, bodyFile: string, log: PhaseLog, brokerPid: number | null): Promise<ScenarioResult> {
   return scenarioPublishing('hub', options, bodyFile, log, brokerPid, (prefix) => {
     log(`hub: starting proxyhub --role ingress under prefix ${prefix}`);
-    return startHubIngress(prefix, options.amqpUrl, hubSettings(options));
+    return startHubIngress(prefix, options.amqpUrl, measuredIngressSettings(options.transport));
   });
 }
 
 export async function runIngressBench(options: BenchOptions): Promise<void> {
   const log = createPhaseLog();
   log(`ingress benchmark: transport ${options.transport}, ${options.warmupSec} s warm-up + ${options.durationSec} s per scenario`);
-  hubSettings(options); // a BENCH_HUB_SETTINGS that clashes is refused now, not after the other scenarios
+  measuredIngressSettings(options.transport); // a BENCH_HUB_SETTINGS that clashes is refused now, not after the other scenarios
   const machine = await machineInfo(options.amqpUrl);
   const brokerPid = findBrokerPid();
   const busyBefore = await machineBusyOver(1000);

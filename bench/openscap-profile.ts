@@ -24,6 +24,7 @@ import { arfForemanJson } from '../workers/openscap/arf-foreman-json.ts';
 import { FastXmlScanner } from '../workers/openscap/arf-xml-scanner.ts';
 import { loadArfFixture } from './lib/arf-fixture.ts';
 import { bzip2CpuMsPerCopy } from './lib/bzip2-reference.ts';
+import { median } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, reports: { type: 'string' }, copies: { type: 'string' }, warmup: { type: 'string' }, stages: { type: 'string' } } });
 const rounds = Number(values.rounds ?? 9);
@@ -90,12 +91,6 @@ const stages: ReadonlyArray<readonly [string, () => unknown]> = [
   ['+ collect, report, JSON (arfForemanJson)', () => arfForemanJson([fixture.bzip2], context)],
   ['+ envelope, base64, sha256 (one delivery)', oneDelivery],
 ];
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 const bodyBytes = await oneDelivery();
 process.stdout.write(`${fixture.name}: ${fixture.bzip2.length} B bzip2, ${fixture.xmlBytes} B XML, ${bodyBytes} B of Foreman JSON\n`);

@@ -47,6 +47,11 @@ export function measuredHubSettings(fixed: Readonly<Record<string, string>>): Re
   return { ...given, ...fixed };
 }
 
+/** `proxyhub start --role ingress` as the ingress benchmarks measure it: one process, whose pid they read, over `transport`. */
+export function measuredIngressSettings(transport: string): Record<string, string> {
+  return measuredHubSettings({ PROXYHUB_TRANSPORT: transport, PROXYHUB_INGRESS_PROCESSES: '1' });
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
