@@ -79,7 +79,7 @@ function throughputBarBudget(barRate: number, cores: number, reference: Scenario
   }
   return hubCost.server > left
     ? `- Throughput bar against the machine: ${figures}. At the costs measured in this run, the hub's work per upload does not fit the bar on this machine: it needs less CPU per upload, not more cores of its own.`
-    : `- Throughput bar against the machine: ${figures}. The hub's work fits; what is missing is using the cores, not less work.`;
+    : `- Throughput bar against the machine: ${figures}. The hub's work fits that budget, which only bounds the rate from above: with the machine ${pct(hub.cpu?.machineBusy ?? null)} busy in the hub's run, what is missing is keeping the cores busy (each of the clients waits for its confirm), not less work.`;
 }
 
 /**
