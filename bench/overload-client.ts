@@ -18,6 +18,7 @@
  */
 import { connect, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { percentile } from './lib/stats.ts';
 
 export type PhaseRate = number | { readonly ofPhase: string; readonly factor: number };
 
@@ -86,13 +87,9 @@ interface PhaseTally {
   errors: number;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
 function summary(latencies: number[]): LatencySummary {
   const sorted = latencies.sort((a, b) => a - b);
-  return { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? 0 };
+  return { count: sorted.length, p50Ms: percentile(sorted, 50, 0), p99Ms: percentile(sorted, 99, 0), maxMs: sorted.at(-1) ?? 0 };
 }
 
 export async function runOverloadClient(spec: OverloadClientSpec): Promise<OverloadClientResult> {

@@ -12,7 +12,8 @@ import { connectionOptionsFrom, openSender } from '../../hub/bus/amqp10/connecti
 import { toRheaMessage } from '../../hub/bus/amqp10/message.ts';
 import { declareTopology } from '../../hub/bus/declare-topology.ts';
 import amqplib from 'amqplib';
-import { percentile, type RawResult, type RawSpec } from './raw-publish.ts';
+import type { RawResult, RawSpec } from './raw-publish.ts';
+import { percentile } from './stats.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,8 +103,8 @@ export async function measureRawPublishAmqp10(spec: RawSpec): Promise<RawResult>
       // Over AMQP 1.0 nothing comes back: what no queue took is `released`, counted as refused.
       returned: 0,
       confirmedTotal,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
+      p50Ms: percentile(latencies, 50, 0),
+      p99Ms: percentile(latencies, 99, 0),
       publisherCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
     };
   } finally {

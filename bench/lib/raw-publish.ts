@@ -13,6 +13,7 @@ import amqplib from 'amqplib';
 import { createTopology, queueFeatures } from '../../contracts/topology.ts';
 import { declareTopology } from '../../hub/bus/declare-topology.ts';
 import type { OutgoingMessage } from '../../hub/bus/transport.ts';
+import { percentile } from './stats.ts';
 
 export interface RawSpec {
   readonly amqpUrl: string;
@@ -44,11 +45,6 @@ export interface RawResult {
   readonly dueBehind?: number;
   /** Paced: p99 of how long a measured publish waited after it was due, for a free slot of the window. */
   readonly dueWaitP99Ms?: number;
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,10 +155,10 @@ export async function measureRawPublish(spec: RawSpec): Promise<RawResult> {
       nacked,
       returned,
       confirmedTotal,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
+      p50Ms: percentile(latencies, 50, 0),
+      p99Ms: percentile(latencies, 99, 0),
       publisherCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
-      ...(paced === undefined ? {} : { dueBehind, dueWaitP99Ms: percentile(dueWaits, 99) }),
+      ...(paced === undefined ? {} : { dueBehind, dueWaitP99Ms: percentile(dueWaits, 99, 0) }),
     };
   } finally {
     clearInterval(clock);

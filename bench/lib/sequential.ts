@@ -4,6 +4,7 @@
  * milliseconds, which is all the direct path takes).
  */
 import { Agent, request } from 'node:http';
+import { percentile } from './stats.ts';
 
 export interface LatencySummary {
   readonly count: number;
@@ -31,11 +32,6 @@ export interface SequentialSpec {
   readonly requests: number;
   /** True when the answer is the one expected (status and body). */
   readonly check: (status: number, body: string) => boolean;
-}
-
-/** Nearest-rank percentile of an ascending list. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
 export function summarize(samplesMs: readonly number[]): LatencySummary {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeliveryCounts } from '../foreman-server.ts';
 import { renderTimeline, type TimeMarker, type TimeSeries } from './svg-timeline.ts';
+import { percentile } from './stats.ts';
 import type { MachineInfo } from './types.ts';
 
 export type { DeliveryCounts };
@@ -78,10 +79,6 @@ interface LatencyFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
 function latency(values: readonly number[]): LatencyFigures {
