@@ -57,6 +57,21 @@ const UPLOAD_ROUTES: ReadonlyArray<readonly [RegExp, RhsmUploadKind]> = [
   [/^\/consumers\/([^/]+)\/?$/, 'facts'],
 ];
 
+const squeezeSlashes = (path: string): string => path.replace(/\/{2,}/g, '/');
+
+/**
+ * The path Katello will route, which is the one to classify and the one to forward: dot segments
+ * resolved (`%2e%2e` too) as URL parsing does, and runs of slashes squeezed to one, as Rails does
+ * before it routes. Classifying any other spelling would let `/consumers//<other UUID>` past the
+ * consumer check and reach Katello as `/consumers/<other UUID>`. `rawPath` is the request's path
+ * without its query; undefined when the path is not under `/rhsm`.
+ */
+export function katelloPath(rawPath: string): string | undefined {
+  // Squeezed first as well: a path that starts with `//` would be parsed as a host.
+  const path = squeezeSlashes(new URL(squeezeSlashes(rawPath), 'http://katello.invalid').pathname);
+  return path === '/rhsm' || path.startsWith('/rhsm/') ? path : undefined;
+}
+
 /** Routes that name a consumer in their path: `/consumers/:id…` and katello-host-tools' `/systems/:id…`. */
 const CONSUMER_ROUTE = /^\/(?:consumers|systems)\/([^/]+)(?:\/.*)?$/;
 

@@ -130,7 +130,14 @@ t.test("another host's UUID is refused at the ingress; Katello is not asked", as
   t.equal((await call('PUT', `/rhsm/consumers/${HOST_B}/profiles`, { cert: hostA, body: { rpm: [] } })).status, 403, 'an upload too');
   t.equal((await call('GET', `/rhsm/pools?consumer=${HOST_B}`, { cert: hostA })).status, 403, 'pools of another consumer');
   t.equal((await call('GET', `/rhsm/consumers/${HOST_A}/../${HOST_B}`, { cert: hostA })).status, 403, 'dot segments resolved first');
+  // Rails squeezes runs of slashes before it routes: these are B's check-in to Katello.
+  for (const path of [`/rhsm//consumers/${HOST_B}/certificates/serials`, `/rhsm/consumers//${HOST_B}/certificates/serials`, `/rhsm//systems//${HOST_B}//enabled_repos`]) {
+    t.equal((await call('GET', path, { cert: hostA })).status, 403, `${path}: slashes squeezed first`);
+  }
   t.equal(foreman.requests.length, before);
+  const own = await call('GET', `/rhsm//consumers//${HOST_A}`, { cert: hostA });
+  t.equal(own.status, 200, 'its own consumer with doubled slashes');
+  t.equal(lastRhsm()?.path, `/rhsm/consumers/${HOST_A}`, 'forwarded as it was classified');
   // A user may read any consumer with credentials (no certificate): Katello decides.
   t.equal((await call('GET', `/rhsm/consumers/${HOST_B}`, { headers: { authorization: basic('admin', 'changeme') } })).status, 200);
 });

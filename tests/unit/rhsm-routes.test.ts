@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { rhsmForwardedHeaders } from '../../contracts/rhsm/rhsm-rpc.ts';
-import { classifyRhsmRoute, coalesceSlot, isFactsOnly, uploadPath } from '../../contracts/rhsm/rhsm-routes.ts';
+import { classifyRhsmRoute, coalesceSlot, isFactsOnly, katelloPath, uploadPath } from '../../contracts/rhsm/rhsm-routes.ts';
 import { answerOf, certificateCn, katelloCallFor, uploadCallFor } from '../../workers/rhsm/katello-calls.ts';
 import { createTestPki } from '../helpers/pki.ts';
 
@@ -34,6 +34,22 @@ t.test('consumer routes and async uploads', async (t) => {
   t.equal(uploadPath('facts', UUID), `/rhsm/consumers/${UUID}`);
 });
 
+t.test('the path Katello routes: dot segments resolved, runs of slashes squeezed as Rails does, and still under /rhsm', async (t) => {
+  const other = '22222222-aaaa-4bbb-8ccc-000000000002';
+  t.equal(katelloPath(`/rhsm//consumers/${other}/certificates/serials`), `/rhsm/consumers/${other}/certificates/serials`);
+  t.equal(katelloPath(`/rhsm/consumers//${other}//`), `/rhsm/consumers/${other}/`);
+  t.equal(katelloPath(`/rhsm/consumers/x//../${other}`), `/rhsm/consumers/${other}`, 'squeezed before the dot segments are resolved: the empty segment hides nothing');
+  t.equal(katelloPath(`/rhsm\\consumers\\${other}`), `/rhsm/consumers/${other}`, 'backslashes are slashes to a URL parser');
+  t.equal(katelloPath('/rhsm/%2e%2e/rhsm/status'), '/rhsm/status');
+  t.equal(katelloPath('//rhsm/status'), '/rhsm/status', 'a leading // is not read as a host');
+  t.equal(katelloPath('/rhsm'), '/rhsm');
+  for (const outside of ['/rhsm/../api/v2/hosts', '/rhsmx', '/api//rhsm/status', '//api/rhsm']) t.equal(katelloPath(outside), undefined, outside);
+  for (const path of [`/rhsm//consumers/${other}/certificates/serials`, `/rhsm/consumers//${other}/certificates/serials`, `/rhsm///systems//${other}//enabled_repos`]) {
+    const squeezed = katelloPath(path) as string;
+    t.equal(classifyRhsmRoute('GET', squeezed.slice('/rhsm'.length)).consumerUuid, other, `${path} names ${other} once squeezed`);
+  }
+});
+
 t.test('facts-only: exactly `facts`, an object', async (t) => {
   t.ok(isFactsOnly({ facts: { a: 1 } }));
   for (const body of [{ facts: { a: 1 }, releaseVer: '9' }, { installedProducts: [] }, { facts: [] }, { facts: null }, [], 'facts', null]) t.notOk(isFactsOnly(body), JSON.stringify(body));
@@ -55,6 +71,10 @@ t.test('the worker adds the verified certificate once, on one line, and the prox
   t.equal(katelloCallFor({ method: 'GET', path: '/rhsm/status', query: [], headers: {}, client, deadline: 1 }, { forwardedHost: 'lb.example.com' }, 1000).headers['x-forwarded-host'], 'lb.example.com');
   t.throws(() => katelloCallFor({ method: 'GET', path: '/rhsm/../api/v2/hosts', query: [], headers: {}, client, deadline: 1 }, { forwardedHost: undefined }, 1000), /outside \/rhsm/);
   t.throws(() => katelloCallFor({ method: 'GET', path: '/rhsm/consumers/22222222-aaaa-4bbb-8ccc-000000000002', query: [], headers: {}, client, deadline: 1 }, { forwardedHost: undefined }, 1000), { code: 'PROXYHUB_AUTH_HOST_MISMATCH' });
+  for (const path of ['/rhsm//consumers/22222222-aaaa-4bbb-8ccc-000000000002/certificates/serials', '/rhsm/consumers//22222222-aaaa-4bbb-8ccc-000000000002/certificates/serials']) {
+    t.throws(() => katelloCallFor({ method: 'GET', path, query: [], headers: {}, client, deadline: 1 }, { forwardedHost: undefined }, 1000), { code: 'PROXYHUB_AUTH_HOST_MISMATCH' }, `${path}: another consumer's once Rails squeezes the slashes`);
+  }
+  t.equal(katelloCallFor({ method: 'GET', path: `/rhsm//consumers//${UUID}/certificates/serials`, query: [], headers: {}, client, deadline: 1 }, { forwardedHost: undefined }, 1000).path, `/rhsm/consumers/${UUID}/certificates/serials`, 'its own, forwarded as classified');
   const upload = uploadCallFor({ kind: 'packages', consumerUuid: UUID, query: [], headers: { authorization: 'Basic x', 'content-type': 'application/json' }, body: '[]', client }, { forwardedHost: undefined }, 5000);
   t.equal(upload.method, 'PUT');
   t.equal(upload.path, `/rhsm/consumers/${UUID}/packages`);

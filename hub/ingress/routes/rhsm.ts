@@ -11,7 +11,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/errors.ts';
 import { RHSM_REQUEST_TYPE, rhsmForwardedHeaders, rhsmReplySchema, type RhsmClient, type RhsmRequest } from '../../../contracts/rhsm/rhsm-rpc.ts';
-import { classifyRhsmRoute, isFactsOnly, type RhsmUploadKind } from '../../../contracts/rhsm/rhsm-routes.ts';
+import { classifyRhsmRoute, isFactsOnly, katelloPath, type RhsmUploadKind } from '../../../contracts/rhsm/rhsm-routes.ts';
 import type { RpcClient } from '../../bus/transport.ts';
 import { verifiedCertificatePem } from '../../http/client-certificate.ts';
 import { plainAddress } from '../../http/client-identity.ts';
@@ -46,11 +46,11 @@ interface Target {
   readonly query: Array<[string, string]>;
 }
 
-/** The path once dot segments are resolved (`%2e%2e` too) must still be under `/rhsm`. */
+/** The path as Katello will route it (katelloPath: dot segments resolved, slashes squeezed) must still be under `/rhsm`. */
 function targetOf(request: FastifyRequest): Target {
   const url = new URL(request.url, 'http://ingress.invalid');
-  const path = url.pathname;
-  if (path !== '/rhsm' && !path.startsWith('/rhsm/')) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'the path leaves /rhsm once its dot segments are resolved', { field: 'path', location: 'params' });
+  const path = katelloPath(request.url.split(/[?#]/, 1)[0] as string);
+  if (path === undefined) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'the path leaves /rhsm once its dot segments are resolved', { field: 'path', location: 'params' });
   return { path, sub: path.slice('/rhsm'.length) || '/', query: [...url.searchParams.entries()].slice(0, 500) };
 }
 
