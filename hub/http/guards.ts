@@ -74,7 +74,11 @@ export async function registerGuards(app: FastifyInstance, settings: GuardSettin
   // then decides by address; on the ingress nothing could tell one host from another, so uploads
   // are refused unless the development flag says otherwise.
   const anonymousWithoutSource = listener === 'control' || settings.devAnonymousUploads;
-  await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy: settings.frontProxy, anonymousWithoutSource });
+  // Front proxies speak for hosts, on the ingress only. On the control listener their header
+  // would let anything that connects from a proxy's address (any local process, where Apache
+  // runs beside the hub) name itself Foreman: there identity is the certificate, or the address.
+  const frontProxy = listener === 'control' ? { ...settings.frontProxy, addresses: [] } : settings.frontProxy;
+  await app.register(clientIdentityPlugin, { tls: settings.tls, frontProxy, anonymousWithoutSource });
   // Foreman, which may act on the control listener, may read its metrics too; on the ingress only
   // the listed readers may: a host must not learn the hub's load, queues or features from it.
   const metricsReaders = listener === 'control' ? [...settings.metricsReaders, ...(settings.trustedHosts ?? [])] : settings.metricsReaders;

@@ -9,7 +9,23 @@ import t from 'tap';
 import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 
 const FRONT_PROXY = '127.0.0.2';
+const FOREMAN_NAME = 'foreman.example.com';
 const { hub } = await startHubWithForeman(t, { roles: 'ingress', overrides: () => ({ frontProxy: { addresses: [FRONT_PROXY], identityHeader: 'X-Client-CN' }, foreman: {} }) });
+// The same setting on a control listener (plain HTTP on loopback, Foreman listed by name).
+const { hub: control } = await startHubWithForeman(t, { roles: 'control', overrides: () => ({ frontProxy: { addresses: [FRONT_PROXY], identityHeader: 'X-Client-CN' }, trustedHosts: [FOREMAN_NAME], foreman: {} }) });
+
+function get(base: string, path: string, from: string, headers: Record<string, string>): Promise<{ status: number; body: { code?: string } }> {
+  const url = new URL(`${base}${path}`);
+  return new Promise((resolve, reject) => {
+    const call = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'GET', localAddress: from, headers }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text.startsWith('{') ? (JSON.parse(text) as { code?: string }) : {} }));
+    });
+    call.on('error', reject);
+    call.end();
+  });
+}
 
 function post(from: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; body: { code?: string } }> {
   const url = new URL(`${hub.ingressUrl}/api/v2/hosts/facts`);
@@ -42,4 +58,13 @@ t.test('a client that is not the front proxy cannot claim an identity with the h
   const answer = await post('127.0.0.1', { 'x-client-cn': 'hosta.example.com' }, { name: 'hosta.example.com', facts: {} });
   t.equal(answer.status, 403);
   t.equal(answer.body.code, 'PROXYHUB_AUTH_CERT_REQUIRED');
+});
+
+t.test("the control listener never takes a front proxy's header for Foreman's certificate", async (t) => {
+  // Where Apache runs beside the hub, any local process connects from the proxy's address.
+  const claimed = await get(control.controlUrl as string, '/dead-letters', FRONT_PROXY, { 'x-client-cn': FOREMAN_NAME });
+  t.equal(claimed.status, 403, 'a trusted name in the header opens nothing');
+  t.equal(claimed.body.code, 'PROXYHUB_AUTH_NOT_TRUSTED', 'decided by the address, which is no address of Foreman');
+  t.equal((await get(control.controlUrl as string, '/healthz', FRONT_PROXY, { 'x-client-cn': FOREMAN_NAME })).status, 200, 'the listener answers: the refusal is the guard');
+  // The ingress of the same setting still believes the proxy (above): the two listeners differ on purpose.
 });
