@@ -161,6 +161,14 @@ t.test('token: Katello issues it, the gateway keeps only its hash and the user\'
   t.equal((await call('GET', `${ingress}/v2/private/app/manifests/latest`, { headers: { authorization: `Bearer ${bobToken}` } })).status, 404, 'a user not mapped to it');
   t.equal((await call('GET', `${ingress}/v2/token?account=alice&scope=repository:private/app:pull`, { headers: { authorization: basic('alice', 'wrong') } })).status, 401, "Katello's refusal passes through");
   t.strictSame(JSON.parse((await call('GET', `${control}/container_gateway/users`, { cert: foremanCert })).text), { users: ['alice', 'bob'] });
+  // bob's own credentials, alice's name: the token would be filed under alice, her repositories replaced with bob's.
+  const tokenCalls = katello.calls.filter((c) => c.url.startsWith('/v2/token')).length;
+  const posing = await call('GET', `${ingress}/v2/token?account=alice&scope=repository:private/app:pull`, { headers: { authorization: basic('bob', 'hunter2') } });
+  t.equal(posing.status, 401, 'an account that is not the login of the credentials');
+  t.ok(posing.headers['www-authenticate'], 'with the challenge');
+  t.equal(katello.calls.filter((c) => c.url.startsWith('/v2/token')).length, tokenCalls, 'Katello is not asked');
+  t.equal((await call('GET', `${ingress}/v2/private/app/manifests/latest`, { headers: bearer })).status, 200, "alice's token still reaches her repository");
+  t.equal((await call('GET', `${ingress}/v2/token?account=ALICE&scope=repository:private/app:pull`, { headers: { authorization: basic('alice', 'secret') } })).status, 200, 'the same login in another case');
   // Neither key nor value under the prefix holds the token itself; its SHA-256 is there.
   const redis = new Redis(REDIS_URL);
   try {

@@ -63,7 +63,16 @@ export async function issueToken(context: TokenContext, request: TokenRequest, t
     }
   }
   const flatpak = /flatpak/i.test(request.userAgent ?? '');
-  const account = request.query.find(([name]) => name === 'account')?.[1] ?? (flatpak ? basicLogin(request.authorization) : undefined);
+  // The token and the repositories are filed under the login Katello checked, the one in the
+  // Basic credentials: an `account` naming someone else would file the caller's token under that
+  // user's name and replace that user's repositories with the caller's. podman, skopeo and docker
+  // send their Basic login as `account`; a mismatch is refused before Katello is asked.
+  const verifiedLogin = basicLogin(request.authorization);
+  const named = request.query.find(([name]) => name === 'account')?.[1];
+  if (named !== undefined && named !== '' && verifiedLogin !== undefined && named.toLowerCase() !== verifiedLogin.toLowerCase()) {
+    return jsonAnswer(401, { error: 'unauthorized', detail: 'account is not the login of the credentials' }, true);
+  }
+  const account = named ?? (flatpak ? verifiedLogin : undefined);
   const query = [...request.query.filter(([name]) => name === 'scope'), ...(account === undefined ? [] : [['account', account] as const])];
   const answer = await context.katello.token(query, request.authorization, timeoutMs);
   const passThrough: RegistryAnswer = { status: answer.status, headers: { 'content-type': answer.contentType ?? 'application/json' }, body: answer.body.toString('base64'), challenge: false };
@@ -77,7 +86,9 @@ export async function issueToken(context: TokenContext, request: TokenRequest, t
   if (typeof parsed.token !== 'string' || parsed.token === '') return jsonAnswer(502, { error: 'Katello answered no token' });
   if (parsed.token === 'unauthorized') return jsonAnswer(401, { error: 'unauthorized' }, true);
   if (parsed.token === 'unauthenticated') return passThrough;
-  const login = account ?? basicLogin(request.authorization);
+  // Without Basic credentials nothing says whose token this is: it is not kept, and Katello's
+  // answer goes back unchanged (a pull with it then finds no repositories of its own).
+  const login = verifiedLogin;
   if (login === undefined) return passThrough;
   const expiresAt = expiryOf(parsed.issued_at, undefined, parsed.expires_in, Date.now());
   // The user's repositories come with the token, so a new user can pull before the next sync.
