@@ -69,10 +69,18 @@ export async function routeTables(config: Config): Promise<{ ingress: RouteEntry
   return { ingress, control };
 }
 
-function tlsLine(config: Config): string {
-  if (!tlsConfigured(config) && config.frontProxy.addresses.length > 0) {
+type ListenerName = 'ingress' | 'control';
+
+/** Whether callers on this listener have an identity: front proxies speak for hosts on the ingress only (hub/http/guards.ts). */
+function listenerHasIdentity(name: ListenerName, config: Config): boolean {
+  return name === 'ingress' ? identityConfigured(config) : tlsConfigured(config);
+}
+
+function tlsLine(name: ListenerName, config: Config): string {
+  if (name === 'ingress' && !tlsConfigured(config) && config.frontProxy.addresses.length > 0) {
     return `plain HTTP behind the front proxies ${config.frontProxy.addresses.join(', ')}: client identity from their ${config.frontProxy.identityHeader} header only`;
   }
+  if (!tlsConfigured(config) && name === 'control') return `plain HTTP (no TLS): no client identity, callers known by their address (loopback only)${config.frontProxy.addresses.length > 0 ? '; front proxies are not believed here' : ''}`;
   if (!tlsConfigured(config)) return 'plain HTTP (no TLS): no client identity, upload routes open (loopback only)';
   if (!config.tls.ca) return 'HTTPS, TLS 1.2+; no PROXYHUB_TLS_CA: client certificates cannot be verified';
   return `HTTPS, TLS 1.2+; client certificates requested and verified against ${config.tls.ca}; required where a route says so`;
@@ -94,28 +102,29 @@ function relayLine(config: Config): string {
 }
 
 /** On plain HTTP there is no certificate to require; trusted_hosts falls back to resolved addresses. */
-function guardLabel(guard: RouteEntry['guard'], config: Config): string {
+function guardLabel(guard: RouteEntry['guard'], name: ListenerName, config: Config): string {
+  const identity = listenerHasIdentity(name, config);
   if (guard === 'metrics readers') {
     const readers = config.observability.metricsReaders.length === 0 ? 'none listed: refused' : config.observability.metricsReaders.join(', ');
-    return `PROXYHUB_METRICS_READERS (${readers})${identityConfigured(config) ? '' : ' by the addresses their names resolve to (no TLS)'}`;
+    return `PROXYHUB_METRICS_READERS (${readers})${identity ? '' : ' by the addresses their names resolve to (no TLS)'}`;
   }
-  if (identityConfigured(config) || guard === 'open') return guard;
+  if (identity || guard === 'open') return guard;
   if (guard === 'trusted_hosts or metrics readers + client certificate') return 'trusted_hosts or PROXYHUB_METRICS_READERS by the addresses their names resolve to (no TLS)';
   if (guard !== 'client certificate') return 'trusted_hosts by the addresses their names resolve to (no TLS)';
   return config.devAnonymousUploads ? 'open (PROXYHUB_DEV_ANONYMOUS_UPLOADS: bound to no certificate)' : 'refused (no client identity: no TLS, no PROXYHUB_FRONT_PROXIES)';
 }
 
-function listenerLines(name: string, listener: { host: string; port: number }, config: Config, routes: readonly RouteEntry[], reaches: string): string[] {
+function listenerLines(name: ListenerName, listener: { host: string; port: number }, config: Config, routes: readonly RouteEntry[], reaches: string): string[] {
   const scheme = tlsConfigured(config) ? 'https' : 'http';
   const width = Math.max(...routes.map((r) => `${r.method} ${r.url}`.length));
   const share = ingressInflightShare(config);
   return [
     `${name} listener ${scheme}://${listener.host}:${listener.port}`,
     ...(name === 'ingress' && config.limits.ingressProcesses > 1 ? [`    ${config.limits.ingressProcesses} processes on this port (PROXYHUB_INGRESS_PROCESSES), ${config.limits.maxInflightRequests === 0 ? 'no cap on unanswered requests' : `${share} unanswered request${share === 1 ? '' : 's'} each`}`] : []),
-    `    ${tlsLine(config)}`,
+    `    ${tlsLine(name, config)}`,
     ...(name === 'control' ? [`    ${trustedHostsLine(config)}`] : [`    ${relayLine(config)}`]),
     '    routes:',
-    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, config)}`),
+    ...routes.map((r) => `      ${`${r.method} ${r.url}`.padEnd(width)}  ${guardLabel(r.guard, name, config)}`),
     `    reaches: ${reaches}`,
     // Every listener runs in a process of its own (several roles are supervised children).
     `    ${heapLine(config)}`,

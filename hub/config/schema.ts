@@ -121,7 +121,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       addresses: setting(csvList.default([]), {
         env: 'PROXYHUB_FRONT_PROXIES',
-        doc: "addresses of TLS-terminating front proxies: a plain-HTTP request from one of them carries the client's verified CN in the identity header, which is ignored from any other peer",
+        doc: "addresses of TLS-terminating front proxies of the **ingress**: a plain-HTTP request from one of them carries the client's verified CN in the identity header, which is ignored from any other peer. The control listener never believes that header: there a caller is its certificate, or on loopback plain HTTP its address",
       }),
       identityHeader: setting(z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).default('x-ssl-client-cn'), {
         env: 'PROXYHUB_FRONT_PROXY_IDENTITY_HEADER',

@@ -6,7 +6,7 @@
  * Stricter than the smart-proxy, whose unset list lets everyone in: here unset and empty both
  * refuse everyone. The one exception is `devOpenControl` with the list unset, which deployment
  * rules allow only on a loopback-only control listener. The name checked is the verified
- * certificate's CN (or a front proxy's identity header); on plain HTTP without either, the peer
+ * certificate's CN (never a front proxy's header: the control listener believes none); on plain HTTP without one, the peer
  * address must be one a listed name resolves to through the system resolver (`/etc/hosts`
  * first, as the smart-proxy's resolver reads it, then DNS). Names compare case-insensitively.
  *

@@ -108,6 +108,15 @@ t.test('plan: an ingress behind a TLS-terminating front proxy', async (t) => {
   t.match(result.stdout, /POST \/api\/v2\/hosts\/facts\s+client certificate/);
 });
 
+t.test('plan: the front proxy of a co-located ingress is not believed by the control listener beside it', async (t) => {
+  const result = await check('ingress,control', { PROXYHUB_FRONT_PROXIES: '127.0.0.1', PROXYHUB_TRUSTED_HOSTS: 'foreman.example.com' });
+  t.equal(result.code, 0, result.stderr);
+  const control = result.stdout.slice(result.stdout.indexOf('control listener'));
+  t.match(control, /plain HTTP \(no TLS\): no client identity, callers known by their address \(loopback only\); front proxies are not believed here/);
+  t.match(control, /GET \/dead-letters\s+trusted_hosts by the addresses their names resolve to \(no TLS\)/);
+  t.notMatch(control, /x-ssl-client-cn/);
+});
+
 t.test('start refuses a control listener beyond loopback without TLS and trusted_hosts, before touching the broker', async (t) => {
   const result = await runCli(config, ['start', '--role', 'control'], { PROXYHUB_CONTROL_HOST: '0.0.0.0', PROXYHUB_ALLOW_INSECURE: '1', PROXYHUB_AMQP_URL: 'amqp://127.0.0.1:1' });
   t.equal(result.code, 2);
