@@ -59,16 +59,26 @@ const UPLOAD_ROUTES: ReadonlyArray<readonly [RegExp, RhsmUploadKind]> = [
 
 const squeezeSlashes = (path: string): string => path.replace(/\/{2,}/g, '/');
 
+/** An escaped unreserved character (RFC 3986 §2.3: letters, digits, `-._~`) means the character itself. */
+const unescapeUnreserved = (path: string): string =>
+  path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const character = String.fromCharCode(Number.parseInt(hex, 16));
+    return /^[A-Za-z0-9\-._~]$/.test(character) ? character : escape;
+  });
+
 /**
- * The path Katello will route, which is the one to classify and the one to forward: dot segments
- * resolved (`%2e%2e` too) as URL parsing does, and runs of slashes squeezed to one, as Rails does
- * before it routes. Classifying any other spelling would let `/consumers//<other UUID>` past the
- * consumer check and reach Katello as `/consumers/<other UUID>`. `rawPath` is the request's path
- * without its query; undefined when the path is not under `/rhsm`.
+ * The path Katello will route, which is the one to classify and the one to forward: escaped
+ * unreserved characters decoded (Foreman's Apache proxies the decoded path, so `%63onsumers` is
+ * `consumers` to Rails), dot segments resolved as URL parsing does, and runs of slashes squeezed to
+ * one, as Rails does before it routes. Classifying any other spelling would let
+ * `/consumers//<other UUID>` past the consumer check and reach Katello as `/consumers/<other UUID>`.
+ * An escaped slash, backslash or NUL has no one reading, and is refused. `rawPath` is the
+ * request's path without its query; undefined when the path is refused or not under `/rhsm`.
  */
 export function katelloPath(rawPath: string): string | undefined {
+  if (/%(?:2f|5c|00)/i.test(rawPath)) return undefined;
   // Squeezed first as well: a path that starts with `//` would be parsed as a host.
-  const path = squeezeSlashes(new URL(squeezeSlashes(rawPath), 'http://katello.invalid').pathname);
+  const path = squeezeSlashes(new URL(squeezeSlashes(unescapeUnreserved(rawPath)), 'http://katello.invalid').pathname);
   return path === '/rhsm' || path.startsWith('/rhsm/') ? path : undefined;
 }
 

@@ -43,8 +43,11 @@ t.test('the path Katello routes: dot segments resolved, runs of slashes squeezed
   t.equal(katelloPath('/rhsm/%2e%2e/rhsm/status'), '/rhsm/status');
   t.equal(katelloPath('//rhsm/status'), '/rhsm/status', 'a leading // is not read as a host');
   t.equal(katelloPath('/rhsm'), '/rhsm');
-  for (const outside of ['/rhsm/../api/v2/hosts', '/rhsmx', '/api//rhsm/status', '//api/rhsm']) t.equal(katelloPath(outside), undefined, outside);
-  for (const path of [`/rhsm//consumers/${other}/certificates/serials`, `/rhsm/consumers//${other}/certificates/serials`, `/rhsm///systems//${other}//enabled_repos`]) {
+  for (const outside of ['/rhsm/../api/v2/hosts', '/rhsmx', '/api//rhsm/status', '//api/rhsm', `/rhsm/consumers/${other}%2Fcertificates`, '/rhsm/consumers%5cx', '/rhsm/consumers/%00']) t.equal(katelloPath(outside), undefined, outside);
+  t.equal(katelloPath(`/rhsm/%63onsumers/${other}/%43ertificates/serials`), `/rhsm/consumers/${other}/Certificates/serials`, 'escaped letters read as Apache passes them on');
+  t.equal(katelloPath('/rhsm/users/admin%40example.com/owners'), '/rhsm/users/admin%40example.com/owners', 'a reserved character stays escaped');
+  t.equal(katelloPath('/rhsm/%2e%2E/rhsm/status'), '/rhsm/status');
+  for (const path of [`/rhsm//consumers/${other}/certificates/serials`, `/rhsm/consumers//${other}/certificates/serials`, `/rhsm///systems//${other}//enabled_repos`, `/rhsm/%63onsumers/${other}/certificates/serials`, `/rhsm/%73ystems/${other}/enabled_repos`]) {
     const squeezed = katelloPath(path) as string;
     t.equal(classifyRhsmRoute('GET', squeezed.slice('/rhsm'.length)).consumerUuid, other, `${path} names ${other} once squeezed`);
   }

@@ -50,7 +50,7 @@ interface Target {
 function targetOf(request: FastifyRequest): Target {
   const url = new URL(request.url, 'http://ingress.invalid');
   const path = katelloPath(request.url.split(/[?#]/, 1)[0] as string);
-  if (path === undefined) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'the path leaves /rhsm once its dot segments are resolved', { field: 'path', location: 'params' });
+  if (path === undefined) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'the path leaves /rhsm once its escapes, dot segments and doubled slashes are resolved, or holds an escaped slash, backslash or NUL', { field: 'path', location: 'params' });
   return { path, sub: path.slice('/rhsm'.length) || '/', query: [...url.searchParams.entries()].slice(0, 500) };
 }
 
