@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import type { ScalarTag, Tags } from 'yaml';
 import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 
@@ -15,6 +15,55 @@ const notYaml = (reason: string, cause: unknown): ProxyhubError =>
  * @defaultValue 100
  */
 export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * How far aliases may grow a report: its JSON, the form the event carries, at most this many times
+ * the YAML it came from (plus EXPANSION_ALLOWANCE_BYTES for small bodies). MAX_ALIAS_COUNT bounds
+ * the aliases of each anchor, not their sum: a body of many anchors, each aliased 99 times, parses
+ * into a small graph of shared objects that JSON.stringify would write out ~100 times over (an
+ * 8 MiB upload, close to a gigabyte on the ingress's loop). Psych aliases only an object a report
+ * holds twice, so a real report grows little.
+ */
+export const MAX_ALIAS_EXPANSION = 4;
+const EXPANSION_ALLOWANCE_BYTES = 64 * 1024;
+
+const tooExpanded = (limit: number): ProxyhubError =>
+  new ProxyhubError('PROXYHUB_INPUT_TOO_LARGE', `report's YAML aliases expand it past ${limit} bytes of JSON (${MAX_ALIAS_EXPANSION} × the body)`, { field: 'body' });
+
+/**
+ * The length of `value` as JSON, counted without writing it: each shared object once, then added
+ * for every reference (so O(distinct objects)), stopping as soon as `limit` is passed. String
+ * escapes are not counted, which only errs towards letting a report through. An object that holds
+ * itself (`&a [*a]`) could never be written as JSON at all.
+ */
+function jsonLengthWithin(root: unknown, limit: number): number {
+  const known = new WeakMap<object, number>();
+  const open = new WeakSet<object>();
+  const length = (value: unknown): number => {
+    if (typeof value === 'string') return value.length + 2;
+    if (typeof value !== 'object' || value === null) return String(value).length;
+    const seen = known.get(value);
+    if (seen !== undefined) return seen;
+    if (open.has(value)) throw notYaml('an alias refers to a node that holds it', undefined);
+    open.add(value);
+    let total = 2;
+    if (Array.isArray(value)) {
+      for (const item of value as unknown[]) {
+        total += length(item) + 1;
+        if (total > limit) throw tooExpanded(limit);
+      }
+    } else {
+      for (const [key, item] of Object.entries(value)) {
+        total += key.length + 4 + length(item);
+        if (total > limit) throw tooExpanded(limit);
+      }
+    }
+    open.delete(value);
+    known.set(value, total);
+    return total;
+  };
+  return length(root);
+}
 
 // YAML 1.1 types that would surface as Date, Set, Map or Uint8Array: reports go on as JSON, so
 // their source text is kept instead. YAML 1.1's booleans are swapped for Psych's narrower set.
@@ -75,7 +124,8 @@ function rubyTags(defaults: Tags): Tags {
  * into plain objects, arrays and scalars, reading it the way Ruby's Psych does (YAML 1.1
  * booleans and numbers, duplicate keys allowed with the last one winning, merge keys).
  *
- * @throws ProxyhubError PROXYHUB_INPUT_MALFORMED on syntax errors, several documents, or excessive aliasing.
+ * @throws ProxyhubError PROXYHUB_INPUT_MALFORMED on syntax errors, several documents, or excessive
+ * aliasing; PROXYHUB_INPUT_TOO_LARGE when aliases grow it past MAX_ALIAS_EXPANSION.
  */
 export function parseRubyYaml(text: string): unknown {
   const doc = parseDocument(text, {
@@ -90,9 +140,19 @@ export function parseRubyYaml(text: string): unknown {
   if (first) {
     throw notYaml(first.message, first);
   }
+  let report: unknown;
   try {
-    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    report = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error: unknown) {
     throw notYaml(errorMessage(error), error);
   }
+  let aliased = false;
+  visit(doc, {
+    Alias: () => {
+      aliased = true;
+      return visit.BREAK;
+    },
+  });
+  if (aliased) jsonLengthWithin(report, MAX_ALIAS_EXPANSION * Buffer.byteLength(text) + EXPANSION_ALLOWANCE_BYTES);
+  return report;
 }

@@ -102,6 +102,24 @@ t.test('ruby YAML', async (t) => {
   t.strictSame(parseRubyYaml('a: &a [1]\nb: *a\n'), { a: [1], b: [1] }, 'a few aliases are fine');
 });
 
+t.test('YAML aliases: many anchors side by side, each under the per-anchor cap, may not grow the report past 4 × its body', async (t) => {
+  // 40 anchors of 40 lines each, every one aliased 99 times (the per-anchor cap is 100): ~110 KB of
+  // YAML whose JSON would be ~7 MB, written on the ingress's loop when the event is built.
+  const line = 'x'.repeat(40);
+  const anchor = (i: number, aliases: number): string =>
+    `a${i}: &a${i}\n${Array.from({ length: 40 }, (_, j) => `  - ${line}${j}\n`).join('')}b${i}:\n${`  - *a${i}\n`.repeat(aliases)}`;
+  const anchors = Array.from({ length: 40 }, (_, i) => anchor(i, 99));
+  const wide = `host: hosta.example.com\n${anchors.join('')}`;
+  t.ok(wide.length < 200_000, `${wide.length} bytes of YAML`);
+  t.throws(() => parseRubyYaml(wide), { code: 'PROXYHUB_INPUT_TOO_LARGE', field: 'body' }, 'refused before anything writes it out');
+  // The same shape with a few aliases per anchor, as Psych writes for an object held twice, passes.
+  const modest = `host: hosta.example.com\n${Array.from({ length: 40 }, (_, i) => anchor(i, 2)).join('')}`;
+  const parsed = parseRubyYaml(modest) as Record<string, unknown[]>;
+  t.equal(parsed.b7?.length, 2);
+  t.equal(parsed.b7?.[1], parsed.a7, 'aliases stay shared objects');
+  t.throws(() => parseRubyYaml('a: &a\n  - 1\n  - *a\n'), { code: 'PROXYHUB_INPUT_MALFORMED', field: 'body' }, 'a node that holds itself is refused, not walked for ever');
+});
+
 t.test('a report without host is invalid', async (t) => {
   const puppet = parseRubyYaml(readText('smart_proxy_reports-puppet-file-failure.yaml')) as Record<string, unknown>;
   const ansible = readJson('smart_proxy_reports-ansible-acl-succes.json') as Record<string, unknown>;
