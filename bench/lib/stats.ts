@@ -7,7 +7,9 @@ export function median(values: readonly number[]): number {
 
 /**
  * The nearest-rank percentile of an ascending list: the smallest reading with at least p % of the
- * readings at or below it (rank ceil(p/100 · n)). Every benchmark's p50 and p99 use this one rule.
+ * readings at or below it (rank ceil(p/100 · n)). Every percentile the benchmarks compute themselves
+ * uses this one rule (autocannon reports its own). `ifEmpty` is what an empty list gives.
+ * @defaultValue ifEmpty NaN
  */
 export function percentile(sorted: readonly number[], p: number, ifEmpty = Number.NaN): number {
   if (sorted.length === 0) return ifEmpty;
