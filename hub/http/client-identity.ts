@@ -12,6 +12,7 @@
  * which makes it behave like the smart-proxy on HTTP). A TLS-terminating proxy on the same machine
  * that was not listed as a front proxy therefore gets refusals, not every host's uploads.
  */
+import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
@@ -51,6 +52,22 @@ declare module 'fastify' {
 /** A v4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; operators list a.b.c.d. */
 export function plainAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+}
+
+/**
+ * The client's address as Foreman should see it: the peer's, or behind a listed front proxy the
+ * last `X-Forwarded-For` entry, the one that proxy appended (Apache and nginx append the peer
+ * they saw; the entries before it are whatever the client sent). Foreman finds a host's templates
+ * by this address, so a proxy's own address would hand every client the templates of whichever
+ * host has it. Without a usable entry from the proxy, its own address stands.
+ */
+export function clientAddressOf(request: Pick<FastifyRequest, 'raw' | 'headers'>, frontProxies: ReadonlySet<string | undefined>): string {
+  const peer = plainAddress(request.raw.socket.remoteAddress) ?? '';
+  if (!frontProxies.has(peer)) return peer;
+  const header = request.headers['x-forwarded-for'];
+  const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
+  const last = plainAddress(entries.at(-1)?.trim());
+  return last !== undefined && isIP(last) !== 0 ? last : peer;
 }
 
 /**

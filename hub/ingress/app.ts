@@ -78,7 +78,7 @@ export async function buildIngressApp(deps: IngressDependencies): Promise<Fastif
   });
   // One budget for every route whose body waits in this process for a worker's answer.
   const budget = createRpcByteBudget(deps.limits.rpcInflightBytes);
-  await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes, budget });
+  await app.register(foremanProxyRoutes, { rpc: deps.rpc.client, queue: deps.rpc.queue, timeoutMs: deps.rpc.timeoutMs, bodyLimit: deps.limits.reportBodyBytes, budget, frontProxies: deps.http.frontProxy.addresses });
 
   await app.register(rexRoutes, { rpc: deps.rpc.client, queue: deps.rex.queue, timeoutMs: deps.rpc.timeoutMs, updateBodyLimit: deps.limits.reportBodyBytes, budget });
 

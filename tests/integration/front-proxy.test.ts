@@ -10,7 +10,7 @@ import { startHubWithForeman } from '../helpers/hub-with-foreman.ts';
 
 const FRONT_PROXY = '127.0.0.2';
 const FOREMAN_NAME = 'foreman.example.com';
-const { hub } = await startHubWithForeman(t, { roles: 'ingress', overrides: () => ({ frontProxy: { addresses: [FRONT_PROXY], identityHeader: 'X-Client-CN' }, foreman: {} }) });
+const { hub, foreman } = await startHubWithForeman(t, { roles: 'ingress,worker:registration', overrides: () => ({ frontProxy: { addresses: [FRONT_PROXY], identityHeader: 'X-Client-CN' } }) });
 // The same setting on a control listener (plain HTTP on loopback, Foreman listed by name).
 const { hub: control } = await startHubWithForeman(t, { roles: 'control', overrides: () => ({ frontProxy: { addresses: [FRONT_PROXY], identityHeader: 'X-Client-CN' }, trustedHosts: [FOREMAN_NAME], foreman: {} }) });
 
@@ -67,4 +67,17 @@ t.test("the control listener never takes a front proxy's header for Foreman's ce
   t.equal(claimed.body.code, 'PROXYHUB_AUTH_NOT_TRUSTED', 'decided by the address, which is no address of Foreman');
   t.equal((await get(control.controlUrl as string, '/healthz', FRONT_PROXY, { 'x-client-cn': FOREMAN_NAME })).status, 200, 'the listener answers: the refusal is the guard');
   // The ingress of the same setting still believes the proxy (above): the two listeners differ on purpose.
+});
+
+t.test("templates: Foreman sees the address the front proxy forwarded, and no one else's header", async (t) => {
+  const seen = async (from: string, forwarded: string | undefined): Promise<unknown> => {
+    const answer = await get(hub.ingressUrl as string, '/userdata/user-data', from, forwarded === undefined ? {} : { 'x-forwarded-for': forwarded });
+    t.equal(answer.status, 200);
+    return foreman.requests.filter((r) => r.path.startsWith('/userdata')).at(-1)?.headers['x-forwarded-for'];
+  };
+  // Apache appends the peer it saw: what came before is the client's own, and not believed.
+  t.equal(await seen(FRONT_PROXY, '10.9.8.7, 192.0.2.10'), '192.0.2.10', "the proxy's entry, the last one");
+  t.equal(await seen(FRONT_PROXY, undefined), FRONT_PROXY, 'nothing forwarded: the proxy itself');
+  t.equal(await seen(FRONT_PROXY, '192.0.2.10, not-an-address'), FRONT_PROXY, 'a last entry that is no address: the proxy itself');
+  t.equal(await seen('127.0.0.1', '192.0.2.10'), '127.0.0.1', 'from any other peer the header counts for nothing');
 });

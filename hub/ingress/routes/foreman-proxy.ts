@@ -8,7 +8,7 @@ import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/err
 import { foremanHeaders } from '../../../contracts/rpc/foreman-headers.ts';
 import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
 import type { RpcClient } from '../../bus/transport.ts';
-import { plainAddress } from '../../http/client-identity.ts';
+import { clientAddressOf, plainAddress } from '../../http/client-identity.ts';
 import { sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
 import type { RpcByteBudget } from '../rpc-byte-budget.ts';
 
@@ -19,6 +19,8 @@ export interface ForemanProxyRouteOptions {
   readonly bodyLimit: number;
   /** Shared with the other routes that wait for workers: bounds the bytes held meanwhile. */
   readonly budget: RpcByteBudget;
+  /** PROXYHUB_FRONT_PROXIES: behind one, the client's address is the one it forwarded. */
+  readonly frontProxies: readonly string[];
 }
 
 const TEMPLATE_SERVER_CACHE_MS = 30_000;
@@ -28,10 +30,6 @@ function queryPairs(request: FastifyRequest): Array<[string, string]> {
   return [...search.entries()];
 }
 
-/** Foreman looks hosts up by a.b.c.d, never by the ::ffff: form of a dual-stack listener. */
-function clientAddress(request: FastifyRequest): string {
-  return plainAddress(request.ip) ?? request.ip;
-}
 
 /**
  * A template kind, name or host group becomes one escaped path segment (a `/` in a host group
@@ -49,7 +47,8 @@ function segments(...values: string[]): string {
   return values.map((value) => encodeURIComponent(value)).join('/');
 }
 
-function describe(request: FastifyRequest, kind: ForemanRequestKind, path: string, timeoutMs: number): ForemanRequest {
+// Foreman looks hosts up by a.b.c.d, never by the ::ffff: form of a dual-stack listener (plainAddress).
+function describe(request: FastifyRequest, kind: ForemanRequestKind, path: string, timeoutMs: number, frontProxies: ReadonlySet<string | undefined>): ForemanRequest {
   const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body.toString('base64') : undefined;
   return {
     kind,
@@ -59,7 +58,7 @@ function describe(request: FastifyRequest, kind: ForemanRequestKind, path: strin
     // Dropped here already, so that nothing a client chose travels further than the ingress.
     headers: foremanHeaders(kind, request.headers),
     ...(body === undefined ? {} : { body }),
-    clientAddress: clientAddress(request),
+    clientAddress: clientAddressOf(request, frontProxies),
     ingressBaseUrl: `${request.protocol}://${request.host}`,
     timeoutMs,
     deadline: Date.now() + timeoutMs,
@@ -71,12 +70,13 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
   let templateServer: { at: number; answer: Extract<ForemanReply, { status: number }> } | undefined;
+  const frontProxies = new Set(options.frontProxies.map((address) => plainAddress(address)));
 
   async function ask(request: FastifyRequest, reply: FastifyReply, kind: ForemanRequestKind, path: string): Promise<FastifyReply> {
     if (kind === 'template-server' && templateServer && Date.now() - templateServer.at < TEMPLATE_SERVER_CACHE_MS) return sendForemanAnswer(reply, kind, templateServer.answer);
     let answer;
     try {
-      const body = Buffer.from(JSON.stringify(describe(request, kind, path, options.timeoutMs)));
+      const body = Buffer.from(JSON.stringify(describe(request, kind, path, options.timeoutMs, frontProxies)));
       const raw = await options.budget.hold(body.length, () => options.rpc.request({ queue: options.queue, type: FOREMAN_REQUEST_TYPE, body, timeoutMs: options.timeoutMs, traceparent: request.traceparent }));
       answer = foremanReplySchema.parse(JSON.parse(raw.toString('utf8')));
     } catch (error) {
