@@ -105,6 +105,7 @@ export async function startWorkers(config: Config, roles: RoleSet, wiring: Worke
         topology,
         redis: redisTargetOf(config),
         mqttUrl: config.mqttUrl,
+        mqttTls: { cert: config.mqttTls.cert ?? config.foreman.cert, key: config.mqttTls.key ?? config.foreman.key, ca: config.mqttTls.ca ?? config.foreman.ca },
         publisher: wiring.publisher,
         consumer,
         foreman,

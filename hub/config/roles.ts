@@ -116,6 +116,28 @@ function ingressExposureProblems(config: Config, tls: boolean): string[] {
 }
 
 /**
+ * Pull-mode notifications name every host's job, its effective user and the URL it fetches, and
+ * a `cancel` on a host's topic stops its job: beyond loopback the rex worker speaks to the broker
+ * over TLS only (`mqtts://`, presenting its certificate), as the smart-proxy does.
+ */
+function mqttExposureProblems(config: Config, roles: RoleSet): string[] {
+  if (!roles.workers.includes('rex') || config.rex.mode !== 'pull-mqtt') return [];
+  let url: URL;
+  try {
+    url = new URL(config.mqttUrl);
+  } catch {
+    return [`PROXYHUB_MQTT_URL ${config.mqttUrl} is not a URL`];
+  }
+  const problems = [...unreadable('PROXYHUB_MQTT_CERT', config.mqttTls.cert), ...unreadable('PROXYHUB_MQTT_KEY', config.mqttTls.key), ...unreadable('PROXYHUB_MQTT_CA', config.mqttTls.ca)];
+  if ((config.mqttTls.cert === undefined) !== (config.mqttTls.key === undefined)) problems.push('PROXYHUB_MQTT_CERT and PROXYHUB_MQTT_KEY must be set together');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if ((url.protocol === 'mqtt:' || url.protocol === 'ws:' || url.protocol === 'tcp:') && !isLoopback(host)) {
+    problems.push(`PROXYHUB_MQTT_URL ${url.protocol}//${url.host} is plain MQTT beyond loopback: anyone on that network could read every host's job notifications and send hosts cancel messages; use mqtts:// (the worker presents PROXYHUB_MQTT_CERT, else PROXYHUB_FOREMAN_CERT) on a broker that requires client certificates`);
+  }
+  return problems;
+}
+
+/**
  * The control listener launches jobs as root on hosts and exposes every host's data: beyond
  * loopback it needs TLS and a trusted_hosts list, with no opt-out.
  */
@@ -149,6 +171,7 @@ export function deploymentProblems(config: Config, roles: RoleSet): string[] {
   }
   if (roles.ingress) problems.push(...ingressExposureProblems(config, tls));
   if (roles.control) problems.push(...controlExposureProblems(config, tls));
+  problems.push(...mqttExposureProblems(config, roles));
   if (roles.ingress && roles.control && config.ingress.port === config.control.port && config.ingress.port !== 0) {
     problems.push('ingress and control listeners must use different ports: client routes and control routes never share a listener');
   }

@@ -59,7 +59,17 @@ export const configSchema = z.strictObject({
       }),
     })
     .prefault({}),
-  mqttUrl: setting(z.string().default('mqtt://127.0.0.1:1883'), { env: 'PROXYHUB_MQTT_URL', doc: 'broker for REX pull-mode notifications (rex worker only)' }),
+  mqttUrl: setting(z.string().default('mqtt://127.0.0.1:1883'), {
+    env: 'PROXYHUB_MQTT_URL',
+    doc: 'broker for REX pull-mode notifications (rex worker only); `mqtts://` presents the certificate below, and plain `mqtt://` is refused beyond loopback in pull mode',
+  }),
+  mqttTls: z
+    .strictObject({
+      cert: setting(z.string().optional(), { env: 'PROXYHUB_MQTT_CERT', doc: 'client certificate the rex worker presents to an `mqtts://` broker', shownDefault: '`PROXYHUB_FOREMAN_CERT`' }),
+      key: setting(z.string().optional(), { env: 'PROXYHUB_MQTT_KEY', doc: 'private key of that certificate', shownDefault: '`PROXYHUB_FOREMAN_KEY`' }),
+      ca: setting(z.string().optional(), { env: 'PROXYHUB_MQTT_CA', doc: "the CA that verifies the MQTT broker's certificate", shownDefault: '`PROXYHUB_FOREMAN_CA`' }),
+    })
+    .prefault({}),
   prefix: setting(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('proxyhub'), { env: 'PROXYHUB_PREFIX', doc: 'namespace of every exchange, queue and Redis key' }),
   proxyName: setting(z.string().min(1).default(hostname()), {
     env: 'PROXYHUB_PROXY_NAME',

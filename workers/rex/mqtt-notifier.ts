@@ -1,10 +1,13 @@
 /**
  * Pull-mode notifications over ONE persistent MQTT connection (the smart-proxy opens a new one
  * per publish, which is what melts a broker at scale). QoS 1: the broker acknowledges every
- * notification; mqtt.js reconnects on its own and resends unacknowledged QoS 1 packets.
+ * notification; mqtt.js reconnects on its own and resends unacknowledged QoS 1 packets. Over
+ * `mqtts://` the worker presents a client certificate, as the smart-proxy presents its own, so
+ * that the broker can require certificates and limit each client to its topics.
  */
 import { randomUUID } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import { readFile } from 'node:fs/promises';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pullNotification, pullTopic } from '../../contracts/rex/mqtt.ts';
 import type { Logger } from '../../hub/log/logger.ts';
 
@@ -14,11 +17,26 @@ export interface PullNotifier {
   close(): Promise<void>;
 }
 
-export function createMqttNotifier(options: { readonly url: string; readonly clientId: string; readonly logger: Logger }): PullNotifier {
+/** Files of the client certificate for an `mqtts://` (or `wss://`) broker; unused on a plain one. */
+export interface MqttTlsFiles {
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  readonly ca?: string | undefined;
+}
+
+async function tlsOptions(url: string, files: MqttTlsFiles): Promise<IClientOptions> {
+  if (!/^(?:mqtts|wss):/i.test(url)) return {};
+  const read = (path: string | undefined): Promise<Buffer | undefined> => (path === undefined ? Promise.resolve(undefined) : readFile(path));
+  const [cert, key, ca] = await Promise.all([read(files.cert), read(files.key), read(files.ca)]);
+  return { rejectUnauthorized: true, ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(ca === undefined ? {} : { ca }) };
+}
+
+export function createMqttNotifier(options: { readonly url: string; readonly tls?: MqttTlsFiles; readonly clientId: string; readonly logger: Logger }): PullNotifier {
   let client: MqttClient | undefined;
   return {
     async start() {
-      client = await mqtt.connectAsync(options.url, { clientId: options.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
+      const tls = await tlsOptions(options.url, options.tls ?? {});
+      client = await mqtt.connectAsync(options.url, { clientId: options.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000, ...tls });
       client.on('error', (error) => options.logger.warn({ err: error.message }, 'mqtt error'));
       client.on('offline', () => options.logger.warn('mqtt broker unreachable; reconnecting'));
     },

@@ -16,7 +16,7 @@ import { createRpcServer } from '../runtime/rpc-server.ts';
 import { createHostRequestAnswerer } from './host-requests.ts';
 import { createCallbackSender, createLifecycle } from './job-lifecycle.ts';
 import { KnownHosts } from './known-hosts.ts';
-import { createMqttNotifier, type PullNotifier } from './mqtt-notifier.ts';
+import { createMqttNotifier, type MqttTlsFiles, type PullNotifier } from './mqtt-notifier.ts';
 import { runPullJob, type PullSettings } from './pull-job.ts';
 import { runSshJob, WORKER_DIED_REASON } from './ssh-job.ts';
 import { loadOrCreateKeyPair } from './ssh-keys.ts';
@@ -29,6 +29,7 @@ export interface RexFeatureOptions {
   readonly topology: Topology;
   readonly redis: RedisTarget;
   readonly mqttUrl: string;
+  readonly mqttTls?: MqttTlsFiles;
   readonly publisher: Publisher;
   readonly consumer: Consumer;
   readonly foreman: ForemanClient;
@@ -71,7 +72,7 @@ export function createRexFeature(options: RexFeatureOptions): RexFeature {
   const { settings, logger } = options;
   const store = new RexJobStore({ redis: options.redis, topology: options.topology, logger, keepFinishedSeconds: settings.keepFinishedSeconds, maxOutputBytes: settings.maxOutputBytes });
   const lifecycle = createLifecycle({ store, publisher: options.publisher, eventsExchange: options.topology.eventsExchange, source: `proxyhub/worker/rex/${options.instanceId}`, logger });
-  const notifier = settings.mode === 'pull-mqtt' ? createMqttNotifier({ url: options.mqttUrl, clientId: `proxyhub-${options.topology.prefix}-${options.instanceId}`.slice(0, 128), logger }) : unusedNotifier;
+  const notifier = settings.mode === 'pull-mqtt' ? createMqttNotifier({ url: options.mqttUrl, ...(options.mqttTls === undefined ? {} : { tls: options.mqttTls }), clientId: `proxyhub-${options.topology.prefix}-${options.instanceId}`.slice(0, 128), logger }) : unusedNotifier;
   const knownHosts = new KnownHosts(join(options.dataDir, 'ssh', 'known_hosts'));
   const closers: Array<() => Promise<void>> = [];
 
