@@ -1,5 +1,5 @@
-import { parseDocument, visit } from 'yaml';
-import type { ScalarTag, Tags } from 'yaml';
+import { isAlias, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Document, Node, ScalarTag, Tags } from 'yaml';
 import { ProxyhubError, errorMessage } from '../../contracts/errors.ts';
 
 /**
@@ -28,19 +28,60 @@ export const MAX_ALIAS_EXPANSION = 4;
 const EXPANSION_ALLOWANCE_BYTES = 64 * 1024;
 
 const tooExpanded = (limit: number): ProxyhubError =>
-  new ProxyhubError('PROXYHUB_INPUT_TOO_LARGE', `report's YAML aliases expand it past ${limit} bytes of JSON (${MAX_ALIAS_EXPANSION} × the body)`, { field: 'body' });
+  new ProxyhubError('PROXYHUB_INPUT_TOO_LARGE', `report's YAML aliases expand it past ${limit} bytes of JSON (${MAX_ALIAS_EXPANSION} × the body + ${EXPANSION_ALLOWANCE_BYTES / 1024} KiB)`, { field: 'body' });
+
+/** A string's length as JSON, in bytes: escapes (`\u0000` is six) and UTF-8 counted. */
+function jsonStringBytes(value: string): number {
+  // Printable ASCII without `"` and `\` is written as it is.
+  return /^[\u0020-\u0021\u0023-\u005b\u005d-\u007e]*$/.test(value) ? value.length + 2 : Buffer.byteLength(JSON.stringify(value));
+}
+
+const isMergeKey = (key: unknown): boolean => isScalar(key) && (key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<'));
+
+/**
+ * The source text a document's merge keys (`<<: *anchor`) copy, counted on the parsed nodes before
+ * any object is built: unlike a plain alias, which `toJS` resolves to one shared object, every
+ * merge builds a fresh copy of its source (a merge inside a merged map copies again), so a body of
+ * many anchors, each merged up to the alias cap, would allocate its whole expansion in `toJS`.
+ */
+function mergedBytesWithin(doc: Document, limit: number): void {
+  const known = new Map<Node, number>();
+  const open = new Set<Node>();
+  const sizeOf = (node: Node): number => {
+    const seen = known.get(node);
+    if (seen !== undefined) return seen;
+    if (open.has(node)) throw notYaml('a merge key refers to a map that holds it', undefined);
+    open.add(node);
+    let total = node.range ? node.range[2] - node.range[0] : 0;
+    visit(node, {
+      Pair: (_key, pair) => {
+        if (!isMergeKey(pair.key)) return undefined;
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) {
+          const target = isAlias(source) ? source.resolve(doc) : undefined;
+          if (target !== undefined) total += sizeOf(target);
+          if (total > limit) throw tooExpanded(limit);
+        }
+        return undefined;
+      },
+    });
+    open.delete(node);
+    known.set(node, total);
+    return total;
+  };
+  if (doc.contents !== null) sizeOf(doc.contents);
+}
 
 /**
  * The length of `value` as JSON, counted without writing it: each shared object once, then added
- * for every reference (so O(distinct objects)), stopping as soon as `limit` is passed. String
- * escapes are not counted, which only errs towards letting a report through. An object that holds
- * itself (`&a [*a]`) could never be written as JSON at all.
+ * for every reference (so O(distinct objects)), stopping as soon as `limit` is passed. An object
+ * that holds itself (`&a [*a]`) could never be written as JSON at all.
  */
 function jsonLengthWithin(root: unknown, limit: number): number {
   const known = new WeakMap<object, number>();
   const open = new WeakSet<object>();
   const length = (value: unknown): number => {
-    if (typeof value === 'string') return value.length + 2;
+    if (typeof value === 'string') return jsonStringBytes(value);
     if (typeof value !== 'object' || value === null) return String(value).length;
     const seen = known.get(value);
     if (seen !== undefined) return seen;
@@ -140,12 +181,6 @@ export function parseRubyYaml(text: string): unknown {
   if (first) {
     throw notYaml(first.message, first);
   }
-  let report: unknown;
-  try {
-    report = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error: unknown) {
-    throw notYaml(errorMessage(error), error);
-  }
   let aliased = false;
   visit(doc, {
     Alias: () => {
@@ -153,6 +188,16 @@ export function parseRubyYaml(text: string): unknown {
       return visit.BREAK;
     },
   });
-  if (aliased) jsonLengthWithin(report, MAX_ALIAS_EXPANSION * Buffer.byteLength(text) + EXPANSION_ALLOWANCE_BYTES);
-  return report;
+  const limit = MAX_ALIAS_EXPANSION * Buffer.byteLength(text) + EXPANSION_ALLOWANCE_BYTES;
+  try {
+    // Merges first, on the nodes: toJS would build their copies before anything could count them.
+    if (aliased) mergedBytesWithin(doc, limit);
+    const report: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    if (aliased) jsonLengthWithin(report, limit);
+    return report;
+  } catch (error: unknown) {
+    if (error instanceof ProxyhubError) throw error;
+    // yaml's own alias cap, or a graph nested deeper than the stack (RangeError): bad input either way.
+    throw notYaml(errorMessage(error), error);
+  }
 }

@@ -120,6 +120,25 @@ t.test('YAML aliases: many anchors side by side, each under the per-anchor cap, 
   t.throws(() => parseRubyYaml('a: &a\n  - 1\n  - *a\n'), { code: 'PROXYHUB_INPUT_MALFORMED', field: 'body' }, 'a node that holds itself is refused, not walked for ever');
 });
 
+t.test('YAML merge keys copy their map on every use: counted before toJS builds the copies', async (t) => {
+  // 5 anchors of 200 keys, each merged 99 times: ~45 KB of YAML, ~4 MB of copies.
+  const map = (i: number): string => `m${i}: &m${i}\n${Array.from({ length: 200 }, (_, j) => `  key${j}: value${j}\n`).join('')}`;
+  const merges = (i: number, count: number): string => Array.from({ length: count }, (_, k) => `u${i}_${k}:\n  <<: *m${i}\n`).join('');
+  const body = (count: number): string => `host: hosta.example.com\n${Array.from({ length: 5 }, (_, i) => map(i) + merges(i, count)).join('')}`;
+  t.throws(() => parseRubyYaml(body(99)), { code: 'PROXYHUB_INPUT_TOO_LARGE', field: 'body' }, `${body(99).length} bytes merged 99 times each`);
+  const few = parseRubyYaml(body(2)) as Record<string, Record<string, string>>;
+  t.equal(few.u3_1?.key199, 'value199', 'a merge as Psych reads it');
+  t.throws(() => parseRubyYaml('a: &a\n  x: 1\n  b:\n    <<: *a\n'), { field: 'body', code: 'PROXYHUB_INPUT_MALFORMED' }, 'a map merged into itself');
+});
+
+t.test('YAML aliases of strings count as the JSON they become: escapes and UTF-8 included', async (t) => {
+  // "\0" is two bytes of YAML and six of JSON (\u0000): 99 references of a 700-character anchor
+  // make ~416 KB of JSON from ~1.8 KB, where counting characters alone would find ~70 KB, under the
+  // 64 KiB allowance plus 4 × the body.
+  const escaped = `host: hosta.example.com\ns: &s "${'\\0'.repeat(700)}"\nl: [${Array(99).fill('*s').join(', ')}]\n`;
+  t.throws(() => parseRubyYaml(escaped), { code: 'PROXYHUB_INPUT_TOO_LARGE', field: 'body' }, `${escaped.length} bytes`);
+});
+
 t.test('a report without host is invalid', async (t) => {
   const puppet = parseRubyYaml(readText('smart_proxy_reports-puppet-file-failure.yaml')) as Record<string, unknown>;
   const ansible = readJson('smart_proxy_reports-ansible-acl-succes.json') as Record<string, unknown>;
