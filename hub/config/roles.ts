@@ -126,13 +126,15 @@ function mqttExposureProblems(config: Config, roles: RoleSet): string[] {
   try {
     url = new URL(config.mqttUrl);
   } catch {
-    return [`PROXYHUB_MQTT_URL ${config.mqttUrl} is not a URL`];
+    return ['PROXYHUB_MQTT_URL is not a URL'];
   }
   const problems = [...unreadable('PROXYHUB_MQTT_CERT', config.mqttTls.cert), ...unreadable('PROXYHUB_MQTT_KEY', config.mqttTls.key), ...unreadable('PROXYHUB_MQTT_CA', config.mqttTls.ca)];
   if ((config.mqttTls.cert === undefined) !== (config.mqttTls.key === undefined)) problems.push('PROXYHUB_MQTT_CERT and PROXYHUB_MQTT_KEY must be set together');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if ((url.protocol === 'mqtt:' || url.protocol === 'ws:' || url.protocol === 'tcp:') && !isLoopback(host)) {
-    problems.push(`PROXYHUB_MQTT_URL ${url.protocol}//${url.host} is plain MQTT beyond loopback: anyone on that network could read every host's job notifications and send hosts cancel messages; use mqtts:// (the worker presents PROXYHUB_MQTT_CERT, else PROXYHUB_FOREMAN_CERT) on a broker that requires client certificates`);
+  // An allowlist: mqtt.js speaks plain MQTT for any scheme it does not know, and its ssl:// and
+  // tls:// present no certificate of ours.
+  if (url.protocol !== 'mqtts:' && url.protocol !== 'wss:' && !isLoopback(host)) {
+    problems.push(`PROXYHUB_MQTT_URL ${url.protocol}//${url.host} is not mqtts:// or wss:// beyond loopback: anyone on that network could read every host's job notifications and send hosts cancel messages; use mqtts:// (the worker presents PROXYHUB_MQTT_CERT, else PROXYHUB_FOREMAN_CERT) on a broker that requires client certificates`);
   }
   return problems;
 }

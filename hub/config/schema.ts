@@ -61,7 +61,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   mqttUrl: setting(z.string().default('mqtt://127.0.0.1:1883'), {
     env: 'PROXYHUB_MQTT_URL',
-    doc: 'broker for REX pull-mode notifications (rex worker only); `mqtts://` presents the certificate below, and plain `mqtt://` is refused beyond loopback in pull mode',
+    doc: 'broker for REX pull-mode notifications (rex worker only); `mqtts://` presents the certificate below, and beyond loopback pull mode takes only `mqtts://` or `wss://`',
   }),
   mqttTls: z
     .strictObject({

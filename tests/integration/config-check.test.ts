@@ -31,7 +31,8 @@ const refused: Array<{ name: string; roles: string; env: NodeJS.ProcessEnv; reas
   { name: 'an unreadable certificate file', roles: 'ingress', env: { PROXYHUB_FOREMAN_URL: '', ...tlsEnv, PROXYHUB_TLS_KEY: '/nonexistent/key.pem' }, reason: /PROXYHUB_TLS_KEY \/nonexistent\/key\.pem cannot be read/ },
   { name: 'ingress and control on one port', roles: 'all', env: { PROXYHUB_INGRESS_PORT: '9443', PROXYHUB_CONTROL_PORT: '9443' }, reason: /must use different ports/ },
   { name: 'an unknown role', roles: 'worker:dns', env: {}, reason: /unknown worker feature "dns"/ },
-  { name: 'pull mode over plain MQTT beyond loopback', roles: 'worker:rex', env: { PROXYHUB_REX_MODE: 'pull-mqtt', PROXYHUB_MQTT_URL: 'mqtt://user:secret@mqtt.example.com:1883' }, reason: /PROXYHUB_MQTT_URL mqtt:\/\/mqtt\.example\.com:1883 is plain MQTT beyond loopback/ },
+  { name: 'pull mode over plain MQTT beyond loopback', roles: 'worker:rex', env: { PROXYHUB_REX_MODE: 'pull-mqtt', PROXYHUB_MQTT_URL: 'mqtt://user:secret@mqtt.example.com:1883' }, reason: /PROXYHUB_MQTT_URL mqtt:\/\/mqtt\.example\.com:1883 is not mqtts:\/\/ or wss:\/\/ beyond loopback/ },
+  { name: 'pull mode over a scheme mqtt.js would speak plainly', roles: 'worker:rex', env: { PROXYHUB_REX_MODE: 'pull-mqtt', PROXYHUB_MQTT_URL: 'mqqt://mqtt.example.com:1883' }, reason: /PROXYHUB_MQTT_URL mqqt:\/\/mqtt\.example\.com:1883 is not mqtts:\/\// },
   { name: 'an MQTT certificate without its key', roles: 'worker:rex', env: { PROXYHUB_REX_MODE: 'pull-mqtt', PROXYHUB_MQTT_URL: 'mqtts://mqtt.example.com:8883', PROXYHUB_MQTT_CERT: pki.server.cert }, reason: /PROXYHUB_MQTT_CERT and PROXYHUB_MQTT_KEY must be set together/ },
 ];
 

@@ -36,7 +36,22 @@ export function createMqttNotifier(options: { readonly url: string; readonly tls
   return {
     async start() {
       const tls = await tlsOptions(options.url, options.tls ?? {});
-      client = await mqtt.connectAsync(options.url, { clientId: options.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000, ...tls });
+      // Held before it connects, so that close() ends it even while a first connection is retried.
+      const connecting = mqtt.connect(options.url, { clientId: options.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000, ...tls });
+      client = connecting;
+      // As mqtt.connectAsync: the first error or an end before connecting fails the start.
+      await new Promise<void>((resolve, reject) => {
+        const settle = (error?: Error): void => {
+          connecting.off('connect', onConnect).off('error', onError).off('end', onEnd);
+          if (error === undefined) return resolve();
+          connecting.end(true);
+          reject(error);
+        };
+        const onConnect = (): void => settle();
+        const onError = (error: Error): void => settle(error);
+        const onEnd = (): void => settle(new Error('mqtt notifier closed before it connected'));
+        connecting.on('connect', onConnect).on('error', onError).on('end', onEnd);
+      });
       client.on('error', (error) => options.logger.warn({ err: error.message }, 'mqtt error'));
       client.on('offline', () => options.logger.warn('mqtt broker unreachable; reconnecting'));
     },
