@@ -81,7 +81,7 @@ function tlsLine(name: ListenerName, config: Config): string {
     return `plain HTTP behind the front proxies ${config.frontProxy.addresses.join(', ')}: client identity from their ${config.frontProxy.identityHeader} header only`;
   }
   if (!tlsConfigured(config) && name === 'control') return `plain HTTP (no TLS): no client identity, callers known by their address (loopback only)${config.frontProxy.addresses.length > 0 ? '; front proxies are not believed here' : ''}`;
-  if (!tlsConfigured(config)) return 'plain HTTP (no TLS): no client identity, upload routes open (loopback only)';
+  if (!tlsConfigured(config)) return `plain HTTP (no TLS): no client identity, upload routes ${config.devAnonymousUploads ? 'open (PROXYHUB_DEV_ANONYMOUS_UPLOADS)' : 'refused'} (loopback only)`;
   if (!config.tls.ca) return 'HTTPS, TLS 1.2+; no PROXYHUB_TLS_CA: client certificates cannot be verified';
   return `HTTPS, TLS 1.2+; client certificates requested and verified against ${config.tls.ca}; required where a route says so`;
 }

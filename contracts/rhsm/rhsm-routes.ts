@@ -72,11 +72,13 @@ const unescapeUnreserved = (path: string): string =>
  * `consumers` to Rails), dot segments resolved as URL parsing does, and runs of slashes squeezed to
  * one, as Rails does before it routes. Classifying any other spelling would let
  * `/consumers//<other UUID>` past the consumer check and reach Katello as `/consumers/<other UUID>`.
- * An escaped slash, backslash or NUL has no one reading, and is refused. `rawPath` is the
+ * An escaped slash, backslash or NUL has no one reading, and is refused, as is a `%` that starts no
+ * escape. `rawPath` is the
  * request's path without its query; undefined when the path is refused or not under `/rhsm`.
  */
 export function katelloPath(rawPath: string): string | undefined {
-  if (/%(?:2f|5c|00)/i.test(rawPath)) return undefined;
+  // A `%` that starts no escape could become one once its neighbour is decoded (`%%36%33`).
+  if (/%(?:2f|5c|00)|%(?![0-9A-Fa-f]{2})/i.test(rawPath)) return undefined;
   // Squeezed first as well: a path that starts with `//` would be parsed as a host.
   const path = squeezeSlashes(new URL(squeezeSlashes(unescapeUnreserved(rawPath)), 'http://katello.invalid').pathname);
   return path === '/rhsm' || path.startsWith('/rhsm/') ? path : undefined;

@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import { ProxyhubError } from '../../contracts/errors.ts';
 import { sendProblem } from './problem.ts';
 
 export interface ClientIdentity {
@@ -54,20 +55,32 @@ export function plainAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
+/** PROXYHUB_FRONT_PROXIES as the peer addresses they are compared with. */
+export function frontProxySet(addresses: readonly string[]): ReadonlySet<string | undefined> {
+  return new Set(addresses.map((address) => plainAddress(address)));
+}
+
+/** Whether the request came from a listed front proxy: only then are its forwarded headers read. */
+export function fromFrontProxy(request: Pick<FastifyRequest, 'raw'>, frontProxies: ReadonlySet<string | undefined>): boolean {
+  return frontProxies.size > 0 && frontProxies.has(plainAddress(request.raw.socket.remoteAddress));
+}
+
 /**
  * The client's address as Foreman should see it: the peer's, or behind a listed front proxy the
- * last `X-Forwarded-For` entry, the one that proxy appended (Apache and nginx append the peer
- * they saw; the entries before it are whatever the client sent). Foreman finds a host's templates
- * by this address, so a proxy's own address would hand every client the templates of whichever
- * host has it. Without a usable entry from the proxy, its own address stands.
+ * last `X-Forwarded-For` entry, the one that proxy added (Apache's mod_proxy and HAProxy's
+ * `forwardfor` append the peer they saw; nginx must be told to, with `proxy_set_header
+ * X-Forwarded-For $proxy_add_x_forwarded_for`). The entries before it are whatever the client
+ * sent. Foreman finds a host's templates by this address, so the proxy's own would hand every
+ * client the templates of whichever host has it: a proxy that sends no usable entry is refused.
  */
 export function clientAddressOf(request: Pick<FastifyRequest, 'raw' | 'headers'>, frontProxies: ReadonlySet<string | undefined>): string {
   const peer = plainAddress(request.raw.socket.remoteAddress) ?? '';
-  if (!frontProxies.has(peer)) return peer;
+  if (!fromFrontProxy(request, frontProxies)) return peer;
   const header = request.headers['x-forwarded-for'];
   const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
   const last = plainAddress(entries.at(-1)?.trim());
-  return last !== undefined && isIP(last) !== 0 ? last : peer;
+  if (last !== undefined && isIP(last) !== 0) return last;
+  throw new ProxyhubError('PROXYHUB_CONFIG_INVALID', `the front proxy ${peer} sent no client address in X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for)`);
 }
 
 /**
@@ -100,10 +113,10 @@ function frontProxyIdentity(request: Pick<FastifyRequest, 'headers'>, header: st
 }
 
 export function createIdentityResolver(options: ClientIdentityOptions): (request: Pick<FastifyRequest, 'raw' | 'headers'>) => ClientIdentity | undefined {
-  const frontProxies = new Set(options.frontProxy.addresses.map((address) => plainAddress(address)));
+  const frontProxies = frontProxySet(options.frontProxy.addresses);
   return (request) => {
     // A front proxy's own certificate names the proxy, not the host behind it.
-    if (frontProxies.size > 0 && frontProxies.has(plainAddress(request.raw.socket.remoteAddress))) {
+    if (fromFrontProxy(request, frontProxies)) {
       return frontProxyIdentity(request, options.frontProxy.identityHeader);
     }
     return certificateIdentity(request);

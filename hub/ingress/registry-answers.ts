@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalog, type ErrorCode } from '../../contracts/errors.ts';
 import { registryErrorBody, type RegistryAnswer, type RegistryIdentity } from '../../contracts/container-gateway/registry-rpc.ts';
-import { plainAddress } from '../http/client-identity.ts';
+import { fromFrontProxy } from '../http/client-identity.ts';
 import { setRetryAfter } from '../http/problem.ts';
 
 export const API_VERSION_HEADER = 'docker-distribution-api-version';
@@ -37,7 +37,7 @@ function firstForwarded(value: string | string[] | undefined): string | undefine
  * `X-Forwarded-Proto`/`-Host` (from any other peer those headers are ignored).
  */
 export function clientOrigin(request: FastifyRequest, frontProxies: ReadonlySet<string | undefined>): { scheme: string; host: string } {
-  if (frontProxies.has(plainAddress(request.raw.socket.remoteAddress))) {
+  if (fromFrontProxy(request, frontProxies)) {
     const scheme = firstForwarded(request.headers['x-forwarded-proto']);
     const host = firstForwarded(request.headers['x-forwarded-host']);
     return { scheme: scheme === 'http' || scheme === 'https' ? scheme : request.protocol, host: host ?? request.host };

@@ -77,7 +77,12 @@ t.test("templates: Foreman sees the address the front proxy forwarded, and no on
   };
   // Apache appends the peer it saw: what came before is the client's own, and not believed.
   t.equal(await seen(FRONT_PROXY, '10.9.8.7, 192.0.2.10'), '192.0.2.10', "the proxy's entry, the last one");
-  t.equal(await seen(FRONT_PROXY, undefined), FRONT_PROXY, 'nothing forwarded: the proxy itself');
-  t.equal(await seen(FRONT_PROXY, '192.0.2.10, not-an-address'), FRONT_PROXY, 'a last entry that is no address: the proxy itself');
+  // A proxy that forwards no address (nginx without proxy_set_header) is refused, never looked up as itself.
+  const asked = foreman.requests.length;
+  for (const forwarded of [undefined, '192.0.2.10, not-an-address']) {
+    const answer = await get(hub.ingressUrl as string, '/userdata/user-data', FRONT_PROXY, forwarded === undefined ? {} : { 'x-forwarded-for': forwarded });
+    t.equal(answer.status, 502, `${forwarded ?? 'no X-Forwarded-For'}: refused as a misconfigured front proxy`);
+  }
+  t.equal(foreman.requests.length, asked, 'Foreman was not asked');
   t.equal(await seen('127.0.0.1', '192.0.2.10'), '127.0.0.1', 'from any other peer the header counts for nothing');
 });

@@ -43,7 +43,7 @@ t.test('the path Katello routes: dot segments resolved, runs of slashes squeezed
   t.equal(katelloPath('/rhsm/%2e%2e/rhsm/status'), '/rhsm/status');
   t.equal(katelloPath('//rhsm/status'), '/rhsm/status', 'a leading // is not read as a host');
   t.equal(katelloPath('/rhsm'), '/rhsm');
-  for (const outside of ['/rhsm/../api/v2/hosts', '/rhsmx', '/api//rhsm/status', '//api/rhsm', `/rhsm/consumers/${other}%2Fcertificates`, '/rhsm/consumers%5cx', '/rhsm/consumers/%00']) t.equal(katelloPath(outside), undefined, outside);
+  for (const outside of ['/rhsm/../api/v2/hosts', '/rhsmx', '/api//rhsm/status', '//api/rhsm', `/rhsm/consumers/${other}%2Fcertificates`, '/rhsm/consumers%5cx', '/rhsm/consumers/%00', '/rhsm/%%36%33onsumers/x', '/rhsm/consumers/100%']) t.equal(katelloPath(outside), undefined, outside);
   t.equal(katelloPath(`/rhsm/%63onsumers/${other}/%43ertificates/serials`), `/rhsm/consumers/${other}/Certificates/serials`, 'escaped letters read as Apache passes them on');
   t.equal(katelloPath('/rhsm/users/admin%40example.com/owners'), '/rhsm/users/admin%40example.com/owners', 'a reserved character stays escaped');
   t.equal(katelloPath('/rhsm/%2e%2E/rhsm/status'), '/rhsm/status');

@@ -16,7 +16,7 @@ import {
   type RegistryRequest,
 } from '../../../contracts/container-gateway/registry-rpc.ts';
 import type { RpcClient } from '../../bus/transport.ts';
-import { plainAddress } from '../../http/client-identity.ts';
+import { frontProxySet } from '../../http/client-identity.ts';
 import { API_VERSION, API_VERSION_HEADER, challengeOf, clientOrigin, registryIdentity, sendGatewayFailure, sendRegistryAnswer, sendRegistryError } from '../registry-answers.ts';
 
 export interface ContainerGatewayRouteOptions {
@@ -77,7 +77,7 @@ export const containerGatewayRoutes: FastifyPluginAsync<ContainerGatewayRouteOpt
   // Push requests are refused unread, whatever their media type or size.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-  const frontProxies = new Set(options.frontProxies.map((address) => plainAddress(address)));
+  const frontProxies = frontProxySet(options.frontProxies);
 
   async function ask(request: FastifyRequest, reply: FastifyReply, describe: Describe): Promise<FastifyReply> {
     const challenge = challengeOf(clientOrigin(request, frontProxies));

@@ -8,7 +8,7 @@ import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/err
 import { foremanHeaders } from '../../../contracts/rpc/foreman-headers.ts';
 import { FOREMAN_REQUEST_TYPE, foremanReplySchema, type ForemanReply, type ForemanRequest, type ForemanRequestKind } from '../../../contracts/rpc/foreman-request.ts';
 import type { RpcClient } from '../../bus/transport.ts';
-import { clientAddressOf, plainAddress } from '../../http/client-identity.ts';
+import { clientAddressOf, frontProxySet, plainAddress } from '../../http/client-identity.ts';
 import { sendFailure, sendForemanAnswer } from '../foreman-answers.ts';
 import type { RpcByteBudget } from '../rpc-byte-budget.ts';
 
@@ -30,7 +30,6 @@ function queryPairs(request: FastifyRequest): Array<[string, string]> {
   return [...search.entries()];
 }
 
-
 /**
  * A template kind, name or host group becomes one escaped path segment (a `/` in a host group
  * title goes as %2F, as the smart-proxy's CGI escaping sends it). `.` and `..` are refused: the
@@ -47,7 +46,7 @@ function segments(...values: string[]): string {
   return values.map((value) => encodeURIComponent(value)).join('/');
 }
 
-// Foreman looks hosts up by a.b.c.d, never by the ::ffff: form of a dual-stack listener (plainAddress).
+// The client's address is in a.b.c.d form (Foreman looks hosts up by it, never by ::ffff:a.b.c.d).
 function describe(request: FastifyRequest, kind: ForemanRequestKind, path: string, timeoutMs: number, frontProxies: ReadonlySet<string | undefined>): ForemanRequest {
   const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body.toString('base64') : undefined;
   return {
@@ -58,7 +57,8 @@ function describe(request: FastifyRequest, kind: ForemanRequestKind, path: strin
     // Dropped here already, so that nothing a client chose travels further than the ingress.
     headers: foremanHeaders(kind, request.headers),
     ...(body === undefined ? {} : { body }),
-    clientAddress: clientAddressOf(request, frontProxies),
+    // Registration identifies the host by its token, not by this address (nothing forwards it).
+    clientAddress: kind === 'register' ? (plainAddress(request.raw.socket.remoteAddress) ?? '') : clientAddressOf(request, frontProxies),
     ingressBaseUrl: `${request.protocol}://${request.host}`,
     timeoutMs,
     deadline: Date.now() + timeoutMs,
@@ -70,7 +70,7 @@ export const foremanProxyRoutes: FastifyPluginAsync<ForemanProxyRouteOptions> = 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
   let templateServer: { at: number; answer: Extract<ForemanReply, { status: number }> } | undefined;
-  const frontProxies = new Set(options.frontProxies.map((address) => plainAddress(address)));
+  const frontProxies = frontProxySet(options.frontProxies);
 
   async function ask(request: FastifyRequest, reply: FastifyReply, kind: ForemanRequestKind, path: string): Promise<FastifyReply> {
     if (kind === 'template-server' && templateServer && Date.now() - templateServer.at < TEMPLATE_SERVER_CACHE_MS) return sendForemanAnswer(reply, kind, templateServer.answer);
