@@ -6,9 +6,7 @@
  * get nothing.
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -16,6 +14,7 @@ import t from 'tap';
 import { pullNotificationSchema, pullTopic, type PullNotification } from '../../contracts/rex/mqtt.ts';
 import { createLogger } from '../../hub/log/logger.ts';
 import { createMqttNotifier } from '../../workers/rex/mqtt-notifier.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { createTestPki, type CertFiles } from '../helpers/pki.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -27,14 +26,6 @@ t.teardown(() => pki.remove());
 const proxyCert = pki.client(PROXY);
 const hostCert = pki.client(HOST);
 const otherCert = pki.client(OTHER);
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 // The broker: TLS only, a certificate required and taken as the user name, one topic per host.
 const port = await freePort();
