@@ -84,6 +84,9 @@ export function katelloPath(rawPath: string): string | undefined {
   return path === '/rhsm' || path.startsWith('/rhsm/') ? path : undefined;
 }
 
+/** The part of a `katelloPath` below `/rhsm`, which `classifyRhsmRoute` reads (`/` for `/rhsm` itself). */
+export const belowRhsm = (path: string): string => path.slice('/rhsm'.length) || '/';
+
 /** Routes that name a consumer in their path: `/consumers/:id…` and katello-host-tools' `/systems/:id…`. */
 const CONSUMER_ROUTE = /^\/(?:consumers|systems)\/([^/]+)(?:\/.*)?$/;
 

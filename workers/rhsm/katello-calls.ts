@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import type { RhsmUpload } from '../../contracts/events/rhsm-upload.ts';
 import { ProxyhubError } from '../../contracts/errors.ts';
 import { rhsmAnswerHeaderNames, rhsmForwardedHeaders, type RhsmAnswer, type RhsmClient, type RhsmRequest } from '../../contracts/rhsm/rhsm-rpc.ts';
-import { classifyRhsmRoute, katelloPath, uploadPath } from '../../contracts/rhsm/rhsm-routes.ts';
+import { belowRhsm, classifyRhsmRoute, katelloPath, uploadPath } from '../../contracts/rhsm/rhsm-routes.ts';
 import type { ForemanAnswer, ForemanCall } from '../runtime/foreman-client.ts';
 
 export interface KatelloCallSettings {
@@ -58,7 +58,7 @@ function assertOwnConsumer(client: RhsmClient, consumerUuid: string | undefined)
 export function katelloCallFor(request: RhsmRequest, settings: KatelloCallSettings, timeoutMs: number): ForemanCall {
   const path = katelloPath(request.path);
   if (path === undefined) throw new ProxyhubError('PROXYHUB_EVENT_INVALID', `path ${request.path.slice(0, 200)} is outside /rhsm`);
-  assertOwnConsumer(request.client, classifyRhsmRoute(request.method, path.slice('/rhsm'.length) || '/', request.query).consumerUuid);
+  assertOwnConsumer(request.client, classifyRhsmRoute(request.method, belowRhsm(path), request.query).consumerUuid);
   return {
     method: request.method,
     path,

@@ -11,7 +11,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createEvent } from '../../../contracts/events/create-event.ts';
 import { ProxyhubError, errorCodeOf, errorMessage } from '../../../contracts/errors.ts';
 import { RHSM_REQUEST_TYPE, rhsmForwardedHeaders, rhsmReplySchema, type RhsmClient, type RhsmRequest } from '../../../contracts/rhsm/rhsm-rpc.ts';
-import { classifyRhsmRoute, isFactsOnly, katelloPath, type RhsmUploadKind } from '../../../contracts/rhsm/rhsm-routes.ts';
+import { belowRhsm, classifyRhsmRoute, isFactsOnly, katelloPath, type RhsmUploadKind } from '../../../contracts/rhsm/rhsm-routes.ts';
 import type { RpcClient } from '../../bus/transport.ts';
 import { verifiedCertificatePem } from '../../http/client-certificate.ts';
 import { plainAddress } from '../../http/client-identity.ts';
@@ -51,7 +51,7 @@ function targetOf(request: FastifyRequest): Target {
   const url = new URL(request.url, 'http://ingress.invalid');
   const path = katelloPath(request.url.split(/[?#]/, 1)[0] as string);
   if (path === undefined) throw new ProxyhubError('PROXYHUB_INPUT_INVALID', 'the path leaves /rhsm once its escapes, dot segments and doubled slashes are resolved, or holds an escaped slash, backslash or NUL', { field: 'path', location: 'params' });
-  return { path, sub: path.slice('/rhsm'.length) || '/', query: [...url.searchParams.entries()].slice(0, 500) };
+  return { path, sub: belowRhsm(path), query: [...url.searchParams.entries()].slice(0, 500) };
 }
 
 /** Who the host is, as this listener verified it: never from a header it sent. */
