@@ -113,6 +113,12 @@ export interface StreamEntry {
 export interface StreamReader {
   readonly state: BusState;
   start(): Promise<void>;
+  /**
+   * Drops the subscription and subscribes again after the last entry seen: for a subscription
+   * that stopped delivering without the broker saying so (RabbitMQ has left stream consumers
+   * waiting on a member that a node restart replaced).
+   */
+  resubscribe(): void;
   close(): Promise<void>;
 }
 

@@ -61,6 +61,12 @@ export class CapabilityRegistry {
     return this.#recompute({ kind: 'withdrawn', key: causeKey });
   }
 
+  /** Whether `expire(now)` would drop anyone. */
+  hasExpired(now: number): boolean {
+    for (const record of this.#instances.values()) if (record.expiresAt <= now) return true;
+    return false;
+  }
+
   /** Drops every instance whose heartbeats stopped before `now`. */
   expire(now: number): RegistryChange[] {
     for (const [id, tombstone] of this.#tombstones) if (tombstone.until <= now) this.#tombstones.delete(id);

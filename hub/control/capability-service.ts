@@ -1,9 +1,10 @@
 /**
  * The control role's view of the capability stream. On start it replays the stream from one
  * expiry window back up to a marker it writes itself, so it serves the current state at once
- * (no waiting for heartbeats); then it follows the stream, expires silent instances, keeps a
- * bounded log of changes for SSE resumption and (in the control role) publishes each change as
- * `capability.changed.v1`.
+ * (no waiting for heartbeats); then it follows the stream, expires silent instances (only while
+ * the stream is shown to deliver: a hung subscription is renewed, not taken for every worker's
+ * death), keeps a bounded log of changes for SSE resumption and (in the control role) publishes
+ * each change as `capability.changed.v1`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { MAX_HEARTBEAT_MS, MISSED_HEARTBEATS, type AnnouncedFeatureName } from '../../contracts/capabilities.ts';
@@ -27,6 +28,11 @@ export interface CapabilityServiceOptions {
   readonly publishChanges: boolean;
   /** How long start() waits for its marker before serving what it has. @defaultValue 10000 */
   readonly syncTimeoutMs?: number;
+  /**
+   * How long a marker written to prove the stream still flows may take to come back before the
+   * subscription is taken for hung and renewed. @defaultValue 5000
+   */
+  readonly probeTimeoutMs?: number;
 }
 
 export interface ChangeRecord {
@@ -60,6 +66,8 @@ export const REPLAY_WINDOW_MS = MAX_HEARTBEAT_MS * MISSED_HEARTBEATS + 2000;
 export const SWEEP_INTERVAL_MS = 200;
 /** Changes kept for `Last-Event-ID` resumption. */
 const CHANGE_LOG_SIZE = 1000;
+/** An entry read this recently shows the subscription delivers: silent instances may be expired. */
+const FLOWING_PROOF_MS = 1000;
 
 /** The same change gets the same id on every replica, so subscribers can drop duplicates. */
 function changeEventId(change: RegistryChange): string {
@@ -78,7 +86,11 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
   let instanceKey = '';
   let seq = 0;
   let synced = false;
-  let markerSeen: (() => void) | undefined;
+  /** Called (and forgotten) when this reader's own marker comes back through the stream. */
+  const markerWaiters = new Set<() => void>();
+  /** When the last entry of any kind was read: the subscription's proof of life. */
+  let lastEntryAt = Date.now();
+  let probing = false;
   let reader: StreamReader | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -105,6 +117,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
   }
 
   function onEntry(body: Buffer): void {
+    lastEntryAt = Date.now();
     let event;
     try {
       event = decodeEvent({ body });
@@ -121,7 +134,10 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       case 'capability.withdrawn.v1':
         return emit(registry.withdraw(event.data.instanceId, event.data.sequence, seenAt, event.id));
       case 'capability.sync-requested.v1':
-        if (event.data.readerId === options.readerId) markerSeen?.();
+        if (event.data.readerId === options.readerId) {
+          for (const waiter of markerWaiters) waiter();
+          markerWaiters.clear();
+        }
         return;
       default:
         return;
@@ -133,12 +149,46 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
     await options.publisher.publish(encodeEvent(envelope, options.exchange));
   }
 
+  /** Resolves true when this reader's next marker comes back, false after `timeoutMs`. */
+  function markerBack(timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const seen = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        markerWaiters.delete(seen);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      markerWaiters.add(seen);
+    });
+  }
+
+  /**
+   * Instances are due to expire, but nothing was read for a while: before taking their silence
+   * for death, write a marker and wait for it. A marker the broker took that never comes back
+   * means the subscription hung, not that everyone died: it is renewed, and nobody expires for
+   * the gap. Until the marker is back (or could be written) nobody expires either.
+   */
+  async function proveFlowing(): Promise<void> {
+    const timeoutMs = options.probeTimeoutMs ?? 5000;
+    const back = markerBack(timeoutMs);
+    try {
+      await writeMarker();
+    } catch (error) {
+      log.warn({ err: errorMessage(error) }, 'capability stream marker not published; silent instances are kept until one is');
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+      return;
+    }
+    if ((await back) || reader?.state !== 'ready') return;
+    log.warn({ waitedMs: timeoutMs }, 'the capability stream returned nothing, not even this reader\'s own marker: renewing the subscription instead of expiring instances for a silence it cannot hear');
+    reader.resubscribe();
+  }
+
   return {
     async start() {
-      const marker = new Promise<boolean>((resolve) => {
-        markerSeen = () => resolve(true);
-        setTimeout(() => resolve(false), options.syncTimeoutMs ?? 10_000).unref();
-      });
+      const marker = markerBack(options.syncTimeoutMs ?? 10_000);
       reader = options.openStream({ from: new Date(Date.now() - REPLAY_WINDOW_MS), onEntry: (entry) => onEntry(entry.body) });
       await reader.start();
       await writeMarker().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'sync marker not published'));
@@ -159,7 +209,17 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
           blind = false;
           registry.extendAll(Date.now());
         }
-        emit(registry.expire(Date.now()));
+        const now = Date.now();
+        if (!registry.hasExpired(now)) return;
+        if (now - lastEntryAt <= FLOWING_PROOF_MS) {
+          emit(registry.expire(now));
+          return;
+        }
+        if (probing) return;
+        probing = true;
+        void proveFlowing().finally(() => {
+          probing = false;
+        });
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
     },
@@ -196,6 +256,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
     },
     async close() {
       clearInterval(sweeper);
+      markerWaiters.clear();
       listeners.clear();
       instanceListeners.clear();
       await reader?.close();

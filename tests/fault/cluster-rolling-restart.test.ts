@@ -133,18 +133,37 @@ async function acceptedSince(count: number, what: string, of?: readonly Load[]):
   await waitFor(() => acceptedIn(of) - from >= count, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 200, what });
 }
 
+/** What a replica logged at warn or above (pino levels 40+), its last `lines` such lines. */
+function warningsOf(replica: Replica, lines = 15): string[] {
+  return replica.hub.output
+    .join('')
+    .split('\n')
+    .filter((line) => /"level":(4|5|6)\d/.test(line))
+    .slice(-lines);
+}
+
 /** Both control replicas answer /v2/features with the reports feature running. */
 async function controlsAnswer(when: string): Promise<void> {
   for (const control of controls) {
+    const controlUrl = `http://127.0.0.1:${control.config.control.port}`;
     await waitFor(
       async () => {
-        const response = await fetch(`http://127.0.0.1:${control.config.control.port}/v2/features`).catch(() => undefined);
+        const response = await fetch(`${controlUrl}/v2/features`).catch(() => undefined);
         if (response?.status !== 200) return false;
         const features = (await response.json()) as Record<string, { state?: string }>;
         return features.reports?.state === 'running';
       },
       { timeoutMs: 60_000, intervalMs: 500, what: `${control.label} to answer /v2/features with reports running ${when}` },
-    );
+    ).catch(async (error: unknown) => {
+      // Which instances this control believes live, and what every replica warned of, say
+      // whether the workers stopped announcing or this control stopped reading the stream.
+      const snapshot = await fetch(`${controlUrl}/capabilities`)
+        .then(async (response) => `${response.status} ${await response.text()}`)
+        .catch((cause: unknown) => String(cause));
+      t.comment(`${control.label} /capabilities: ${snapshot.slice(0, 4000)}`);
+      for (const replica of replicas) t.comment(`${replica.label} warnings:\n${warningsOf(replica).join('\n')}`);
+      throw error;
+    });
   }
 }
 

@@ -99,6 +99,15 @@ export class AmqpStreamReader implements StreamReader {
     }
   }
 
+  resubscribe(): void {
+    const channel = this.#channel;
+    if (channel === undefined || this.#state === 'closed') return;
+    // Down until the close handler has subscribed again, from the offset after the last entry seen.
+    this.#state = 'down';
+    this.#options.logger.warn({ queue: this.#options.queue, nextOffset: this.#nextOffset }, 'stream subscription renewed');
+    void channel.close().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
