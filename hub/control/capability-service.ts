@@ -15,6 +15,7 @@ import { decodeEvent, encodeEvent } from '../bus/event-codec.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Publisher, StreamReader, StreamReaderFactory } from '../bus/transport.ts';
 import { errorMessage } from '../../contracts/errors.ts';
+import { createCapabilityMarkers } from './capability-markers.ts';
 import { CapabilityRegistry, type InstanceRecord, type RegistryChange } from './capability-registry.ts';
 
 export interface CapabilityServiceOptions {
@@ -86,11 +87,14 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
   let instanceKey = '';
   let seq = 0;
   let synced = false;
-  /** Called (and forgotten) when this reader's own marker comes back through the stream. */
-  const markerWaiters = new Set<() => void>();
+  const markers = createCapabilityMarkers({ publisher: options.publisher, exchange: options.exchange, readerId: options.readerId });
   /** When the last entry of any kind was read: the subscription's proof of life. */
   let lastEntryAt = Date.now();
+  /** Times the reader was seen down: a probe that spans one proves nothing about the subscription. */
+  let interruptions = 0;
   let probing = false;
+  /** A marker could not be published: said once until one is. */
+  let markerUnpublished = false;
   let reader: StreamReader | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -134,65 +138,46 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
       case 'capability.withdrawn.v1':
         return emit(registry.withdraw(event.data.instanceId, event.data.sequence, seenAt, event.id));
       case 'capability.sync-requested.v1':
-        if (event.data.readerId === options.readerId) {
-          for (const waiter of markerWaiters) waiter();
-          markerWaiters.clear();
-        }
+        if (event.data.readerId === options.readerId) markers.seen(event.id);
         return;
       default:
         return;
     }
   }
 
-  async function writeMarker(): Promise<void> {
-    const envelope = createEvent('capability.sync-requested.v1', { readerId: options.readerId }, { source: `proxyhub/${options.readerId}` });
-    await options.publisher.publish(encodeEvent(envelope, options.exchange));
-  }
-
-  /** Resolves true when this reader's next marker comes back, false after `timeoutMs`. */
-  function markerBack(timeoutMs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const seen = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        markerWaiters.delete(seen);
-        resolve(false);
-      }, timeoutMs);
-      timer.unref();
-      markerWaiters.add(seen);
-    });
-  }
-
   /**
    * Instances are due to expire, but nothing was read for a while: before taking their silence
-   * for death, write a marker and wait for it. A marker the broker took that never comes back
-   * means the subscription hung, not that everyone died: it is renewed, and nobody expires for
-   * the gap. Until the marker is back (or could be written) nobody expires either.
+   * for death, write a marker and wait for it. A marker the broker took that never comes back,
+   * while nothing else came either and the subscription stayed up, means the subscription hung,
+   * not that everyone died: it is renewed, and nobody expires for the gap. Until the marker is
+   * back (or can be written) nobody expires either.
    */
   async function proveFlowing(): Promise<void> {
     const timeoutMs = options.probeTimeoutMs ?? 5000;
-    const back = markerBack(timeoutMs);
+    const [startedAt, interruptionsBefore] = [Date.now(), interruptions];
+    const { published, back } = markers.roundTrip(timeoutMs);
     try {
-      await writeMarker();
+      await published;
     } catch (error) {
-      log.warn({ err: errorMessage(error) }, 'capability stream marker not published; silent instances are kept until one is');
+      if (!markerUnpublished) log.warn({ err: errorMessage(error) }, 'capability stream marker not published; silent instances are kept until one is');
+      markerUnpublished = true;
       await new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
       return;
     }
-    if ((await back) || reader?.state !== 'ready') return;
-    log.warn({ waitedMs: timeoutMs }, 'the capability stream returned nothing, not even this reader\'s own marker: renewing the subscription instead of expiring instances for a silence it cannot hear');
+    markerUnpublished = false;
+    if (await back) return;
+    if (lastEntryAt > startedAt || interruptions !== interruptionsBefore || reader?.state !== 'ready') return;
+    log.warn({ waitedMs: timeoutMs }, "the capability stream returned nothing, not even this reader's own marker: renewing the subscription instead of expiring instances for a silence it cannot hear");
     reader.resubscribe();
   }
 
   return {
     async start() {
-      const marker = markerBack(options.syncTimeoutMs ?? 10_000);
       reader = options.openStream({ from: new Date(Date.now() - REPLAY_WINDOW_MS), onEntry: (entry) => onEntry(entry.body) });
       await reader.start();
-      await writeMarker().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'sync marker not published'));
-      if (!(await marker)) log.warn('capability replay did not reach its marker in time; serving what was read');
+      const marker = markers.roundTrip(options.syncTimeoutMs ?? 10_000);
+      await marker.published.catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'sync marker not published'));
+      if (!(await marker.back)) log.warn('capability replay did not reach its marker in time; serving what was read');
       registry.expire(Date.now());
       synced = true;
       instanceKey = registry.instances().map((record) => record.announcement.instanceId).join('\n');
@@ -202,6 +187,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
         // heartbeats cannot be sent), silence proves nothing: expire nobody for the gap, and give
         // everyone a fresh window once heartbeats can flow again.
         if (reader?.state !== 'ready' || options.publisher.state === 'blocked') {
+          if (!blind) interruptions += 1;
           blind = true;
           return;
         }
@@ -256,7 +242,7 @@ export function createCapabilityService(options: CapabilityServiceOptions): Capa
     },
     async close() {
       clearInterval(sweeper);
-      markerWaiters.clear();
+      markers.clear();
       listeners.clear();
       instanceListeners.clear();
       await reader?.close();

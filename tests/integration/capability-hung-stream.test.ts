@@ -5,7 +5,9 @@
  * silent instance only once the stream is shown to deliver (an entry read within the last second,
  * or this reader's own marker coming back); a marker that does not come back renews the
  * subscription instead. Against the real broker; the hang is injected into the reader's delivery,
- * the one part of the broker's behaviour a test cannot bring about on demand.
+ * the one part of the broker's behaviour a test cannot bring about on demand. A hung consumer is
+ * handed nothing, so its renewal reads the entries of the hang after all; the injection holds
+ * them back and hands them on at the renewal to match (the reader itself has moved past them).
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -38,13 +40,15 @@ await publisher.start();
 t.teardown(() => publisher.close());
 
 // The reader as the control role opens it, with a switch that stops its deliveries: what a hung
-// broker-side consumer looks like from here. Renewing the subscription clears it, as renewing
-// clears the real hang (the new consumer attaches to the live member).
+// broker-side consumer looks like from here. Renewing the subscription (the reader's own renewal,
+// on a new connection) clears it, as renewing clears the real hang.
 let hung = false;
 let renewals = 0;
 const openStream: StreamReaderFactory = ({ from, onEntry }) => {
+  const heldBack: StreamEntry[] = [];
   const onDelivered = (entry: StreamEntry): void => {
-    if (!hung) onEntry(entry);
+    if (hung) heldBack.push(entry);
+    else onEntry(entry);
   };
   const reader = new AmqpStreamReader({ url: AMQP_URL, name: `${prefix} hung-stream reader`, topology, scope, logger, queue: topology.capabilitiesStream, from, onEntry: onDelivered });
   return {
@@ -57,6 +61,7 @@ const openStream: StreamReaderFactory = ({ from, onEntry }) => {
       renewals += 1;
       hung = false;
       reader.resubscribe();
+      for (const entry of heldBack.splice(0)) onEntry(entry);
     },
   };
 };
@@ -76,8 +81,14 @@ const stateOf = (feature: 'facts' | 'reports'): string | undefined => service.fe
 const downs = (feature: string): CapabilityChange[] => changes.filter((change) => change.feature === feature && change.change === 'down');
 
 t.test('a hung subscription is renewed; the workers it could not hear are not expired', async (t) => {
-  await waitFor(() => stateOf('facts') === 'running', { what: 'facts running' });
+  // A second worker, which stops while the subscription hangs: its withdrawal must count once read.
+  const leaving = createAnnouncer({ publisher, exchange: topology.capabilitiesExchange, instanceId: `${prefix}-reports`, roles: ['worker:reports'], version: 'test', hostname: 'test', heartbeatMs: HEARTBEAT_MS, logger });
+  await leaving.update({ features: [{ name: 'reports', state: 'running', settings: {}, capabilities: [] }] });
+  await leaving.start();
+  t.teardown(() => leaving.close());
+  await waitFor(() => stateOf('facts') === 'running' && stateOf('reports') === 'running', { what: 'facts and reports running' });
   hung = true;
+  await leaving.close();
   // Three heartbeats unheard is the expiry; the marker's wait comes on top.
   await waitFor(() => renewals > 0, { timeoutMs: 3 * HEARTBEAT_MS + PROBE_TIMEOUT_MS + 5000, what: 'the subscription renewed' });
   t.equal(renewals, 1, 'renewed once');
@@ -85,6 +96,7 @@ t.test('a hung subscription is renewed; the workers it could not hear are not ex
   const renewedAt = Date.now();
   await waitFor(() => (service.instances().find((i) => i.announcement.instanceId === `${prefix}-facts`)?.lastSeen ?? 0) > renewedAt, { what: 'heartbeats read again after the renewal' });
   t.same(downs('facts'), [], 'facts never went down');
+  t.same(downs('reports').map((change) => change.cause), ['withdrawn'], 'the worker that stopped during the hang went down by its withdrawal, not by expiry');
   t.equal(stateOf('facts'), 'running');
   t.ok(await holdsFor(() => stateOf('facts') === 'running' && renewals === 1, 3 * HEARTBEAT_MS + 500, 100), 'and stays up, with no second renewal');
 });
@@ -100,7 +112,7 @@ t.test('on a quiet but live stream a silent instance still expires, once the mar
   );
   await publisher.publish(encodeEvent(silent, topology.capabilitiesExchange, { mandatory: false }));
   await waitFor(() => stateOf('reports') === 'running', { what: 'reports running' });
-  await waitFor(() => downs('reports').length === 1, { timeoutMs: 3 * HEARTBEAT_MS + PROBE_TIMEOUT_MS + 5000, what: 'reports expired' });
-  t.equal(downs('reports')[0]?.cause, 'expired');
+  await waitFor(() => downs('reports').length === 2, { timeoutMs: 3 * HEARTBEAT_MS + PROBE_TIMEOUT_MS + 5000, what: 'reports expired' });
+  t.equal(downs('reports')[1]?.cause, 'expired');
   t.equal(renewals, 1, 'no renewal: the marker came back');
 });

@@ -29,6 +29,8 @@ export class AmqpStreamReader implements StreamReader {
   #connection: RecoveringChannelModel | undefined;
   #state: BusState = 'connecting';
   #channel: Channel | undefined;
+  /** The connection the subscription runs on now; dropped to renew it. */
+  #model: ChannelModel | undefined;
   #nextOffset: number | undefined;
   readonly #options: AmqpStreamReaderOptions;
 
@@ -48,6 +50,7 @@ export class AmqpStreamReader implements StreamReader {
       setup: (model) => this.#setup(model),
       onDisconnect: () => {
         this.#channel = undefined;
+        this.#model = undefined;
         if (this.#state !== 'closed') this.#state = 'down';
       },
     });
@@ -60,6 +63,7 @@ export class AmqpStreamReader implements StreamReader {
   }
 
   async #setup(model: ChannelModel): Promise<void> {
+    this.#model = model;
     await ensureTopology(model, this.#options.topology, this.#options.scope, this.#options.logger);
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.#options.logger.warn({ err: error.message, queue: this.#options.queue }, 'stream channel error'));
@@ -68,12 +72,15 @@ export class AmqpStreamReader implements StreamReader {
       this.#channel = undefined;
       this.#state = 'down';
       // A channel closed under a live connection (for example the stream was deleted): try again.
-      setTimeout(() => void this.#setup(model).catch((error: unknown) => this.#options.logger.warn({ err: String(error) }, 'stream re-subscribe failed')), 1000).unref();
+      setTimeout(() => {
+        if (this.#state === 'closed' || this.#model !== model) return;
+        void this.#setup(model).catch((error: unknown) => this.#options.logger.warn({ err: String(error) }, 'stream re-subscribe failed'));
+      }, 1000).unref();
     });
     await channel.prefetch(STREAM_PREFETCH);
     this.#channel = channel;
     await channel.consume(this.#options.queue, (message) => this.#receive(channel, message), { noAck: false, arguments: { 'x-stream-offset': this.#offsetArgument() } });
-    this.#state = 'ready';
+    if (this.#state !== 'closed') this.#state = 'ready';
   }
 
   #receive(channel: Channel, message: ConsumeMessage | null): void {
@@ -100,12 +107,16 @@ export class AmqpStreamReader implements StreamReader {
   }
 
   resubscribe(): void {
-    const channel = this.#channel;
-    if (channel === undefined || this.#state === 'closed') return;
-    // Down until the close handler has subscribed again, from the offset after the last entry seen.
+    const model = this.#model;
+    if (model === undefined || this.#state !== 'ready') return;
+    // The whole connection goes, not just the channel: recovery then reconnects (to the next node
+    // when there are several), declares and subscribes again from the offset after the last
+    // entry seen, and keeps retrying, with its watchdog, until that works.
     this.#state = 'down';
-    this.#options.logger.warn({ queue: this.#options.queue, nextOffset: this.#nextOffset }, 'stream subscription renewed');
-    void channel.close().catch(() => undefined);
+    this.#channel = undefined;
+    this.#model = undefined;
+    this.#options.logger.warn({ queue: this.#options.queue, nextOffset: this.#nextOffset }, 'stream subscription renewed on a new connection');
+    void model.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
