@@ -121,9 +121,12 @@ export interface ChildHub {
 
 /**
  * Starts `proxyhub start --role <roles>` as a separate process and waits until it runs, for up to
- * `startTimeoutMs` (30 s unless a test on a crowded machine needs longer).
+ * `startTimeoutMs`: by default a little past the process's own start deadline, so that a start
+ * that hangs ends with the process naming the step it waited for. At the parallel suite's outset
+ * (eight test files booting hubs, the type-check beside them, on two cores) a worker has taken
+ * over 30 s to declare its topology.
  */
-export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}, startTimeoutMs = 30_000): Promise<ChildHub> {
+export async function spawnHub(config: Config, roles: string, extraEnv: NodeJS.ProcessEnv = {}, startTimeoutMs = config.startTimeoutMs + 5000): Promise<ChildHub> {
   const child = spawn(process.execPath, ['bin/proxyhub.mjs', 'start', '--role', roles], { cwd: REPO_ROOT, env: childEnvironment(config, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -89,24 +89,41 @@ function connect(target: SshTarget): Promise<{ client: ssh2.Client } | { failure
   });
 }
 
-function exec(client: ssh2.Client, command: string): Promise<ClientChannel> {
-  return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+/** An exec channel, and the exit status its command reported (null until it does, or if it died of a signal). */
+interface ExecChannel {
+  readonly channel: ClientChannel;
+  readonly exitCode: () => number | null;
+}
+
+/**
+ * Opens an exec channel and listens for its exit status at once, inside ssh2's callback. A quick
+ * command's whole answer (the channel's opening, output, exit status, close) can arrive in one
+ * read, which ssh2 parses in one go: a listener added after an await would miss the status, while
+ * the output waits in the stream's buffer. A loaded worker reads that way.
+ */
+function exec(client: ssh2.Client, command: string): Promise<ExecChannel> {
+  return new Promise((resolve, reject) =>
+    client.exec(command, (error, channel) => {
+      if (error) return reject(error);
+      let code: number | null = null;
+      channel.on('exit', (exitCode: number | null) => {
+        code = exitCode;
+      });
+      resolve({ channel, exitCode: () => code });
+    }),
+  );
 }
 
 /** Runs a command to completion, feeding `stdin`; resolves with its exit code and stderr. */
 async function run(client: ssh2.Client, command: string, stdin?: string): Promise<{ code: number | null; stderr: string }> {
-  const channel = await exec(client, command);
+  const { channel, exitCode } = await exec(client, command);
   return new Promise((resolve) => {
-    let code: number | null = null;
     let stderr = '';
-    channel.on('exit', (exitCode: number | null) => {
-      code = exitCode;
-    });
     channel.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
     channel.on('data', () => undefined);
-    channel.on('close', () => resolve({ code, stderr }));
+    channel.on('close', () => resolve({ code: exitCode(), stderr }));
     if (stdin !== undefined) channel.end(stdin);
     else channel.end();
   });
@@ -126,10 +143,9 @@ function passwordAnswerer(job: SshScript, channel: ClientChannel, hooks: SshRunH
 
 function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, pending: Array<Promise<unknown>>): Promise<SshOutcome> {
   return new Promise((resolve, reject) => {
-    exec(client, runCommand(job.commands)).then((channel) => {
+    exec(client, runCommand(job.commands)).then(({ channel, exitCode }) => {
       const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
       let stopping: SshOutcome | undefined;
-      let code: number | null = null;
       const stop = (outcome: SshOutcome, message: string): void => {
         if (stopping) return;
         stopping = outcome;
@@ -150,9 +166,6 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
         const text = prompt ? prompt.filter(decoded) : decoded;
         if (text) hooks.onOutput('stderr', text);
       });
-      channel.on('exit', (exitCode: number | null) => {
-        code = exitCode;
-      });
       channel.on('close', () => {
         clearTimeout(timer);
         clearInterval(poll);
@@ -160,6 +173,7 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
         if (stdoutRest) hooks.onOutput('stdout', stdoutRest);
         const stderrRest = prompt ? prompt.filter(decoders.stderr.end()) + prompt.flush() : decoders.stderr.end();
         if (stderrRest) hooks.onOutput('stderr', stderrRest);
+        const code = exitCode();
         if (stopping) resolve(stopping);
         else if (code === null) resolve({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason: 'the connection closed before the script reported an exit status' });
         else resolve({ exitStatus: code });
