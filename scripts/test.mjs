@@ -77,11 +77,13 @@ function ensureTapBuilt() {
 
 /**
  * A whole-tree check (tsc, the type-aware lint) in the background: CPU-bound, while the tests
- * mostly wait on I/O. Resolves with its label, verdict and output, reported by reportCheck.
+ * mostly wait on I/O. Resolves with its label, verdict and output, reported by reportCheck. It
+ * runs at nice 19 (every thread: `nice` starts it so): the tests' worker processes run at nice 10
+ * (cli/cpu-priority.ts), and beside a check at 0 two of them once took over 30 s to start.
  */
 function backgroundCheck(label, bin, args) {
   return new Promise((resolve) => {
-    const child = spawn(`${root}/node_modules/.bin/${bin}`, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nice', ['-n', '19', `${root}/node_modules/.bin/${bin}`, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
