@@ -175,8 +175,12 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
         if (stderrRest) hooks.onOutput('stderr', stderrRest);
         const code = exitCode();
         if (stopping) resolve(stopping);
-        else if (code === null) resolve({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason: 'the connection closed before the script reported an exit status' });
-        else resolve({ exitStatus: code });
+        else if (code === null) {
+          // Said in the output too, as every other EXCEPTION is: Foreman shows the output, not the reason.
+          const reason = 'the connection closed before the script reported an exit status';
+          hooks.onOutput('debug', reason);
+          resolve({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason });
+        } else resolve({ exitStatus: code });
       });
       // The script itself gets no stdin; sudo gets the password when it asks for it.
       if (!prompt) channel.end();
