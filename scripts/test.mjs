@@ -87,7 +87,9 @@ function backgroundCheck(label, bin, args) {
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => resolve({ label, ok: code === 0, output }));
+    child.on('error', (error) => resolve({ label, ok: false, output: `${output}${label} could not run: ${error.message}\n` }));
+    // 'close', not 'exit': the output pipes are drained by then, so a failed check says all it said.
+    child.on('close', (code) => resolve({ label, ok: code === 0, output }));
   });
 }
 

@@ -8,6 +8,10 @@ import { deleteTopology, spawnHub, startTestHub, testConfig, testPrefix } from '
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
+// Hub processes start here one after another; at the parallel suite's outset one start has taken
+// over 30 s, and spawnHub waits up to 65 s: tap's 180 s per file would cut such a run short.
+t.setTimeout(300_000);
+
 const FACTS = '/api/v2/hosts/facts';
 const EVENTS = 60;
 

@@ -1,8 +1,8 @@
 /**
  * A TCP relay in front of a real server that holds back what the server sends and hands it on in
- * one write `holdMs` after the first byte of each burst: the client then reads several of the
- * server's packets at once, as a client does whose event loop was busy while they came in. What
- * the client sends passes at once.
+ * one write once the server has been quiet for `holdMs` (or 5 × `holdMs` after the first byte
+ * held): the client then reads several of the server's packets at once, as a client does whose
+ * event loop was busy while they came in. What the client sends passes at once.
  */
 import { createServer, connect, type Socket } from 'node:net';
 
@@ -17,19 +17,24 @@ export async function startCoalescingRelay(target: { readonly host: string; read
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
     let held: Buffer[] = [];
+    let firstHeldAt = 0;
     let timer: NodeJS.Timeout | undefined;
     const flush = (): void => {
+      clearTimeout(timer);
       timer = undefined;
       if (held.length > 0 && !client.destroyed) client.write(Buffer.concat(held));
       held = [];
     };
     client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    // Quiet for holdMs, not holdMs from the first byte: a host slow to start the command (a
+    // loaded machine) still has its reply and the command's end handed on together.
     upstream.on('data', (chunk: Buffer) => {
+      if (held.length === 0) firstHeldAt = Date.now();
       held.push(chunk);
-      timer ??= setTimeout(flush, holdMs);
+      clearTimeout(timer);
+      timer = setTimeout(flush, Math.max(0, Math.min(holdMs, firstHeldAt + 5 * holdMs - Date.now())));
     });
     upstream.on('end', () => {
-      clearTimeout(timer);
       flush();
       client.end();
     });
@@ -40,6 +45,7 @@ export async function startCoalescingRelay(target: { readonly host: string; read
     ] as const) {
       socket.on('error', () => other.destroy());
       socket.on('close', () => {
+        clearTimeout(timer);
         sockets.delete(socket);
         other.destroy();
       });

@@ -10,6 +10,10 @@ import { startForemanFor } from '../helpers/hub-with-foreman.ts';
 import { spawnHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
+// Hub processes start here one after another; at the parallel suite's outset one start has taken
+// over 30 s, and spawnHub waits up to 65 s: tap's 180 s per file would cut such a run short.
+t.setTimeout(300_000);
+
 t.test('capabilities prints the live table, --watch each change', async (t) => {
   const foreman = await startForemanFor(t);
   const config = testConfig(usePrefix(t), foreman.url, { capabilities: { heartbeatMs: 300 } });

@@ -14,6 +14,10 @@ import { openSse, type SseEvent } from '../helpers/sse-client.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
 
+// Hub processes start here one after another; at the parallel suite's outset one start has taken
+// over 30 s, and spawnHub waits up to 65 s: tap's 180 s per file would cut such a run short.
+t.setTimeout(300_000);
+
 // Short, for quick expiry; not shorter: a child process starved of CPU for a second (CI runs
 // many at once) would miss three beats, expire and come back, and every test here would see it.
 const HEARTBEAT_MS = 600;

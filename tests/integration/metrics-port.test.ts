@@ -11,6 +11,10 @@ import { sample, scrape } from '../helpers/prometheus-text.ts';
 import { spawnHubFor, startHubFor, usePrefix } from '../helpers/test-hub.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
+// Hub processes start here one after another; at the parallel suite's outset one start has taken
+// over 30 s, and spawnHub waits up to 65 s: tap's 180 s per file would cut such a run short.
+t.setTimeout(300_000);
+
 const foreman = await startForemanFor(t);
 const prefix = usePrefix(t);
 // Port 0 (the tests' setting): the child logs the port it got.

@@ -14,6 +14,10 @@ import { authorizeProxyKey, callbackFor, controlUrlOf, debugOf, hostJob, launchB
 import { startSshd } from '../helpers/sshd.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
+// Hub processes start here one after another; at the parallel suite's outset one start has taken
+// over 30 s, and spawnHub waits up to 65 s: tap's 180 s per file would cut such a run short.
+t.setTimeout(300_000);
+
 const foreman = await startForemanFor(t);
 const sshd = await startSshd();
 t.teardown(() => sshd.stop());

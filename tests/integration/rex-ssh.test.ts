@@ -136,9 +136,10 @@ t.test('a failing script reports its exit code', async (t) => {
 });
 
 t.test('a host whose whole answer arrives in one read still reports its exit status', async (t) => {
-  // The host's packets held back 300 ms and handed on together: the channel's opening, the
-  // output, the exit status and the close reach the worker in one read, as they do when its
-  // event loop was busy. The exit status was lost that way (a loaded CI run's EXCEPTION).
+  // The host's packets held back until it was quiet for 300 ms and handed on together: the exec's
+  // success reply, the output, the exit status and the close reach the worker in one read, as
+  // they do when its event loop was busy. The exit status was lost that way (a loaded CI run's
+  // EXCEPTION); the upload's stdin then went to a channel already ended.
   const relay = await startCoalescingRelay({ host: '127.0.0.1', port: sshd.port }, 300);
   t.teardown(() => relay.close());
   const job = hostJob('127.0.0.1', 'echo about to fail\nexit 3\n', { ssh_port: relay.port });

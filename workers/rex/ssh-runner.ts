@@ -89,49 +89,66 @@ function connect(target: SshTarget): Promise<{ client: ssh2.Client } | { failure
   });
 }
 
-/** An exec channel, and the exit status its command reported (null until it does, or if it died of a signal). */
-interface ExecChannel {
-  readonly channel: ClientChannel;
-  readonly exitCode: () => number | null;
+/** How a command ended, as far as the host said: an exit code, or the signal that killed it. */
+interface CommandExit {
+  readonly code: number | null;
+  readonly signal: string | undefined;
 }
 
+/** An exec channel, and how its command ended (both null/undefined until the host says). */
+interface ExecChannel {
+  readonly channel: ClientChannel;
+  readonly exit: () => CommandExit;
+}
+
+/** What the command reads: these bytes then end of file, end of file at once, or a stdin the caller writes to. */
+type Stdin = { readonly text: string } | 'none' | 'kept-open';
+
 /**
- * Opens an exec channel and listens for its exit status at once, inside ssh2's callback. A quick
- * command's whole answer (the channel's opening, output, exit status, close) can arrive in one
- * read, which ssh2 parses in one go: a listener added after an await would miss the status, while
- * the output waits in the stream's buffer. A loaded worker reads that way.
+ * Opens an exec channel, and inside ssh2's callback listens for how its command ends and hands it
+ * its stdin. A quick command's whole answer (the exec's success reply, its output, exit status,
+ * end of file and close) can arrive in one read, which ssh2 parses in one go: a listener added
+ * after an await would miss the exit status (the output waits in the stream's buffer), and stdin
+ * written after it would land on a channel ssh2 has already ended. A loaded worker reads that way.
  */
-function exec(client: ssh2.Client, command: string): Promise<ExecChannel> {
+function exec(client: ssh2.Client, command: string, stdin: Stdin): Promise<ExecChannel> {
   return new Promise((resolve, reject) =>
     client.exec(command, (error, channel) => {
       if (error) return reject(error);
-      let code: number | null = null;
-      channel.on('exit', (exitCode: number | null) => {
-        code = exitCode;
+      let exit: CommandExit = { code: null, signal: undefined };
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exit = { code, signal };
       });
-      resolve({ channel, exitCode: () => code });
+      // A write to a channel the host has closed (a late password answer): the close reports the outcome.
+      channel.on('error', () => undefined);
+      if (stdin === 'none') channel.end();
+      else if (stdin !== 'kept-open') channel.end(stdin.text);
+      resolve({ channel, exit: () => exit });
     }),
   );
 }
 
 /** Runs a command to completion, feeding `stdin`; resolves with its exit code and stderr. */
 async function run(client: ssh2.Client, command: string, stdin?: string): Promise<{ code: number | null; stderr: string }> {
-  const { channel, exitCode } = await exec(client, command);
+  const { channel, exit } = await exec(client, command, stdin === undefined ? 'none' : { text: stdin });
   return new Promise((resolve) => {
     let stderr = '';
     channel.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
     channel.on('data', () => undefined);
-    channel.on('close', () => resolve({ code: exitCode(), stderr }));
-    if (stdin !== undefined) channel.end(stdin);
-    else channel.end();
+    channel.on('close', () => resolve({ code: exit().code, stderr }));
   });
+}
+
+/** Whether this job's command will show sudo's (or su's) password prompt, which its stdin answers. */
+function answersPrompt(job: SshScript): boolean {
+  return Boolean(job.effectiveUserPassword) && promptsForPassword(job.commands) && job.commands.passwordPrompt !== undefined;
 }
 
 /** Answers sudo's prompt on the channel's stdin, if this job's command will show one. */
 function passwordAnswerer(job: SshScript, channel: ClientChannel, hooks: SshRunHooks): PromptAnswerer | undefined {
-  if (!job.effectiveUserPassword || !promptsForPassword(job.commands) || job.commands.passwordPrompt === undefined) return undefined;
+  if (!answersPrompt(job) || !job.effectiveUserPassword || job.commands.passwordPrompt === undefined) return undefined;
   return createPromptAnswerer(job.commands.passwordPrompt, job.effectiveUserPassword, {
     answer: (line) => channel.write(line),
     refused: () => {
@@ -143,7 +160,8 @@ function passwordAnswerer(job: SshScript, channel: ClientChannel, hooks: SshRunH
 
 function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, pending: Array<Promise<unknown>>): Promise<SshOutcome> {
   return new Promise((resolve, reject) => {
-    exec(client, runCommand(job.commands)).then(({ channel, exitCode }) => {
+    // The script itself gets no stdin; sudo gets the password when it asks for it.
+    exec(client, runCommand(job.commands), answersPrompt(job) ? 'kept-open' : 'none').then(({ channel, exit }) => {
       const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
       let stopping: SshOutcome | undefined;
       const stop = (outcome: SshOutcome, message: string): void => {
@@ -173,17 +191,15 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
         if (stdoutRest) hooks.onOutput('stdout', stdoutRest);
         const stderrRest = prompt ? prompt.filter(decoders.stderr.end()) + prompt.flush() : decoders.stderr.end();
         if (stderrRest) hooks.onOutput('stderr', stderrRest);
-        const code = exitCode();
+        const { code, signal } = exit();
         if (stopping) resolve(stopping);
         else if (code === null) {
           // Said in the output too, as every other EXCEPTION is: Foreman shows the output, not the reason.
-          const reason = 'the connection closed before the script reported an exit status';
+          const reason = signal === undefined ? 'the connection closed before the script reported an exit status' : `the script was killed by ${signal}`;
           hooks.onOutput('debug', reason);
           resolve({ exitStatus: 'EXCEPTION', code: 'PROXYHUB_REX_SSH_FAILED', reason });
         } else resolve({ exitStatus: code });
       });
-      // The script itself gets no stdin; sudo gets the password when it asks for it.
-      if (!prompt) channel.end();
     }, reject);
   });
 }
