@@ -141,15 +141,16 @@ async function run(client: ssh2.Client, command: string, stdin?: string): Promis
   });
 }
 
-/** Whether this job's command will show sudo's (or su's) password prompt, which its stdin answers. */
-function answersPrompt(job: SshScript): boolean {
-  return Boolean(job.effectiveUserPassword) && promptsForPassword(job.commands) && job.commands.passwordPrompt !== undefined;
+/** The prompt this job's command will show (sudo's, with its password) and the answer, or undefined when it shows none. */
+function promptToAnswer(job: SshScript): { readonly prompt: string; readonly password: string } | undefined {
+  const { passwordPrompt: prompt } = job.commands;
+  const password = job.effectiveUserPassword;
+  return password && prompt !== undefined && promptsForPassword(job.commands) ? { prompt, password } : undefined;
 }
 
-/** Answers sudo's prompt on the channel's stdin, if this job's command will show one. */
-function passwordAnswerer(job: SshScript, channel: ClientChannel, hooks: SshRunHooks): PromptAnswerer | undefined {
-  if (!answersPrompt(job) || !job.effectiveUserPassword || job.commands.passwordPrompt === undefined) return undefined;
-  return createPromptAnswerer(job.commands.passwordPrompt, job.effectiveUserPassword, {
+/** Answers sudo's prompt on the channel's stdin. */
+function passwordAnswerer(job: SshScript, expected: { readonly prompt: string; readonly password: string }, channel: ClientChannel, hooks: SshRunHooks): PromptAnswerer {
+  return createPromptAnswerer(expected.prompt, expected.password, {
     answer: (line) => channel.write(line),
     refused: () => {
       hooks.onOutput('debug', `The effective user's password was not accepted by ${job.commands.method} (it asked again); the script did not run as ${job.commands.effectiveUser ?? 'the effective user'}`);
@@ -161,7 +162,8 @@ function passwordAnswerer(job: SshScript, channel: ClientChannel, hooks: SshRunH
 function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, pending: Array<Promise<unknown>>): Promise<SshOutcome> {
   return new Promise((resolve, reject) => {
     // The script itself gets no stdin; sudo gets the password when it asks for it.
-    exec(client, runCommand(job.commands), answersPrompt(job) ? 'kept-open' : 'none').then(({ channel, exit }) => {
+    const expected = promptToAnswer(job);
+    exec(client, runCommand(job.commands), expected ? 'kept-open' : 'none').then(({ channel, exit }) => {
       const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
       let stopping: SshOutcome | undefined;
       const stop = (outcome: SshOutcome, message: string): void => {
@@ -178,7 +180,7 @@ function streamScript(client: ssh2.Client, job: SshScript, hooks: SshRunHooks, p
         const text = decoders.stdout.write(chunk);
         if (text) hooks.onOutput('stdout', text);
       });
-      const prompt = passwordAnswerer(job, channel, hooks);
+      const prompt = expected && passwordAnswerer(job, expected, channel, hooks);
       channel.stderr.on('data', (chunk: Buffer) => {
         const decoded = decoders.stderr.write(chunk);
         const text = prompt ? prompt.filter(decoded) : decoded;
