@@ -19,6 +19,7 @@ import t, { type Test } from 'tap';
 import type { Config } from '../../hub/config/schema.ts';
 import { FIXTURES, TEST_TRANSPORT, fixedTestPort, spawnHub, testConfig, testPrefix, type ChildHub } from '../helpers/hub-harness.ts';
 import { RabbitCluster, type ClusterNode } from '../helpers/rabbit-cluster.ts';
+import { hubLogLines } from '../helpers/hub-log.ts';
 import { TestForeman } from '../helpers/test-foreman.ts';
 import { uploadStreams, type UploadOutcome, type UploadRequest } from '../helpers/upload-streams.ts';
 import { holdsFor, waitFor } from '../helpers/wait-for.ts';
@@ -133,13 +134,12 @@ async function acceptedSince(count: number, what: string, of?: readonly Load[]):
   await waitFor(() => acceptedIn(of) - from >= count, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 200, what });
 }
 
-/** What a replica logged at warn or above (pino levels 40+), its last `lines` such lines. */
+/** What a replica logged at warn or above, its last `lines` such lines. */
 function warningsOf(replica: Replica, lines = 15): string[] {
-  return replica.hub.output
-    .join('')
-    .split('\n')
-    .filter((line) => /"level":(4|5|6)\d/.test(line))
-    .slice(-lines);
+  return hubLogLines(replica.hub)
+    .filter((line) => (line.level ?? 0) >= 40)
+    .slice(-lines)
+    .map((line) => JSON.stringify(line));
 }
 
 /** Both control replicas answer /v2/features with the reports feature running. */

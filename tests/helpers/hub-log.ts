@@ -6,6 +6,8 @@ import type { ChildHub } from './hub-harness.ts';
 
 /** The fields of a log line these tests read; any line may carry any of them. */
 export interface HubLogLine {
+  /** pino's level: 40 warn, 50 error, 60 fatal. */
+  readonly level?: number;
   readonly msg?: string;
   readonly pid?: number;
   readonly childPid?: number;
